@@ -1,0 +1,54 @@
+# Two commands: `make run` (set up, migrate, start on the embedded default) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app shopify_app
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format install install-dev worker scheduler migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	mkdir -p instance
+	$(FLASK) db upgrade
+
+## Set up, migrate and start the app with the periodic scheduler (SQLite, in-process queue,
+## console SMS backend unless the environment says otherwise).
+run: migrate
+	$(FLASK) serve --host $(HOST) --port $(PORT)
+
+## Set up and run the test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+worker: install
+	$(FLASK) worker
+
+scheduler: install
+	$(FLASK) scheduler
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,28 @@
+"""Periodic jobs, declared as data. The scheduler (jobs/scheduler.py) enqueues them.
+
+Every periodic job is idempotent, so a double tick (a scheduler failover) is harmless.
+Later issues add the campaign launcher, sweeper, DLR poller, token refresh and retention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    func: str  # dotted path, enqueued by name
+    queue: str = "housekeeping"
+    every: timedelta | None = None
+    cron: str | None = None  # standard five-field cron, evaluated in UTC
+
+    def __post_init__(self) -> None:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError(f"periodic job {self.name!r} needs exactly one of every= or cron=")
+
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob(name="cleanup-webhook-events", func="jobs.housekeeping.cleanup_webhook_events", cron="17 3 * * *"),
+)

@@ -1,0 +1,89 @@
+"""`flask` commands for operators and developers."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from .config import QUEUE_NAMES
+
+
+@click.command("seed-demo")
+@click.option("--domain", default="demo-shop.myshopify.com", show_default=True)
+@with_appcontext
+def seed_demo(domain: str) -> None:
+    """Create (or refresh) a demo shop for local development."""
+    from .services.shops import upsert_demo_shop
+
+    shop = upsert_demo_shop(domain=domain)
+    click.echo(f"demo shop ready: id={shop.id} domain={shop.domain}")
+
+
+@click.command("worker")
+@click.option("-q", "--queue", "queues", multiple=True, type=click.Choice(QUEUE_NAMES), help="Default: all.")
+@click.option("--worker-class", type=click.Choice(["fork", "simple"]), default="fork", show_default=True)
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option("--with-scheduler/--without-scheduler", default=True, show_default=True)
+def worker(queues: tuple[str, ...], worker_class: str, burst: bool, with_scheduler: bool) -> None:
+    """Run an RQ worker on the given queues (needs REDIS_URL)."""
+    from jobs.worker import run_worker
+
+    app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_worker(
+        app, queue_names=queues or QUEUE_NAMES, worker_class=worker_class, burst=burst, with_scheduler=with_scheduler
+    )
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run a single tick and exit.")
+@with_appcontext
+def scheduler(once: bool) -> None:
+    """Run the periodic scheduler (one leader per Redis, any number of standbys)."""
+    from jobs.scheduler import Scheduler
+
+    sched = Scheduler()
+    if once:
+        click.echo(f"enqueued: {', '.join(sched.tick()) or 'nothing'}")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    sched.run(interval=current_app.config["SCHEDULER_INTERVAL_SECONDS"], stop=stop)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    """Development server plus the periodic scheduler in one process (the embedded default).
+
+    Without Redis the queues live in this process's memory, so the scheduler that promotes
+    delayed jobs has to run here too; with Redis, run `flask scheduler` and workers instead.
+    """
+    from jobs.scheduler import Scheduler
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+
+    def run_scheduler() -> None:
+        with app.app_context():
+            Scheduler().run(interval=app.config["SCHEDULER_INTERVAL_SECONDS"], stop=stop)
+
+    thread = threading.Thread(target=run_scheduler, name="scheduler", daemon=True)
+    thread.start()
+    try:
+        app.run(host=host, port=port, use_reloader=False, threaded=True)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def init_cli(app: Flask) -> None:
+    for command in (seed_demo, worker, scheduler, serve):
+        app.cli.add_command(command)

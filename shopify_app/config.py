@@ -1,0 +1,265 @@
+"""Configuration: the only module that reads the environment.
+
+`load_config()` is called by every `create_app()` (never at import time), so tests can build
+apps with different environments. Production refuses to start while any required variable is
+missing or still holds a development value; the message names every offending variable.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+# Development keys are derived from fixed, public strings: stable across restarts (so data
+# encrypted on a laptop stays readable) and unmistakably insecure. Production rejects them.
+DEV_KEY_ID = "dev-insecure"
+DEV_ENCRYPTION_KEY = base64.b64encode(hashlib.sha256(b"sms-blossom dev-insecure encryption").digest()).decode()
+DEV_BLIND_INDEX_KEY = base64.b64encode(hashlib.sha256(b"sms-blossom dev-insecure blind index").digest()).decode()
+DEV_API_SECRET = "dev-insecure-shopify-api-secret-0123456789abcdef"  # noqa: S105 (public on purpose)
+DEV_SECRET_KEY = "dev-insecure-flask-secret-key-0123456789abcdef"  # noqa: S105 (public on purpose)
+
+QUEUE_NAMES = ("default", "campaigns", "webhooks", "automations", "housekeeping")
+SMS_BACKENDS = ("mitto", "console", "memory")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the configuration is unusable; lists every problem at once."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"Invalid configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+def _int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> Callable[[str | None], int]:
+    def parse(raw: str | None) -> int:
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise ValueError(f"{name} must be {bound}, got {value}")
+        return value
+
+    return parse
+
+
+def _float(name: str, default: float) -> Callable[[str | None], float]:
+    def parse(raw: str | None) -> float:
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got {raw!r}") from None
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+        return value
+
+    return parse
+
+
+def _str(default: str | None) -> Callable[[str | None], str | None]:
+    def parse(raw: str | None) -> str | None:
+        return default if raw is None or raw.strip() == "" else raw.strip()
+
+    return parse
+
+
+def parse_encryption_keys(raw: str) -> dict[str, bytes]:
+    """Parse `kid:base64key,kid2:base64key`; the first key encrypts, all decrypt."""
+    keys: dict[str, bytes] = {}
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        kid, sep, encoded = part.partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", kid):
+            raise ValueError("ENCRYPTION_KEYS entries must look like kid:base64key (kid: letters, digits, - or _)")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            raise ValueError(f"ENCRYPTION_KEYS key {kid!r} is not valid base64") from None
+        if len(key) != 32:
+            raise ValueError(f"ENCRYPTION_KEYS key {kid!r} must decode to 32 bytes (AES-256), got {len(key)}")
+        if kid in keys:
+            raise ValueError(f"ENCRYPTION_KEYS key id {kid!r} appears twice")
+        keys[kid] = key
+    if not keys:
+        raise ValueError("ENCRYPTION_KEYS is empty")
+    return keys
+
+
+def _decode_blind_index_key(raw: str) -> bytes:
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError:
+        raise ValueError("BLIND_INDEX_KEY is not valid base64") from None
+    if len(key) < 32:
+        raise ValueError(f"BLIND_INDEX_KEY must decode to at least 32 bytes, got {len(key)}")
+    return key
+
+
+def _default_database_url() -> str:
+    instance = PROJECT_ROOT / "instance"
+    return f"sqlite:///{instance / 'sms_blossom.sqlite3'}"
+
+
+# name -> parser(raw env value or None) -> config value. Every variable in DESIGN.md is here.
+_SETTINGS: dict[str, Callable[[str | None], Any]] = {
+    "APP_ENV": _str("development"),
+    "SECRET_KEY": _str(DEV_SECRET_KEY),
+    "SHOPIFY_API_KEY": _str("dev-api-key"),
+    "SHOPIFY_API_SECRET": _str(DEV_API_SECRET),
+    "SHOPIFY_API_SECRET_PREVIOUS": _str(None),
+    "SHOPIFY_SCOPES": _str("read_customers,write_customers,read_orders,write_discounts,read_products"),
+    "SHOPIFY_APP_URL": _str("http://127.0.0.1:8000"),
+    "SHOPIFY_API_VERSION": _str("2025-10"),
+    "SHOPIFY_ADMIN_BASE_URL": _str("https://{shop}"),
+    "DATABASE_URL": _str(None),
+    "DATABASE_ADMIN_URL": _str(None),
+    "REDIS_URL": _str(None),
+    "ENCRYPTION_KEYS": _str(f"{DEV_KEY_ID}:{DEV_ENCRYPTION_KEY}"),
+    "BLIND_INDEX_KEY": _str(DEV_BLIND_INDEX_KEY),
+    "MITTO_API_KEY": _str(None),
+    "MITTO_BASE_URL": _str("https://messaging.mittoapi.com"),
+    "MITTO_TRAFFIC_ACCOUNT_ID": _str(None),
+    "MITTO_WEBHOOK_SECRET": _str(None),
+    "SMS_BACKEND": _str("console"),
+    "SMS_BATCH_SIZE": _int("SMS_BATCH_SIZE", 500, minimum=1, maximum=5000),
+    "SEND_RATE_PER_ACCOUNT": _float("SEND_RATE_PER_ACCOUNT", 100.0),
+    "SEND_RATE_PER_SHOP": _float("SEND_RATE_PER_SHOP", 50.0),
+    "LOG_LEVEL": _str("INFO"),
+    "SENTRY_DSN": _str(None),
+    "TRIAL_CREDITS": _int("TRIAL_CREDITS", 100),
+    "OPERATOR_TOKEN": _str(None),
+    "METRICS_TOKEN": _str(None),
+    "ALERT_WEBHOOK_URL": _str(None),
+    "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0, maximum=10),
+    "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1024),
+    "SIGNATURE_MAX_AGE_SECONDS": _int("SIGNATURE_MAX_AGE_SECONDS", 90, minimum=1),
+    "SCHEDULER_INTERVAL_SECONDS": _float("SCHEDULER_INTERVAL_SECONDS", 5.0),
+}
+
+
+def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read the environment (or `environ`), apply `overrides`, validate, and return a dict.
+
+    Overrides are trusted values from code (tests, scripts); they win over the environment and
+    are validated like everything else.
+    """
+    env = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    problems: list[str] = []
+    config: dict[str, Any] = {}
+    for name, parse in _SETTINGS.items():
+        try:
+            config[name] = parse(env.get(name))
+        except ValueError as exc:
+            problems.append(str(exc))
+    config.update(overrides)
+
+    config["APP_ENV"] = str(config["APP_ENV"]).lower()
+    if config["APP_ENV"] not in ("development", "test", "production"):
+        problems.append(f"APP_ENV must be development, test or production, got {config['APP_ENV']!r}")
+    is_production = config["APP_ENV"] == "production"
+
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = _default_database_url()
+    config["DATABASE_URL"] = _normalise_database_url(config["DATABASE_URL"])
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["DATABASE_URL"]))
+
+    if config["SMS_BACKEND"] not in SMS_BACKENDS:
+        problems.append(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}, got {config['SMS_BACKEND']!r}")
+    if config["LOG_LEVEL"].upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        problems.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {config['LOG_LEVEL']!r}")
+    config["LOG_LEVEL"] = config["LOG_LEVEL"].upper()
+
+    try:
+        config["ENCRYPTION_KEYRING"] = parse_encryption_keys(config["ENCRYPTION_KEYS"])
+    except ValueError as exc:
+        problems.append(str(exc))
+    try:
+        config["BLIND_INDEX_KEY_BYTES"] = _decode_blind_index_key(config["BLIND_INDEX_KEY"])
+    except ValueError as exc:
+        problems.append(str(exc))
+
+    # Jobs run in the enqueuing process when there is no Redis to hand them to a worker.
+    config.setdefault("QUEUE_ASYNC", bool(config["REDIS_URL"]))
+    config["JSON_SORT_KEYS"] = False
+    config["PREFERRED_URL_SCHEME"] = "https" if is_production else "http"
+    config["SESSION_COOKIE_SECURE"] = is_production
+    config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
+
+    if is_production:
+        problems.extend(production_problems(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def production_problems(config: Mapping[str, Any]) -> list[str]:
+    """Everything that makes a configuration unsafe to serve real shops with."""
+    problems: list[str] = []
+    required = (
+        "SHOPIFY_API_KEY",
+        "SHOPIFY_API_SECRET",
+        "SHOPIFY_APP_URL",
+        "SECRET_KEY",
+        "ENCRYPTION_KEYS",
+        "BLIND_INDEX_KEY",
+        "REDIS_URL",
+        "MITTO_WEBHOOK_SECRET",
+        "OPERATOR_TOKEN",
+    )
+    for name in required:
+        if not config.get(name):
+            problems.append(f"{name} is required in production")
+    dev_values = {
+        "SHOPIFY_API_KEY": "dev-api-key",
+        "SHOPIFY_API_SECRET": DEV_API_SECRET,
+        "SECRET_KEY": DEV_SECRET_KEY,
+        "BLIND_INDEX_KEY": DEV_BLIND_INDEX_KEY,
+    }
+    for name, dev_value in dev_values.items():
+        if config.get(name) == dev_value:
+            problems.append(f"{name} still holds the insecure development value")
+    keyring = config.get("ENCRYPTION_KEYRING") or {}
+    if DEV_KEY_ID in keyring or DEV_ENCRYPTION_KEY in str(config.get("ENCRYPTION_KEYS", "")):
+        problems.append("ENCRYPTION_KEYS contains the insecure development key")
+    if str(config.get("DATABASE_URL", "")).startswith("sqlite"):
+        problems.append("DATABASE_URL must point at PostgreSQL in production, not SQLite")
+    if config.get("SMS_BACKEND") == "mitto":
+        for name in ("MITTO_API_KEY", "MITTO_TRAFFIC_ACCOUNT_ID"):
+            if not config.get(name):
+                problems.append(f"{name} is required when SMS_BACKEND=mitto")
+    elif config.get("SMS_BACKEND") == "memory":
+        problems.append("SMS_BACKEND=memory is for tests only")
+    if not str(config.get("SHOPIFY_APP_URL", "")).startswith("https://"):
+        problems.append("SHOPIFY_APP_URL must be an https:// URL in production")
+    secret = config.get("SHOPIFY_API_SECRET") or ""
+    if secret and len(secret) < 32:
+        problems.append("SHOPIFY_API_SECRET looks truncated (shorter than 32 characters)")
+    return problems
+
+
+def _normalise_database_url(url: str) -> str:
+    # Heroku-style and bare postgres URLs get the psycopg 3 driver SQLAlchemy should use.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Waits instead of failing when the web process and the scheduler write at once.
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}

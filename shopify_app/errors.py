@@ -1,0 +1,151 @@
+"""One exception hierarchy and one handler: every error leaves as the DESIGN.md JSON shape.
+
+    {"error": {"code": "snake_case", "message": "...", "details": {...}}}
+
+HTML error pages never leak; a 500 hides internals and names the request id instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g, jsonify
+from marshmallow import ValidationError as SchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class AppError(Exception):
+    status = 500
+    code = "internal_error"
+    message = "Something went wrong."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        self.message = message or self.message
+        self.code = code or self.code
+        self.details = details or {}
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequest(AppError):
+    status, code, message = 400, "bad_request", "The request is malformed."
+
+
+class Unauthorized(AppError):
+    status, code, message = 401, "unauthorized", "Authentication failed."
+
+
+class PaymentRequired(AppError):
+    status, code, message = 402, "insufficient_credits", "Not enough credits."
+
+
+class Forbidden(AppError):
+    status, code, message = 403, "forbidden", "You are not allowed to do this."
+
+
+class NotFound(AppError):
+    status, code, message = 404, "not_found", "Not found."
+
+
+class MethodNotAllowed(AppError):
+    status, code, message = 405, "method_not_allowed", "Method not allowed."
+
+
+class Conflict(AppError):
+    status, code, message = 409, "conflict", "The request conflicts with the current state."
+
+
+class PayloadTooLarge(AppError):
+    status, code, message = 413, "payload_too_large", "The request body is too large."
+
+
+class ValidationFailed(AppError):
+    status, code, message = 422, "validation_failed", "The request did not pass validation."
+
+
+class TooManyRequests(AppError):
+    status, code, message = 429, "rate_limited", "Too many requests."
+
+    def __init__(self, message: str | None = None, *, retry_after: int, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+        self.headers.setdefault("Retry-After", str(self.retry_after))
+        self.details.setdefault("retry_after", self.retry_after)
+
+
+class ServiceUnavailable(AppError):
+    status, code, message = 503, "service_unavailable", "The service is temporarily unavailable."
+
+
+# Werkzeug's exceptions (routing, size limits, bad form data) mapped onto our codes.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def init_errors(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def handle_app_error(exc: AppError) -> Response:
+        if exc.status >= 500:
+            log.warning("app_error", error_code=exc.code, status=exc.status)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.errorhandler(SchemaValidationError)
+    def handle_validation_error(exc: SchemaValidationError) -> Response:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return error_response(422, "validation_failed", "The request did not pass validation.", {"fields": messages})
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        if status >= 500:
+            return _internal_error()
+        headers = {}
+        if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # type: ignore[attr-defined]
+        message = exc.description or exc.name
+        return error_response(status, _HTTP_CODES.get(status, "http_error"), message, headers=headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception) -> Response:
+        log.exception("unhandled_exception", exc_type=type(exc).__name__)
+        return _internal_error()
+
+
+def _internal_error() -> Response:
+    request_id = getattr(g, "request_id", None)
+    return error_response(
+        500,
+        "internal_error",
+        "Something went wrong on our side. Quote the request id if you contact support.",
+        {"request_id": request_id} if request_id else None,
+    )

@@ -1,0 +1,36 @@
+"""Enqueue jobs by dotted path, carrying ids only.
+
+With Redis the job goes to a worker; without it the queue is synchronous and the job has
+finished (or failed into RQ's failed registry) when `enqueue` returns. Delayed jobs go to RQ's
+scheduled registry either way; the periodic scheduler promotes them when they fall due, which
+is what makes `delay=` work in the embedded default, where no RQ worker runs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from rq.job import Job
+
+from .extensions import redis_ext
+
+log = structlog.get_logger(__name__)
+
+
+def enqueue(
+    queue_name: str,
+    func: str,
+    *args: Any,
+    delay: timedelta | None = None,
+    job_id: str | None = None,
+    **options: Any,
+) -> Job:
+    queue = redis_ext.queue(queue_name)
+    if delay is not None and delay > timedelta(0):
+        job = queue.enqueue_in(delay, func, *args, job_id=job_id, **options)
+    else:
+        job = queue.enqueue(func, *args, job_id=job_id, **options)
+    log.info("job_enqueued", queue=queue_name, func=func, job_id=job.id, delayed=delay is not None)
+    return job

@@ -1,0 +1,1 @@
+"""Business rules. Keyword-only functions; no Flask request objects in here."""

@@ -1,0 +1,142 @@
+"""Fixtures. The suite runs on PostgreSQL + Redis when DATABASE_URL / REDIS_URL point at them
+(`.ci/run` sets both) and on SQLite + fakeredis otherwise.
+
+On PostgreSQL a fresh database is created for the run (from DATABASE_URL's server) and built
+by the migrations, never `create_all`; it is dropped at the end. Tests commit freely; every
+table is emptied after each test. Redis isolation is `FLUSHDB` of the test database (never
+`FLUSHALL`).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shopify_app import create_app
+from shopify_app.extensions import db, redis_ext
+
+TEST_API_SECRET = "test-shopify-api-secret-0123456789abcdef0123"
+TEST_API_KEY = "test-api-key-0123456789"
+
+
+def postgres_server_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith("postgres") else None
+
+
+def create_postgres_database(server_url: str, name: str) -> str:
+    """CREATE DATABASE `name` on the server of `server_url`; returns its URL."""
+    url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(server_url: str, name: str) -> None:
+    url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = postgres_server_url()
+    if server is None:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    name = f"smsb_test_{uuid.uuid4().hex[:12]}"
+    url = create_postgres_database(server, name)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(server, name)
+
+
+def base_test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "APP_ENV": "test",
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "SHOPIFY_API_KEY": TEST_API_KEY,
+        "SHOPIFY_API_SECRET": TEST_API_SECRET,
+        "SHOPIFY_APP_URL": "https://app.example.test",
+        "SMS_BACKEND": "memory",
+        "LOG_LEVEL": "DEBUG",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_url: str) -> str:
+    app = create_app(base_test_config(database_url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def make_app(migrated_database: str) -> Iterator[Any]:
+    """Factory for apps with extra config; every app made is cleaned up after the test."""
+    apps: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        app = create_app(base_test_config(migrated_database, **overrides))
+        apps.append(app)
+        return app
+
+    yield factory
+    shared_redis = os.environ.get("REDIS_URL") or None
+    for app in apps:
+        with app.app_context():
+            # Only the shared database and Redis need emptying; apps pointed elsewhere on
+            # purpose (an unreachable server, a scratch SQLite file) are left alone.
+            if app.config["DATABASE_URL"] == migrated_database:
+                _empty_tables()
+            if app.config["REDIS_URL"] == shared_redis:
+                redis_ext.client().flushdb()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Any) -> Iterator[Flask]:
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def _empty_tables() -> None:
+    db.session.remove()
+    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (names from metadata)
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent

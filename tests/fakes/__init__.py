@@ -1,0 +1,1 @@
+"""Loopback fakes of Shopify and Mitto."""
