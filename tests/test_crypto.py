@@ -1,0 +1,258 @@
+"""Encryption at rest and blind indexes: what a stored value may and may not be turned into."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+
+from shopify_app.security.crypto import (
+    DecryptionError,
+    Keyring,
+    aad_for,
+    keyring,
+    normalise_email,
+)
+
+PHONE = "+306912345678"
+PHONE_AAD = aad_for(table="contacts", column="phone", shop_id=42)
+OTHER_SHOP_AAD = aad_for(table="contacts", column="phone", shop_id=43)
+
+
+def new_key() -> bytes:
+    return os.urandom(32)
+
+
+def make_ring(*kids_and_keys: tuple[str, bytes], blind_index_key: bytes | None = None) -> Keyring:
+    keys = dict(kids_and_keys) or {"k1": new_key()}
+    return Keyring(keys, blind_index_key or new_key())
+
+
+def payload(token: str) -> bytes:
+    encoded = token.split(".")[2]
+    return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+
+
+def with_payload(token: str, blob: bytes) -> str:
+    version, kid, _ = token.split(".")
+    return f"{version}.{kid}.{base64.urlsafe_b64encode(blob).rstrip(b'=').decode()}"
+
+
+def test_aad_names_table_column_and_shop() -> None:
+    assert PHONE_AAD == "contacts.phone:shop=42"
+    assert aad_for(table="shops", column="access_token", shop_id=7) == "shops.access_token:shop=7"
+
+
+def test_encrypted_value_round_trips() -> None:
+    ring = make_ring()
+    token = ring.encrypt(PHONE, aad=PHONE_AAD)
+    assert ring.decrypt(token, aad=PHONE_AAD) == PHONE
+
+
+def test_token_is_versioned_names_its_key_and_hides_the_plaintext() -> None:
+    ring = make_ring(("k1", new_key()))
+    token = ring.encrypt(PHONE, aad=PHONE_AAD)
+    version, kid, encoded = token.split(".")
+    assert (version, kid) == ("v1", "k1")
+    assert "=" not in encoded
+    assert PHONE not in token
+
+
+@pytest.mark.parametrize("value", ["Ελένη Παπαδοπούλου", "名前 🌸", "", "a" * 10_000])
+def test_unicode_empty_and_long_values_round_trip(value: str) -> None:
+    ring = make_ring()
+    assert ring.decrypt(ring.encrypt(value, aad=PHONE_AAD), aad=PHONE_AAD) == value
+
+
+def test_same_value_encrypts_differently_each_time_with_a_fresh_nonce() -> None:
+    ring = make_ring()
+    first, second = ring.encrypt(PHONE, aad=PHONE_AAD), ring.encrypt(PHONE, aad=PHONE_AAD)
+    assert first != second
+    assert payload(first)[:12] != payload(second)[:12]
+
+
+def test_ciphertext_copied_to_another_shop_fails() -> None:
+    ring = make_ring()
+    token = ring.encrypt(PHONE, aad=PHONE_AAD)
+    with pytest.raises(DecryptionError):
+        ring.decrypt(token, aad=OTHER_SHOP_AAD)
+
+
+def test_ciphertext_copied_to_another_column_fails() -> None:
+    ring = make_ring()
+    token = ring.encrypt(PHONE, aad=PHONE_AAD)
+    with pytest.raises(DecryptionError):
+        ring.decrypt(token, aad=aad_for(table="contacts", column="email", shop_id=42))
+
+
+@pytest.mark.parametrize("position", [0, 12, -1])  # nonce, ciphertext, tag
+def test_tampered_byte_fails(position: int) -> None:
+    ring = make_ring()
+    token = ring.encrypt(PHONE, aad=PHONE_AAD)
+    blob = bytearray(payload(token))
+    blob[position] ^= 0x01
+    with pytest.raises(DecryptionError):
+        ring.decrypt(with_payload(token, bytes(blob)), aad=PHONE_AAD)
+
+
+def test_rewritten_key_id_fails_even_when_the_key_matches() -> None:
+    key = new_key()
+    token = make_ring(("k1", key)).encrypt(PHONE, aad=PHONE_AAD)
+    forged = token.replace("v1.k1.", "v1.alias.", 1)
+    with pytest.raises(DecryptionError):
+        make_ring(("alias", key)).decrypt(forged, aad=PHONE_AAD)
+
+
+def test_unknown_key_id_fails() -> None:
+    token = make_ring(("k1", new_key())).encrypt(PHONE, aad=PHONE_AAD)
+    with pytest.raises(DecryptionError, match="unknown key id"):
+        make_ring(("k2", new_key())).decrypt(token, aad=PHONE_AAD)
+
+
+def test_same_kid_with_a_different_key_fails() -> None:
+    token = make_ring(("k1", new_key())).encrypt(PHONE, aad=PHONE_AAD)
+    with pytest.raises(DecryptionError):
+        make_ring(("k1", new_key())).decrypt(token, aad=PHONE_AAD)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "v1",
+        "v1.k1",
+        "v1.k1.",
+        "v1.k1.AAAA.extra",
+        "v2.k1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "v1.bad kid.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "v1.k1.not*base64!",
+        "v1.k1.AAAA+/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "v1.k1.A",
+        "v1.k1.AAAAAAAA",
+        PHONE,
+    ],
+)
+def test_malformed_token_fails_with_decryption_error(token: str) -> None:
+    ring = make_ring(("k1", new_key()))
+    with pytest.raises(DecryptionError):
+        ring.decrypt(token, aad=PHONE_AAD)
+
+
+def test_decryption_error_is_a_value_error() -> None:
+    assert issubclass(DecryptionError, ValueError)
+
+
+def test_rotation_old_tokens_stay_readable_and_move_to_the_new_key() -> None:
+    k1, k2, blind = new_key(), new_key(), new_key()
+    old_ring = make_ring(("k1", k1), blind_index_key=blind)
+    token = old_ring.encrypt(PHONE, aad=PHONE_AAD)
+
+    new_ring = make_ring(("k2", k2), ("k1", k1), blind_index_key=blind)
+    assert new_ring.decrypt(token, aad=PHONE_AAD) == PHONE
+    assert new_ring.needs_rotation(token) is True
+
+    rotated = new_ring.reencrypt(token, aad=PHONE_AAD)
+    assert rotated.split(".")[1] == "k2"
+    assert new_ring.needs_rotation(rotated) is False
+    assert make_ring(("k2", k2)).decrypt(rotated, aad=PHONE_AAD) == PHONE
+
+
+def test_reencrypt_with_the_wrong_aad_fails() -> None:
+    ring = make_ring()
+    token = ring.encrypt(PHONE, aad=PHONE_AAD)
+    with pytest.raises(DecryptionError):
+        ring.reencrypt(token, aad=OTHER_SHOP_AAD)
+
+
+def test_needs_rotation_rejects_malformed_tokens() -> None:
+    with pytest.raises(DecryptionError):
+        make_ring().needs_rotation("not-a-token")
+
+
+def test_error_messages_never_contain_the_plaintext() -> None:
+    secret = "+306900000001"
+    ring = make_ring(("k1", new_key()))
+    token = ring.encrypt(secret, aad=PHONE_AAD)
+    blob = bytearray(payload(token))
+    blob[-1] ^= 0x01
+    attempts = [
+        lambda: ring.decrypt(token, aad=OTHER_SHOP_AAD),
+        lambda: ring.decrypt(with_payload(token, bytes(blob)), aad=PHONE_AAD),
+        lambda: make_ring(("k2", new_key())).decrypt(token, aad=PHONE_AAD),
+        lambda: ring.decrypt(secret, aad=PHONE_AAD),
+        lambda: ring.decrypt(f"{secret}.k1.AAAA", aad=PHONE_AAD),
+    ]
+    for attempt in attempts:
+        with pytest.raises(DecryptionError) as caught:
+            attempt()
+        assert secret not in str(caught.value)
+        assert secret not in repr(caught.value)
+        assert caught.value.__cause__ is None
+
+
+def test_keyring_repr_hides_key_material() -> None:
+    key = new_key()
+    text = repr(make_ring(("k1", key)))
+    assert "k1" in text
+    assert key.hex() not in text
+    assert repr(key) not in text
+
+
+@pytest.mark.parametrize(
+    ("keys", "blind_index_key"),
+    [
+        ({}, b"b" * 32),
+        ({"k1": b"short"}, b"b" * 32),
+        ({"bad.kid": b"k" * 32}, b"b" * 32),
+        ({"k1": b"k" * 32}, b"short"),
+    ],
+)
+def test_keyring_rejects_unusable_keys(keys: dict[str, bytes], blind_index_key: bytes) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 (the message varies per problem)
+        Keyring(keys, blind_index_key)
+
+
+def test_blind_index_is_deterministic_per_shop() -> None:
+    ring = make_ring()
+    first = ring.blind_index(PHONE, kind="phone", shop_id=42)
+    assert first == ring.blind_index(PHONE, kind="phone", shop_id=42)
+    assert len(first) == 64
+    assert int(first, 16) >= 0
+
+
+def test_blind_index_differs_across_shops_kinds_and_keys() -> None:
+    blind = new_key()
+    ring = make_ring(blind_index_key=blind)
+    base = ring.blind_index(PHONE, kind="phone", shop_id=42)
+    assert base != ring.blind_index(PHONE, kind="phone", shop_id=43)
+    assert base != ring.blind_index(PHONE, kind="email", shop_id=42)
+    assert base != make_ring(blind_index_key=new_key()).blind_index(PHONE, kind="phone", shop_id=42)
+    # The encryption keys play no part: rotating them keeps every index valid.
+    assert base == make_ring(("k9", new_key()), blind_index_key=blind).blind_index(PHONE, kind="phone", shop_id=42)
+
+
+def test_blind_index_kind_cannot_smuggle_a_separator() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        make_ring().blind_index(PHONE, kind="phone:42", shop_id=1)
+
+
+def test_normalised_emails_share_one_blind_index() -> None:
+    ring = make_ring()
+    assert normalise_email("  Eleni@Example.COM \n") == "eleni@example.com"
+    assert ring.blind_index(normalise_email(" Eleni@Example.COM"), kind="email", shop_id=1) == ring.blind_index(
+        normalise_email("eleni@example.com"), kind="email", shop_id=1
+    )
+
+
+def test_keyring_for_the_app_comes_from_config_and_is_built_once() -> None:
+    from shopify_app import create_app
+
+    app = create_app({"APP_ENV": "test", "DATABASE_URL": "sqlite://"})
+    with app.app_context():
+        ring = keyring()
+        assert ring is keyring()
+        assert app.extensions["sms_blossom_keyring"] is ring
+        assert ring.current_kid == next(iter(app.config["ENCRYPTION_KEYRING"]))
+        token = ring.encrypt(PHONE, aad=PHONE_AAD)
+        assert Keyring.from_config(app.config).decrypt(token, aad=PHONE_AAD) == PHONE
