@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from shopify_app.queueing import enqueue
 from shopify_app.services import webhook_events
+from shopify_app.services.webhook_intake import unprocessed_event_ids
 
 from . import job
 
@@ -11,3 +15,12 @@ from . import job
 def cleanup_webhook_events() -> dict[str, int]:
     """Delete processed webhook events after 7 days and failed ones after 30."""
     return webhook_events.delete_old_events()
+
+
+@job
+def requeue_unprocessed_webhook_events() -> int:
+    """Re-enqueue events recorded but not processed: a crash or Redis outage loses nothing."""
+    event_ids = unprocessed_event_ids(older_than=timedelta(minutes=10))
+    for event_id in event_ids:
+        enqueue("webhooks", "jobs.webhooks.process_webhook_event", event_id)
+    return len(event_ids)

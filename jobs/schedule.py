@@ -25,4 +25,10 @@ class PeriodicJob:
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(name="cleanup-webhook-events", func="jobs.housekeeping.cleanup_webhook_events", cron="17 3 * * *"),
+    PeriodicJob(
+        name="requeue-webhook-events",
+        func="jobs.housekeeping.requeue_unprocessed_webhook_events",
+        queue="webhooks",
+        every=timedelta(minutes=5),
+    ),
 )

@@ -38,5 +38,7 @@ class WebhookEvent(db.Model):  # type: ignore[name-defined,misc]
     )
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The raw body, AES-GCM encrypted (payloads carry customer PII); dropped once processed.
+    payload_ciphertext: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,19 @@
+"""gunicorn settings. Overridable with GUNICORN_CMD_ARGS (e.g. "--workers 4")."""
+
+import multiprocessing
+import os
+
+bind = "0.0.0.0:" + os.environ.get("PORT", "8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 25  # SIGTERM: finish in-flight requests before the orchestrator's kill
+keepalive = 5
+max_requests = 5000
+max_requests_jitter = 500
+# Path only (%(U)s), never the query string: proxy and OAuth queries carry signatures and PII.
+accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

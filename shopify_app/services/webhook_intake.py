@@ -1,0 +1,166 @@
+"""Recording Shopify webhook deliveries exactly once, and processing them in a job."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Shop, WebhookEvent, WebhookStatus
+from ..models.types import utcnow
+from ..security.crypto import aad_for, keyring
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 5
+PAYLOAD_AAD_COLUMN = "payload_ciphertext"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event_id: int
+    created: bool
+
+
+def record_event(
+    *, shop_domain: str, topic: str, webhook_id: str, event_id: str | None, api_version: str | None, body: bytes
+) -> Recorded:
+    """Insert the delivery keyed by its webhook id; a replay (even a racing one) finds the first."""
+    shop_id = db.session.scalar(select(Shop.id).where(Shop.domain == shop_domain))
+    event = WebhookEvent(
+        shop_id=shop_id,
+        shop_domain=shop_domain,
+        topic=topic,
+        webhook_id=webhook_id,
+        event_id=event_id,
+        api_version=api_version,
+        status=WebhookStatus.RECEIVED,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(event)
+            db.session.flush()
+            # Bound to the row id, so a payload copied onto another event fails to decrypt.
+            event.payload_ciphertext = keyring().encrypt(body.decode("utf-8"), aad=_payload_aad(event.id))
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.webhook_id == webhook_id))
+        if existing is None:  # the conflicting row was deleted meanwhile: nothing to dedupe against
+            raise
+        log.info("webhook_replayed", topic=topic, webhook_event_id=existing)
+        return Recorded(event_id=existing, created=False)
+    return Recorded(event_id=event.id, created=True)
+
+
+def _payload_aad(event_id: int) -> str:
+    return aad_for(table="webhook_events", column=PAYLOAD_AAD_COLUMN, shop_id=None) + f":event={event_id}"
+
+
+Handler = Callable[..., None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*topics: str) -> Callable[[Handler], Handler]:
+    """Register a topic handler: `handler(*, shop: Shop | None, payload: dict) -> None`."""
+
+    def register(handler: Handler) -> Handler:
+        for topic in topics:
+            HANDLERS[topic] = handler
+        return handler
+
+    return register
+
+
+def process_event(*, event_id: int) -> str:
+    """Run the topic's handler once; safe to call again for a processed event (no-op)."""
+    event = db.session.get(WebhookEvent, event_id, with_for_update=True)
+    if event is None or event.status != WebhookStatus.RECEIVED:
+        db.session.rollback()
+        return "skipped"
+    handler = HANDLERS.get(event.topic)
+    try:
+        if handler is not None:
+            payload = _decrypt_payload(event)
+            shop = db.session.get(Shop, event.shop_id) if event.shop_id else None
+            handler(shop=shop, payload=payload)
+        _mark(event, WebhookStatus.PROCESSED)
+    except Exception as exc:
+        db.session.rollback()
+        _record_failure(event_id, exc)
+        raise
+    outcome = "processed" if handler is not None else "acknowledged (no handler for topic)"
+    log.info("webhook_processed", topic=event.topic, webhook_event_id=event_id, outcome=outcome)
+    return outcome
+
+
+def _decrypt_payload(event: WebhookEvent) -> dict[str, Any]:
+    if event.payload_ciphertext is None:
+        return {}
+    return dict(json.loads(keyring().decrypt(event.payload_ciphertext, aad=_payload_aad(event.id))))
+
+
+def _mark(event: WebhookEvent, status: WebhookStatus) -> None:
+    event.status = status
+    event.processed_at = utcnow()
+    event.attempts += 1
+    event.payload_ciphertext = None  # PII is not kept once the work is done
+    db.session.commit()
+
+
+def _record_failure(event_id: int, exc: Exception) -> None:
+    event = db.session.get(WebhookEvent, event_id)
+    if event is None:
+        return
+    event.attempts += 1
+    event.error = type(exc).__name__  # the class only: messages can carry payload values
+    if event.attempts >= MAX_ATTEMPTS:
+        event.status = WebhookStatus.FAILED
+    db.session.commit()
+    log.warning("webhook_failed", topic=event.topic, webhook_event_id=event_id, attempts=event.attempts)
+
+
+def unprocessed_event_ids(*, older_than: timedelta, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Events recorded but never processed (a crash or Redis outage between record and enqueue)."""
+    cutoff = (now or utcnow()) - older_than
+    query = (
+        select(WebhookEvent.id)
+        .where(WebhookEvent.status == WebhookStatus.RECEIVED, WebhookEvent.received_at < cutoff)
+        .order_by(WebhookEvent.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+@handles("app/uninstalled")
+def _app_uninstalled(*, shop: Shop | None, payload: dict[str, Any]) -> None:
+    """Mark the shop uninstalled and forget its tokens; its data stays until `shop/redact`."""
+    if shop is None:
+        return
+    db.session.execute(
+        update(Shop)
+        .where(Shop.id == shop.id)
+        .values(
+            uninstalled_at=utcnow(),
+            access_token_ciphertext=None,
+            access_token_expires_at=None,
+            refresh_token_ciphertext=None,
+            refresh_token_expires_at=None,
+        )
+    )
+
+
+@handles("app/scopes_update")
+def _scopes_updated(*, shop: Shop | None, payload: dict[str, Any]) -> None:
+    if shop is None:
+        return
+    current = payload.get("current")
+    if isinstance(current, list):
+        shop.scopes = ",".join(str(scope) for scope in current)

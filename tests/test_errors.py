@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import pytest
+from flask import Blueprint, request
+
+from shopify_app.errors import Conflict, NotFound, TooManyRequests
+
+
+@pytest.fixture
+def app_with_routes(make_app):
+    bp = Blueprint("probe", __name__)
+
+    @bp.get("/probe/missing")
+    def missing():
+        raise NotFound("No such campaign.", details={"campaign_id": 7})
+
+    @bp.post("/probe/conflict")
+    def conflict():
+        raise Conflict("Campaign is already sending.", code="invalid_state")
+
+    @bp.get("/probe/limited")
+    def limited():
+        raise TooManyRequests(retry_after=12)
+
+    @bp.get("/probe/boom")
+    def boom():
+        raise RuntimeError("secret internals: password=hunter2")
+
+    @bp.post("/probe/echo")
+    def echo():
+        return {"size": len(request.get_data())}
+
+    @bp.post("/probe/upload")
+    def upload():
+        request.max_content_length = 4 * 1024 * 1024  # an upload route raises its own limit
+        return {"size": len(request.get_data())}
+
+    app = make_app()
+    app.register_blueprint(bp)
+    return app
+
+
+def error_of(response):
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    return body["error"]
+
+
+def test_app_errors_use_the_json_shape(app_with_routes):
+    client = app_with_routes.test_client()
+    response = client.get("/probe/missing")
+    assert response.status_code == 404
+    assert error_of(response) == {"code": "not_found", "message": "No such campaign.", "details": {"campaign_id": 7}}
+    response = client.post("/probe/conflict")
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "invalid_state"
+
+
+def test_rate_limited_errors_carry_retry_after(app_with_routes):
+    response = app_with_routes.test_client().get("/probe/limited")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "12"
+    assert error_of(response)["details"] == {"retry_after": 12}
+
+
+def test_unknown_route_is_json_404_not_html(app_with_routes):
+    response = app_with_routes.test_client().get("/nope")
+    assert response.status_code == 404
+    assert response.mimetype == "application/json"
+    assert error_of(response)["code"] == "not_found"
+
+
+def test_wrong_method_is_json_405_with_allow_header(app_with_routes):
+    response = app_with_routes.test_client().delete("/probe/missing")
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_unexpected_exception_is_500_hiding_internals(app_with_routes, capsys):
+    app_with_routes.config["PROPAGATE_EXCEPTIONS"] = False
+    response = app_with_routes.test_client().get("/probe/boom", headers={"X-Request-ID": "req-123"})
+    assert response.status_code == 500
+    error = error_of(response)
+    assert error["code"] == "internal_error"
+    assert error["details"] == {"request_id": "req-123"}
+    assert "hunter2" not in response.get_data(as_text=True)
+    assert "RuntimeError" in capsys.readouterr().err
+
+
+def test_body_over_one_megabyte_is_413(app_with_routes):
+    client = app_with_routes.test_client()
+    assert client.post("/probe/echo", data=b"x" * 1000).status_code == 200
+    response = client.post("/probe/echo", data=b"x" * (1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "payload_too_large"
+
+
+def test_upload_routes_set_their_own_size_limit(app_with_routes):
+    response = app_with_routes.test_client().post("/probe/upload", data=b"x" * (2 * 1024 * 1024))
+    assert response.status_code == 200
+    assert response.get_json() == {"size": 2 * 1024 * 1024}
