@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 
 from .config import QUEUE_NAMES
 
@@ -78,7 +79,8 @@ def serve(host: str, port: int) -> None:
     thread = threading.Thread(target=run_scheduler, name="scheduler", daemon=True)
     thread.start()
     try:
-        app.run(host=host, port=port, use_reloader=False, threaded=True)
+        # Flask refuses app.run() inside its own CLI; this is the same development server.
+        run_simple(host, port, app, use_reloader=False, threaded=True)
     finally:
         stop.set()
         thread.join(timeout=5)
