@@ -30,14 +30,22 @@ def seed_demo(domain: str) -> None:
 @click.option("--worker-class", type=click.Choice(["fork", "simple"]), default="fork", show_default=True)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option("--with-scheduler/--without-scheduler", default=True, show_default=True)
+@with_appcontext
 def worker(queues: tuple[str, ...], worker_class: str, burst: bool, with_scheduler: bool) -> None:
     """Run an RQ worker on the given queues (needs REDIS_URL)."""
     from jobs.worker import run_worker
 
     app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
-    run_worker(
-        app, queue_names=queues or QUEUE_NAMES, worker_class=worker_class, burst=burst, with_scheduler=with_scheduler
-    )
+    try:
+        run_worker(
+            app,
+            queue_names=queues or QUEUE_NAMES,
+            worker_class=worker_class,
+            burst=burst,
+            with_scheduler=with_scheduler,
+        )
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("scheduler")

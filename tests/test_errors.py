@@ -101,3 +101,24 @@ def test_upload_routes_set_their_own_size_limit(app_with_routes):
     response = app_with_routes.test_client().post("/probe/upload", data=b"x" * (2 * 1024 * 1024))
     assert response.status_code == 200
     assert response.get_json() == {"size": 2 * 1024 * 1024}
+
+
+def test_schema_validation_errors_are_422_naming_the_fields(make_app):
+    from marshmallow import Schema, fields
+
+    class ProbeSchema(Schema):
+        phone = fields.String(required=True)
+
+    bp = Blueprint("schema_probe", __name__)
+
+    @bp.post("/probe/schema")
+    def validate():
+        return ProbeSchema().load(request.get_json(force=True))
+
+    app = make_app()
+    app.register_blueprint(bp)
+    response = app.test_client().post("/probe/schema", json={"name": "x"})
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "validation_failed"
+    assert set(error["details"]["fields"]) == {"phone", "name"}

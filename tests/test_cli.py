@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from shopify_app.extensions import db
+from shopify_app.models import Shop
+
+
+def test_seed_demo_creates_an_installed_demo_shop_idempotently(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    second = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0
+    shops = list(db.session.scalars(select(Shop)))
+    assert [(shop.domain, shop.is_installed) for shop in shops] == [("demo-shop.myshopify.com", True)]
+
+
+def test_scheduler_once_runs_a_single_tick(app):
+    result = app.test_cli_runner().invoke(args=["scheduler", "--once"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("enqueued:")
+
+
+def test_worker_refuses_to_start_without_redis(make_app):
+    app = make_app(REDIS_URL=None, QUEUE_ASYNC=False)
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0
+    assert "REDIS_URL is not set" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_embedded_serve_command_answers_health_on_a_fresh_database(make_app, tmp_path, project_root):
+    """What `make run` does after installing: migrate a new SQLite file, then `flask serve`."""
+    database_url = f"sqlite:///{tmp_path / 'embedded.sqlite3'}"
+    app = make_app(DATABASE_URL=database_url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
+    env["DATABASE_URL"] = database_url
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "shopify_app", "serve", "--port", str(port)],
+        cwd=project_root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as response:
+                    body = response.read().decode()
+            except OSError:
+                time.sleep(0.05)
+        assert body is not None, "the embedded server never answered"
+        assert '"status":"ok"' in body
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=10)
+    assert "scheduler_started" in output
