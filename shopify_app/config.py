@@ -250,6 +250,13 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def current_config() -> Mapping[str, Any]:
+    """The running app's configuration, for code that must not import Flask (services)."""
+    from flask import current_app
+
+    return current_app.config
+
+
 def _normalise_database_url(url: str) -> str:
     # Heroku-style and bare postgres URLs get the psycopg 3 driver SQLAlchemy should use.
     for prefix in ("postgres://", "postgresql://"):

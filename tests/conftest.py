@@ -140,3 +140,22 @@ def _empty_tables() -> None:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fake_shopify() -> Iterator[Any]:
+    from .fakes.shopify import FakeShopify
+
+    fake = FakeShopify(api_key=TEST_API_KEY, api_secret=TEST_API_SECRET).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def shopify_app(make_app: Any, fake_shopify: Any) -> Iterator[Flask]:
+    """An app whose Shopify Admin API is the loopback fake."""
+    app = make_app(SHOPIFY_ADMIN_BASE_URL=fake_shopify.admin_base_url)
+    with app.app_context():
+        yield app

@@ -51,3 +51,58 @@ def proxy_query(
     }
     params["signature"] = sign_proxy_query(params, secret)
     return urlencode(params, doseq=True)
+
+
+def session_token(
+    shop: str = "alpha.myshopify.com",
+    *,
+    secret: str = TEST_API_SECRET,
+    audience: str | None = None,
+    expires_in: int = 60,
+    not_before_offset: int = 0,
+    issuer_shop: str | None = None,
+    algorithm: str = "HS256",
+    drop: tuple[str, ...] = (),
+    **claims: Any,
+) -> str:
+    """A session token like App Bridge's: HS256 with the app secret, `dest` the shop."""
+    import jwt
+
+    from .conftest import TEST_API_KEY
+
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": f"https://{issuer_shop or shop}/admin",
+        "dest": f"https://{shop}",
+        "aud": audience or TEST_API_KEY,
+        "sub": "42",
+        "exp": now + expires_in,
+        "nbf": now + not_before_offset,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+        "sid": uuid.uuid4().hex,
+        **claims,
+    }
+    for name in drop:
+        payload.pop(name, None)
+    return jwt.encode(payload, secret, algorithm=algorithm)
+
+
+def bearer(shop: str = "alpha.myshopify.com", **kwargs: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {session_token(shop, **kwargs)}"}
+
+
+def oauth_callback_query(
+    *, shop: str, code: str, state: str, secret: str = TEST_API_SECRET, timestamp: int | None = None
+) -> str:
+    from shopify_app.security.hmac import oauth_sign_query
+
+    params = {
+        "code": code,
+        "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWxwaGE",
+        "shop": shop,
+        "state": state,
+        "timestamp": str(int(time.time()) if timestamp is None else timestamp),
+    }
+    params["hmac"] = oauth_sign_query(params, secret)
+    return urlencode(params)

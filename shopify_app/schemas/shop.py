@@ -1,0 +1,18 @@
+"""Shop profile as the embedded admin sees it."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class ShopSchema(Schema):
+    id = fields.Integer()
+    domain = fields.String()
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    country_code = fields.String(allow_none=True)
+    currency = fields.String(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    plan = fields.String(allow_none=True)
+    scopes = fields.List(fields.String())
+    installed_at = fields.DateTime(allow_none=True)

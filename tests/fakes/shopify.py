@@ -1,0 +1,351 @@
+"""A loopback fake of Shopify's OAuth token endpoint and Admin GraphQL API.
+
+Real HTTP on 127.0.0.1 (so timeouts, refused connections and retries are exercised for real),
+with knobs for the failures Shopify produces: 429 with Retry-After, 5xx, THROTTLED, slow
+answers, revoked tokens. Every URL is under `/shops/<shop>`, so `admin_base_url` stands in for
+`https://{shop}`.
+
+    fake = FakeShopify(api_key=..., api_secret=...).start()
+    ...
+    fake.stop()
+
+Standalone, for benchmarks: `python -m tests.fakes.shopify --port 0 --shop alpha.myshopify.com`
+prints the base URL (and an access token per --shop) and serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import jwt
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+# Spelled out again, not imported from the client: the fake mirrors Shopify, so a typo there fails.
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
+OFFLINE_ACCESS_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"
+SCOPE = "read_customers,write_customers"
+REFRESH_TOKEN_LIFETIME = 7776000
+INVALID_TOKEN_MESSAGE = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+
+_URLS = Map(
+    [
+        Rule("/shops/<shop>/admin/oauth/access_token", methods=["POST"], endpoint="oauth"),
+        Rule("/shops/<shop>/admin/api/<version>/graphql.json", methods=["POST"], endpoint="graphql"),
+    ]
+)
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No access log line per request: tests and benchmarks read `FakeShopify.requests`."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(payload), status=status, headers=headers, content_type="application/json")
+
+
+class FakeShopify:
+    token_lifetime: int = 86400
+    refuse_token_exchange: bool = False
+
+    def __init__(self, *, api_key: str, api_secret: str):
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.shops: dict[str, dict[str, Any]] = {}
+        self.access_tokens: dict[str, str] = {}  # access token -> shop
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> shop
+        self.requests: list[dict[str, Any]] = []
+        self.port: int | None = None
+        self._codes: dict[str, str] = {}  # unused authorization code -> shop
+        self._access_of_refresh: dict[str, str] = {}  # refresh token -> the access token issued with it
+        self._access_expires_at: dict[str, float] = {}  # expiring access token -> monotonic deadline
+        self._failures: dict[str, deque[tuple[int, str | None]]] = {"oauth": deque(), "graphql": deque()}
+        self._delays: dict[str, deque[float]] = {"oauth": deque(), "graphql": deque()}
+        self._throttles: deque[float] = deque()
+        self._graphql_errors: deque[list[dict[str, Any]]] = deque()
+        self._lock = threading.RLock()
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self, port: int = 0) -> FakeShopify:
+        self._server = make_server(
+            "127.0.0.1", port, self.wsgi_app, threaded=True, request_handler=_QuietRequestHandler
+        )
+        self.port = self._server.server_port
+        # A short poll interval makes stop() (shutdown) return in ~50 ms instead of 500 ms.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
+        self._thread = threading.Thread(target=serve, name="fake-shopify", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeShopify:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def admin_base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("FakeShopify is not started")
+        return f"http://127.0.0.1:{self.port}/shops/{{shop}}"
+
+    # -- state and knobs ---------------------------------------------------------------------
+
+    def add_shop(self, shop: str, **details: Any) -> None:
+        handle = shop.split(".", 1)[0]
+        with self._lock:
+            self.shops[shop] = {
+                "name": handle.replace("-", " ").title(),
+                "email": f"owner@{handle}.example",
+                "currencyCode": "EUR",
+                "ianaTimezone": "Europe/Athens",
+                "countryCodeV2": "GR",
+                "plan": "Basic",
+                **details,
+            }
+
+    def issue_code(self, shop: str) -> str:
+        """A one-time authorization code, as Shopify appends to the OAuth redirect."""
+        self._ensure_shop(shop)
+        code = secrets.token_hex(16)
+        with self._lock:
+            self._codes[code] = shop
+        return code
+
+    def issue_access_token(self, shop: str, *, expiring: bool = False) -> str:
+        """A valid access token for `shop` without going through OAuth (tests, benchmarks)."""
+        self._ensure_shop(shop)
+        with self._lock:
+            return self._issue_tokens(shop, expiring=expiring)["access_token"]
+
+    def revoke_tokens(self, shop: str) -> None:
+        with self._lock:
+            for tokens in (self.access_tokens, self.refresh_tokens):
+                for token in [token for token, owner in tokens.items() if owner == shop]:
+                    del tokens[token]
+
+    def fail_next(self, path_kind: str, status: int, times: int = 1, *, retry_after: str | None = None) -> None:
+        """The next `times` requests of that kind answer `status` without touching any state."""
+        with self._lock:
+            self._failures[path_kind].extend([(status, retry_after)] * times)
+
+    def throttle_next(self, times: int = 1, *, restore_rate: float = 1000.0) -> None:
+        with self._lock:
+            self._throttles.extend([restore_rate] * times)
+
+    def graphql_errors_next(self, errors: list[dict[str, Any]], times: int = 1) -> None:
+        """The next `times` authorised GraphQL calls answer 200 {"data": null, "errors": errors}."""
+        with self._lock:
+            self._graphql_errors.extend([errors] * times)
+
+    def delay_next(self, path_kind: str, seconds: float, times: int = 1) -> None:
+        """Handle the request (a code is consumed, a token rotated), then wait before answering."""
+        with self._lock:
+            self._delays[path_kind].extend([seconds] * times)
+
+    def requests_of(self, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [entry for entry in self.requests if entry["kind"] == kind]
+
+    # -- WSGI --------------------------------------------------------------------------------
+
+    def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            endpoint, args = _URLS.bind_to_environ(environ).match()
+        except HTTPException as exc:
+            return exc(environ, start_response)
+        kind, shop = endpoint, args["shop"]
+        body = self._body(request)
+        with self._lock:
+            delay = self._delays[kind].popleft() if self._delays[kind] else 0.0
+            response = self._injected_failure(kind)
+            if response is None:
+                response = self._oauth(shop, body) if kind == "oauth" else self._graphql(shop, request, body)
+            grant_type = body.get("grant_type") if kind == "oauth" else None
+            self.requests.append({"kind": kind, "shop": shop, "grant_type": grant_type, "status": response.status_code})
+        if delay:
+            time.sleep(delay)
+        return response(environ, start_response)
+
+    @staticmethod
+    def _body(request: Request) -> dict[str, Any]:
+        if request.mimetype == "application/json":
+            parsed = request.get_json(silent=True)
+            return parsed if isinstance(parsed, dict) else {}
+        return request.form.to_dict()
+
+    def _injected_failure(self, kind: str) -> Response | None:
+        if not self._failures[kind]:
+            return None
+        status, retry_after = self._failures[kind].popleft()
+        headers = {"Retry-After": retry_after} if retry_after is not None else None
+        if status >= 500:
+            html = f"<html><body><h1>{status}</h1><p>There was a problem loading this page.</p></body></html>"
+            return Response(html, status=status, headers=headers, content_type="text/html")
+        return _json({"errors": "Exceeded 2 calls per second for api client."}, status, headers)
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    def _oauth(self, shop: str, body: dict[str, Any]) -> Response:
+        client_ok = hmac.compare_digest(str(body.get("client_id", "")), self.api_key)
+        secret_ok = hmac.compare_digest(str(body.get("client_secret", "")), self.api_secret)
+        if not (client_ok and secret_ok):
+            return _json({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
+        grant_type = body.get("grant_type")
+        if grant_type == TOKEN_EXCHANGE_GRANT:
+            error = self._token_exchange_error(shop, body)
+        elif grant_type == "refresh_token":
+            error = self._redeem_refresh_token(shop, body)
+        elif grant_type is None and "code" in body:
+            if self._codes.get(str(body["code"])) != shop:
+                description = "The authorization code was not found or was already used"
+                return _json({"error": "invalid_request", "error_description": description}, 400)
+            del self._codes[str(body["code"])]
+            error = None
+        else:
+            error = "unsupported_grant_type"
+        if error:
+            return _json({"error": error}, 400)
+        self._ensure_shop(shop)
+        expiring = grant_type == "refresh_token" or str(body.get("expiring")) in ("1", "true", "True")
+        return _json(self._issue_tokens(shop, expiring=expiring))
+
+    def _token_exchange_error(self, shop: str, body: dict[str, Any]) -> str | None:
+        if body.get("subject_token_type") != ID_TOKEN_TYPE:
+            return "invalid_request"
+        if body.get("requested_token_type") != OFFLINE_ACCESS_TOKEN_TYPE:
+            return "invalid_request"
+        if self.refuse_token_exchange:
+            return "invalid_subject_token"
+        try:
+            claims = jwt.decode(
+                str(body.get("subject_token", "")),
+                self.api_secret,
+                algorithms=["HS256"],
+                audience=self.api_key,
+                leeway=10,
+                options={"require": ["exp", "nbf", "iat", "aud", "dest"]},
+            )
+        except jwt.PyJWTError:
+            return "invalid_subject_token"
+        return None if claims["dest"] == f"https://{shop}" else "invalid_subject_token"
+
+    def _redeem_refresh_token(self, shop: str, body: dict[str, Any]) -> str | None:
+        """The error, or None once the old refresh token and its access token are invalidated."""
+        refresh_token = str(body.get("refresh_token", ""))
+        if self.refresh_tokens.get(refresh_token) != shop:
+            return "invalid_grant"
+        del self.refresh_tokens[refresh_token]
+        self.access_tokens.pop(self._access_of_refresh.pop(refresh_token, ""), None)
+        return None
+
+    def _issue_tokens(self, shop: str, *, expiring: bool) -> dict[str, Any]:
+        """Called with the lock held."""
+        access_token = f"shpat_{secrets.token_hex(16)}"
+        self.access_tokens[access_token] = shop
+        if not expiring:
+            return {"access_token": access_token, "scope": SCOPE}
+        refresh_token = f"shprt_{secrets.token_hex(16)}"
+        self.refresh_tokens[refresh_token] = shop
+        self._access_of_refresh[refresh_token] = access_token
+        self._access_expires_at[access_token] = time.monotonic() + self.token_lifetime
+        return {
+            "access_token": access_token,
+            "scope": SCOPE,
+            "expires_in": self.token_lifetime,
+            "refresh_token": refresh_token,
+            "refresh_token_expires_in": REFRESH_TOKEN_LIFETIME,
+        }
+
+    def _ensure_shop(self, shop: str) -> None:
+        if shop not in self.shops:
+            self.add_shop(shop)
+
+    # -- GraphQL -----------------------------------------------------------------------------
+
+    def _graphql(self, shop: str, request: Request, body: dict[str, Any]) -> Response:
+        token = request.headers.get("X-Shopify-Access-Token", "")
+        expires_at = self._access_expires_at.get(token, float("inf"))
+        if self.access_tokens.get(token) != shop or time.monotonic() > expires_at:
+            return _json({"errors": INVALID_TOKEN_MESSAGE}, 401)
+        if self._throttles:
+            restore_rate = self._throttles.popleft()
+            throttled = {"message": "Throttled", "extensions": {"code": "THROTTLED"}}
+            return _json({"errors": [throttled], "extensions": _cost(10, None, 0, restore_rate)})
+        if self._graphql_errors:
+            return _json({"data": None, "errors": self._graphql_errors.popleft()})
+        query = str(body.get("query", ""))
+        if "shop {" not in query and "shop{" not in query:
+            return _json({"data": {}, "extensions": _cost(1, 1, 999, 100.0)})
+        details = {"name": shop.split(".", 1)[0], **self.shops.get(shop, {})}
+        data = {
+            "shop": {
+                "name": details.get("name"),
+                "email": details.get("email"),
+                "currencyCode": details.get("currencyCode"),
+                "ianaTimezone": details.get("ianaTimezone"),
+                "billingAddress": {"countryCodeV2": details.get("countryCodeV2")},
+                "plan": {"displayName": details.get("plan")},
+            }
+        }
+        return _json({"data": data, "extensions": _cost(1, 1, 999, 100.0)})
+
+
+def _cost(requested: int, actual: int | None, available: float, restore_rate: float) -> dict[str, Any]:
+    throttle = {"maximumAvailable": 1000.0, "currentlyAvailable": available, "restoreRate": restore_rate}
+    return {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual, "throttleStatus": throttle}}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a fake Shopify on 127.0.0.1 until Ctrl-C.")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--api-key", default=os.environ.get("SHOPIFY_API_KEY", "dev-api-key"))
+    parser.add_argument("--api-secret", default=os.environ.get("SHOPIFY_API_SECRET"))
+    parser.add_argument("--shop", action="append", default=[], help="add this shop and print an access token")
+    args = parser.parse_args(argv)
+    if args.api_secret is None:
+        from shopify_app.config import DEV_API_SECRET
+
+        args.api_secret = DEV_API_SECRET
+    fake = FakeShopify(api_key=args.api_key, api_secret=args.api_secret).start(port=args.port)
+    print(fake.admin_base_url, flush=True)
+    for shop in args.shop:
+        print(f"{shop} {fake.issue_access_token(shop)}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
