@@ -100,3 +100,15 @@ def test_the_next_session_token_request_recovers_a_shop_needing_reauth(shopify_a
     db.session.refresh(shop)
     assert shop.needs_reauth is False
     assert fake_shopify.access_tokens[access_token_for(shop)] == SHOP
+
+
+def test_a_revoked_token_marks_the_shop_and_the_next_request_reinstalls(shopify_app, shop, fake_shopify):
+    from shopify_app.services.auth import admin_query
+
+    fake_shopify.revoke_tokens(SHOP)
+    with pytest.raises(ShopNeedsReauth):
+        admin_query(shop, "{ shop { name } }")
+    db.session.refresh(shop)
+    assert shop.needs_reauth is True
+    assert shopify_app.test_client().get("/api/shop", headers=bearer(SHOP)).status_code == 200
+    assert admin_query(db.session.get(Shop, shop.id), "{ shop { name } }")["shop"]["name"]

@@ -189,6 +189,16 @@ def _refresh(shop: Shop) -> str:
     return token.access_token
 
 
+def admin_query(shop: Shop, query: str, variables: dict[str, object] | None = None) -> dict[str, object]:
+    """Run an Admin GraphQL query for `shop`; a revoked token marks the shop for re-auth."""
+    client = AdminGraphQL(shopify_settings(), shop.domain, access_token_for(shop))
+    try:
+        return client.execute(query, variables)
+    except ShopifyUnauthorized:
+        mark_needs_reauth(shop, reason="admin_api_unauthorized")
+        raise ShopNeedsReauth(f"shop {shop.id}: Shopify no longer accepts its token") from None
+
+
 def mark_needs_reauth(shop: Shop, *, reason: str) -> None:
     shop.needs_reauth = True
     _clear_tokens(shop)
