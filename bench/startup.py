@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.processes import free_port, start_embedded_server, wait_for_http  # noqa: E402
 
 
 def time_create_app() -> float:
@@ -39,23 +34,11 @@ def time_serve_until_healthy() -> float:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "shopify_app", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_embedded_server(port=port, env=env, cwd=str(ROOT))
     try:
-        deadline = started + 30
-        while time.perf_counter() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
-                    if response.status == 200:
-                        return (time.perf_counter() - started) * 1000
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("server did not become healthy within 30 s")
+        if wait_for_http(f"http://127.0.0.1:{port}/health") is None:
+            raise RuntimeError("server did not become healthy within 30 s")
+        return (time.perf_counter() - started) * 1000
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,36 +35,36 @@ def postgres_server_url() -> str | None:
     return url if url.startswith("postgres") else None
 
 
-def create_postgres_database(server_url: str, name: str) -> str:
-    """CREATE DATABASE `name` on the server of `server_url`; returns its URL."""
+def _run_on_server(server_url: str, statement: str) -> str:
+    """Run a database-level statement (CREATE/DROP DATABASE) on the server of `server_url`."""
     url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(statement))
     engine.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return url.render_as_string(hide_password=False)
 
 
-def drop_postgres_database(server_url: str, name: str) -> None:
-    url = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+@contextmanager
+def scratch_database(directory: Path, prefix: str) -> Iterator[str]:
+    """A new, empty database for the duration: on the PostgreSQL server when DATABASE_URL names
+    one (dropped afterwards), else a SQLite file in `directory`."""
+    server = postgres_server_url()
+    if server is None:
+        yield f"sqlite:///{directory / (prefix + '.sqlite3')}"
+        return
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _run_on_server(server, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(_run_on_server(server, "SELECT 1")).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _run_on_server(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = postgres_server_url()
-    if server is None:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-        return
-    name = f"smsb_test_{uuid.uuid4().hex[:12]}"
-    url = create_postgres_database(server, name)
-    try:
+    with scratch_database(tmp_path_factory.mktemp("db"), "smsb_test") as url:
         yield url
-    finally:
-        drop_postgres_database(server, name)
 
 
 def base_test_config(database_url: str, **overrides: Any) -> dict[str, Any]:

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 from flask_migrate import upgrade
 from sqlalchemy import select
 
 from shopify_app.extensions import db
 from shopify_app.models import Shop
+
+from .processes import free_port, start_embedded_server, wait_for_http
 
 
 def test_seed_demo_creates_an_installed_demo_shop_idempotently(app):
@@ -37,12 +34,6 @@ def test_worker_refuses_to_start_without_redis(make_app):
     assert "REDIS_URL is not set" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_embedded_serve_command_answers_health_on_a_fresh_database(make_app, tmp_path, project_root):
     """What `make run` does after installing: migrate a new SQLite file, then `flask serve`."""
     database_url = f"sqlite:///{tmp_path / 'embedded.sqlite3'}"
@@ -50,26 +41,12 @@ def test_embedded_serve_command_answers_health_on_a_fresh_database(make_app, tmp
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
     env["DATABASE_URL"] = database_url
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "shopify_app", "serve", "--port", str(port)],
-        cwd=project_root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_embedded_server(port=port, env=env, cwd=str(project_root), capture=True)
     try:
-        body = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and body is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as response:
-                    body = response.read().decode()
-            except OSError:
-                time.sleep(0.05)
+        body = wait_for_http(f"http://127.0.0.1:{port}/health/ready")
         assert body is not None, "the embedded server never answered"
         assert '"status":"ok"' in body
     finally:

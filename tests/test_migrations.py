@@ -6,7 +6,6 @@ The round trip runs in a database of its own so it never touches the one other t
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from alembic.config import Config
@@ -17,7 +16,7 @@ from sqlalchemy import inspect
 from shopify_app import create_app
 from shopify_app.extensions import db
 
-from .conftest import base_test_config, create_postgres_database, drop_postgres_database, postgres_server_url
+from .conftest import base_test_config, scratch_database
 
 
 @pytest.fixture
@@ -51,16 +50,8 @@ def test_models_match_the_migrations(app):
 
 @pytest.fixture
 def scratch_database_url(tmp_path):
-    server = postgres_server_url()
-    if server is None:
-        yield f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}"
-        return
-    name = f"smsb_migrations_{uuid.uuid4().hex[:12]}"
-    url = create_postgres_database(server, name)
-    try:
+    with scratch_database(tmp_path, "smsb_migrations") as url:
         yield url
-    finally:
-        drop_postgres_database(server, name)
 
 
 def test_upgrade_downgrade_upgrade_round_trip(scratch_database_url):
