@@ -160,3 +160,69 @@ def shopify_app(make_app: Any, fake_shopify: Any) -> Iterator[Flask]:
     app = make_app(SHOPIFY_ADMIN_BASE_URL=fake_shopify.admin_base_url)
     with app.app_context():
         yield app
+
+
+def install_shop(domain: str, *, country_code: str = "US", name: str | None = None) -> Any:
+    """An installed shop with a usable (non-expiring) offline token: no token exchange needed."""
+    from shopify_app.models import Shop
+    from shopify_app.models.types import utcnow
+    from shopify_app.services.auth import encrypt_for_shop
+
+    shop = Shop(
+        domain=domain,
+        name=name or domain.split(".")[0].title(),
+        country_code=country_code,
+        timezone="America/New_York",
+        settings={},
+        installed_at=utcnow(),
+    )
+    db.session.add(shop)
+    db.session.flush()
+    shop.access_token_ciphertext = encrypt_for_shop(shop, "access_token", f"shpat_{uuid.uuid4().hex}")
+    db.session.commit()
+    return shop
+
+
+class ApiClient:
+    """A test client that signs every request with a fresh session token for its shop."""
+
+    def __init__(self, client: FlaskClient, shop_domain: str):
+        self.client = client
+        self.shop_domain = shop_domain
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        from .shopify_signing import bearer
+
+        return {**bearer(self.shop_domain), **(extra or {})}
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.client.post(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.client.patch(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.client.delete(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+
+@pytest.fixture
+def shop(app: Flask) -> Any:
+    return install_shop("alpha.myshopify.com")
+
+
+@pytest.fixture
+def other_shop(app: Flask) -> Any:
+    return install_shop("beta.myshopify.com", country_code="GR")
+
+
+@pytest.fixture
+def api(app: Flask, shop: Any) -> ApiClient:
+    return ApiClient(app.test_client(), shop.domain)
+
+
+@pytest.fixture
+def other_api(app: Flask, other_shop: Any) -> ApiClient:
+    return ApiClient(app.test_client(), other_shop.domain)

@@ -29,3 +29,6 @@ def authenticate() -> None:
 @bp.get("/shop")
 def get_shop() -> Response:
     return jsonify(ShopSchema().dump(shop_profile(g.shop)))
+
+
+from . import contacts  # noqa: E402,F401  (routes register on bp)

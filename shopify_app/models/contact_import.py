@@ -1,0 +1,66 @@
+"""CSV imports and exports of contacts: progress rows plus the file, encrypted, in chunks.
+
+The uploaded file is kept in the database (AES-GCM, ~1 MB chunks) rather than on a local disk,
+so any worker machine can process it and no plaintext PII touches a filesystem.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .types import BigIntPK, UTCDateTime, utcnow
+
+ShopFK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class TransferKind(enum.StrEnum):
+    IMPORT = "import"
+    EXPORT = "export"
+
+
+class TransferStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ContactTransfer(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "contact_transfers"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ShopFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TransferKind] = mapped_column(
+        Enum(TransferKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    status: Mapped[TransferStatus] = mapped_column(
+        Enum(TransferStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=TransferStatus.QUEUED,
+    )
+    filename: Mapped[str | None] = mapped_column(String(255))
+    total_rows: Mapped[int] = mapped_column(default=0)
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    created_count: Mapped[int] = mapped_column(default=0)
+    updated_count: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # first 1,000 row errors
+    failure: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TransferChunk(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "contact_transfer_chunks"
+
+    transfer_id: Mapped[int] = mapped_column(
+        ShopFK, ForeignKey("contact_transfers.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ShopFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    ciphertext: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,318 @@
+"""Contacts: create/merge, update, delete, list, consent. All PII sealed; phones by blind index."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Select, delete, exists, select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Shop, Suppression
+from ..models.types import utcnow
+from ..security.crypto import normalise_email
+from .phones import Phone, mask_phone, normalise_phone
+from .pii import email_hash, phone_hash, seal, unseal
+
+log = structlog.get_logger(__name__)
+
+TABLE = "contacts"
+MAX_TAGS = 50
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    state: ConsentState
+    source: ConsentSource
+    consent_text: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+def _seal(contact: Contact, column: str, value: str | None) -> str | None:
+    return seal(value, table=TABLE, column=column, shop_id=contact.shop_id)
+
+
+def _unseal(contact: Contact, column: str, token: str | None) -> str | None:
+    return unseal(token, table=TABLE, column=column, shop_id=contact.shop_id)
+
+
+def contact_phone(contact: Contact) -> str:
+    phone = _unseal(contact, "phone", contact.phone_ciphertext)
+    assert phone is not None
+    return phone
+
+
+def contact_view(contact: Contact) -> dict[str, Any]:
+    """The contact as the merchant sees it: decrypted, phone masked."""
+    return {
+        "id": contact.id,
+        "phone": mask_phone(contact_phone(contact)),
+        "email": _unseal(contact, "email", contact.email_ciphertext),
+        "first_name": _unseal(contact, "first_name", contact.first_name_ciphertext),
+        "last_name": _unseal(contact, "last_name", contact.last_name_ciphertext),
+        "birthday": _unseal(contact, "birthday", contact.birthday_ciphertext),
+        "tags": contact.tag_names,
+        "consent_state": contact.consent_state.value,
+        "consent_source": contact.consent_source.value if contact.consent_source else None,
+        "consented_at": contact.consented_at,
+        "unsubscribed_at": contact.unsubscribed_at,
+        "country_code": contact.country_code,
+        "timezone": contact.timezone,
+        "created_at": contact.created_at,
+        "updated_at": contact.updated_at,
+    }
+
+
+def parse_phone(shop: Shop, raw: object) -> Phone:
+    return normalise_phone(raw, default_region=shop.country_code)
+
+
+def find_by_phone(*, shop: Shop, e164: str) -> Contact | None:
+    digest = phone_hash(e164, shop_id=shop.id)
+    return db.session.scalar(select(Contact).where(Contact.shop_id == shop.id, Contact.phone_hash == digest))
+
+
+def is_suppressed(*, shop: Shop, e164: str) -> bool:
+    digest = phone_hash(e164, shop_id=shop.id)
+    return bool(
+        db.session.scalar(select(exists().where(Suppression.shop_id == shop.id, Suppression.phone_hash == digest)))
+    )
+
+
+def get_contact(*, shop: Shop, contact_id: int) -> Contact:
+    contact = db.session.scalar(select(Contact).where(Contact.id == contact_id, Contact.shop_id == shop.id))
+    if contact is None:
+        raise NotFound("No such contact.", code="contact_not_found")
+    return contact
+
+
+def _set_profile(contact: Contact, data: Mapping[str, Any], *, only_empty: bool) -> None:
+    """Copy profile fields; with `only_empty`, fill blanks only (merging a duplicate sign-up)."""
+    for field in ("first_name", "last_name", "birthday"):
+        if field in data and (not only_empty or getattr(contact, f"{field}_ciphertext") is None):
+            setattr(contact, f"{field}_ciphertext", _seal(contact, field, data[field]))
+    if "birthday" in data and (not only_empty or contact.birth_month is None):
+        contact.birth_month, contact.birth_day = _month_day(data["birthday"])
+    if "email" in data and (not only_empty or contact.email_ciphertext is None):
+        email = data["email"]
+        contact.email_ciphertext = _seal(contact, "email", normalise_email(email) if email else None)
+        contact.email_hash = email_hash(email, shop_id=contact.shop_id) if email else None
+    if "tags" in data and (not only_empty or not contact.tags):
+        _replace_tags(contact, data["tags"] or [])
+
+
+def _month_day(birthday: str | None) -> tuple[int | None, int | None]:
+    if not birthday:
+        return None, None
+    month, day = birthday.split("-")[-2:]
+    return int(month), int(day)
+
+
+def _replace_tags(contact: Contact, tags: Iterable[str]) -> None:
+    wanted = list(dict.fromkeys(tags))
+    if len(wanted) > MAX_TAGS:
+        raise ValidationFailed(details={"fields": {"tags": [f"At most {MAX_TAGS} tags."]}})
+    contact.tags = [ContactTag(tag=tag, shop_id=contact.shop_id) for tag in wanted]
+
+
+def add_tags(*, shop: Shop, contact_id: int, tags: Iterable[str]) -> Contact:
+    contact = get_contact(shop=shop, contact_id=contact_id)
+    _replace_tags(contact, [*contact.tag_names, *tags])
+    db.session.commit()
+    return contact
+
+
+def remove_tag(*, shop: Shop, contact_id: int, tag: str) -> Contact:
+    contact = get_contact(shop=shop, contact_id=contact_id)
+    _replace_tags(contact, [name for name in contact.tag_names if name != tag])
+    db.session.commit()
+    return contact
+
+
+def apply_consent(contact: Contact, change: ConsentChange) -> bool:
+    """Move the contact to `change.state` and append the consent event; False if unchanged."""
+    if contact.consent_state == change.state and change.state != ConsentState.SUBSCRIBED:
+        return False
+    now = utcnow()
+    contact.consent_state = change.state
+    contact.consent_source = change.source
+    if change.state == ConsentState.SUBSCRIBED:
+        contact.consented_at = now
+        contact.unsubscribed_at = None
+    elif change.state == ConsentState.UNSUBSCRIBED:
+        contact.unsubscribed_at = now
+    db.session.flush()
+    db.session.add(
+        ConsentEvent(
+            shop_id=contact.shop_id,
+            contact_id=contact.id,
+            state=change.state,
+            source=change.source,
+            consent_text=change.consent_text,
+            ip_ciphertext=seal(change.ip, table="consent_events", column="ip", shop_id=contact.shop_id),
+            user_agent=(change.user_agent or None) and change.user_agent[:512],
+            occurred_at=now,
+        )
+    )
+    if change.state == ConsentState.SUBSCRIBED:
+        # Fresh consent given by the shopper or merchant lifts an earlier opt-out suppression.
+        db.session.execute(
+            delete(Suppression).where(
+                Suppression.shop_id == contact.shop_id, Suppression.phone_hash == contact.phone_hash
+            )
+        )
+    return True
+
+
+def create_or_merge(
+    *, shop: Shop, phone: Phone, data: Mapping[str, Any], consent: ConsentChange | None
+) -> tuple[Contact, bool]:
+    """Create a contact, or merge into the one with the same number (empty fields filled).
+
+    Consent changes only through an explicit `consent`. Returns (contact, created).
+    """
+    existing = find_by_phone(shop=shop, e164=phone.e164)
+    if existing is not None:
+        _set_profile(existing, data, only_empty=True)
+        if consent is not None:
+            apply_consent(existing, consent)
+        db.session.commit()
+        return existing, False
+    contact = Contact(
+        shop_id=shop.id,
+        phone_hash=phone_hash(phone.e164, shop_id=shop.id),
+        country_code=phone.region,
+        timezone=phone.timezone,
+        consent_state=ConsentState.UNSUBSCRIBED,
+    )
+    contact.phone_ciphertext = seal(phone.e164, table=TABLE, column="phone", shop_id=shop.id)  # type: ignore[assignment]
+    try:
+        with db.session.begin_nested():
+            db.session.add(contact)
+            _set_profile(contact, data, only_empty=False)
+            db.session.flush()
+    except IntegrityError:  # the same number arrived concurrently: merge into the winner
+        db.session.rollback()
+        return create_or_merge(shop=shop, phone=phone, data=data, consent=consent)
+    if consent is not None:
+        apply_consent(contact, consent)
+    db.session.commit()
+    log.info("contact_created", shop_id=shop.id, contact_id=contact.id)
+    return contact, True
+
+
+def update_contact(*, shop: Shop, contact_id: int, data: Mapping[str, Any], consent: ConsentChange | None) -> Contact:
+    contact = get_contact(shop=shop, contact_id=contact_id)
+    if "phone" in data:
+        phone = parse_phone(shop, data["phone"])
+        digest = phone_hash(phone.e164, shop_id=shop.id)
+        if digest != contact.phone_hash:
+            taken = db.session.scalar(
+                select(Contact.id).where(Contact.shop_id == shop.id, Contact.phone_hash == digest)
+            )
+            if taken is not None:
+                raise Conflict(
+                    "Another contact has this phone number.",
+                    code="phone_taken",
+                    details={"fields": {"phone": ["Another contact has this phone number."]}},
+                )
+            contact.phone_hash = digest
+            contact.phone_ciphertext = _seal(contact, "phone", phone.e164)  # type: ignore[assignment]
+            contact.country_code, contact.timezone = phone.region, phone.timezone
+    _set_profile(contact, data, only_empty=False)
+    if consent is not None:
+        apply_consent(contact, consent)
+    try:
+        db.session.commit()
+    except IntegrityError:  # lost a race for the same number
+        db.session.rollback()
+        raise Conflict("Another contact has this phone number.", code="phone_taken") from None
+    return contact
+
+
+def delete_contact(*, shop: Shop, contact_id: int) -> None:
+    """Hard-delete the contact, its consent events and tags; an opted-out number stays suppressed."""
+    contact = get_contact(shop=shop, contact_id=contact_id)
+    if contact.consent_state == ConsentState.UNSUBSCRIBED and contact.unsubscribed_at is not None:
+        suppress(shop_id=shop.id, phone_digest=contact.phone_hash, reason="opted_out")
+    db.session.execute(delete(ConsentEvent).where(ConsentEvent.contact_id == contact.id))
+    db.session.delete(contact)
+    db.session.commit()
+    log.info("contact_deleted", shop_id=shop.id, contact_id=contact_id)
+
+
+def suppress(*, shop_id: int, phone_digest: str, reason: str) -> None:
+    exists_already = db.session.scalar(
+        select(Suppression.id).where(Suppression.shop_id == shop_id, Suppression.phone_hash == phone_digest)
+    )
+    if exists_already is None:
+        db.session.add(Suppression(shop_id=shop_id, phone_hash=phone_digest, reason=reason))
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"id": last_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        last_id = int(value["id"])
+    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from None
+    return last_id
+
+
+def contact_query(
+    *,
+    shop: Shop,
+    consent_state: str | None = None,
+    tag: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    phone: str | None = None,
+) -> Select[tuple[Contact]]:
+    query = select(Contact).where(Contact.shop_id == shop.id)
+    if consent_state:
+        query = query.where(Contact.consent_state == ConsentState(consent_state))
+    if tag:
+        query = query.where(
+            exists().where(ContactTag.contact_id == Contact.id, ContactTag.shop_id == shop.id, ContactTag.tag == tag)
+        )
+    if created_from:
+        query = query.where(Contact.created_at >= created_from)
+    if created_to:
+        query = query.where(Contact.created_at < created_to)
+    if phone:
+        query = query.where(Contact.phone_hash == phone_hash(parse_phone(shop, phone).e164, shop_id=shop.id))
+    return query
+
+
+def list_contacts(
+    *, shop: Shop, limit: int, cursor: str | None, filters: Mapping[str, Any]
+) -> tuple[list[Contact], str | None]:
+    """Newest first, keyset-paginated by id (stable under inserts, index-only seek)."""
+    query = contact_query(shop=shop, **filters)
+    if cursor:
+        query = query.where(Contact.id < decode_cursor(cursor))
+    rows = list(db.session.scalars(query.order_by(Contact.id.desc()).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def consent_history(*, shop: Shop, contact_id: int) -> list[ConsentEvent]:
+    contact = get_contact(shop=shop, contact_id=contact_id)
+    return list(
+        db.session.scalars(select(ConsentEvent).where(ConsentEvent.contact_id == contact.id).order_by(ConsentEvent.id))
+    )
