@@ -34,7 +34,8 @@ from urllib.parse import urlencode
 
 import requests
 import structlog
-from urllib3.exceptions import ConnectTimeoutError  # NewConnectionError (refused, DNS) subclasses it
+
+from ._http import json_object, never_connected, retry_after_seconds
 
 log = structlog.get_logger(__name__)
 
@@ -206,12 +207,12 @@ class _ShopifyHTTP:
             raise (_Retry(timeout, once=True) if idempotent else timeout) from exc
         except requests.ConnectionError as exc:
             unavailable = ShopifyUnavailable(f"Could not reach Shopify at {path} for {shop}")
-            raise (_Retry(unavailable) if idempotent or _never_sent(exc) else unavailable) from exc
+            raise (_Retry(unavailable) if idempotent or never_connected(exc) else unavailable) from exc
         except requests.RequestException as exc:
             raise ShopifyError(f"Request to Shopify {path} for {shop} failed: {type(exc).__name__}") from exc
         status = response.status_code
         if status == 429:
-            wait = _retry_after(response.headers.get("Retry-After"))
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
             raise _Retry(
                 ShopifyRateLimited(f"Shopify rate-limited {path} for {shop}", retry_after=wait, status=429), wait=wait
             )
@@ -340,22 +341,6 @@ class AdminGraphQL(_ShopifyHTTP):
         )
 
 
-def _never_sent(exc: requests.ConnectionError) -> bool:
-    """True when the connection was never established, so Shopify cannot have seen the request."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    cause = exc.args[0] if exc.args else None
-    return isinstance(getattr(cause, "reason", None), ConnectTimeoutError)
-
-
-def _retry_after(raw: str | None) -> float:
-    try:
-        seconds = float(raw) if raw is not None else 1.0
-    except ValueError:  # an HTTP date: Shopify sends seconds, so a conservative default will do
-        return 1.0
-    return seconds if seconds >= 0 else 1.0
-
-
 def _throttle_wait(body: dict[str, Any]) -> float:
     """Seconds until the leaky bucket holds the requested cost again."""
     cost = (body.get("extensions") or {}).get("cost") or {}
@@ -371,16 +356,8 @@ def _throttle_wait(body: dict[str, Any]) -> float:
     return max(0.0, (requested - available) / restore_rate)
 
 
-def _json_body(response: requests.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def _json_object(response: requests.Response, *, shop: str, path: str) -> dict[str, Any]:
-    body = _json_body(response)
+    body = json_object(response)
     if body is None:
         raise ShopifyError(f"Shopify answered {path} for {shop} with a non-JSON body", status=response.status_code)
     return body
@@ -390,7 +367,7 @@ def _raise_rejected(response: requests.Response, message: str) -> NoReturn:
     status = response.status_code
     if 300 <= status < 400:
         raise ShopifyError(f"{message} (HTTP {status}: redirects are not followed)", status=status)
-    error = (_json_body(response) or {}).get("error")
+    error = (json_object(response) or {}).get("error")
     error = error if isinstance(error, str) else None
     raise ShopifyRejected(f"{message} (HTTP {status}, {error or 'no error code'})", status=status, error=error)
 
