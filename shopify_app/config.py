@@ -132,6 +132,8 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "MITTO_TRAFFIC_ACCOUNT_ID": _str(None),
     "MITTO_WEBHOOK_SECRET": _str(None),
     "SMS_BACKEND": _str("console"),
+    "SMS_DEFAULT_SENDER": _str("SMSBlossom"),
+    "APP_PROXY_PATH": _str("/apps/sms"),
     "SMS_BATCH_SIZE": _int("SMS_BATCH_SIZE", 500, minimum=1, maximum=5000),
     "SEND_RATE_PER_ACCOUNT": _float("SEND_RATE_PER_ACCOUNT", 100.0),
     "SEND_RATE_PER_SHOP": _float("SEND_RATE_PER_SHOP", 50.0),

@@ -73,6 +73,17 @@ class RedisExtension:
 redis_ext = RedisExtension()
 
 
+def sms_backend(app: Flask | None = None) -> Any:
+    """The app's SMS backend (`SMS_BACKEND`), built once per app so `memory` keeps its log."""
+    from .clients.sms import build_backend
+
+    app = app or cast(Flask, current_app)
+    state = app.extensions.setdefault("sms_blossom_sms", {})
+    if "backend" not in state:
+        state["backend"] = build_backend(app.config)
+    return state["backend"]
+
+
 def init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations_dir())))

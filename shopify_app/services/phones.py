@@ -8,6 +8,9 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from ..errors import ValidationFailed
+from ..security.masking import mask_phone
+
+__all__ = ["Phone", "mask_phone", "normalise_phone", "phone_error"]
 
 MAX_INPUT_LENGTH = 40
 
@@ -45,14 +48,3 @@ def normalise_phone(raw: object, *, default_region: str | None, field: str = "ph
         region=phonenumbers.region_code_for_number(parsed),
         timezone=zones[0] if len(zones) == 1 else None,
     )
-
-
-def mask_phone(e164: str) -> str:
-    """`+14155550142` -> `+1******0142`: country calling code and the last four digits."""
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return "***"
-    prefix = f"+{parsed.country_code}"
-    national = str(parsed.national_number)
-    return prefix + "*" * max(len(national) - 4, 0) + national[-4:]

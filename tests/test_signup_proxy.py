@@ -1,0 +1,188 @@
+"""Storefront sign-up through the app proxy: signature, consent, double opt-in, abuse limits."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from shopify_app.extensions import db, sms_backend
+from shopify_app.models import ConsentEvent, Contact
+from shopify_app.security.link_tokens import make_link_token
+from shopify_app.services.signup import SIGNUP_LIMITS
+
+from .shopify_signing import proxy_query
+from .test_jobs import drain_if_async
+
+FORM = {"phone": "(415) 555-0142", "consent": "on", "consent_text": "Text me offers. Reply STOP to opt out."}
+
+
+def post(client, data=None, *, shop="alpha.myshopify.com", json=None, headers=None, **query):
+    url = "/proxy/subscribe?" + proxy_query(shop=shop, **query)
+    if json is not None:
+        return client.post(url, json=json, headers=headers or {})
+    return client.post(url, data=data if data is not None else FORM, headers=headers or {})
+
+
+def get(client, path, **query):
+    return client.get(f"/proxy/{path}?" + proxy_query(**query))
+
+
+def contacts():
+    db.session.expire_all()
+    return list(db.session.scalars(select(Contact)))
+
+
+@pytest.fixture
+def client(app, shop):
+    return app.test_client()
+
+
+def confirm_link(app) -> str:
+    drain_if_async(app)
+    [message] = sms_backend().sent
+    return message.text.split("tap ")[1].split(" ")[0]
+
+
+def test_form_sign_up_is_pending_and_texts_a_confirmation(app, client):
+    response = post(client, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.status_code == 201
+    assert response.mimetype == "application/liquid"
+    [contact] = contacts()
+    assert contact.consent_state.value == "pending"
+    [event] = db.session.scalars(select(ConsentEvent)).all()
+    assert (event.source.value, event.consent_text) == ("proxy_form", FORM["consent_text"])
+    assert event.ip_ciphertext
+    assert "203.0.113.9" not in event.ip_ciphertext
+    drain_if_async(app)
+    [message] = sms_backend().sent
+    assert message.destination == "+14155550142"
+    assert "reply Y" in message.text
+    assert "STOP" in message.text
+    assert "/apps/sms/confirm?t=" in message.text
+    assert "4155550142" not in message.text
+
+
+def test_json_sign_up_gets_json(client):
+    response = post(client, json=FORM)
+    assert response.status_code == 201
+    assert response.get_json() == {"status": "pending"}
+
+
+def test_the_confirmation_link_subscribes(app, client):
+    post(client)
+    link = confirm_link(app)
+    token = parse_qs(urlsplit(link).query)["t"][0]
+    response = get(client, "confirm", t=token)
+    assert response.status_code == 200
+    [contact] = contacts()
+    assert contact.consent_state.value == "subscribed"
+    assert contact.consent_source.value == "confirmation_link"
+    assert get(client, "confirm", t=token).status_code == 200  # idempotent
+
+
+def test_signing_up_again_when_subscribed_sends_nothing(app, client):
+    post(client)
+    token = parse_qs(urlsplit(confirm_link(app)).query)["t"][0]
+    get(client, "confirm", t=token)
+    response = post(client, json=FORM)
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "subscribed"}
+    drain_if_async(app)
+    assert len(sms_backend().sent) == 1
+
+
+@pytest.mark.parametrize("consent", ["", "off", "no", "false"])
+def test_missing_consent_is_422_on_consent(client, consent):
+    response = post(client, json={**FORM, "consent": consent})
+    assert response.status_code == 422
+    assert "consent" in response.get_json()["error"]["details"]["fields"]
+    assert contacts() == []
+
+
+def test_invalid_phone_is_422_naming_phone(client):
+    response = post(client, json={**FORM, "phone": "12345"})
+    assert response.status_code == 422
+    assert "phone" in response.get_json()["error"]["details"]["fields"]
+
+
+def test_a_country_outside_the_allow_list_is_refused(client):
+    response = post(client, json={**FORM, "phone": "+306912345678"})
+    assert response.status_code == 422
+    assert "phone" in response.get_json()["error"]["details"]["fields"]
+
+
+def test_forged_signature_is_401_and_nothing_is_stored(client):
+    response = post(client, secret="not-the-app-secret-0123456789abcdef01234")
+    assert response.status_code == 401
+    assert contacts() == []
+
+
+def test_unknown_shop_is_404(client):
+    assert post(client, json=FORM, shop="gamma.myshopify.com").status_code == 404
+
+
+def test_liquid_response_escapes_html_and_liquid(client):
+    response = post(client, data={**FORM, "phone": "<script>{{ shop.secret }}</script>"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "<script>" not in body
+    assert "{{" not in body
+
+
+def test_per_phone_limit_answers_429_with_retry_after(client):
+    limit, _window = SIGNUP_LIMITS["phone"]
+    for _ in range(limit):
+        assert post(client, json=FORM).status_code == 201
+    response = post(client, json=FORM)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.get_json()["error"]["details"]["scope"] == "phone"
+
+
+def test_per_ip_limit_counts_the_shoppers_ip_not_shopifys(client):
+    limit, _window = SIGNUP_LIMITS["ip"]
+    for n in range(limit):
+        phone = f"+1415555{n:04d}"
+        assert (
+            post(client, json={**FORM, "phone": phone}, headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 201
+        )
+    blocked = post(client, json={**FORM, "phone": "+14155559999"}, headers={"X-Forwarded-For": "198.51.100.7"})
+    assert blocked.status_code == 429
+    other_ip = post(client, json={**FORM, "phone": "+14155559999"}, headers={"X-Forwarded-For": "198.51.100.8"})
+    assert other_ip.status_code == 201
+
+
+def test_unsubscribe_page_then_one_click_post(app, client, shop):
+    post(client)
+    [contact] = contacts()
+    token = make_link_token("unsubscribe", contact_id=contact.id, shop_id=shop.id)
+    page = get(client, "unsubscribe", t=token)
+    assert page.status_code == 200
+    assert contacts()[0].consent_state.value == "pending"  # GET alone changes nothing
+    url = "/proxy/unsubscribe?" + proxy_query(t=token)
+    assert client.post(url).status_code == 200
+    assert client.post(url).status_code == 200  # idempotent
+    assert contacts()[0].consent_state.value == "unsubscribed"
+
+
+def test_link_tokens_are_bound_to_their_purpose_and_shop(app, client, shop, other_shop):
+    post(client)
+    [contact] = contacts()
+    confirm_token = make_link_token("confirm", contact_id=contact.id, shop_id=shop.id)
+    assert client.post("/proxy/unsubscribe?" + proxy_query(t=confirm_token)).status_code == 401
+    token = make_link_token("unsubscribe", contact_id=contact.id, shop_id=shop.id)
+    other = client.post("/proxy/unsubscribe?" + proxy_query(shop=other_shop.domain, t=token))
+    assert other.status_code == 404
+    assert client.post("/proxy/unsubscribe?" + proxy_query(t=token + "x")).status_code == 401
+
+
+def test_preferences_show_the_masked_phone_and_state(client, shop):
+    post(client)
+    [contact] = contacts()
+    token = make_link_token("preferences", contact_id=contact.id, shop_id=shop.id)
+    body = client.get("/proxy/preferences?" + proxy_query(t=token), headers={"Accept": "application/json"}).get_json()
+    assert body["phone"] == "+1******0142"
+    assert body["consent_state"] == "pending"
+    assert "/apps/sms/unsubscribe?t=" in body["unsubscribe_url"]
