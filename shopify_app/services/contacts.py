@@ -101,7 +101,7 @@ def _set_profile(contact: Contact, data: Mapping[str, Any], *, only_empty: bool)
         if field in data and (not only_empty or getattr(contact, f"{field}_ciphertext") is None):
             setattr(contact, f"{field}_ciphertext", _seal(contact, field, data[field]))
     if "birthday" in data and (not only_empty or contact.birth_month is None):
-        contact.birth_month, contact.birth_day = _month_day(data["birthday"])
+        contact.birth_month, contact.birth_day = month_day(data["birthday"])
     if "email" in data and (not only_empty or contact.email_ciphertext is None):
         email = data["email"]
         contact.email_ciphertext = _seal(contact, "email", normalise_email(email) if email else None)
@@ -110,7 +110,7 @@ def _set_profile(contact: Contact, data: Mapping[str, Any], *, only_empty: bool)
         _replace_tags(contact, data["tags"] or [])
 
 
-def _month_day(birthday: str | None) -> tuple[int | None, int | None]:
+def month_day(birthday: str | None) -> tuple[int | None, int | None]:
     if not birthday:
         return None, None
     month, day = birthday.split("-")[-2:]

@@ -1,0 +1,62 @@
+"""/api/contacts/imports and /api/contacts/exports: CSV in and out, as jobs when large."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify, request, stream_with_context
+
+from ...errors import BadRequest
+from ...models import TransferKind, TransferStatus
+from ...queueing import enqueue
+from ...schemas.contacts import ContactListQuerySchema
+from ...schemas.transfers import TransferSchema
+from ...services import contact_transfers
+from . import bp
+from .common import query_args
+
+IMPORT_MAX_BYTES = 50 * 1024 * 1024
+transfer_schema = TransferSchema()
+
+
+@bp.post("/contacts/imports")
+def create_import() -> tuple[Response, int]:
+    request.max_content_length = IMPORT_MAX_BYTES  # this route's own limit (the app default is 1 MB)
+    upload = request.files.get("file")
+    if upload is None:
+        raise BadRequest("Upload the CSV as multipart form field 'file'.", code="file_required")
+    transfer = contact_transfers.start_import(shop=g.shop, stream=upload.stream, filename=upload.filename)
+    if transfer.total_rows <= contact_transfers.INLINE_MAX_ROWS:
+        transfer = contact_transfers.run_import(transfer_id=transfer.id)
+        return jsonify(transfer_schema.dump(transfer)), 201
+    enqueue("default", "jobs.contacts.run_import", transfer.id, job_timeout=3600)
+    return jsonify(transfer_schema.dump(transfer)), 202
+
+
+@bp.get("/contacts/imports/<int:transfer_id>")
+def get_import(transfer_id: int) -> Response:
+    transfer = contact_transfers.get_transfer(shop=g.shop, transfer_id=transfer_id, kind=TransferKind.IMPORT)
+    return jsonify(transfer_schema.dump(transfer))
+
+
+@bp.post("/contacts/exports")
+def create_export() -> tuple[Response, int]:
+    query_args(ContactListQuerySchema())  # validate the filters now, not in the job
+    transfer = contact_transfers.start_export(shop=g.shop)
+    enqueue("default", "jobs.contacts.run_export", transfer.id, request.args.to_dict(), job_timeout=3600)
+    return jsonify(transfer_schema.dump(transfer)), 202
+
+
+@bp.get("/contacts/exports/<int:transfer_id>")
+def get_export(transfer_id: int) -> Response:
+    transfer = contact_transfers.get_transfer(shop=g.shop, transfer_id=transfer_id, kind=TransferKind.EXPORT)
+    return jsonify(transfer_schema.dump(transfer))
+
+
+@bp.get("/contacts/exports/<int:transfer_id>/download")
+def download_export(transfer_id: int) -> Response:
+    transfer = contact_transfers.get_transfer(shop=g.shop, transfer_id=transfer_id, kind=TransferKind.EXPORT)
+    if transfer.status != TransferStatus.COMPLETED:
+        raise BadRequest("The export is not ready yet.", code="export_not_ready")
+    response = Response(stream_with_context(contact_transfers.export_stream(transfer)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="contacts-{transfer.id}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,445 @@
+"""CSV import and export of contacts, streamed through encrypted chunks in the database.
+
+Imports read the upload in 1 MB pieces, seal each piece, and process rows in batches of 1,000
+with one query per batch to find existing numbers and bulk INSERTs for new contacts, consent
+events and tags, so memory stays flat whatever the file size. A run resumes after the last
+committed batch. Only rows with explicit consent become `subscribed`; numbers that opted out
+before (the suppression list) never do through an import.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import structlog
+from sqlalchemy import insert, select
+
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..models import (
+    ConsentEvent,
+    ConsentSource,
+    ConsentState,
+    Contact,
+    ContactTag,
+    ContactTransfer,
+    Shop,
+    Suppression,
+    TransferChunk,
+    TransferKind,
+    TransferStatus,
+)
+from ..models.types import utcnow
+from ..schemas.contacts import validate_birthday
+from ..security.crypto import normalise_email
+from .contacts import contact_query, contact_view, month_day
+from .phones import Phone, normalise_phone
+from .pii import email_hash, phone_hash, seal, unseal
+
+log = structlog.get_logger(__name__)
+
+CHUNK_BYTES = 1024 * 1024
+BATCH_ROWS = 1000
+INLINE_MAX_ROWS = 1000
+MAX_STORED_ERRORS = 1000
+CONSENT_YES = frozenset({"yes", "y", "true", "1", "subscribed", "opted_in", "opt_in"})
+COLUMN_ALIASES = {
+    "phone": ("phone", "phone number", "phone_number", "mobile", "sms phone", "default address phone"),
+    "first_name": ("first_name", "first name", "firstname"),
+    "last_name": ("last_name", "last name", "lastname"),
+    "email": ("email", "email address"),
+    "birthday": ("birthday", "birth_date", "date of birth"),
+    "tags": ("tags",),
+    "consent": ("consent", "sms_consent", "accepts sms marketing", "accepts_sms", "sms marketing"),
+    "consent_text": ("consent_text", "consent text"),
+}
+EXPORT_COLUMNS = (
+    "id",
+    "phone",
+    "first_name",
+    "last_name",
+    "email",
+    "birthday",
+    "tags",
+    "consent_state",
+    "consent_source",
+    "consented_at",
+    "country_code",
+    "created_at",
+)
+
+
+def _chunk_aad(transfer: ContactTransfer) -> dict[str, Any]:
+    return {"table": "contact_transfer_chunks", "column": f"transfer_{transfer.id}", "shop_id": transfer.shop_id}
+
+
+def get_transfer(*, shop: Shop, transfer_id: int, kind: TransferKind) -> ContactTransfer:
+    transfer = db.session.scalar(
+        select(ContactTransfer).where(
+            ContactTransfer.id == transfer_id, ContactTransfer.shop_id == shop.id, ContactTransfer.kind == kind
+        )
+    )
+    if transfer is None:
+        raise NotFound(f"No such {kind.value}.", code=f"{kind.value}_not_found")
+    return transfer
+
+
+# --- storing files -----------------------------------------------------------------------------
+
+
+def _store_chunks(transfer: ContactTransfer, pieces: Iterable[bytes]) -> None:
+    for seq, piece in enumerate(pieces):
+        text = piece.decode("latin-1")  # bytes carried losslessly; decoded as UTF-8 when read
+        db.session.add(
+            TransferChunk(
+                transfer_id=transfer.id,
+                seq=seq,
+                shop_id=transfer.shop_id,
+                ciphertext=seal(text, **_chunk_aad(transfer)) or "",
+            )
+        )
+        db.session.flush()
+
+
+def _read_chunks(transfer: ContactTransfer) -> Iterator[bytes]:
+    last = -1
+    while True:
+        chunk = db.session.scalar(
+            select(TransferChunk)
+            .where(TransferChunk.transfer_id == transfer.id, TransferChunk.seq > last)
+            .order_by(TransferChunk.seq)
+            .limit(1)
+        )
+        if chunk is None:
+            return
+        last = chunk.seq
+        yield (unseal(chunk.ciphertext, **_chunk_aad(transfer)) or "").encode("latin-1")
+
+
+def _lines(pieces: Iterable[bytes]) -> Iterator[str]:
+    """Decode UTF-8 (BOM tolerated) across chunk boundaries and yield text lines."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+    pending = ""
+    for piece in pieces:
+        pending += decoder.decode(piece)
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield line + "\n"
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+def start_import(*, shop: Shop, stream: IO[bytes], filename: str | None) -> ContactTransfer:
+    """Store the upload encrypted and count its rows; the caller decides inline or job."""
+    transfer = ContactTransfer(shop_id=shop.id, kind=TransferKind.IMPORT, filename=(filename or "")[:255] or None)
+    db.session.add(transfer)
+    db.session.flush()
+    newlines = 0
+
+    def pieces() -> Iterator[bytes]:
+        nonlocal newlines
+        while piece := stream.read(CHUNK_BYTES):
+            newlines += piece.count(b"\n")
+            yield piece
+
+    _store_chunks(transfer, pieces())
+    transfer.total_rows = max(newlines, 1) - 1 if newlines else 0  # header line excluded
+    db.session.commit()
+    return transfer
+
+
+@dataclass
+class _Batch:
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+def _header_map(fieldnames: list[str] | None) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in fieldnames or []:
+        key = name.strip().lower()
+        for canonical, aliases in COLUMN_ALIASES.items():
+            if key in aliases and canonical not in found:
+                found[canonical] = name
+    return found
+
+
+def run_import(*, transfer_id: int) -> ContactTransfer:
+    transfer = db.session.get(ContactTransfer, transfer_id)
+    if transfer is None or transfer.status in (TransferStatus.COMPLETED, TransferStatus.FAILED):
+        raise NotFound("No such pending import.")
+    shop = db.session.get(Shop, transfer.shop_id)
+    assert shop is not None
+    transfer.status = TransferStatus.RUNNING
+    db.session.commit()
+    reader = csv.DictReader(_lines(_read_chunks(transfer)))
+    columns = _header_map(reader.fieldnames)
+    if "phone" not in columns:
+        return _fail(transfer, "The file has no phone column (expected one of: phone, mobile, phone number).")
+    if "consent" not in columns and transfer.processed_rows == 0:
+        _add_errors(
+            transfer,
+            [{"row": 1, "field": "consent", "error": "No consent column: every row is imported without SMS consent."}],
+        )
+    batch = _Batch()
+    seen: set[str] = set()
+    for index, raw in enumerate(reader):
+        row_number = index + 2  # 1-based, after the header
+        if index < transfer.processed_rows:
+            continue  # resumed run: these rows were committed before
+        batch.rows.append((row_number, {key: (raw.get(column) or "").strip() for key, column in columns.items()}))
+        if len(batch.rows) >= BATCH_ROWS:
+            _import_batch(shop, transfer, batch, seen)
+            batch = _Batch()
+    _import_batch(shop, transfer, batch, seen)
+    transfer.status = TransferStatus.COMPLETED
+    transfer.total_rows = transfer.processed_rows
+    transfer.finished_at = utcnow()
+    db.session.commit()
+    log.info(
+        "contact_import_completed",
+        shop_id=shop.id,
+        transfer_id=transfer.id,
+        rows=transfer.processed_rows,
+        created=transfer.created_count,
+        errors=transfer.error_count,
+    )
+    return transfer
+
+
+def _fail(transfer: ContactTransfer, reason: str) -> ContactTransfer:
+    transfer.status = TransferStatus.FAILED
+    transfer.failure = reason
+    transfer.finished_at = utcnow()
+    db.session.commit()
+    return transfer
+
+
+def _add_errors(transfer: ContactTransfer, errors: list[dict[str, Any]]) -> None:
+    transfer.error_count += len(errors)
+    room = MAX_STORED_ERRORS - len(transfer.errors or [])
+    if room > 0 and errors:
+        transfer.errors = [*(transfer.errors or []), *errors[:room]]
+
+
+def _row_profile(row: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Validated optional fields, and the names of the fields that were dropped as invalid."""
+    profile: dict[str, Any] = {}
+    dropped: list[str] = []
+    for name in ("first_name", "last_name"):
+        if row.get(name):
+            profile[name] = row[name][:100]
+    if row.get("email"):
+        if "@" in row["email"] and len(row["email"]) <= 254:
+            profile["email"] = normalise_email(row["email"])
+        else:
+            dropped.append("email")
+    if row.get("birthday"):
+        try:
+            validate_birthday(row["birthday"])
+            profile["birthday"] = row["birthday"]
+        except Exception:  # marshmallow.ValidationError; the row still imports without it
+            dropped.append("birthday")
+    tags = [tag.strip()[:64] for tag in row.get("tags", "").split(",") if tag.strip()]
+    profile["tags"] = list(dict.fromkeys(tags))[:50]
+    return profile, dropped
+
+
+def _parse_batch(
+    shop: Shop, batch: _Batch, seen: set[str], errors: list[dict[str, Any]]
+) -> list[tuple[int, dict[str, str], Phone, str]]:
+    """Rows with a valid phone not seen earlier in the file, as (row, fields, phone, hash)."""
+    parsed = []
+    for row_number, row in batch.rows:
+        try:
+            phone = normalise_phone(row.get("phone"), default_region=shop.country_code)
+        except ValidationFailed:
+            errors.append({"row": row_number, "field": "phone", "error": "Not a valid phone number."})
+            continue
+        digest = phone_hash(phone.e164, shop_id=shop.id)
+        if digest in seen:
+            errors.append({"row": row_number, "field": "phone", "error": "Duplicate of an earlier row."})
+            continue
+        seen.add(digest)
+        parsed.append((row_number, row, phone, digest))
+    return parsed
+
+
+def _hashes_in(model: Any, shop: Shop, digests: list[str]) -> set[str]:
+    if not digests:
+        return set()
+    return set(
+        db.session.scalars(select(model.phone_hash).where(model.shop_id == shop.id, model.phone_hash.in_(digests)))
+    )
+
+
+def _new_contact_row(shop: Shop, phone: Phone, digest: str, profile: dict[str, Any], consent: bool) -> dict[str, Any]:
+    now = utcnow()
+    birth_month, birth_day = month_day(profile.get("birthday"))
+    sealed = {
+        name: seal(profile.get(name), table="contacts", column=name, shop_id=shop.id)
+        for name in ("email", "first_name", "last_name", "birthday")
+    }
+    return {
+        "shop_id": shop.id,
+        "phone_ciphertext": seal(phone.e164, table="contacts", column="phone", shop_id=shop.id),
+        "phone_hash": digest,
+        "email_ciphertext": sealed["email"],
+        "email_hash": email_hash(profile["email"], shop_id=shop.id) if profile.get("email") else None,
+        "first_name_ciphertext": sealed["first_name"],
+        "last_name_ciphertext": sealed["last_name"],
+        "birthday_ciphertext": sealed["birthday"],
+        "birth_month": birth_month,
+        "birth_day": birth_day,
+        "country_code": phone.region,
+        "timezone": phone.timezone,
+        "consent_state": ConsentState.SUBSCRIBED if consent else ConsentState.UNSUBSCRIBED,
+        "consent_source": ConsentSource.IMPORT if consent else None,
+        "consented_at": now if consent else None,
+        "order_count": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: set[str]) -> None:
+    if not batch.rows:
+        return
+    errors: list[dict[str, Any]] = []
+    parsed = _parse_batch(shop, batch, seen, errors)
+    digests = [digest for *_, digest in parsed]
+    existing, suppressed = _hashes_in(Contact, shop, digests), _hashes_in(Suppression, shop, digests)
+    new_rows: list[dict[str, Any]] = []
+    extras: dict[str, tuple[list[str], bool, str | None]] = {}
+    for row_number, row, phone, digest in parsed:
+        if digest in existing:
+            # Consent of an existing contact changes only through the contact itself, never a file.
+            errors.append({"row": row_number, "field": "phone", "error": "Already a contact; left unchanged."})
+            continue
+        profile, dropped = _row_profile(row)
+        errors.extend({"row": row_number, "field": name, "error": "Invalid value ignored."} for name in dropped)
+        consent = row.get("consent", "").strip().lower() in CONSENT_YES
+        if consent and digest in suppressed:
+            errors.append(
+                {
+                    "row": row_number,
+                    "field": "consent",
+                    "error": "This number opted out before; imported without consent.",
+                }
+            )
+            consent = False
+        new_rows.append(_new_contact_row(shop, phone, digest, profile, consent))
+        extras[digest] = (profile["tags"], consent, row.get("consent_text") or None)
+    if new_rows:
+        _insert_contacts(shop, transfer, new_rows, extras)
+    transfer.processed_rows += len(batch.rows)
+    _add_errors(transfer, errors)
+    db.session.commit()
+
+
+def _insert_contacts(
+    shop: Shop,
+    transfer: ContactTransfer,
+    rows: list[dict[str, Any]],
+    extras: dict[str, tuple[list[str], bool, str | None]],
+) -> None:
+    """Bulk INSERT contacts (RETURNING ids), then their consent events and tags."""
+    inserted = db.session.execute(insert(Contact).returning(Contact.id, Contact.phone_hash), rows).all()
+    default_text = f"Consent recorded in the merchant's import ({transfer.filename or 'CSV'})"
+    events, tags = [], []
+    for contact_id, digest in inserted:
+        tag_names, consent, consent_text = extras[digest]
+        if consent:
+            events.append(
+                {
+                    "shop_id": shop.id,
+                    "contact_id": contact_id,
+                    "state": ConsentState.SUBSCRIBED,
+                    "source": ConsentSource.IMPORT,
+                    "consent_text": consent_text or default_text,
+                    "occurred_at": utcnow(),
+                }
+            )
+        tags.extend({"contact_id": contact_id, "tag": tag, "shop_id": shop.id} for tag in tag_names)
+    if events:
+        db.session.execute(insert(ConsentEvent), events)
+    if tags:
+        db.session.execute(insert(ContactTag), tags)
+    transfer.created_count += len(inserted)
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+def start_export(*, shop: Shop) -> ContactTransfer:
+    transfer = ContactTransfer(shop_id=shop.id, kind=TransferKind.EXPORT, filename="contacts.csv")
+    db.session.add(transfer)
+    db.session.commit()
+    return transfer
+
+
+def run_export(*, transfer_id: int, filters: Mapping[str, Any]) -> ContactTransfer:
+    transfer = db.session.get(ContactTransfer, transfer_id)
+    if transfer is None:
+        raise NotFound("No such export.")
+    shop = db.session.get(Shop, transfer.shop_id)
+    assert shop is not None
+    transfer.status = TransferStatus.RUNNING
+    db.session.execute(TransferChunk.__table__.delete().where(TransferChunk.transfer_id == transfer.id))
+    db.session.commit()
+
+    def pieces() -> Iterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        last_id = 0
+        while True:
+            query = contact_query(shop=shop, **filters).where(Contact.id > last_id).order_by(Contact.id).limit(500)
+            rows = list(db.session.scalars(query))
+            if not rows:
+                break
+            for contact in rows:
+                view = contact_view(contact)
+                phone = unseal(contact.phone_ciphertext, table="contacts", column="phone", shop_id=shop.id)
+                writer.writerow(
+                    [
+                        view["id"],
+                        phone,
+                        view["first_name"],
+                        view["last_name"],
+                        view["email"],
+                        view["birthday"],
+                        ",".join(view["tags"]),
+                        view["consent_state"],
+                        view["consent_source"],
+                        view["consented_at"],
+                        view["country_code"],
+                        view["created_at"],
+                    ]
+                )
+                transfer.processed_rows += 1
+            last_id = rows[-1].id
+            if buffer.tell() >= CHUNK_BYTES:
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue().encode("utf-8")
+
+    _store_chunks(transfer, pieces())
+    transfer.total_rows = transfer.processed_rows
+    transfer.status = TransferStatus.COMPLETED
+    transfer.finished_at = utcnow()
+    db.session.commit()
+    return transfer
+
+
+def export_stream(transfer: ContactTransfer) -> Iterator[bytes]:
+    return _read_chunks(transfer)

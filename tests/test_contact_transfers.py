@@ -1,0 +1,186 @@
+"""CSV import and export of contacts."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from shopify_app.extensions import db
+from shopify_app.models import ConsentEvent, Contact, TransferChunk
+from shopify_app.services import contact_transfers
+
+from .test_jobs import drain_if_async
+
+
+def upload(api, text: str, filename: str = "contacts.csv"):
+    return api.post(
+        "/api/contacts/imports",
+        data={"file": (io.BytesIO(text.encode("utf-8")), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def csv_text(rows: list[dict[str, str]], header: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+SAMPLE = (
+    "phone,first_name,email,tags,consent,birthday\n"
+    '+14155550101,Ada,ada@example.com,"vip,winter",yes,1990-05-17\n'
+    "(415) 555-0102,Bob,,,no,\n"
+    "not-a-phone,Cy,,,yes,\n"
+    "415-555-0101,Dup,,,yes,\n"
+    "+14155550103,Eve,bad-email,,yes,13-45\n"
+)
+
+
+def test_small_import_runs_inline_and_reports_row_errors(api):
+    response = upload(api, SAMPLE)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "completed"
+    assert (body["processed_rows"], body["created_count"]) == (5, 3)
+    errors = {(e["row"], e["field"]) for e in body["errors"]}
+    assert errors == {(4, "phone"), (5, "phone"), (6, "email"), (6, "birthday")}
+    contacts = {c["phone"]: c for c in api.get("/api/contacts").get_json()["items"]}
+    assert contacts["+1******0101"]["consent_state"] == "subscribed"
+    assert contacts["+1******0101"]["consent_source"] == "import"
+    assert contacts["+1******0101"]["tags"] == ["vip", "winter"]
+    assert contacts["+1******0101"]["birthday"] == "1990-05-17"
+    assert contacts["+1******0102"]["consent_state"] == "unsubscribed"  # "no" is not consent
+    assert contacts["+1******0103"]["email"] is None
+    assert db.session.scalar(select(func.count()).select_from(ConsentEvent)) == 2
+
+
+def test_a_file_without_a_consent_column_imports_nobody_as_subscribed(api):
+    body = upload(api, "Phone,First Name\n+14155550101,Ada\n+14155550102,Bob\n").get_json()
+    assert body["created_count"] == 2
+    assert body["errors"][0]["field"] == "consent"
+    assert {c["consent_state"] for c in api.get("/api/contacts").get_json()["items"]} == {"unsubscribed"}
+
+
+def test_shopify_customer_export_columns_are_understood(api):
+    text = 'First Name,Last Name,Email,Accepts SMS Marketing,Phone,Tags\nAda,L,a@x.io,yes,+14155550101,"vip, new"\n'
+    upload(api, text)
+    [contact] = api.get("/api/contacts").get_json()["items"]
+    assert (contact["consent_state"], contact["tags"], contact["last_name"]) == ("subscribed", ["new", "vip"], "L")
+
+
+def test_existing_contacts_are_left_unchanged(api):
+    api.post("/api/contacts", json={"phone": "+14155550101", "consent_state": "unsubscribed"})
+    body = upload(api, "phone,consent\n+14155550101,yes\n").get_json()
+    assert body["created_count"] == 0
+    assert body["errors"] == [{"row": 2, "field": "phone", "error": "Already a contact; left unchanged."}]
+    assert api.get("/api/contacts").get_json()["items"][0]["consent_state"] == "unsubscribed"
+
+
+def test_a_suppressed_number_is_not_resubscribed_by_an_import(api):
+    contact = api.post(
+        "/api/contacts", json={"phone": "+14155550101", "consent_state": "subscribed", "consent_text": "ok"}
+    ).get_json()
+    api.patch(f"/api/contacts/{contact['id']}", json={"consent_state": "unsubscribed"})
+    api.delete(f"/api/contacts/{contact['id']}")
+    body = upload(api, "phone,consent\n+14155550101,yes\n").get_json()
+    assert body["errors"][0]["field"] == "consent"
+    assert api.get("/api/contacts").get_json()["items"][0]["consent_state"] == "unsubscribed"
+
+
+def test_a_file_without_a_phone_column_fails_clearly(api):
+    body = upload(api, "name,email\nAda,a@x.io\n").get_json()
+    assert body["status"] == "failed"
+    assert "phone column" in body["failure"]
+
+
+def test_a_large_import_runs_as_a_job_with_progress(app, api):
+    rows = [{"phone": f"+1415555{n:04d}", "consent": "yes"} for n in range(1200)]
+    response = upload(api, csv_text(rows, ["phone", "consent"]))
+    assert response.status_code == 202
+    transfer_id = response.get_json()["id"]
+    drain_if_async(app)
+    body = api.get(f"/api/contacts/imports/{transfer_id}").get_json()
+    assert body["status"] == "completed"
+    assert (body["processed_rows"], body["created_count"], body["error_count"]) == (1200, 1200, 0)
+
+
+def test_an_interrupted_import_resumes_after_the_last_committed_batch(api, shop, monkeypatch):
+    rows = [{"phone": f"+1415555{n:04d}", "consent": "yes"} for n in range(2500)]
+    transfer = contact_transfers.start_import(
+        shop=shop, stream=io.BytesIO(csv_text(rows, ["phone", "consent"]).encode()), filename="big.csv"
+    )
+    original = contact_transfers._import_batch
+    calls = {"n": 0}
+
+    def crash_on_second_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(contact_transfers, "_import_batch", crash_on_second_batch)
+    with pytest.raises(RuntimeError):
+        contact_transfers.run_import(transfer_id=transfer.id)
+    db.session.rollback()
+    monkeypatch.setattr(contact_transfers, "_import_batch", original)
+    done = contact_transfers.run_import(transfer_id=transfer.id)
+    assert (done.processed_rows, done.created_count, done.error_count) == (2500, 2500, 0)
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 2500
+
+
+def test_the_stored_upload_is_encrypted(api):
+    upload(api, "phone,first_name\n+14155550101,Adaline\n")
+    for chunk in db.session.scalars(select(TransferChunk)):
+        assert "Adaline" not in chunk.ciphertext
+        assert "4155550101" not in chunk.ciphertext
+
+
+def test_import_without_a_file_is_400(api):
+    assert api.post("/api/contacts/imports", data={}, content_type="multipart/form-data").status_code == 400
+
+
+def test_import_over_50_megabytes_is_413(api):
+    big = b"phone\n" + b"+14155550101\n" * (50 * 1024 * 1024 // 13 + 10)
+    response = api.post(
+        "/api/contacts/imports", data={"file": (io.BytesIO(big), "big.csv")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 413
+
+
+def test_export_builds_a_csv_with_the_filters(app, api):
+    api.post(
+        "/api/contacts",
+        json={
+            "phone": "+14155550101",
+            "first_name": "Ada",
+            "consent_state": "subscribed",
+            "consent_text": "ok",
+            "tags": ["vip"],
+        },
+    )
+    api.post("/api/contacts", json={"phone": "+14155550102", "first_name": "Bob"})
+    response = api.post("/api/contacts/exports?consent_state=subscribed")
+    assert response.status_code == 202
+    export_id = response.get_json()["id"]
+    drain_if_async(app)
+    assert api.get(f"/api/contacts/exports/{export_id}").get_json()["status"] == "completed"
+    download = api.get(f"/api/contacts/exports/{export_id}/download")
+    assert download.status_code == 200
+    assert download.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
+    assert [(r["phone"], r["first_name"], r["tags"]) for r in rows] == [("+14155550101", "Ada", "vip")]
+
+
+def test_another_shops_imports_and_exports_are_404(app, api, other_api):
+    import_id = upload(api, "phone\n+14155550101\n").get_json()["id"]
+    export_id = api.post("/api/contacts/exports").get_json()["id"]
+    drain_if_async(app)
+    assert other_api.get(f"/api/contacts/imports/{import_id}").status_code == 404
+    assert other_api.get(f"/api/contacts/exports/{export_id}").status_code == 404
+    assert other_api.get(f"/api/contacts/exports/{export_id}/download").status_code == 404
+    assert other_api.get(f"/api/contacts/exports/{import_id}").status_code == 404  # kinds don't mix either
