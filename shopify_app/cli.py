@@ -94,6 +94,17 @@ def serve(host: str, port: int) -> None:
         thread.join(timeout=5)
 
 
+@click.command("rotate-keys")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000))
+@with_appcontext
+def rotate_keys(batch_size: int) -> None:
+    """Re-encrypt every sealed column with the first key of ENCRYPTION_KEYS (resumable)."""
+    from .services.key_rotation import rotate_all
+
+    for column, count in rotate_all(batch_size=batch_size).items():
+        click.echo(f"{column}: {count} re-encrypted")
+
+
 def init_cli(app: Flask) -> None:
-    for command in (seed_demo, worker, scheduler, serve):
+    for command in (seed_demo, worker, scheduler, serve, rotate_keys):
         app.cli.add_command(command)

@@ -74,8 +74,9 @@ EXPORT_COLUMNS = (
 )
 
 
-def _chunk_aad(transfer: ContactTransfer) -> dict[str, Any]:
-    return {"table": "contact_transfer_chunks", "column": f"transfer_{transfer.id}", "shop_id": transfer.shop_id}
+def chunk_aad(*, transfer_id: int, shop_id: int) -> dict[str, Any]:
+    """Where a chunk's ciphertext is bound: its transfer, so chunks cannot be swapped between files."""
+    return {"table": "contact_transfer_chunks", "column": f"transfer_{transfer_id}", "shop_id": shop_id}
 
 
 def get_transfer(*, shop: Shop, transfer_id: int, kind: TransferKind) -> ContactTransfer:
@@ -100,7 +101,7 @@ def _store_chunks(transfer: ContactTransfer, pieces: Iterable[bytes]) -> None:
                 transfer_id=transfer.id,
                 seq=seq,
                 shop_id=transfer.shop_id,
-                ciphertext=seal(text, **_chunk_aad(transfer)) or "",
+                ciphertext=seal(text, **chunk_aad(transfer_id=transfer.id, shop_id=transfer.shop_id)) or "",
             )
         )
         db.session.flush()
@@ -118,7 +119,9 @@ def _read_chunks(transfer: ContactTransfer) -> Iterator[bytes]:
         if chunk is None:
             return
         last = chunk.seq
-        yield (unseal(chunk.ciphertext, **_chunk_aad(transfer)) or "").encode("latin-1")
+        yield (unseal(chunk.ciphertext, **chunk_aad(transfer_id=transfer.id, shop_id=transfer.shop_id)) or "").encode(
+            "latin-1"
+        )
 
 
 def _lines(pieces: Iterable[bytes]) -> Iterator[str]:

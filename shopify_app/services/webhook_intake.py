@@ -48,7 +48,7 @@ def record_event(
             db.session.add(event)
             db.session.flush()
             # Bound to the row id, so a payload copied onto another event fails to decrypt.
-            event.payload_ciphertext = keyring().encrypt(body.decode("utf-8"), aad=_payload_aad(event.id))
+            event.payload_ciphertext = keyring().encrypt(body.decode("utf-8"), aad=payload_aad(event.id))
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -60,7 +60,7 @@ def record_event(
     return Recorded(event_id=event.id, created=True)
 
 
-def _payload_aad(event_id: int) -> str:
+def payload_aad(event_id: int) -> str:
     return aad_for(table="webhook_events", column=PAYLOAD_AAD_COLUMN, shop_id=None) + f":event={event_id}"
 
 
@@ -104,7 +104,7 @@ def process_event(*, event_id: int) -> str:
 def _decrypt_payload(event: WebhookEvent) -> dict[str, Any]:
     if event.payload_ciphertext is None:
         return {}
-    return dict(json.loads(keyring().decrypt(event.payload_ciphertext, aad=_payload_aad(event.id))))
+    return dict(json.loads(keyring().decrypt(event.payload_ciphertext, aad=payload_aad(event.id))))
 
 
 def _mark(event: WebhookEvent, status: WebhookStatus) -> None:
