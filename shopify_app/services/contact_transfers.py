@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from ..bulk import bulk_insert, insert_new
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
@@ -318,31 +319,20 @@ def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: se
         return
     errors: list[dict[str, Any]] = []
     parsed = _parse_batch(shop, batch, seen, errors)
-    digests = [digest for *_, digest in parsed]
-    existing, suppressed = _hashes_in(Contact, shop, digests), _hashes_in(Suppression, shop, digests)
+    suppressed = _hashes_in(Suppression, shop, [digest for *_, digest in parsed])
     new_rows: list[dict[str, Any]] = []
-    extras: dict[str, tuple[list[str], bool, str | None]] = {}
+    extras: dict[str, tuple[int, list[str], bool, str | None]] = {}
     for row_number, row, phone, digest in parsed:
-        if digest in existing:
-            # Consent of an existing contact changes only through the contact itself, never a file.
-            errors.append({"row": row_number, "field": "phone", "error": "Already a contact; left unchanged."})
-            continue
         profile, dropped = _row_profile(row)
         errors.extend({"row": row_number, "field": name, "error": "Invalid value ignored."} for name in dropped)
         consent = row.get("consent", "").strip().lower() in CONSENT_YES
         if consent and digest in suppressed:
-            errors.append(
-                {
-                    "row": row_number,
-                    "field": "consent",
-                    "error": "This number opted out before; imported without consent.",
-                }
-            )
+            reason = "This number opted out before; imported without consent."
+            errors.append({"row": row_number, "field": "consent", "error": reason})
             consent = False
         new_rows.append(_new_contact_row(shop, phone, digest, profile, consent))
-        extras[digest] = (profile["tags"], consent, row.get("consent_text") or None)
-    if new_rows:
-        _insert_contacts(shop, transfer, new_rows, extras)
+        extras[digest] = (row_number, profile["tags"], consent, row.get("consent_text") or None)
+    errors.extend(_insert_contacts(shop, transfer, new_rows, extras))
     transfer.processed_rows += len(batch.rows)
     _add_errors(transfer, errors)
     db.session.commit()
@@ -352,14 +342,15 @@ def _insert_contacts(
     shop: Shop,
     transfer: ContactTransfer,
     rows: list[dict[str, Any]],
-    extras: dict[str, tuple[list[str], bool, str | None]],
-) -> None:
-    """Bulk INSERT contacts (RETURNING ids), then their consent events and tags."""
-    inserted = db.session.execute(insert(Contact).returning(Contact.id, Contact.phone_hash), rows).all()
+    extras: dict[str, tuple[int, list[str], bool, str | None]],
+) -> list[dict[str, Any]]:
+    """Insert the new numbers, then their consent events and tags; returns the errors for
+    numbers that were already contacts (their consent changes only through the contact)."""
+    inserted = insert_new(Contact.__table__, rows, conflict=("shop_id", "phone_hash"), returning=("id", "phone_hash"))
     default_text = f"Consent recorded in the merchant's import ({transfer.filename or 'CSV'})"
     events, tags = [], []
     for contact_id, digest in inserted:
-        tag_names, consent, consent_text = extras[digest]
+        _row_number, tag_names, consent, consent_text = extras.pop(digest)
         if consent:
             events.append(
                 {
@@ -372,11 +363,13 @@ def _insert_contacts(
                 }
             )
         tags.extend({"contact_id": contact_id, "tag": tag, "shop_id": shop.id} for tag in tag_names)
-    if events:
-        db.session.execute(insert(ConsentEvent), events)
-    if tags:
-        db.session.execute(insert(ContactTag), tags)
+    bulk_insert(ConsentEvent.__table__, events)
+    bulk_insert(ContactTag.__table__, tags)
     transfer.created_count += len(inserted)
+    return [
+        {"row": row_number, "field": "phone", "error": "Already a contact; left unchanged."}
+        for row_number, *_rest in sorted(extras.values())
+    ]
 
 
 # --- export --------------------------------------------------------------------------------------
