@@ -27,7 +27,6 @@ from shopify_app.extensions import db
 from shopify_app.models import Shop
 from shopify_app.models.types import utcnow
 from shopify_app.security.session_token import verify_session_token
-from shopify_app.services.auth import encrypt_for_shop
 from tests.conftest import TEST_API_KEY, TEST_API_SECRET
 from tests.shopify_signing import session_token
 
@@ -76,7 +75,7 @@ def main() -> None:
             shop = Shop(domain=SHOP, name="Bench", settings={}, installed_at=utcnow())
             db.session.add(shop)
             db.session.flush()
-            shop.access_token_ciphertext = encrypt_for_shop(shop, "access_token", "shpat_bench")
+            shop.access_token = "shpat_bench"
             shop.access_token_expires_at = utcnow() + timedelta(days=1)
             db.session.commit()
         client = app.test_client()

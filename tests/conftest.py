@@ -166,7 +166,6 @@ def install_shop(domain: str, *, country_code: str = "US", name: str | None = No
     """An installed shop with a usable (non-expiring) offline token: no token exchange needed."""
     from shopify_app.models import Shop
     from shopify_app.models.types import utcnow
-    from shopify_app.services.auth import encrypt_for_shop
 
     shop = Shop(
         domain=domain,
@@ -178,7 +177,7 @@ def install_shop(domain: str, *, country_code: str = "US", name: str | None = No
     )
     db.session.add(shop)
     db.session.flush()
-    shop.access_token_ciphertext = encrypt_for_shop(shop, "access_token", f"shpat_{uuid.uuid4().hex}")
+    shop.access_token = f"shpat_{uuid.uuid4().hex}"
     db.session.commit()
     return shop
 

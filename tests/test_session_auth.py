@@ -67,7 +67,8 @@ def test_tokens_are_stored_encrypted(installed, fake_shopify):
     [plain_token] = [token for token, owner in fake_shopify.access_tokens.items() if owner == SHOP]
     assert plain_token not in (shop.access_token_ciphertext or "")
     assert shop.access_token_ciphertext.startswith("v1.")
-    assert "owner@alpha.test" not in (shop.email or "")
+    assert "owner@alpha.test" not in (shop.email_ciphertext or "")
+    assert shop.email == "owner@alpha.test"
 
 
 def test_missing_authorization_is_401_with_retry_header(shopify_app):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from shopify_app.extensions import db
 from shopify_app.models import Shop
 from shopify_app.models.types import utcnow
-from shopify_app.services.auth import ShopNeedsReauth, access_token_for, decrypt_for_shop
+from shopify_app.services.auth import ShopNeedsReauth, access_token_for
 
 from .shopify_signing import bearer
 
@@ -41,13 +41,13 @@ def test_a_fresh_token_is_used_as_is(shop, fake_shopify):
 
 
 def test_a_token_about_to_expire_is_refreshed_and_the_rotated_pair_stored(shop, fake_shopify):
-    old_refresh = decrypt_for_shop(shop, "refresh_token", shop.refresh_token_ciphertext)
+    old_refresh = shop.refresh_token
     expire_soon(shop)
     token = access_token_for(shop)
     assert refreshes(fake_shopify) == 1
     assert fake_shopify.access_tokens[token] == SHOP
     db.session.refresh(shop)
-    new_refresh = decrypt_for_shop(shop, "refresh_token", shop.refresh_token_ciphertext)
+    new_refresh = shop.refresh_token
     assert new_refresh != old_refresh
     assert new_refresh in fake_shopify.refresh_tokens
     assert shop.access_token_expires_at > utcnow() + timedelta(hours=1)

@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column("id", BIGINT_PK, nullable=False),
         sa.Column("domain", sa.String(length=255), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=True),
-        sa.Column("email", sa.Text(), nullable=True),
+        sa.Column("email_ciphertext", sa.Text(), nullable=True),
         sa.Column("country_code", sa.String(length=2), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=True),

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .sealed import Sealed
 from .types import BigIntPK, UTCDateTime, utcnow
 
 ShopFK = BigInteger().with_variant(Integer(), "sqlite")
@@ -84,6 +85,12 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    phone = Sealed()
+    email = Sealed()
+    first_name = Sealed()
+    last_name = Sealed()
+    birthday = Sealed()
+
     tags: Mapped[list[ContactTag]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin", order_by="ContactTag.tag"
     )
@@ -117,6 +124,7 @@ class ConsentEvent(db.Model):  # type: ignore[name-defined,misc]
     ip_ciphertext: Mapped[str | None] = mapped_column(Text)
     user_agent: Mapped[str | None] = mapped_column(String(512))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip = Sealed()
 
 
 class Suppression(db.Model):  # type: ignore[name-defined,misc]

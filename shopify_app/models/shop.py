@@ -9,6 +9,7 @@ from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .sealed import Sealed
 from .types import BigIntPK, UTCDateTime, utcnow
 
 
@@ -18,7 +19,7 @@ class Shop(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     domain: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str | None] = mapped_column(String(255))
-    email: Mapped[str | None] = mapped_column(Text)  # encrypted like every PII value
+    email_ciphertext: Mapped[str | None] = mapped_column(Text)
     country_code: Mapped[str | None] = mapped_column(String(2))
     currency: Mapped[str | None] = mapped_column(String(3))
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -33,6 +34,9 @@ class Shop(db.Model):  # type: ignore[name-defined,misc]
     installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    email = Sealed()
+    access_token = Sealed()
+    refresh_token = Sealed()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

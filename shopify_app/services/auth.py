@@ -28,7 +28,6 @@ from ..config import current_config
 from ..extensions import db, redis_ext
 from ..models import Shop
 from ..models.types import utcnow
-from ..security.crypto import aad_for, keyring
 from ..security.session_token import SessionToken, invalid_session
 
 log = structlog.get_logger(__name__)
@@ -49,22 +48,10 @@ def oauth_client() -> ShopifyOAuth:
     return ShopifyOAuth(shopify_settings())
 
 
-def encrypt_for_shop(shop: Shop, column: str, value: str | None) -> str | None:
-    if value is None:
-        return None
-    return keyring().encrypt(value, aad=aad_for(table="shops", column=column, shop_id=shop.id))
-
-
-def decrypt_for_shop(shop: Shop, column: str, token: str | None) -> str | None:
-    if token is None:
-        return None
-    return keyring().decrypt(token, aad=aad_for(table="shops", column=column, shop_id=shop.id))
-
-
 def _store_token(shop: Shop, token: OfflineToken, *, now: datetime) -> None:
-    shop.access_token_ciphertext = encrypt_for_shop(shop, "access_token", token.access_token)
+    shop.access_token = token.access_token
     shop.access_token_expires_at = now + timedelta(seconds=token.expires_in) if token.expires_in else None
-    shop.refresh_token_ciphertext = encrypt_for_shop(shop, "refresh_token", token.refresh_token)
+    shop.refresh_token = token.refresh_token
     shop.refresh_token_expires_at = (
         now + timedelta(seconds=token.refresh_token_expires_in) if token.refresh_token_expires_in else None
     )
@@ -116,7 +103,7 @@ def _refresh_details(shop: Shop, access_token: str) -> None:
         log.warning("shop_details_unavailable", shop_id=shop.id, error=type(exc).__name__)
         return
     shop.name = details.name
-    shop.email = encrypt_for_shop(shop, "email", details.email)
+    shop.email = details.email
     shop.currency = details.currency
     shop.timezone = details.timezone
     shop.country_code = details.country_code
@@ -166,14 +153,14 @@ def _fresh_enough(shop: Shop) -> bool:
 
 
 def _decrypt_access_token(shop: Shop) -> str:
-    token = decrypt_for_shop(shop, "access_token", shop.access_token_ciphertext)
+    token = shop.access_token
     assert token is not None  # checked by _fresh_enough
-    return token
+    return str(token)
 
 
 def _refresh(shop: Shop) -> str:
     now = utcnow()
-    refresh_token = decrypt_for_shop(shop, "refresh_token", shop.refresh_token_ciphertext)
+    refresh_token = shop.refresh_token
     if refresh_token is None or (shop.refresh_token_expires_at and shop.refresh_token_expires_at <= now):
         mark_needs_reauth(shop, reason="refresh_token_expired")
         raise ShopNeedsReauth(f"shop {shop.id}: refresh token missing or expired")
@@ -211,7 +198,7 @@ def shop_profile(shop: Shop) -> dict[str, object]:
         "id": shop.id,
         "domain": shop.domain,
         "name": shop.name,
-        "email": decrypt_for_shop(shop, "email", shop.email),
+        "email": shop.email,
         "country_code": shop.country_code,
         "currency": shop.currency,
         "timezone": shop.timezone,

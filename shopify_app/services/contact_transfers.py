@@ -286,21 +286,22 @@ def _hashes_in(model: Any, shop: Shop, digests: list[str]) -> set[str]:
 
 
 def _new_contact_row(shop: Shop, phone: Phone, digest: str, profile: dict[str, Any], consent: bool) -> dict[str, Any]:
+    """Column values for a bulk INSERT, sealed through the model's own `Sealed` attributes."""
     now = utcnow()
+    sealed = Contact(shop_id=shop.id)
+    sealed.phone = phone.e164
+    for name in ("email", "first_name", "last_name", "birthday"):
+        setattr(sealed, name, profile.get(name))
     birth_month, birth_day = month_day(profile.get("birthday"))
-    sealed = {
-        name: seal(profile.get(name), table="contacts", column=name, shop_id=shop.id)
-        for name in ("email", "first_name", "last_name", "birthday")
-    }
     return {
         "shop_id": shop.id,
-        "phone_ciphertext": seal(phone.e164, table="contacts", column="phone", shop_id=shop.id),
+        "phone_ciphertext": sealed.phone_ciphertext,
         "phone_hash": digest,
-        "email_ciphertext": sealed["email"],
+        "email_ciphertext": sealed.email_ciphertext,
         "email_hash": email_hash(profile["email"], shop_id=shop.id) if profile.get("email") else None,
-        "first_name_ciphertext": sealed["first_name"],
-        "last_name_ciphertext": sealed["last_name"],
-        "birthday_ciphertext": sealed["birthday"],
+        "first_name_ciphertext": sealed.first_name_ciphertext,
+        "last_name_ciphertext": sealed.last_name_ciphertext,
+        "birthday_ciphertext": sealed.birthday_ciphertext,
         "birth_month": birth_month,
         "birth_day": birth_day,
         "country_code": phone.region,
@@ -404,11 +405,10 @@ def run_export(*, transfer_id: int, filters: Mapping[str, Any]) -> ContactTransf
                 break
             for contact in rows:
                 view = contact_view(contact)
-                phone = unseal(contact.phone_ciphertext, table="contacts", column="phone", shop_id=shop.id)
                 writer.writerow(
                     [
                         view["id"],
-                        phone,
+                        contact.phone,
                         view["first_name"],
                         view["last_name"],
                         view["email"],

@@ -20,11 +20,10 @@ from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, Contact
 from ..models.types import utcnow
 from ..security.crypto import normalise_email
 from .phones import Phone, mask_phone, normalise_phone
-from .pii import email_hash, phone_hash, seal, unseal
+from .pii import email_hash, phone_hash
 
 log = structlog.get_logger(__name__)
 
-TABLE = "contacts"
 MAX_TAGS = 50
 
 
@@ -37,18 +36,10 @@ class ConsentChange:
     user_agent: str | None = None
 
 
-def _seal(contact: Contact, column: str, value: str | None) -> str | None:
-    return seal(value, table=TABLE, column=column, shop_id=contact.shop_id)
-
-
-def _unseal(contact: Contact, column: str, token: str | None) -> str | None:
-    return unseal(token, table=TABLE, column=column, shop_id=contact.shop_id)
-
-
 def contact_phone(contact: Contact) -> str:
-    phone = _unseal(contact, "phone", contact.phone_ciphertext)
+    phone = contact.phone
     assert phone is not None
-    return phone
+    return str(phone)
 
 
 def contact_view(contact: Contact) -> dict[str, Any]:
@@ -56,10 +47,10 @@ def contact_view(contact: Contact) -> dict[str, Any]:
     return {
         "id": contact.id,
         "phone": mask_phone(contact_phone(contact)),
-        "email": _unseal(contact, "email", contact.email_ciphertext),
-        "first_name": _unseal(contact, "first_name", contact.first_name_ciphertext),
-        "last_name": _unseal(contact, "last_name", contact.last_name_ciphertext),
-        "birthday": _unseal(contact, "birthday", contact.birthday_ciphertext),
+        "email": contact.email,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "birthday": contact.birthday,
         "tags": contact.tag_names,
         "consent_state": contact.consent_state.value,
         "consent_source": contact.consent_source.value if contact.consent_source else None,
@@ -99,12 +90,12 @@ def _set_profile(contact: Contact, data: Mapping[str, Any], *, only_empty: bool)
     """Copy profile fields; with `only_empty`, fill blanks only (merging a duplicate sign-up)."""
     for field in ("first_name", "last_name", "birthday"):
         if field in data and (not only_empty or getattr(contact, f"{field}_ciphertext") is None):
-            setattr(contact, f"{field}_ciphertext", _seal(contact, field, data[field]))
+            setattr(contact, field, data[field])
     if "birthday" in data and (not only_empty or contact.birth_month is None):
         contact.birth_month, contact.birth_day = month_day(data["birthday"])
     if "email" in data and (not only_empty or contact.email_ciphertext is None):
         email = data["email"]
-        contact.email_ciphertext = _seal(contact, "email", normalise_email(email) if email else None)
+        contact.email = normalise_email(email) if email else None
         contact.email_hash = email_hash(email, shop_id=contact.shop_id) if email else None
     if "tags" in data and (not only_empty or not contact.tags):
         _replace_tags(contact, data["tags"] or [])
@@ -151,18 +142,17 @@ def apply_consent(contact: Contact, change: ConsentChange) -> bool:
     elif change.state == ConsentState.UNSUBSCRIBED:
         contact.unsubscribed_at = now
     db.session.flush()
-    db.session.add(
-        ConsentEvent(
-            shop_id=contact.shop_id,
-            contact_id=contact.id,
-            state=change.state,
-            source=change.source,
-            consent_text=change.consent_text,
-            ip_ciphertext=seal(change.ip, table="consent_events", column="ip", shop_id=contact.shop_id),
-            user_agent=(change.user_agent or None) and change.user_agent[:512],
-            occurred_at=now,
-        )
+    event = ConsentEvent(
+        shop_id=contact.shop_id,
+        contact_id=contact.id,
+        state=change.state,
+        source=change.source,
+        consent_text=change.consent_text,
+        user_agent=(change.user_agent or None) and change.user_agent[:512],
+        occurred_at=now,
     )
+    event.ip = change.ip
+    db.session.add(event)
     if change.state == ConsentState.SUBSCRIBED:
         # Fresh consent given by the shopper or merchant lifts an earlier opt-out suppression.
         db.session.execute(
@@ -194,7 +184,7 @@ def create_or_merge(
         timezone=phone.timezone,
         consent_state=ConsentState.UNSUBSCRIBED,
     )
-    contact.phone_ciphertext = seal(phone.e164, table=TABLE, column="phone", shop_id=shop.id)  # type: ignore[assignment]
+    contact.phone = phone.e164
     try:
         with db.session.begin_nested():
             db.session.add(contact)
@@ -226,7 +216,7 @@ def update_contact(*, shop: Shop, contact_id: int, data: Mapping[str, Any], cons
                     details={"fields": {"phone": ["Another contact has this phone number."]}},
                 )
             contact.phone_hash = digest
-            contact.phone_ciphertext = _seal(contact, "phone", phone.e164)  # type: ignore[assignment]
+            contact.phone = phone.e164
             contact.country_code, contact.timezone = phone.region, phone.timezone
     _set_profile(contact, data, only_empty=False)
     if consent is not None:

@@ -18,6 +18,7 @@ from sqlalchemy import and_, select, tuple_, update
 
 from ..extensions import db
 from ..models import ConsentEvent, Contact, Shop, TransferChunk, WebhookEvent
+from ..models.sealed import Sealed, sealed_attributes
 from ..security.crypto import aad_for, keyring
 from .contact_transfers import chunk_aad
 from .webhook_intake import payload_aad
@@ -36,23 +37,15 @@ class SealedColumn:
         return f"{self.model.__tablename__}.{self.column}"
 
 
-def _shop_column(column: str) -> SealedColumn:
-    return SealedColumn(Shop, f"{column}_ciphertext", lambda row: aad_for(table="shops", column=column, shop_id=row.id))
-
-
-def _contact_column(column: str) -> SealedColumn:
-    return SealedColumn(
-        Contact, f"{column}_ciphertext", lambda row: aad_for(table="contacts", column=column, shop_id=row.shop_id)
-    )
+def _descriptor_column(model: Any, sealed: Sealed) -> SealedColumn:
+    return SealedColumn(model, sealed.column, sealed.aad)
 
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
-    _shop_column("access_token"),
-    _shop_column("refresh_token"),
-    SealedColumn(Shop, "email", lambda row: aad_for(table="shops", column="email", shop_id=row.id)),
-    *(_contact_column(name) for name in ("phone", "email", "first_name", "last_name", "birthday")),
-    SealedColumn(
-        ConsentEvent, "ip_ciphertext", lambda row: aad_for(table="consent_events", column="ip", shop_id=row.shop_id)
+    *(
+        _descriptor_column(model, sealed)
+        for model in (Shop, Contact, ConsentEvent)
+        for sealed in sealed_attributes(model)
     ),
     SealedColumn(WebhookEvent, "payload_ciphertext", lambda row: payload_aad(row.id)),
     SealedColumn(

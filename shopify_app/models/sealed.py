@@ -1,0 +1,41 @@
+"""`Sealed`: a model attribute that reads and writes plaintext over an AES-GCM column.
+
+    class Contact(db.Model):
+        phone_ciphertext: Mapped[str] = mapped_column(Text)
+        phone = Sealed()            # contact.phone -> "+14155550142"; assignment encrypts
+
+The ciphertext is bound (associated data) to the table, the column and the owning shop
+(`shop_id`, or the row's own `id` for `shops`), so a value copied to another shop's row or
+another column fails to decrypt. Only the `<name>_ciphertext` column exists in the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..security.crypto import aad_for, keyring
+
+
+class Sealed:
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.column = f"{name}_ciphertext"
+
+    def aad(self, row: Any) -> str:
+        owner_id = row.id if row.__tablename__ == "shops" else row.shop_id
+        if owner_id is None:
+            raise ValueError(f"{row.__tablename__}.{self.name}: set the shop (and flush a new shop) before sealing")
+        return aad_for(table=row.__tablename__, column=self.name, shop_id=owner_id)
+
+    def __get__(self, row: Any, owner: type | None = None) -> Any:
+        if row is None:
+            return self
+        token = getattr(row, self.column)
+        return None if token is None else keyring().decrypt(token, aad=self.aad(row))
+
+    def __set__(self, row: Any, value: str | None) -> None:
+        setattr(row, self.column, None if value in (None, "") else keyring().encrypt(str(value), aad=self.aad(row)))
+
+
+def sealed_attributes(model: type) -> list[Sealed]:
+    return [value for value in vars(model).values() if isinstance(value, Sealed)]
