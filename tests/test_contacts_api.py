@@ -192,3 +192,38 @@ def test_no_plaintext_phone_or_email_anywhere_in_the_database(api):
 
 def test_requests_without_a_session_token_are_401(app, shop):
     assert app.test_client().get("/api/contacts").status_code == 401
+
+
+def test_no_plaintext_pii_after_every_way_a_number_arrives(app, api, shop):
+    """Admin create, CSV import, storefront sign-up (with IP) and a webhook carrying PII."""
+    import io
+
+    from shopify_app.services.webhook_intake import record_event
+
+    from .shopify_signing import proxy_query
+
+    create(api, phone="+14155550142", email="ada@example.com", first_name="Adaline", **SUBSCRIBE)
+    api.post(
+        "/api/contacts/imports",
+        data={"file": (io.BytesIO(b"phone,email,first_name\n+14155550143,bob@example.com,Bobbington\n"), "c.csv")},
+        content_type="multipart/form-data",
+    )
+    app.test_client().post(
+        "/proxy/subscribe?" + proxy_query(),
+        json={"phone": "+14155550144", "consent": "yes", "email": "cy@example.com", "first_name": "Cyrano"},
+        headers={"X-Forwarded-For": "203.0.113.77"},
+    )
+    record_event(
+        shop_domain=shop.domain,
+        topic="customers/create",
+        webhook_id="pii-1",
+        event_id=None,
+        api_version=None,
+        body=b'{"phone": "+14155550145", "email": "dee@example.com"}',
+    )
+    secrets = ("415555014", "example.com", "Adaline", "Bobbington", "Cyrano", "203.0.113.77")
+    for table in (t.name for t in db.metadata.sorted_tables):
+        for row in db.session.execute(text(f"SELECT * FROM {table}")):  # noqa: S608
+            dump = " ".join(str(value) for value in row)
+            for secret in secrets:
+                assert secret not in dump, (table, secret)
