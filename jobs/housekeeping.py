@@ -24,3 +24,14 @@ def requeue_unprocessed_webhook_events() -> int:
     for event_id in event_ids:
         enqueue("webhooks", "jobs.webhooks.process_webhook_event", event_id)
     return len(event_ids)
+
+
+@job
+def delete_expired_files() -> dict[str, int]:
+    """Contact export files after 7 days, GDPR data-request exports after 30."""
+    from shopify_app.services import contact_transfers, privacy
+
+    return {
+        "export_chunks": contact_transfers.delete_expired_files(),
+        "privacy_exports": privacy.delete_expired_exports(),
+    }

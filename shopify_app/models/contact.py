@@ -57,6 +57,7 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_contacts_shop_id_consent_state", "shop_id", "consent_state"),
         Index("ix_contacts_shop_id_email_hash", "shop_id", "email_hash"),
         Index("ix_contacts_shop_id_created_at", "shop_id", "created_at"),
+        Index("ix_contacts_shop_id_shopify_customer_id", "shop_id", "shopify_customer_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

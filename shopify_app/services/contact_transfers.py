@@ -14,10 +14,11 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import IO, Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..bulk import bulk_insert, insert_new
 from ..errors import NotFound, ValidationFailed
@@ -207,6 +208,8 @@ def run_import(*, transfer_id: int) -> ContactTransfer:
     transfer.status = TransferStatus.COMPLETED
     transfer.total_rows = transfer.processed_rows
     transfer.finished_at = utcnow()
+    # The upload holds shoppers' PII; once imported there is no reason to keep it.
+    db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id == transfer.id))
     db.session.commit()
     log.info(
         "contact_import_completed",
@@ -439,3 +442,17 @@ def run_export(*, transfer_id: int, filters: Mapping[str, Any]) -> ContactTransf
 
 def export_stream(transfer: ContactTransfer) -> Iterator[bytes]:
     return _read_chunks(transfer)
+
+
+EXPORT_RETENTION_DAYS = 7
+
+
+def delete_expired_files() -> int:
+    """Export files are downloadable for a week, then deleted (the progress row stays)."""
+    cutoff = utcnow() - timedelta(days=EXPORT_RETENTION_DAYS)
+    expired = select(ContactTransfer.id).where(
+        ContactTransfer.kind == TransferKind.EXPORT, ContactTransfer.finished_at < cutoff
+    )
+    result = db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id.in_(expired)))
+    db.session.commit()
+    return int(result.rowcount or 0)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -69,7 +69,10 @@ HANDLERS: dict[str, Handler] = {}
 
 
 def handles(*topics: str) -> Callable[[Handler], Handler]:
-    """Register a topic handler: `handler(*, shop: Shop | None, payload: dict) -> None`."""
+    """Register a topic handler: `handler(*, shop: Shop | None, payload: dict, event: WebhookEvent)`.
+
+    Handlers run inside the processing transaction and must be idempotent (a job can run twice).
+    """
 
     def register(handler: Handler) -> Handler:
         for topic in topics:
@@ -90,7 +93,7 @@ def process_event(*, event_id: int) -> str:
         if handler is not None:
             payload = _decrypt_payload(event)
             shop = db.session.get(Shop, event.shop_id) if event.shop_id else None
-            handler(shop=shop, payload=payload)
+            handler(shop=shop, payload=payload, event=event)
         _mark(event, WebhookStatus.PROCESSED)
     except Exception as exc:
         db.session.rollback()
@@ -139,28 +142,4 @@ def unprocessed_event_ids(*, older_than: timedelta, now: datetime | None = None,
     return list(db.session.scalars(query))
 
 
-@handles("app/uninstalled")
-def _app_uninstalled(*, shop: Shop | None, payload: dict[str, Any]) -> None:
-    """Mark the shop uninstalled and forget its tokens; its data stays until `shop/redact`."""
-    if shop is None:
-        return
-    db.session.execute(
-        update(Shop)
-        .where(Shop.id == shop.id)
-        .values(
-            uninstalled_at=utcnow(),
-            access_token_ciphertext=None,
-            access_token_expires_at=None,
-            refresh_token_ciphertext=None,
-            refresh_token_expires_at=None,
-        )
-    )
-
-
-@handles("app/scopes_update")
-def _scopes_updated(*, shop: Shop | None, payload: dict[str, Any]) -> None:
-    if shop is None:
-        return
-    current = payload.get("current")
-    if isinstance(current, list):
-        shop.scopes = ",".join(str(scope) for scope in current)
+from . import webhook_handlers  # noqa: E402,F401  (registers the topic handlers)

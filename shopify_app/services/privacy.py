@@ -1,0 +1,242 @@
+"""GDPR: Shopify's three mandatory compliance webhooks.
+
+- customers/data_request: a JSON export of everything held about the customer (decrypted),
+  kept sealed for the merchant for 30 days and recorded in the audit log.
+- customers/redact: the customer's contacts are deleted with their consent history, tags and
+  suppression entry; orders and checkouts keep only amounts (aggregates); exports that may
+  contain the customer are deleted.
+- shop/redact: every row of the shop, in every table with a `shop_id`, then the shop.
+Contacts are matched by Shopify customer id, phone (blind index) and email (blind index).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import delete, or_, select, update
+
+from ..errors import ValidationFailed
+from ..extensions import db
+from ..models import (
+    Checkout,
+    ConsentEvent,
+    Contact,
+    ContactTag,
+    ContactTransfer,
+    Order,
+    PrivacyRequest,
+    PrivacyRequestKind,
+    Shop,
+    Suppression,
+    TransferChunk,
+    TransferKind,
+    WebhookEvent,
+)
+from ..models.types import utcnow
+from . import audit
+from .contacts import contact_view, parse_phone
+from .pii import email_hash, phone_hash
+
+log = structlog.get_logger(__name__)
+
+EXPORT_RETENTION = timedelta(days=30)
+
+
+def _customer(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    customer = payload.get("customer")
+    return customer if isinstance(customer, Mapping) else {}
+
+
+def _phone_digest(shop: Shop, raw: object) -> str | None:
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        return phone_hash(parse_phone(shop, raw).e164, shop_id=shop.id)
+    except ValidationFailed:
+        return None
+
+
+def matching_contacts(*, shop: Shop, customer: Mapping[str, Any]) -> list[Contact]:
+    conditions = []
+    if isinstance(customer.get("id"), int):
+        conditions.append(Contact.shopify_customer_id == customer["id"])
+    if digest := _phone_digest(shop, customer.get("phone")):
+        conditions.append(Contact.phone_hash == digest)
+    if isinstance(customer.get("email"), str) and "@" in customer["email"]:
+        conditions.append(Contact.email_hash == email_hash(customer["email"], shop_id=shop.id))
+    if not conditions:
+        return []
+    return list(db.session.scalars(select(Contact).where(Contact.shop_id == shop.id, or_(*conditions))))
+
+
+def _orders_of(shop: Shop, customer: Mapping[str, Any], contact_ids: list[int], order_ids: list[int]) -> Any:
+    conditions = [Order.contact_id.in_(contact_ids), Order.shopify_order_id.in_(order_ids)]
+    if isinstance(customer.get("id"), int):
+        conditions.append(Order.shopify_customer_id == customer["id"])
+    return (Order.shop_id == shop.id) & or_(*conditions)
+
+
+def _checkouts_of(shop: Shop, customer: Mapping[str, Any], contact_ids: list[int]) -> Any:
+    conditions = [Checkout.contact_id.in_(contact_ids)]
+    if isinstance(customer.get("id"), int):
+        conditions.append(Checkout.shopify_customer_id == customer["id"])
+    return (Checkout.shop_id == shop.id) & or_(*conditions)
+
+
+def _int_list(raw: object) -> list[int]:
+    return [value for value in raw if isinstance(value, int)] if isinstance(raw, list) else []
+
+
+def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
+    customer = _customer(payload)
+    contacts = matching_contacts(shop=shop, customer=customer)
+    contact_ids = [contact.id for contact in contacts]
+    orders = db.session.scalars(
+        select(Order).where(_orders_of(shop, customer, contact_ids, _int_list(payload.get("orders_requested"))))
+    ).all()
+    checkouts = db.session.scalars(select(Checkout).where(_checkouts_of(shop, customer, contact_ids))).all()
+    events = db.session.scalars(
+        select(ConsentEvent).where(ConsentEvent.contact_id.in_(contact_ids)).order_by(ConsentEvent.id)
+    ).all()
+    export = {
+        "shop": shop.domain,
+        "generated_at": utcnow().isoformat(),
+        "shopify_customer_id": customer.get("id"),
+        "contacts": [{**contact_view(c), "phone": c.phone} for c in contacts],
+        "consent_events": [
+            {
+                "contact_id": e.contact_id,
+                "state": e.state.value,
+                "source": e.source.value,
+                "consent_text": e.consent_text,
+                "ip": e.ip,
+                "user_agent": e.user_agent,
+                "occurred_at": e.occurred_at.isoformat(),
+            }
+            for e in events
+        ],
+        "orders": [
+            {"shopify_order_id": o.shopify_order_id, "total_price": str(o.total_price), "currency": o.currency}
+            for o in orders
+        ],
+        "checkouts": [
+            {
+                "token": c.token,
+                "total_price": str(c.total_price),
+                "currency": c.currency,
+                "completed_at": c.completed_at.isoformat() if c.completed_at else None,
+            }
+            for c in checkouts
+        ],
+    }
+    request = PrivacyRequest(
+        shop_id=shop.id,
+        kind=PrivacyRequestKind.DATA_REQUEST,
+        shopify_request_id=str((payload.get("data_request") or {}).get("id") or "") or None,
+        shopify_customer_id=customer.get("id") if isinstance(customer.get("id"), int) else None,
+        summary={
+            "contacts": len(contacts),
+            "consent_events": len(events),
+            "orders": len(orders),
+            "checkouts": len(checkouts),
+        },
+        expires_at=utcnow() + EXPORT_RETENTION,
+    )
+    db.session.add(request)
+    db.session.flush()
+    request.export = json.dumps(export, default=str)
+    audit.record(
+        shop_id=shop.id,
+        actor="shopify",
+        action="customer_data_request",
+        target_type="privacy_request",
+        target_id=request.id,
+        details=request.summary,
+    )
+    return request
+
+
+def redact_customer(*, shop: Shop, payload: Mapping[str, Any]) -> dict[str, int]:
+    customer = _customer(payload)
+    contacts = matching_contacts(shop=shop, customer=customer)
+    contact_ids = [contact.id for contact in contacts]
+    digests = [contact.phone_hash for contact in contacts]
+    if digest := _phone_digest(shop, customer.get("phone")):
+        digests.append(digest)
+    anonymised_orders = db.session.execute(
+        update(Order)
+        .where(_orders_of(shop, customer, contact_ids, _int_list(payload.get("orders_to_redact"))))
+        .values(contact_id=None, shopify_customer_id=None, checkout_token=None)
+    ).rowcount
+    anonymised_checkouts = db.session.execute(
+        update(Checkout)
+        .where(_checkouts_of(shop, customer, contact_ids))
+        .values(contact_id=None, shopify_customer_id=None, abandoned_checkout_url_ciphertext=None)
+    ).rowcount
+    db.session.execute(delete(ConsentEvent).where(ConsentEvent.contact_id.in_(contact_ids)))
+    db.session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(contact_ids)))
+    db.session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))
+    db.session.execute(delete(Suppression).where(Suppression.shop_id == shop.id, Suppression.phone_hash.in_(digests)))
+    if isinstance(customer.get("id"), int):
+        db.session.execute(
+            delete(PrivacyRequest).where(
+                PrivacyRequest.shop_id == shop.id, PrivacyRequest.shopify_customer_id == customer["id"]
+            )
+        )
+    _delete_contact_files(shop)
+    summary = {
+        "contacts": len(contact_ids),
+        "orders_anonymised": int(anonymised_orders or 0),
+        "checkouts_anonymised": int(anonymised_checkouts or 0),
+    }
+    db.session.add(PrivacyRequest(shop_id=shop.id, kind=PrivacyRequestKind.CUSTOMER_REDACT, summary=summary))
+    audit.record(shop_id=shop.id, actor="shopify", action="customer_redacted", details=summary)
+    log.info("customer_redacted", shop_id=shop.id, **summary)
+    return summary
+
+
+def _delete_contact_files(shop: Shop) -> None:
+    """Stored CSVs (imports and exports) may contain the customer: they go too."""
+    transfer_ids = select(ContactTransfer.id).where(
+        ContactTransfer.shop_id == shop.id, ContactTransfer.kind.in_([TransferKind.IMPORT, TransferKind.EXPORT])
+    )
+    db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id.in_(transfer_ids)))
+
+
+def redact_shop(*, shop_id: int, keep_event_id: int | None = None) -> dict[str, int]:
+    """Delete every row of the shop in every table with a `shop_id`, children first, then the shop.
+
+    Generated from the metadata, so a table added later cannot be forgotten here.
+    """
+    deleted: dict[str, int] = {}
+    for table in reversed(db.metadata.sorted_tables):
+        if "shop_id" not in table.c:
+            continue
+        statement = delete(table).where(table.c.shop_id == shop_id)
+        if table.name == WebhookEvent.__tablename__ and keep_event_id is not None:
+            statement = statement.where(table.c.id != keep_event_id)  # the event being processed
+        deleted[table.name] = int(db.session.execute(statement).rowcount or 0)
+    db.session.execute(update(WebhookEvent).where(WebhookEvent.id == keep_event_id).values(shop_id=None))
+    deleted["shops"] = int(db.session.execute(delete(Shop).where(Shop.id == shop_id)).rowcount or 0)
+    audit.record(
+        shop_id=None,
+        actor="shopify",
+        action="shop_redacted",
+        target_type="shop",
+        target_id=shop_id,
+        details={k: v for k, v in deleted.items() if v},
+    )
+    log.info("shop_redacted", shop_id=shop_id, rows=sum(deleted.values()))
+    return deleted
+
+
+def delete_expired_exports() -> int:
+    result = db.session.execute(
+        delete(PrivacyRequest).where(PrivacyRequest.expires_at.is_not(None), PrivacyRequest.expires_at < utcnow())
+    )
+    db.session.commit()
+    return int(result.rowcount or 0)

@@ -1,0 +1,109 @@
+"""What each Shopify webhook topic does. Every handler is idempotent: a job may run twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+
+from ..extensions import db
+from ..models import Shop, WebhookEvent
+from ..models.types import utcnow
+from . import commerce, privacy, shopify_customers
+from .webhook_intake import handles
+
+
+@handles("app/uninstalled")
+def app_uninstalled(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    """Mark the shop uninstalled and forget its tokens; its data stays until `shop/redact`."""
+    if shop is None:
+        return
+    db.session.execute(
+        update(Shop)
+        .where(Shop.id == shop.id)
+        .values(
+            uninstalled_at=utcnow(),
+            access_token_ciphertext=None,
+            access_token_expires_at=None,
+            refresh_token_ciphertext=None,
+            refresh_token_expires_at=None,
+        )
+    )
+
+
+@handles("app/scopes_update")
+def scopes_updated(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    current = payload.get("current")
+    if shop is not None and isinstance(current, list):
+        shop.scopes = ",".join(str(scope) for scope in current)
+
+
+@handles("shop/update")
+def shop_updated(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is None:
+        return
+    if isinstance(payload.get("name"), str):
+        shop.name = payload["name"]
+    email = payload.get("customer_email") or payload.get("email")
+    if isinstance(email, str) and "@" in email:
+        shop.email = email
+    if isinstance(payload.get("iana_timezone"), str) and payload["iana_timezone"]:
+        shop.timezone = payload["iana_timezone"]
+    if isinstance(payload.get("currency"), str):
+        shop.currency = payload["currency"][:3]
+    if isinstance(payload.get("country_code"), str) and len(payload["country_code"]) == 2:
+        shop.country_code = payload["country_code"].upper()
+    if isinstance(payload.get("plan_display_name"), str):
+        shop.plan = payload["plan_display_name"]
+
+
+@handles("customers/create", "customers/update")
+def customer_changed(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None:
+        shopify_customers.upsert_customer(shop=shop, payload=payload)
+
+
+@handles("customers_marketing_consent/update")
+def marketing_consent_changed(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None:
+        shopify_customers.marketing_consent_update(shop=shop, payload=payload)
+
+
+@handles("orders/create")
+def order_created(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None:
+        commerce.record_order(shop=shop, payload=payload)
+
+
+@handles("checkouts/create", "checkouts/update")
+def checkout_changed(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None:
+        commerce.record_checkout(shop=shop, payload=payload)
+
+
+@handles("app_subscriptions/update")
+def subscription_changed(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    subscription = payload.get("app_subscription")
+    if shop is None or not isinstance(subscription, dict):
+        return
+    shop.subscription_id = str(subscription.get("admin_graphql_api_id") or "")[:255] or None
+    shop.subscription_name = str(subscription.get("name") or "")[:255] or None
+    shop.subscription_status = str(subscription.get("status") or "").upper()[:32] or None
+
+
+@handles("customers/data_request")
+def customer_data_request(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None:
+        privacy.data_request(shop=shop, payload=payload)
+
+
+@handles("customers/redact")
+def customer_redact(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None:
+        privacy.redact_customer(shop=shop, payload=payload)
+
+
+@handles("shop/redact")
+def shop_redact(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None:
+        privacy.redact_shop(shop_id=shop.id, keep_event_id=event.id)

@@ -1,0 +1,150 @@
+"""Shopify's mandatory compliance webhooks, proven by querying every table afterwards."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sqlalchemy import func, select, text
+
+from shopify_app.extensions import db
+from shopify_app.models import AuditLog, Contact, Order, PrivacyRequest, Shop, WebhookEvent
+
+from .conftest import ApiClient, install_shop
+from .payloads import SHOP, payload
+from .shopify_signing import proxy_query, webhook_request
+from .test_jobs import drain_if_async
+
+CUSTOMER_TRACES = ("4155550199", "555-0199", "bob@biller.com", "Biller", "706405506930370084", "198.51.100.23")
+
+
+def deliver(app, topic: str, body: dict, shop: str = SHOP) -> None:
+    response = app.test_client().post("/webhooks/shopify", **webhook_request(topic, body, shop=shop))
+    assert response.status_code == 200, response.get_json()
+    drain_if_async(app)
+    db.session.expire_all()
+
+
+def every_row_as_text() -> dict[str, list[str]]:
+    dump: dict[str, list[str]] = {}
+    for table in db.metadata.sorted_tables:
+        rows = db.session.execute(text(f"SELECT * FROM {table.name}")).all()  # noqa: S608
+        dump[table.name] = [" ".join(str(value) for value in row) for row in rows]
+    return dump
+
+
+def decrypted_everything() -> str:
+    """Every sealed value decrypted, so a trace hidden in ciphertext is found too."""
+    from shopify_app.security.crypto import keyring
+    from shopify_app.services.key_rotation import SEALED_COLUMNS
+
+    values = []
+    for sealed in SEALED_COLUMNS:
+        for row in db.session.scalars(select(sealed.model)):
+            token = getattr(row, sealed.column)
+            if token:
+                values.append(keyring().decrypt(token, aad=sealed.aad(row)))
+    return " ".join(values)
+
+
+@pytest.fixture
+def customer_everywhere(app, shop):
+    """Bob, known through every path: Shopify customer, sign-up with IP, order, checkout, tags."""
+    api = ApiClient(app.test_client(), shop.domain)
+    deliver(app, "customers/create", payload("customers/create"))
+    app.test_client().post(
+        "/proxy/subscribe?" + proxy_query(),
+        json={"phone": "+1 415 555 0199", "consent": "yes", "consent_text": "Texts please"},
+        headers={"X-Forwarded-For": "198.51.100.23"},
+    )
+    deliver(app, "orders/create", payload("orders/create"))
+    deliver(app, "checkouts/update", payload("checkouts/update"))
+    contact_id = db.session.scalars(select(Contact.id)).one()
+    api.post(f"/api/contacts/{contact_id}/tags", json={"tags": ["vip"]})
+    api.post("/api/contacts", json={"phone": "+14155550100", "first_name": "Other"})  # someone else
+    api.post("/api/contacts/exports")
+    drain_if_async(app)
+    return api
+
+
+def test_data_request_exports_everything_held_about_the_customer(app, customer_everywhere, shop):
+    deliver(app, "customers/data_request", payload("customers/data_request"))
+    [request] = db.session.scalars(select(PrivacyRequest)).all()
+    export = json.loads(request.export)
+    [contact] = export["contacts"]
+    assert (contact["phone"], contact["email"], contact["first_name"]) == ("+14155550199", "bob@biller.com", "Bob")
+    assert contact["tags"] == ["vip"]
+    assert [e["state"] for e in export["consent_events"]] == ["subscribed"]
+    assert [o["shopify_order_id"] for o in export["orders"]] == [820982911946154508]
+    assert [c["token"] for c in export["checkouts"]] == ["123123123"]
+    assert request.summary == {"contacts": 1, "consent_events": 1, "orders": 1, "checkouts": 1}
+    assert "bob@biller.com" not in (request.export_ciphertext or "")
+    [entry] = db.session.scalars(select(AuditLog).where(AuditLog.action == "customer_data_request")).all()
+    assert entry.shop_id == shop.id
+    listed = customer_everywhere.get("/api/privacy/requests").get_json()["items"]
+    assert listed[0]["kind"] == "data_request"
+    download = customer_everywhere.get(f"/api/privacy/requests/{request.id}/export")
+    assert json.loads(download.get_data())["contacts"][0]["phone"] == "+14155550199"
+
+
+def test_data_request_exports_are_not_visible_to_another_shop(app, customer_everywhere, other_api):
+    deliver(app, "customers/data_request", payload("customers/data_request"))
+    request_id = db.session.scalars(select(PrivacyRequest.id)).one()
+    assert other_api.get(f"/api/privacy/requests/{request_id}/export").status_code == 404
+    assert other_api.get("/api/privacy/requests").get_json()["items"] == []
+
+
+def test_customer_redact_leaves_nothing_of_the_customer_in_any_table(app, customer_everywhere):
+    deliver(app, "customers/data_request", payload("customers/data_request"))
+    deliver(app, "customers/redact", payload("customers/redact"))
+    dump = every_row_as_text()
+    plain = decrypted_everything()
+    for trace in CUSTOMER_TRACES:
+        for table, rows in dump.items():
+            assert not any(trace in row for row in rows), (table, trace)
+        assert trace not in plain, trace
+    # Aggregates stay; someone else's data stays.
+    [order] = db.session.scalars(select(Order)).all()
+    assert (order.contact_id, order.shopify_customer_id, str(order.total_price)) == (None, None, "403.00")
+    assert [c.first_name for c in db.session.scalars(select(Contact))] == ["Other"]
+    assert db.session.scalars(select(AuditLog.action).where(AuditLog.action == "customer_redacted")).one()
+
+
+def test_customer_redact_is_idempotent(app, customer_everywhere):
+    deliver(app, "customers/redact", payload("customers/redact"))
+    deliver(app, "customers/redact", payload("customers/redact"))
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+
+
+def test_shop_redact_deletes_every_row_of_the_shop_and_nothing_else(app, customer_everywhere, shop):
+    other = install_shop("beta.myshopify.com")
+    ApiClient(app.test_client(), other.domain).post("/api/contacts", json={"phone": "+306912345678"})
+    deliver(app, "shop/redact", payload("shop/redact"))
+    for table in db.metadata.sorted_tables:
+        if "shop_id" in table.c:
+            count = db.session.scalar(select(func.count()).select_from(table).where(table.c.shop_id == shop.id))
+            assert count == 0, table.name
+    assert db.session.get(Shop, shop.id) is None
+    assert db.session.get(Shop, other.id) is not None
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+    for table, rows in every_row_as_text().items():
+        for trace in CUSTOMER_TRACES:
+            assert not any(trace in row for row in rows), (table, trace)
+    # The redaction itself is recorded, without the shop's data.
+    [event] = db.session.scalars(select(WebhookEvent).where(WebhookEvent.topic == "shop/redact")).all()
+    assert (event.shop_id, event.payload_ciphertext) == (None, None)
+
+
+def test_compliance_webhook_for_another_shop_in_the_payload_is_401(app, shop):
+    body = payload("customers/redact", shop_domain="beta.myshopify.com")
+    response = app.test_client().post("/webhooks/shopify", **webhook_request("customers/redact", body, shop=SHOP))
+    assert response.status_code == 401
+
+
+def test_export_files_and_imports_do_not_keep_pii(app, api):
+    upload = io.BytesIO(b"phone,first_name\n+14155550199,Bob\n")
+    api.post("/api/contacts/imports", data={"file": (upload, "c.csv")}, content_type="multipart/form-data")
+    from shopify_app.models import TransferChunk
+
+    assert db.session.scalar(select(func.count()).select_from(TransferChunk)) == 0  # deleted once imported
