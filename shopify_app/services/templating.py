@@ -1,0 +1,327 @@
+"""Message templates: variables, rendering, compliance text, and the one SMS segment counter.
+
+An earlier version had two segment counters that disagreed; every caller counts here. A text is
+GSM-7 when every character is in the GSM 03.38 basic or extension table, otherwise UCS-2.
+A multipart message gives part of each part to the concatenation header, so parts hold 153
+septets (GSM-7) or 67 UTF-16 code units (UCS-2), and neither an extension character's escape
+pair nor a surrogate pair may be split between parts: counting packs the parts the way the
+network does, which can need one part more than `ceil(n / 153)`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "GSM7",
+    "MAX_BODY_LENGTH",
+    "OPT_OUT_TEXT",
+    "UCS2",
+    "VARIABLES",
+    "SegmentInfo",
+    "TemplateError",
+    "compliant_text",
+    "estimate_segments",
+    "longest_values",
+    "render",
+    "segment_info",
+    "validate_template",
+]
+
+VARIABLES = ("first_name", "last_name", "shop_name", "discount_code", "unsubscribe_url")
+OPT_OUT_TEXT = "Reply STOP to opt out"
+MAX_BODY_LENGTH = 1600
+
+GSM7 = "GSM-7"
+UCS2 = "UCS-2"
+_SINGLE_PART = {GSM7: 160, UCS2: 70}
+_MULTIPART = {GSM7: 153, UCS2: 67}
+
+# GSM 03.38 default alphabet without ESC (0x1B), and the extension table reached through ESC.
+_GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+_VARIABLE_NAME = re.compile(r"\w+")
+# An opt-out instruction, not any use of the word: "Reply stop", "Text STOP", or the keyword
+# written in capitals ("STOP to end"). "Don't stop shopping!" is not one.
+_STOP_WORD = re.compile(r"(?i:\b(?:reply|text|txt|send)\s+[\"']?stop\b)|\bSTOP\b")
+# An empty variable drops the space before it when what follows is a space, punctuation or the end.
+_CLOSES_GAP = frozenset(",.!?;:)")
+# Stand-ins for variables when deciding compliance on the template's own text (see estimate_segments).
+_SHOP_NAME_MASK = "\x00"
+_STOP_WORD_MASK = "X"
+
+
+class TemplateError(ValueError):
+    """A template or message the sender must fix; `field` names the input, e.g. "body"."""
+
+    def __init__(self, message: str, field: str = "body") -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    encoding: str  # GSM7 or UCS2
+    characters: int  # GSM-7 septets (extension characters count 2) or UTF-16 code units
+    segments: int  # parts billed; empty text is 1 because providers bill one part for it
+    per_segment: int  # 160/70 when the text fits one part, else 153/67
+
+
+# --- counting -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """Up to `units` septets/code units of unknown characters, each costing 1 or 2."""
+
+    units: int
+
+
+_State = tuple[int, int]  # (parts so far, units in the last part); later states compare greater
+
+
+def _encoding(text: str) -> str:
+    return GSM7 if all(ch in _GSM_BASIC or ch in _GSM_EXTENSION for ch in text) else UCS2
+
+
+def _costs(text: str, encoding: str) -> list[int]:
+    if encoding == GSM7:
+        return [2 if ch in _GSM_EXTENSION else 1 for ch in text]
+    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+
+
+def _add(state: _State, cost: int, capacity: int) -> _State:
+    parts, used = state
+    if used + cost <= capacity:
+        return parts, used + cost
+    return parts + 1, cost
+
+
+def _furthest(state: _State, budget: int, capacity: int) -> _State:
+    """The latest state any run of 1- and 2-unit characters totalling at most `budget` reaches.
+
+    Packing is monotone (from a later state the same characters never end earlier), so the
+    furthest state for each budget extends the furthest states for the two smaller budgets.
+    """
+    before, last = None, state  # furthest states for budgets spent - 2 and spent - 1
+    for _ in range(budget):
+        options = [_add(last, 1, capacity)] + ([_add(before, 2, capacity)] if before else [])
+        before, last = last, max(options)
+    return last
+
+
+def _count(items: Iterable[int | _Budget], encoding: str) -> SegmentInfo:
+    """Characters and parts for known characters (ints) and unknown runs (_Budget, worst case)."""
+    items = list(items)
+    characters = sum(item.units if isinstance(item, _Budget) else item for item in items)
+    single, capacity = _SINGLE_PART[encoding], _MULTIPART[encoding]
+    if characters <= single:
+        return SegmentInfo(encoding=encoding, characters=characters, segments=1, per_segment=single)
+    state: _State = (1, 0)
+    for item in items:
+        state = _furthest(state, item.units, capacity) if isinstance(item, _Budget) else _add(state, item, capacity)
+    return SegmentInfo(encoding=encoding, characters=characters, segments=state[0], per_segment=capacity)
+
+
+def segment_info(text: str) -> SegmentInfo:
+    """How `text` travels as SMS: encoding, length in encoding units, and parts billed."""
+    encoding = _encoding(text)
+    return _count(_costs(text, encoding), encoding)
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Slot:
+    name: str
+
+
+def _parse(body: str) -> list[str | _Slot]:
+    """Split `body` into literal text and variables; raise TemplateError on any brace misuse.
+
+    Single braces are ordinary text ("{SALE}"); double braces always mean a variable.
+    """
+    tokens: list[str | _Slot] = []
+    position = 0
+    while position < len(body):
+        opening, closing = body.find("{{", position), body.find("}}", position)
+        if closing != -1 and (opening == -1 or closing < opening):
+            raise TemplateError(f'"}}}}" at character {closing + 1} closes no variable.')
+        if opening == -1:
+            tokens.append(body[position:])
+            break
+        end = body.find("}}", opening + 2)
+        if end == -1:
+            raise TemplateError(f'"{{{{" at character {opening + 1} is never closed with "}}}}".')
+        inner = body[opening + 2 : end]
+        if "{" in inner or "}" in inner or body.startswith("}", end + 2):
+            raise TemplateError(f"Braces cannot be nested in a variable (character {opening + 1}).")
+        name = inner.strip()
+        if not name:
+            raise TemplateError("A variable is empty; write one of " + _listing() + ".")
+        if not _VARIABLE_NAME.fullmatch(name) or name not in VARIABLES:
+            raise TemplateError(f"Unknown variable {{{{{name}}}}}; use one of {_listing()}.")
+        if opening > position:
+            tokens.append(body[position:opening])
+        tokens.append(_Slot(name))
+        position = end + 2
+    return tokens
+
+
+def _listing() -> str:
+    return ", ".join(f"{{{{{name}}}}}" for name in VARIABLES)
+
+
+def validate_template(body: str) -> list[str]:
+    """The variables `body` uses, in order of first use; TemplateError(field="body") if invalid.
+
+    Variables are written {{name}}, inner spaces allowed ({{ first_name }}); names are
+    case-sensitive.
+    """
+    if not isinstance(body, str) or not body.strip():
+        raise TemplateError("The message cannot be empty.")
+    if len(body) > MAX_BODY_LENGTH:
+        raise TemplateError(f"The message is {len(body)} characters long; the limit is {MAX_BODY_LENGTH}.")
+    used: list[str] = []
+    for token in _parse(body):
+        if isinstance(token, _Slot) and token.name not in used:
+            used.append(token.name)
+    return used
+
+
+def _substitute(tokens: list[str | _Slot], values: Mapping[str, str | None]) -> list[tuple[str, str | None]]:
+    """(text, variable name or None for literal text) pieces of the rendered message."""
+    pieces: list[tuple[str, str | None]] = []
+    for index, token in enumerate(tokens):
+        if isinstance(token, str):
+            pieces.append((token, None))
+            continue
+        value = values.get(token.name)
+        text = "" if value is None else str(value)
+        if not text and pieces and pieces[-1][1] is None and pieces[-1][0].endswith(" "):
+            following = tokens[index + 1] if index + 1 < len(tokens) else ""
+            if isinstance(following, str) and (not following or following[0].isspace() or following[0] in _CLOSES_GAP):
+                pieces[-1] = (pieces[-1][0][:-1], None)
+        pieces.append((text, token.name))
+    return pieces
+
+
+def _joined(pieces: list[tuple[str, str | None]]) -> str:
+    return "".join(text for text, _ in pieces)
+
+
+def render(body: str, values: Mapping[str, str | None]) -> str:
+    """Substitute variables; a missing or None value renders as "".
+
+    An empty value also drops the space before it when a space, punctuation or the end follows,
+    so "Hi {{first_name}}, ..." renders "Hi, ...". Raises TemplateError on malformed or unknown
+    variables (validate_template first to also check emptiness and length).
+    """
+    return _joined(_substitute(_parse(body), values))
+
+
+# --- compliance -----------------------------------------------------------------------------
+
+
+def _required_shop_name(shop_name: str) -> str:
+    if not isinstance(shop_name, str) or not shop_name.strip():
+        raise TemplateError("Every message must name the shop; the shop name is empty.", "shop_name")
+    return shop_name.strip()
+
+
+def _mentions_shop(text: str, shop_name: str) -> bool:
+    return shop_name.casefold() in text.casefold()
+
+
+def _compliance(shop_name: str, *, mentions_shop: bool, mentions_stop: bool) -> tuple[str, str]:
+    """The (prefix, suffix) a marketing message needs around its text."""
+    return ("" if mentions_shop else f"{shop_name}: ", "" if mentions_stop else f" {OPT_OUT_TEXT}")
+
+
+def compliant_text(rendered: str, *, shop_name: str) -> str:
+    """`rendered` with the shop's name in front and opt-out text at the end, unless present.
+
+    The name counts as present anywhere in the text (case-insensitive); opt-out counts as present
+    when it already tells how to opt out ("Reply STOP", "Text STOP", any case). Raises TemplateError(field="shop_name")
+    for an empty shop name.
+    """
+    name = _required_shop_name(shop_name)
+    prefix, suffix = _compliance(
+        name, mentions_shop=_mentions_shop(rendered, name), mentions_stop=bool(_STOP_WORD.search(rendered))
+    )
+    return prefix + rendered + suffix
+
+
+# --- estimates ------------------------------------------------------------------------------
+
+
+def longest_values(
+    *,
+    first_name: int,
+    last_name: int,
+    shop_name: str,
+    discount_code: int,
+    unsubscribe_url: int,
+    ucs2_variables: frozenset[str] = frozenset(),
+) -> dict[str, str]:
+    """Placeholder values as long as the longest real value of each variable, for estimates.
+
+    Measure each real value with `segment_info(value).characters` and pass the maximum: that is
+    septets for GSM-7 values ("€" counts 2) and UTF-16 units for others (most emoji count 2).
+    SQL char_length undercounts both. If any value of a variable is UCS-2
+    (`segment_info(value).encoding == UCS2`), name the variable in `ucs2_variables`: its
+    placeholder is then "Ж" instead of "X", so a template using it is estimated as UCS-2.
+    `shop_name` is the actual name.
+    """
+    lengths = {
+        "first_name": first_name,
+        "last_name": last_name,
+        "discount_code": discount_code,
+        "unsubscribe_url": unsubscribe_url,
+    }
+    if unknown := set(ucs2_variables) - set(lengths):
+        raise ValueError(f"ucs2_variables may only name {sorted(lengths)}, not {sorted(unknown)}")
+    if negative := [name for name, length in lengths.items() if length < 0]:
+        raise ValueError(f"lengths cannot be negative: {negative}")
+    placeholders = {name: ("Ж" if name in ucs2_variables else "X") * length for name, length in lengths.items()}
+    return {name: shop_name if name == "shop_name" else placeholders[name] for name in VARIABLES}
+
+
+def estimate_segments(body: str, *, shop_name: str, longest: Mapping[str, str]) -> SegmentInfo:
+    """An upper bound on the parts of any message rendered from `body`: what a launch reserves.
+
+    `characters` is that of `compliant_text(render(body, longest), shop_name=...)`. `segments`
+    can exceed that text's own count: a shorter real value made of "€" or emoji can waste a unit
+    at a part boundary, so each variable (except shop_name, which is exact) is counted as the
+    worst run of 1- and 2-unit characters within its placeholder's length. Whether the message
+    already names the shop or says STOP is decided on the template's own text, so a placeholder
+    (e.g. "XXXX" for a shop called "XX") never hides a prefix a real message needs.
+    """
+    name = _required_shop_name(shop_name)
+    tokens = _parse(body)
+
+    def masked(mask: str) -> str:
+        return _joined(_substitute(tokens, {v: longest.get(v) if v == "shop_name" else mask for v in VARIABLES}))
+
+    prefix, suffix = _compliance(
+        name,
+        mentions_shop=_mentions_shop(masked(_SHOP_NAME_MASK), name),
+        mentions_stop=bool(_STOP_WORD.search(masked(_STOP_WORD_MASK))),
+    )
+    pieces = [(prefix, None), *_substitute(tokens, longest), (suffix, None)]
+    encoding = _encoding(_joined(pieces))
+    items: list[int | _Budget] = []
+    for text, variable in pieces:
+        if variable is None or variable == "shop_name":
+            items.extend(_costs(text, encoding))
+        else:
+            items.append(_Budget(sum(_costs(text, encoding))))
+    return _count(items, encoding)
