@@ -42,6 +42,7 @@ from ..security.crypto import normalise_email
 from .contacts import contact_query, contact_view, month_day
 from .phones import Phone, normalise_phone
 from .pii import email_hash, phone_hash, seal, unseal
+from .settings import default_region
 
 log = structlog.get_logger(__name__)
 
@@ -267,7 +268,7 @@ def _parse_batch(
     parsed = []
     for row_number, row in batch.rows:
         try:
-            phone = normalise_phone(row.get("phone"), default_region=shop.country_code)
+            phone = normalise_phone(row.get("phone"), default_region=default_region(shop))
         except ValidationFailed:
             errors.append({"row": row_number, "field": "phone", "error": "Not a valid phone number."})
             continue
@@ -305,6 +306,9 @@ def _new_contact_row(shop: Shop, phone: Phone, digest: str, profile: dict[str, A
         "first_name_ciphertext": sealed.first_name_ciphertext,
         "last_name_ciphertext": sealed.last_name_ciphertext,
         "birthday_ciphertext": sealed.birthday_ciphertext,
+        "first_name_len": sealed.first_name_len or 0,
+        "last_name_len": sealed.last_name_len or 0,
+        "names_ucs2": bool(sealed.names_ucs2),
         "birth_month": birth_month,
         "birth_day": birth_day,
         "country_code": phone.region,

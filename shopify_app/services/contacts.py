@@ -21,6 +21,7 @@ from ..models.types import utcnow
 from ..security.crypto import normalise_email
 from .phones import Phone, mask_phone, normalise_phone
 from .pii import email_hash, phone_hash
+from .settings import default_region
 
 log = structlog.get_logger(__name__)
 
@@ -64,7 +65,7 @@ def contact_view(contact: Contact) -> dict[str, Any]:
 
 
 def parse_phone(shop: Shop, raw: object) -> Phone:
-    return normalise_phone(raw, default_region=shop.country_code)
+    return normalise_phone(raw, default_region=default_region(shop))
 
 
 def find_by_phone(*, shop: Shop, e164: str) -> Contact | None:

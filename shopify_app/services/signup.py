@@ -26,6 +26,7 @@ from ..security.link_tokens import LinkClaims, make_link_token
 from .contacts import ConsentChange, apply_consent, contact_phone, create_or_merge, parse_phone
 from .phones import phone_error
 from .ratelimit import FixedWindowLimit
+from .settings import default_region, load_settings, sender_for
 
 log = structlog.get_logger(__name__)
 
@@ -60,10 +61,11 @@ def _enforce(scope: str, value: str) -> None:
 
 
 def allowed_countries(shop: Shop) -> set[str]:
-    configured = shop.settings.get("signup_countries") if isinstance(shop.settings, dict) else None
+    configured = load_settings(shop)["signup_countries"]
     if configured:
-        return {str(code).upper() for code in configured}
-    return {shop.country_code.upper()} if shop.country_code else set()
+        return set(configured)
+    region = default_region(shop)
+    return {region.upper()} if region else set()
 
 
 def sign_up(*, shop: Shop, form: Mapping[str, Any], ip: str | None, user_agent: str | None) -> SignupResult:
@@ -106,11 +108,6 @@ def confirmation_text(*, shop: Shop, contact: Contact) -> str:
         f"{shop.name or shop.domain}: reply Y to confirm you want marketing texts, or tap {link} . "
         "Msg & data rates may apply. Reply STOP to opt out."
     )
-
-
-def sender_for(shop: Shop) -> str:
-    configured = shop.settings.get("sender_id") if isinstance(shop.settings, dict) else None
-    return str(configured or current_config()["SMS_DEFAULT_SENDER"])
 
 
 def send_double_opt_in(*, contact_id: int, consent_event_id: int) -> str:

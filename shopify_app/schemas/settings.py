@@ -1,0 +1,59 @@
+"""Shop settings: ONE schema, used by the API to validate and by every reader to load.
+
+(The earlier product saved camelCase keys and read snake_case ones, so settings never applied;
+here nothing reads `shop.settings` except through `load_settings`.)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+
+HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use 24-hour HH:MM.")
+COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="Use ISO 3166 alpha-2 country codes, e.g. US.")
+DEFAULT_QUIET_HOURS = {"start": "21:00", "end": "08:00"}
+
+
+class QuietHoursSchema(Schema):
+    start = fields.String(required=True, validate=HHMM)
+    end = fields.String(required=True, validate=HHMM)
+
+
+class FrequencyCapSchema(Schema):
+    max_messages = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
+    per_days = fields.Integer(required=True, validate=validate.Range(min=1, max=90))
+
+
+class ShopSettingsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # keys written by older versions are ignored, never misread
+
+    sender_id = fields.String(load_default=None, allow_none=True)
+    quiet_hours = fields.Nested(QuietHoursSchema, load_default=lambda: dict(DEFAULT_QUIET_HOURS), allow_none=True)
+    frequency_cap = fields.Nested(FrequencyCapSchema, load_default=None, allow_none=True)
+    default_country = fields.String(load_default=None, allow_none=True, validate=COUNTRY)
+    signup_countries = fields.List(fields.String(validate=COUNTRY), load_default=list, validate=validate.Length(max=50))
+
+    @validates("sender_id")
+    def _sender(self, value: str | None, **_: Any) -> None:
+        # Alphanumeric sender ids are 1-11 characters with at least one letter; numeric ones are
+        # phone numbers (E.164 digits).
+        if value is None:
+            return
+        if not (re.fullmatch(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}", value) or re.fullmatch(r"\+?[1-9]\d{3,14}", value)):
+            raise ValidationError("Use up to 11 letters/digits (with a letter) or a phone number.")
+
+
+class ShopSettingsUpdateSchema(ShopSettingsSchema):
+    """PATCH: only the keys sent change; no defaults are filled in."""
+
+    class Meta:
+        unknown = "raise"
+
+    sender_id = fields.String(allow_none=True)
+    quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
+    frequency_cap = fields.Nested(FrequencyCapSchema, allow_none=True)
+    default_country = fields.String(allow_none=True, validate=COUNTRY)
+    signup_countries = fields.List(fields.String(validate=COUNTRY), validate=validate.Length(max=50))
