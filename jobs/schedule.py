@@ -25,6 +25,7 @@ class PeriodicJob:
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(name="cleanup-webhook-events", func="jobs.housekeeping.cleanup_webhook_events", cron="17 3 * * *"),
+    PeriodicJob(name="campaign-sweeper", func="jobs.campaigns.sweep", queue="campaigns", every=timedelta(minutes=1)),
     PeriodicJob(name="delete-expired-files", func="jobs.housekeeping.delete_expired_files", cron="41 3 * * *"),
     PeriodicJob(
         name="requeue-webhook-events",

@@ -105,6 +105,51 @@ def rotate_keys(batch_size: int) -> None:
         click.echo(f"{column}: {count} re-encrypted")
 
 
+credits_group = click.Group("credits", help="Prepaid SMS credits.")
+
+
+@credits_group.command("grant")
+@click.argument("shop_domain")
+@click.argument("amount", type=click.IntRange(1, 10_000_000))
+@click.option("--note", default="Operator grant", show_default=True)
+@with_appcontext
+def credits_grant(shop_domain: str, amount: int, note: str) -> None:
+    """Grant AMOUNT credits to SHOP_DOMAIN (an append-only ledger entry)."""
+    import uuid
+
+    from .extensions import db
+    from .models import Shop
+    from .services import credits
+
+    shop = db.session.scalar(db.select(Shop).where(Shop.domain == shop_domain.strip().lower()))
+    if shop is None:
+        raise click.ClickException(f"no shop {shop_domain!r}")
+    credits.grant(shop_id=shop.id, amount=amount, key=f"grant:operator:{uuid.uuid4().hex}", note=note)
+    db.session.commit()
+    click.echo(f"granted {amount}; balance {credits.balance(shop_id=shop.id)}")
+
+
+messages_group = click.Group("messages", help="Individual messages.")
+
+
+@messages_group.command("resolve")
+@click.argument("message_ids", nargs=-1, type=int, required=True)
+@click.option(
+    "--as",
+    "outcome",
+    type=click.Choice(["sent", "failed"]),
+    required=True,
+    help="What the provider's records (e.g. its status API or dashboard) show happened.",
+)
+@with_appcontext
+def messages_resolve(message_ids: tuple[int, ...], outcome: str) -> None:
+    """Settle messages whose outcome is unknown (never resent automatically)."""
+    from .services.resolution import resolve_unknown_messages
+
+    for message_id, result in resolve_unknown_messages(message_ids=list(message_ids), accepted=outcome == "sent"):
+        click.echo(f"message {message_id}: {result}")
+
+
 def init_cli(app: Flask) -> None:
-    for command in (seed_demo, worker, scheduler, serve, rotate_keys):
+    for command in (seed_demo, worker, scheduler, serve, rotate_keys, credits_group, messages_group):
         app.cli.add_command(command)

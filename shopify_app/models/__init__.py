@@ -1,5 +1,15 @@
 """Models, one module per aggregate. Importing this package registers every table."""
 
+from .campaign import (
+    OPEN_MESSAGE_STATES,
+    Campaign,
+    CampaignState,
+    CreditLedger,
+    LedgerKind,
+    Message,
+    MessageState,
+    Template,
+)
 from .commerce import Checkout, Order
 from .contact import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Suppression
 from .contact_import import ContactTransfer, TransferChunk, TransferKind, TransferStatus
@@ -9,7 +19,10 @@ from .shop import Shop
 from .webhook_event import WebhookEvent, WebhookStatus
 
 __all__ = [
+    "OPEN_MESSAGE_STATES",
     "AuditLog",
+    "Campaign",
+    "CampaignState",
     "Checkout",
     "ConsentEvent",
     "ConsentSource",
@@ -17,12 +30,17 @@ __all__ = [
     "Contact",
     "ContactTag",
     "ContactTransfer",
+    "CreditLedger",
+    "LedgerKind",
+    "Message",
+    "MessageState",
     "Order",
     "PrivacyRequest",
     "PrivacyRequestKind",
     "Segment",
     "Shop",
     "Suppression",
+    "Template",
     "TransferChunk",
     "TransferKind",
     "TransferStatus",

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .sealed import Sealed
+from .sealed import Sealed, SealedName
 from .types import BigIntPK, UTCDateTime, utcnow
 
 ShopFK = BigInteger().with_variant(Integer(), "sqlite")
@@ -69,6 +69,11 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     first_name_ciphertext: Mapped[str | None] = mapped_column(Text)
     last_name_ciphertext: Mapped[str | None] = mapped_column(Text)
     birthday_ciphertext: Mapped[str | None] = mapped_column(Text)
+    # Length and alphabet of each name in clear (not the name): a launch's segment estimate
+    # renders the template with the longest name of the audience, found in one SQL query.
+    first_name_len: Mapped[int] = mapped_column(SmallInteger, default=0)
+    last_name_len: Mapped[int] = mapped_column(SmallInteger, default=0)
+    names_ucs2: Mapped[bool] = mapped_column(default=False)
     # Month and day in clear: the birthday automation selects on them; alone they identify no one.
     birth_month: Mapped[int | None] = mapped_column(SmallInteger)
     birth_day: Mapped[int | None] = mapped_column(SmallInteger)
@@ -88,8 +93,8 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
 
     phone = Sealed()
     email = Sealed()
-    first_name = Sealed()
-    last_name = Sealed()
+    first_name = SealedName()
+    last_name = SealedName()
     birthday = Sealed()
 
     tags: Mapped[list[ContactTag]] = relationship(

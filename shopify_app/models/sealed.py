@@ -37,5 +37,23 @@ class Sealed:
         setattr(row, self.column, None if value in (None, "") else keyring().encrypt(str(value), aad=self.aad(row)))
 
 
+class SealedName(Sealed):
+    """A sealed name that also keeps `<name>_len` and the row's `names_ucs2` flag current.
+
+    The length is in SMS encoding units (a "€" counts 2), from the one segment counter, so a
+    launch's estimate that renders the longest name is a true upper bound.
+    """
+
+    def __set__(self, row: Any, value: str | None) -> None:
+        from ..services.templating import UCS2, segment_info  # pure functions, no app state
+
+        super().__set__(row, value)
+        info = segment_info(value) if value else None
+        setattr(row, f"{self.name}_len", info.characters if info else 0)
+        other = "last_name" if self.name == "first_name" else "first_name"
+        other_value = getattr(row, other) if getattr(row, f"{other}_ciphertext", None) else None
+        row.names_ucs2 = any(segment_info(text).encoding == UCS2 for text in (value, other_value) if text)
+
+
 def sealed_attributes(model: type) -> list[Sealed]:
     return [value for value in vars(model).values() if isinstance(value, Sealed)]

@@ -29,6 +29,7 @@ from ..extensions import db, redis_ext
 from ..models import Shop
 from ..models.types import utcnow
 from ..security.session_token import SessionToken, invalid_session
+from . import credits
 
 log = structlog.get_logger(__name__)
 
@@ -88,6 +89,9 @@ def install_shop(*, domain: str, token: OfflineToken) -> Shop:
         shop.installed_at = now
     shop.uninstalled_at = None
     _refresh_details(shop, token.access_token)
+    trial = current_config()["TRIAL_CREDITS"]
+    if trial:  # once per shop, ever: the key makes a reinstall a no-op
+        credits.grant(shop_id=shop.id, amount=trial, key="grant:trial", note="Trial credits")
     db.session.commit()
     log.info("shop_installed", shop_id=shop.id)
     return shop

@@ -31,4 +31,4 @@ def get_shop() -> Response:
     return jsonify(ShopSchema().dump(shop_profile(g.shop)))
 
 
-from . import contacts, privacy, segments, transfers  # noqa: E402,F401  (routes register on bp)
+from . import campaigns, contacts, privacy, segments, settings, transfers  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,17 @@
+"""Campaign jobs: one per batch of message ids, and the periodic sweeper."""
+
+from __future__ import annotations
+
+from shopify_app.services import sending
+
+from . import job
+
+
+@job
+def send_batch(campaign_id: int, low: int, high: int) -> dict[str, int]:
+    return sending.send_batch(campaign_id=campaign_id, low=low, high=high)
+
+
+@job
+def sweep() -> dict[str, int]:
+    return sending.sweep()

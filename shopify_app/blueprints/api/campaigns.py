@@ -1,0 +1,126 @@
+"""/api/templates and /api/campaigns."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify
+
+from ...schemas.campaigns import (
+    CampaignCreateSchema,
+    CampaignSchema,
+    CampaignUpdateSchema,
+    LaunchSchema,
+    ListQuerySchema,
+    PreviewInSchema,
+    TemplateInSchema,
+    TemplateSchema,
+    TemplateUpdateSchema,
+)
+from ...services import campaigns, templates
+from . import bp
+from .common import json_body, query_args
+
+template_schema = TemplateSchema()
+campaign_schema = CampaignSchema()
+
+
+@bp.get("/templates")
+def list_templates() -> Response:
+    return jsonify({"items": template_schema.dump(templates.list_templates(shop=g.shop), many=True)})
+
+
+@bp.post("/templates")
+def create_template() -> tuple[Response, int]:
+    return jsonify(template_schema.dump(templates.save_template(shop=g.shop, data=json_body(TemplateInSchema())))), 201
+
+
+@bp.get("/templates/<int:template_id>")
+def get_template(template_id: int) -> Response:
+    return jsonify(template_schema.dump(templates.get_template(shop=g.shop, template_id=template_id)))
+
+
+@bp.patch("/templates/<int:template_id>")
+def update_template(template_id: int) -> Response:
+    data = json_body(TemplateUpdateSchema())
+    template = templates.get_template(shop=g.shop, template_id=template_id)
+    return jsonify(template_schema.dump(templates.save_template(shop=g.shop, data=data, template=template)))
+
+
+@bp.delete("/templates/<int:template_id>")
+def delete_template(template_id: int) -> tuple[str, int]:
+    templates.delete_template(shop=g.shop, template_id=template_id)
+    return "", 204
+
+
+@bp.post("/templates/preview")
+def preview_template() -> Response:
+    return jsonify(templates.preview(shop=g.shop, **json_body(PreviewInSchema())))
+
+
+def _campaign_view(campaign: object) -> dict[str, object]:
+    view = dict(campaign_schema.dump(campaign))
+    view["counters"] = campaigns.counters(campaign)  # type: ignore[arg-type]
+    view["credits"] = campaigns.credit_figures(campaign)  # type: ignore[arg-type]
+    return view
+
+
+@bp.get("/campaigns")
+def list_campaigns() -> Response:
+    rows, next_cursor = campaigns.list_campaigns(shop=g.shop, **query_args(ListQuerySchema()))
+    return jsonify({"items": campaign_schema.dump(rows, many=True), "next_cursor": next_cursor})
+
+
+@bp.post("/campaigns")
+def create_campaign() -> tuple[Response, int]:
+    campaign = campaigns.create_campaign(shop=g.shop, data=json_body(CampaignCreateSchema()))
+    return jsonify(_campaign_view(campaign)), 201
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+def get_campaign(campaign_id: int) -> Response:
+    return jsonify(_campaign_view(campaigns.get_campaign(shop=g.shop, campaign_id=campaign_id)))
+
+
+@bp.patch("/campaigns/<int:campaign_id>")
+def update_campaign(campaign_id: int) -> Response:
+    data = json_body(CampaignUpdateSchema())
+    return jsonify(_campaign_view(campaigns.update_campaign(shop=g.shop, campaign_id=campaign_id, data=data)))
+
+
+@bp.delete("/campaigns/<int:campaign_id>")
+def delete_campaign(campaign_id: int) -> tuple[str, int]:
+    campaigns.delete_campaign(shop=g.shop, campaign_id=campaign_id)
+    return "", 204
+
+
+@bp.get("/campaigns/<int:campaign_id>/estimate")
+def estimate_campaign(campaign_id: int) -> Response:
+    campaign = campaigns.get_campaign(shop=g.shop, campaign_id=campaign_id)
+    return jsonify(campaigns.estimate(shop=g.shop, campaign=campaign))
+
+
+@bp.post("/campaigns/<int:campaign_id>/launch")
+def launch_campaign(campaign_id: int) -> Response:
+    data = json_body(LaunchSchema()) if _has_body() else {}
+    campaign = campaigns.launch(shop=g.shop, campaign_id=campaign_id, send_at=data.get("send_at"))
+    return jsonify(_campaign_view(campaigns.get_campaign(shop=g.shop, campaign_id=campaign.id)))
+
+
+@bp.post("/campaigns/<int:campaign_id>/pause")
+def pause_campaign(campaign_id: int) -> Response:
+    return jsonify(_campaign_view(campaigns.pause(shop=g.shop, campaign_id=campaign_id)))
+
+
+@bp.post("/campaigns/<int:campaign_id>/resume")
+def resume_campaign(campaign_id: int) -> Response:
+    return jsonify(_campaign_view(campaigns.resume(shop=g.shop, campaign_id=campaign_id)))
+
+
+@bp.post("/campaigns/<int:campaign_id>/cancel")
+def cancel_campaign(campaign_id: int) -> Response:
+    return jsonify(_campaign_view(campaigns.cancel(shop=g.shop, campaign_id=campaign_id)))
+
+
+def _has_body() -> bool:
+    from flask import request
+
+    return bool(request.get_data(cache=True).strip())

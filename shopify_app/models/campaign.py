@@ -1,0 +1,160 @@
+"""Templates, campaigns, one message row per recipient, and the credit ledger."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .types import BigIntPK, UTCDateTime, utcnow
+
+RowFK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _enum(cls: type[enum.StrEnum], length: int = 16) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class Template(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "templates"
+    __table_args__ = (UniqueConstraint("shop_id", "name", name="uq_templates_shop_id_name"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CampaignState(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Campaign(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        Index("ix_campaigns_shop_id_id", "shop_id", "id"),
+        Index("ix_campaigns_state_send_at", "state", "send_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    template_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("templates.id", ondelete="SET NULL"))
+    segment_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("segments.id", ondelete="SET NULL"))
+    state: Mapped[CampaignState] = mapped_column(_enum(CampaignState), default=CampaignState.DRAFT)
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # filters snapshotted at launch
+    recipients: Mapped[int] = mapped_column(default=0)
+    estimated_segments: Mapped[int] = mapped_column(default=0)  # per message, the upper bound
+    credits_reserved: Mapped[int] = mapped_column(default=0)
+    failure_reason: Mapped[str | None] = mapped_column(String(255))
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class MessageState(enum.StrEnum):
+    QUEUED = "queued"
+    DEFERRED = "deferred"
+    SUBMITTING = "submitting"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+OPEN_MESSAGE_STATES = (MessageState.QUEUED, MessageState.DEFERRED, MessageState.SUBMITTING)
+
+
+class Message(db.Model):  # type: ignore[name-defined,misc]
+    """One per recipient of a campaign; the text is rendered at send time, never stored."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id", name="uq_messages_campaign_id_contact_id"),
+        Index("ix_messages_campaign_id_state_id", "campaign_id", "state", "id"),
+        Index("ix_messages_provider_message_id", "provider_message_id"),
+        Index("ix_messages_contact_id_sent_at", "contact_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(RowFK, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("contacts.id", ondelete="SET NULL"))
+    state: Mapped[MessageState] = mapped_column(_enum(MessageState), default=MessageState.QUEUED)
+    skip_reason: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written and committed before the provider call: a row with it set may have been sent.
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    defer_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    bulk_id: Mapped[str | None] = mapped_column(String(64))
+    segments: Mapped[int | None] = mapped_column(SmallInteger)
+    credits: Mapped[int | None] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerKind(enum.StrEnum):
+    GRANT = "grant"  # trial, purchase, operator
+    RESERVE = "reserve"  # a launch holds the estimate
+    DEBIT = "debit"  # a message accepted by the provider
+    RESERVE_RELEASE = "reserve_release"  # the part of the hold that debit replaced
+    RELEASE = "release"  # what is left of a hold when the campaign ends
+    REFUND = "refund"
+
+
+class CreditLedger(db.Model):  # type: ignore[name-defined,misc]
+    """Append-only; a shop's balance is the sum of its rows and never negative.
+
+    Every row carries an idempotency key unique per shop (`debit:m42`, `reserve:c7`, ...), so a
+    job that runs twice can never charge or grant twice.
+    """
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "idempotency_key", name="uq_credit_ledger_shop_id_idempotency_key"),
+        Index("ix_credit_ledger_shop_id_id", "shop_id", "id"),
+        Index("ix_credit_ledger_campaign_id_kind", "campaign_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    kind: Mapped[LedgerKind] = mapped_column(_enum(LedgerKind))
+    amount: Mapped[int] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("campaigns.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("messages.id", ondelete="SET NULL"))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

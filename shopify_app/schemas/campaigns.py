@@ -1,0 +1,80 @@
+"""Templates and campaigns: request and response shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+NAME = validate.Length(min=1, max=120)
+BODY = validate.Length(min=1, max=1600)
+
+
+class TemplateInSchema(Schema):
+    name = fields.String(required=True, validate=NAME)
+    body = fields.String(required=True, validate=BODY)
+
+
+class TemplateUpdateSchema(Schema):
+    name = fields.String(validate=NAME)
+    body = fields.String(validate=BODY)
+
+
+class TemplateSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    body = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class PreviewInSchema(Schema):
+    body = fields.String(required=True, validate=BODY)
+    first_name = fields.String(load_default="Alex", validate=validate.Length(max=100))
+    last_name = fields.String(load_default="", validate=validate.Length(max=100))
+    discount_code = fields.String(load_default="", validate=validate.Length(max=40))
+
+
+class CampaignCreateSchema(Schema):
+    name = fields.String(required=True, validate=NAME)
+    body = fields.String(validate=BODY)
+    template_id = fields.Integer(allow_none=True)
+    segment_id = fields.Integer(allow_none=True)
+    send_at = fields.AwareDateTime(allow_none=True)
+
+    @validates_schema
+    def _body_or_template(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("body") and not data.get("template_id"):
+            raise ValidationError("Give a body or a template_id.", "body")
+
+
+class CampaignUpdateSchema(Schema):
+    name = fields.String(validate=NAME)
+    body = fields.String(validate=BODY)
+    template_id = fields.Integer(allow_none=True)
+    segment_id = fields.Integer(allow_none=True)
+    send_at = fields.AwareDateTime(allow_none=True)
+
+
+class LaunchSchema(Schema):
+    send_at = fields.AwareDateTime(allow_none=True)
+
+
+class CampaignSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    body = fields.String()
+    template_id = fields.Integer(allow_none=True)
+    segment_id = fields.Integer(allow_none=True)
+    state = fields.Function(lambda campaign: campaign.state.value)
+    send_at = fields.DateTime(allow_none=True)
+    recipients = fields.Integer()
+    failure_reason = fields.String(allow_none=True)
+    launched_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ListQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))

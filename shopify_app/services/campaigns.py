@@ -1,0 +1,360 @@
+"""Campaigns: create, estimate, launch (audience snapshot + credit hold), pause, resume, cancel.
+
+The audience is snapshotted into `messages` with one INSERT ... SELECT (never row by row), and
+the send itself is split into jobs by message id range (services/sending.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Select, and_, exists, func, insert, literal, select, update
+
+from ..config import current_config
+from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..models import (
+    OPEN_MESSAGE_STATES,
+    Campaign,
+    CampaignState,
+    ConsentState,
+    Contact,
+    Message,
+    MessageState,
+    Segment,
+    Shop,
+    Suppression,
+    Template,
+)
+from ..models.types import UTCDateTime, utcnow
+from ..queueing import enqueue
+from ..security.link_tokens import make_link_token
+from . import credits
+from .segments import audience_query, segment_filters
+from .templating import TemplateError, estimate_segments, longest_values, validate_template
+
+log = structlog.get_logger(__name__)
+
+EDITABLE = (CampaignState.DRAFT, CampaignState.SCHEDULED)
+DISCOUNT_CODE_MAX = 20
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(details={"fields": {field: [message]}})
+
+
+def get_campaign(*, shop: Shop, campaign_id: int) -> Campaign:
+    campaign = db.session.scalar(select(Campaign).where(Campaign.id == campaign_id, Campaign.shop_id == shop.id))
+    if campaign is None:
+        raise NotFound("No such campaign.", code="campaign_not_found")
+    return campaign
+
+
+def list_campaigns(*, shop: Shop, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
+    query = select(Campaign).where(Campaign.shop_id == shop.id)
+    if cursor:
+        query = query.where(Campaign.id < _decode_cursor(cursor))
+    rows = list(db.session.scalars(query.order_by(Campaign.id.desc()).limit(limit + 1)))
+    next_cursor = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def _encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"id": last_id}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["id"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from None
+
+
+def _apply_fields(shop: Shop, campaign: Campaign, data: Mapping[str, Any]) -> None:
+    if "name" in data:
+        campaign.name = data["name"]
+    if data.get("template_id") is not None:
+        template = db.session.scalar(
+            select(Template).where(Template.id == data["template_id"], Template.shop_id == shop.id)
+        )
+        if template is None:
+            raise _invalid("template_id", "No such template.")
+        campaign.template_id, campaign.body = template.id, template.body
+    if "body" in data and data["body"] is not None:
+        campaign.body = data["body"]
+    if "segment_id" in data:
+        if data["segment_id"] is not None and not db.session.scalar(
+            select(Segment.id).where(Segment.id == data["segment_id"], Segment.shop_id == shop.id)
+        ):
+            raise _invalid("segment_id", "No such segment.")
+        campaign.segment_id = data["segment_id"]
+    if "send_at" in data:
+        campaign.send_at = data["send_at"]
+    if not campaign.body:
+        raise _invalid("body", "A message body or a template is required.")
+    try:
+        validate_template(campaign.body)
+    except TemplateError as exc:
+        raise _invalid("body", exc.message) from None
+
+
+def create_campaign(*, shop: Shop, data: Mapping[str, Any]) -> Campaign:
+    campaign = Campaign(shop_id=shop.id, state=CampaignState.DRAFT, audience={})
+    _apply_fields(shop, campaign, data)
+    db.session.add(campaign)
+    db.session.commit()
+    return campaign
+
+
+def update_campaign(*, shop: Shop, campaign_id: int, data: Mapping[str, Any]) -> Campaign:
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    if campaign.state != CampaignState.DRAFT:
+        raise Conflict("Only a draft campaign can be edited.", code="invalid_state", details={"state": campaign.state})
+    _apply_fields(shop, campaign, data)
+    db.session.commit()
+    return campaign
+
+
+def delete_campaign(*, shop: Shop, campaign_id: int) -> None:
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    if campaign.state in (CampaignState.SENDING, CampaignState.PAUSED):
+        raise Conflict(
+            "Cancel the campaign before deleting it.", code="invalid_state", details={"state": campaign.state}
+        )
+    db.session.delete(campaign)
+    db.session.commit()
+
+
+# --- audience and estimate -----------------------------------------------------------------------
+
+
+def audience(*, shop: Shop, campaign: Campaign) -> Select[tuple[int]]:
+    """Subscribed contacts of the campaign's segment (all subscribed when none), minus suppressed."""
+    filters = campaign.audience if campaign.state not in EDITABLE else _current_filters(campaign)
+    query = audience_query(shop_id=shop.id, filters=filters)
+    return query.where(
+        Contact.consent_state == ConsentState.SUBSCRIBED,
+        ~exists().where(Suppression.shop_id == shop.id, Suppression.phone_hash == Contact.phone_hash),
+    )
+
+
+def _current_filters(campaign: Campaign) -> dict[str, Any]:
+    if campaign.segment_id is None:
+        return {}
+    segment = db.session.get(Segment, campaign.segment_id)
+    return segment_filters(segment) if segment else {}
+
+
+def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
+    """Recipients, segments per message (an upper bound) and the credits a launch would hold."""
+    ids = audience(shop=shop, campaign=campaign).subquery()
+    row = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.max(Contact.first_name_len), 0),
+            func.coalesce(func.max(Contact.last_name_len), 0),
+            func.coalesce(func.max(func.cast(Contact.names_ucs2, db.Integer)), 0),
+        )
+        .select_from(Contact)
+        .join(ids, Contact.id == ids.c.id)
+    ).one()
+    recipients, first_len, last_len, any_ucs2 = (int(value or 0) for value in row)
+    sample_url = unsubscribe_url(shop=shop, contact_id=10**12)
+    values = longest_values(
+        first_name=first_len,
+        last_name=last_len,
+        shop_name=shop.name or shop.domain,
+        discount_code=DISCOUNT_CODE_MAX,
+        unsubscribe_url=len(sample_url),
+        ucs2_variables=frozenset({"first_name", "last_name"}) if any_ucs2 else frozenset(),
+    )
+    info = estimate_segments(campaign.body, shop_name=shop.name or shop.domain, longest=values)
+    per_message = info.segments  # one credit per segment until per-country pricing exists
+    return {
+        "recipients": recipients,
+        "encoding": info.encoding,
+        "segments_per_message": info.segments,
+        "credits_per_message": per_message,
+        "credits": recipients * per_message,
+    }
+
+
+def unsubscribe_url(*, shop: Shop, contact_id: int) -> str:
+    token = make_link_token("unsubscribe", contact_id=contact_id, shop_id=shop.id)
+    return f"https://{shop.domain}{current_config()['APP_PROXY_PATH']}/unsubscribe?t={token}"
+
+
+# --- launch and control ----------------------------------------------------------------------------
+
+
+def launch(*, shop: Shop, campaign_id: int, send_at: datetime | None = None) -> Campaign:
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    if campaign.state not in EDITABLE:
+        raise Conflict("This campaign was already launched.", code="invalid_state", details={"state": campaign.state})
+    when = send_at or campaign.send_at
+    if when is not None and when > utcnow():
+        campaign.state, campaign.send_at = CampaignState.SCHEDULED, when
+        db.session.commit()
+        return campaign
+    return start_sending(shop=shop, campaign=campaign)
+
+
+def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
+    """Snapshot the audience, hold the credits, and enqueue the batches (one transaction)."""
+    figures = estimate(shop=shop, campaign=campaign)
+    campaign.audience = _current_filters(campaign)
+    credits.reserve_for_launch(shop=shop, campaign=campaign, amount=figures["credits"])
+    now = utcnow()
+    source = (
+        audience(shop=shop, campaign=campaign)
+        .with_only_columns(
+            literal(shop.id),
+            literal(campaign.id),
+            Contact.id,
+            literal(MessageState.QUEUED.value),
+            literal(0),
+            literal(now, type_=UTCDateTime()),
+        )
+        .order_by(Contact.id)
+    )
+    db.session.execute(
+        insert(Message.__table__).from_select(
+            ["shop_id", "campaign_id", "contact_id", "state", "attempts", "created_at"], source
+        )
+    )
+    campaign.state = CampaignState.SENDING
+    campaign.launched_at = now
+    campaign.recipients = figures["recipients"]
+    campaign.estimated_segments = figures["credits_per_message"]
+    campaign.credits_reserved = figures["credits"]
+    db.session.commit()
+    log.info("campaign_launched", shop_id=shop.id, campaign_id=campaign.id, recipients=campaign.recipients)
+    enqueue_batches(campaign=campaign)
+    from .sending import finish_if_done
+
+    finish_if_done(campaign_id=campaign.id)
+    return campaign
+
+
+def enqueue_batches(*, campaign: Campaign, only_open: bool = False) -> int:
+    """One job per id range of `SMS_BATCH_SIZE` messages; jobs carry ids only."""
+    size = int(current_config()["SMS_BATCH_SIZE"])
+    conditions = [Message.campaign_id == campaign.id]
+    if only_open:
+        conditions.append(Message.state.in_([MessageState.QUEUED, MessageState.DEFERRED]))
+    low, high = db.session.execute(select(func.min(Message.id), func.max(Message.id)).where(and_(*conditions))).one()
+    if low is None:
+        return 0
+    count = 0
+    for start in range(int(low), int(high) + 1, size):
+        enqueue("campaigns", "jobs.campaigns.send_batch", campaign.id, start, start + size)
+        count += 1
+    return count
+
+
+def _transition(campaign: Campaign, allowed: tuple[CampaignState, ...], target: CampaignState) -> None:
+    if campaign.state not in allowed:
+        raise Conflict(
+            f"A {campaign.state.value} campaign cannot become {target.value}.",
+            code="invalid_state",
+            details={"state": campaign.state.value},
+        )
+    campaign.state = target
+
+
+def pause(*, shop: Shop, campaign_id: int) -> Campaign:
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    _transition(campaign, (CampaignState.SENDING,), CampaignState.PAUSED)
+    db.session.commit()
+    return campaign
+
+
+def resume(*, shop: Shop, campaign_id: int) -> Campaign:
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    _transition(campaign, (CampaignState.PAUSED,), CampaignState.SENDING)
+    db.session.commit()
+    enqueue_batches(campaign=campaign, only_open=True)
+    from .sending import finish_if_done
+
+    finish_if_done(campaign_id=campaign.id)
+    return campaign
+
+
+def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    _transition(
+        campaign,
+        (CampaignState.DRAFT, CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED),
+        CampaignState.CANCELLED,
+    )
+    db.session.execute(
+        update(Message)
+        .where(Message.campaign_id == campaign.id, Message.state.in_([MessageState.QUEUED, MessageState.DEFERRED]))
+        .values(state=MessageState.CANCELLED)
+    )
+    campaign.completed_at = utcnow()
+    db.session.commit()
+    credits.finalize_campaign(campaign=campaign)
+    db.session.commit()
+    return campaign
+
+
+def counters(campaign: Campaign) -> dict[str, Any]:
+    rows = db.session.execute(
+        select(Message.state, Message.skip_reason, func.count())
+        .where(Message.campaign_id == campaign.id)
+        .group_by(Message.state, Message.skip_reason)
+    ).all()
+    result: dict[str, Any] = {state.value: 0 for state in MessageState}
+    skipped: dict[str, int] = {}
+    for state, reason, count in rows:
+        result[MessageState(state).value] += int(count)
+        if MessageState(state) == MessageState.SKIPPED:
+            skipped[reason or "unknown"] = skipped.get(reason or "unknown", 0) + int(count)
+    result["skipped_by_reason"] = skipped
+    result["open"] = sum(result[state.value] for state in OPEN_MESSAGE_STATES)
+    return result
+
+
+def credit_figures(campaign: Campaign) -> dict[str, int]:
+    return {
+        "reserved": campaign.credits_reserved,
+        "held": credits.held_for(campaign_id=campaign.id),
+        "spent": credits.spent_for(campaign_id=campaign.id),
+    }
+
+
+def launch_due_scheduled(*, now: datetime | None = None) -> int:
+    """Periodic: start every scheduled campaign whose `send_at` has come (send_at is UTC)."""
+    now = now or utcnow()
+    due = list(
+        db.session.scalars(
+            select(Campaign).where(Campaign.state == CampaignState.SCHEDULED, Campaign.send_at <= now).limit(100)
+        )
+    )
+    started = 0
+    for campaign in due:
+        shop = db.session.get(Shop, campaign.shop_id)
+        if shop is None or not shop.is_installed:
+            continue
+        try:
+            start_sending(shop=shop, campaign=campaign)
+            started += 1
+        except Exception as exc:  # one shop's problem (e.g. no credits) must not stop the others
+            db.session.rollback()
+            _fail(campaign.id, reason=getattr(exc, "code", type(exc).__name__))
+    return started
+
+
+def _fail(campaign_id: int, *, reason: str) -> None:
+    db.session.execute(
+        update(Campaign).where(Campaign.id == campaign_id).values(state=CampaignState.FAILED, failure_reason=reason)
+    )
+    db.session.commit()
+    log.warning("scheduled_campaign_failed", campaign_id=campaign_id, reason=reason)

@@ -1,0 +1,184 @@
+"""Prepaid credits: an append-only ledger whose sum is the balance.
+
+A launch reserves the estimate (shop row locked, so concurrent launches cannot overspend); each
+accepted message debits its real cost and releases the same amount of the hold, so the balance
+stays exact while a campaign runs; the end of a campaign releases what is left of the hold,
+except what unknown-outcome messages might still cost. Every row has an idempotency key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import structlog
+from sqlalchemy import func, select, update
+
+from ..bulk import insert_new
+from ..errors import PaymentRequired
+from ..extensions import db
+from ..models import Campaign, CreditLedger, LedgerKind, Message, MessageState, Shop
+from ..models.types import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+def balance(*, shop_id: int) -> int:
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(CreditLedger.amount), 0)).where(CreditLedger.shop_id == shop_id)
+        )
+        or 0
+    )
+
+
+def _append(rows: list[dict[str, object]]) -> int:
+    """Insert ledger rows; a row whose idempotency key exists already is skipped. Returns inserted."""
+    now = utcnow()
+    for row in rows:
+        row.setdefault("created_at", now)
+        row.setdefault("campaign_id", None)
+        row.setdefault("message_id", None)
+        row.setdefault("note", None)
+    inserted = insert_new(CreditLedger.__table__, rows, conflict=("shop_id", "idempotency_key"), returning=("id",))
+    return len(inserted)
+
+
+def grant(*, shop_id: int, amount: int, key: str, note: str | None = None) -> bool:
+    if amount <= 0:
+        raise ValueError("a grant must be positive")
+    added = _append(
+        [{"shop_id": shop_id, "kind": LedgerKind.GRANT, "amount": amount, "idempotency_key": key, "note": note}]
+    )
+    return added == 1
+
+
+def reserve_for_launch(*, shop: Shop, campaign: Campaign, amount: int) -> None:
+    """Hold `amount` for the campaign or raise 402; serialised per shop by a row lock."""
+    # A write to the shop row is the one lock both backends honour (SQLite ignores FOR UPDATE,
+    # and a no-op UPDATE takes its write lock): concurrent launches of a shop queue up here.
+    db.session.execute(update(Shop).where(Shop.id == shop.id).values(updated_at=Shop.updated_at))
+    available = balance(shop_id=shop.id)
+    if available < amount:
+        raise PaymentRequired(
+            "Not enough credits to launch this campaign.",
+            details={"required": amount, "available": available},
+        )
+    if amount:
+        _append(
+            [
+                {
+                    "shop_id": shop.id,
+                    "kind": LedgerKind.RESERVE,
+                    "amount": -amount,
+                    "campaign_id": campaign.id,
+                    "idempotency_key": f"reserve:c{campaign.id}",
+                }
+            ]
+        )
+
+
+def debit_messages(*, shop_id: int, campaign_id: int, charges: Iterable[tuple[int, int]]) -> None:
+    """Charge accepted messages (message id, credits), each converting part of the hold."""
+    rows: list[dict[str, object]] = []
+    for message_id, credits in charges:
+        rows.append(
+            {
+                "shop_id": shop_id,
+                "kind": LedgerKind.DEBIT,
+                "amount": -credits,
+                "campaign_id": campaign_id,
+                "message_id": message_id,
+                "idempotency_key": f"debit:m{message_id}",
+            }
+        )
+        rows.append(
+            {
+                "shop_id": shop_id,
+                "kind": LedgerKind.RESERVE_RELEASE,
+                "amount": credits,
+                "campaign_id": campaign_id,
+                "message_id": message_id,
+                "idempotency_key": f"reserve_release:m{message_id}",
+            }
+        )
+    if rows:
+        _append(rows)
+
+
+def held_for(*, campaign_id: int) -> int:
+    """Credits still held by the campaign's reservation."""
+    held = db.session.scalar(
+        select(func.coalesce(func.sum(CreditLedger.amount), 0)).where(
+            CreditLedger.campaign_id == campaign_id,
+            CreditLedger.kind.in_([LedgerKind.RESERVE, LedgerKind.RESERVE_RELEASE, LedgerKind.RELEASE]),
+        )
+    )
+    return -int(held or 0)
+
+
+def spent_for(*, campaign_id: int) -> int:
+    spent = db.session.scalar(
+        select(func.coalesce(func.sum(CreditLedger.amount), 0)).where(
+            CreditLedger.campaign_id == campaign_id, CreditLedger.kind == LedgerKind.DEBIT
+        )
+    )
+    return -int(spent or 0)
+
+
+def finalize_campaign(*, campaign: Campaign) -> int:
+    """Give back the part of the hold no message can still need.
+
+    Messages in flight (`submitting`) and with an unknown outcome keep their share until they
+    settle; run again later, this releases the rest. The key is derived from what is held and
+    needed, so two runs over the same state release once.
+    """
+    db.session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
+    pending = (
+        db.session.scalar(
+            select(func.count()).where(
+                Message.campaign_id == campaign.id,
+                Message.state.in_([MessageState.UNKNOWN, MessageState.SUBMITTING]),
+            )
+        )
+        or 0
+    )
+    held = held_for(campaign_id=campaign.id)
+    needed = int(pending) * campaign.estimated_segments
+    amount = held - needed
+    if amount <= 0:
+        return 0
+    _append(
+        [
+            {
+                "shop_id": campaign.shop_id,
+                "kind": LedgerKind.RELEASE,
+                "amount": amount,
+                "campaign_id": campaign.id,
+                "idempotency_key": f"release:c{campaign.id}:h{held}:n{needed}",
+            }
+        ]
+    )
+    return amount
+
+
+def resolve_unknown(*, message: Message, accepted: bool, estimated_segments: int) -> None:
+    """An operator settled an unknown message: charge it, or give its share of the hold back."""
+    if accepted:
+        debit_messages(
+            shop_id=message.shop_id,
+            campaign_id=message.campaign_id,
+            charges=[(message.id, message.credits or estimated_segments)],
+        )
+    else:
+        _append(
+            [
+                {
+                    "shop_id": message.shop_id,
+                    "kind": LedgerKind.RELEASE,
+                    "amount": estimated_segments,
+                    "campaign_id": message.campaign_id,
+                    "message_id": message.id,
+                    "idempotency_key": f"release:m{message.id}",
+                }
+            ]
+        )

@@ -1,0 +1,416 @@
+"""The send loop: claim a batch, re-check every rule, take rate-limit tokens, call the provider
+once, and record what the answer proves.
+
+At most one accepted submission per recipient, ever:
+- rows are claimed atomically (`FOR UPDATE SKIP LOCKED` on PostgreSQL) into `submitting`;
+- `attempted_at` is committed before the provider call, so a crashed worker's rows are only
+  returned to the queue by the sweeper when no call was made for them;
+- a retry follows only an answer that proves nothing was accepted (429, 503, no connection);
+  anything else (read timeout, 500/502/504, an answer that does not match) makes the rows
+  `unknown`: never resent automatically, their credits held until an operator resolves them.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import and_, func, or_, select, update
+
+from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
+from ..config import current_config
+from ..extensions import db, redis_ext, sms_backend
+from ..models import (
+    OPEN_MESSAGE_STATES,
+    Campaign,
+    CampaignState,
+    ConsentState,
+    Contact,
+    Message,
+    MessageState,
+    Shop,
+)
+from ..models.types import utcnow
+from ..queueing import enqueue
+from . import credits
+from .campaigns import unsubscribe_url
+from .circuit import CircuitBreaker, CircuitState
+from .quiet_hours import quiet_until
+from .ratelimit import TokenBucket, take_all
+from .settings import load_settings, sender_for
+from .templating import compliant_text, render, segment_info
+
+log = structlog.get_logger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+MAX_BACKOFF = 300.0
+BATCH_JOB = "jobs.campaigns.send_batch"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    contact_id: int | None
+    attempts: int
+
+
+def breaker() -> CircuitBreaker:
+    return CircuitBreaker(redis_ext.client(), name="mitto", threshold=5, window=60.0, cooldown=30.0)
+
+
+def _buckets(shop_id: int) -> list[TokenBucket]:
+    config = current_config()
+    client = redis_ext.client()
+    account = config.get("MITTO_TRAFFIC_ACCOUNT_ID") or "default"
+    return [
+        TokenBucket(client, key=f"send:account:{account}", rate=float(config["SEND_RATE_PER_ACCOUNT"])),
+        TokenBucket(client, key=f"send:shop:{shop_id}", rate=float(config["SEND_RATE_PER_SHOP"])),
+    ]
+
+
+def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> list[Claimed]:
+    """Move this range's queued rows to `submitting` under a lease; concurrent claimers skip
+    rows another holds (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite has one writer anyway)."""
+    candidates = (
+        select(Message.id)
+        .where(
+            Message.campaign_id == campaign_id,
+            Message.id >= low,
+            Message.id < high,
+            Message.state == MessageState.QUEUED,
+        )
+        .order_by(Message.id)
+        .with_for_update(skip_locked=True)
+    )
+    rows = db.session.execute(
+        update(Message)
+        .where(Message.id.in_(candidates.scalar_subquery()))
+        .values(state=MessageState.SUBMITTING, lease_until=now + LEASE, attempts=Message.attempts + 1)
+        .returning(Message.id, Message.contact_id, Message.attempts),
+        execution_options={"synchronize_session": False},
+    ).all()
+    db.session.commit()
+    return sorted((Claimed(*row) for row in rows), key=lambda claimed: claimed.id)
+
+
+def _set(ids: list[int], **values: Any) -> None:
+    if ids:
+        db.session.execute(
+            update(Message).where(Message.id.in_(ids)).values(**values),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _release(ids: list[int], *, attempts: dict[int, int], now: datetime) -> list[int]:
+    """Back to `queued` after an answer proving nothing was sent; exhausted rows fail instead."""
+    exhausted = [message_id for message_id in ids if attempts[message_id] >= MAX_ATTEMPTS]
+    retry = [message_id for message_id in ids if attempts[message_id] < MAX_ATTEMPTS]
+    _set(retry, state=MessageState.QUEUED, lease_until=None, attempted_at=None)
+    _set(exhausted, state=MessageState.FAILED, error_code="retries_exhausted", failed_at=now, lease_until=None)
+    return retry
+
+
+def _reschedule(campaign_id: int, low: int, high: int, *, wait: float) -> None:
+    enqueue("campaigns", BATCH_JOB, campaign_id, low, high, delay=timedelta(seconds=max(wait, 0.5)))
+
+
+def _backoff(attempt: int, retry_after: float = 0.0) -> float:
+    return max(retry_after, min(MAX_BACKOFF, 2.0**attempt)) * random.uniform(1.0, 1.25)  # noqa: S311 (jitter)
+
+
+def send_batch(*, campaign_id: int, low: int, high: int) -> dict[str, int]:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.state != CampaignState.SENDING:
+        return {"claimed": 0}
+    shop = db.session.get(Shop, campaign.shop_id)
+    assert shop is not None
+    now = utcnow()
+    _requeue_due_deferrals(campaign_id, low, high, now)
+    claimed = claim(campaign_id=campaign_id, low=low, high=high, now=now)
+    outcome = {"claimed": len(claimed), "sent": 0, "failed": 0, "skipped": 0, "deferred": 0, "unknown": 0}
+    if claimed:
+        _process(shop, campaign, claimed, low, high, now, outcome)
+    finish_if_done(campaign_id=campaign_id)
+    return outcome
+
+
+def _process(
+    shop: Shop, campaign: Campaign, claimed: list[Claimed], low: int, high: int, now: datetime, outcome: dict[str, int]
+) -> None:
+    settings = load_settings(shop)
+    contacts = {
+        contact.id: contact
+        for contact in db.session.scalars(
+            select(Contact).where(Contact.id.in_([c.contact_id for c in claimed if c.contact_id]))
+        )
+    }
+    recent = _recent_counts(list(contacts), settings.get("frequency_cap"), now)
+    sendable: list[tuple[Claimed, Contact]] = []
+    earliest_defer: datetime | None = None
+    for item in claimed:
+        contact = contacts.get(item.contact_id or -1)
+        reason = _skip_reason(contact, settings, recent)
+        if reason:
+            _set([item.id], state=MessageState.SKIPPED, skip_reason=reason, lease_until=None)
+            outcome["skipped"] += 1
+            continue
+        assert contact is not None
+        until = quiet_until(now=now, timezone=contact.timezone or shop.timezone, window=settings["quiet_hours"])
+        if until is not None:
+            _set(
+                [item.id], state=MessageState.DEFERRED, defer_until=until, lease_until=None, attempts=item.attempts - 1
+            )
+            earliest_defer = min(filter(None, (earliest_defer, until)))
+            outcome["deferred"] += 1
+            continue
+        sendable.append((item, contact))
+    db.session.commit()
+    if earliest_defer is not None:
+        _reschedule(campaign.id, low, high, wait=(earliest_defer - now).total_seconds())
+    if sendable:
+        _submit(shop, campaign, sendable, low, high, now, outcome)
+
+
+def _skip_reason(contact: Contact | None, settings: dict[str, Any], recent: dict[int, int]) -> str | None:
+    if contact is None:
+        return "contact_deleted"
+    if contact.consent_state != ConsentState.SUBSCRIBED:
+        return "not_subscribed"  # a STOP after launch wins
+    cap = settings.get("frequency_cap")
+    if cap and recent.get(contact.id, 0) >= cap["max_messages"]:
+        return "frequency_cap"
+    return None
+
+
+def _recent_counts(contact_ids: list[int], cap: dict[str, int] | None, now: datetime) -> dict[int, int]:
+    if not cap or not contact_ids:
+        return {}
+    since = now - timedelta(days=cap["per_days"])
+    rows = db.session.execute(
+        select(Message.contact_id, func.count())
+        .where(Message.contact_id.in_(contact_ids), Message.sent_at >= since)
+        .group_by(Message.contact_id)
+    ).all()
+    return {int(contact_id): int(count) for contact_id, count in rows}
+
+
+def _put_back(ids: list[int]) -> None:
+    """Unclaim rows nothing was attempted for (no token, circuit open): the claim did not count."""
+    _set(ids, state=MessageState.QUEUED, lease_until=None, attempts=Message.attempts - 1)
+    db.session.commit()
+
+
+def _admit(shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Contact]], span: tuple[int, int]) -> Any:
+    """Rate limits, then the circuit breaker: the rows that may be sent now, and the breaker."""
+    decision = take_all(_buckets(shop.id), len(sendable))
+    if decision.granted < len(sendable):
+        # Send what we got tokens for; the rest waits exactly as long as the script says.
+        _put_back([item.id for item, _ in sendable[decision.granted :]])
+        sendable = sendable[: decision.granted]
+        _reschedule(campaign.id, *span, wait=decision.retry_after)
+    if not sendable:
+        return [], None
+    circuit = breaker()
+    status = circuit.allow()
+    if status.state == CircuitState.OPEN:
+        _put_back([item.id for item, _ in sendable])
+        _reschedule(campaign.id, *span, wait=status.retry_after or 1.0)
+        return [], None
+    return sendable, circuit
+
+
+def _outbound(shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Contact]]) -> list[OutboundSms]:
+    sender, shop_name = sender_for(shop), shop.name or shop.domain
+    messages = []
+    for item, contact in sendable:
+        values = {
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "shop_name": shop_name,
+            "discount_code": "",
+            "unsubscribe_url": unsubscribe_url(shop=shop, contact_id=contact.id),
+        }
+        text = compliant_text(render(campaign.body, values), shop_name=shop_name)
+        messages.append(OutboundSms(destination=contact.phone, text=text, sender=sender, reference=str(item.id)))
+    return messages
+
+
+def _submit(
+    shop: Shop,
+    campaign: Campaign,
+    sendable: list[tuple[Claimed, Contact]],
+    low: int,
+    high: int,
+    now: datetime,
+    outcome: dict[str, int],
+) -> None:
+    sendable, circuit = _admit(shop, campaign, sendable, (low, high))
+    if not sendable:
+        return
+    outbound = _outbound(shop, campaign, sendable)
+    ids = [item.id for item, _ in sendable]
+    _set(ids, attempted_at=now)  # recorded before the call: the sweeper never resends these
+    db.session.commit()
+    try:
+        result = sms_backend().send_bulk(outbound)
+    except MittoError as exc:
+        _record_error(exc, campaign, ids, {item.id: item.attempts for item, _ in sendable}, (low, high), now, outcome)
+        if not isinstance(exc, (MittoRateLimited, MittoRejected)):
+            circuit.record_failure()
+        return
+    circuit.record_success()
+    charges: list[tuple[int, int]] = []
+    for item_id, message, answer in zip(ids, outbound, result.results, strict=True):
+        if answer.accepted:
+            segments = segment_info(message.text).segments
+            _set(
+                [item_id],
+                state=MessageState.SENT,
+                provider_message_id=answer.message_id,
+                bulk_id=result.bulk_id,
+                sent_at=now,
+                segments=segments,
+                credits=segments,
+                lease_until=None,
+            )
+            charges.append((item_id, segments))
+            outcome["sent"] += 1
+        else:
+            _set(
+                [item_id],
+                state=MessageState.FAILED,
+                error_code=(answer.error_code or "rejected")[:64],
+                failed_at=now,
+                lease_until=None,
+            )
+            outcome["failed"] += 1
+    credits.debit_messages(shop_id=shop.id, campaign_id=campaign.id, charges=charges)
+    db.session.commit()
+
+
+def _record_error(
+    exc: MittoError,
+    campaign: Campaign,
+    ids: list[int],
+    attempts: dict[int, int],
+    span: tuple[int, int],
+    now: datetime,
+    outcome: dict[str, int],
+) -> None:
+    """What the provider's failure proves decides the rows' fate."""
+    if isinstance(exc, (MittoRateLimited, MittoUnavailable)):  # provably nothing accepted
+        retry = _release(ids, attempts=attempts, now=now)
+        outcome["failed"] += len(ids) - len(retry)
+        db.session.commit()
+        if retry:
+            wait = exc.retry_after if isinstance(exc, MittoRateLimited) else 0.0
+            _reschedule(campaign.id, *span, wait=_backoff(max(attempts.values()), wait))
+        log.warning("send_batch_retry", campaign_id=campaign.id, error=type(exc).__name__, rows=len(ids))
+    elif isinstance(exc, MittoRejected):  # the whole request refused (bad key, bad payload)
+        _set(
+            ids,
+            state=MessageState.FAILED,
+            lease_until=None,
+            error_code=f"rejected_{exc.status or 'request'}",
+            failed_at=now,
+        )
+        db.session.commit()
+        outcome["failed"] += len(ids)
+        log.error("send_batch_rejected", campaign_id=campaign.id, status=exc.status, rows=len(ids))
+    else:  # MittoTimeout and anything unexpected: it may have been accepted; never resend blindly
+        _set(ids, state=MessageState.UNKNOWN, lease_until=None, error_code="outcome_unknown")
+        db.session.commit()
+        outcome["unknown"] += len(ids)
+        log.warning("send_batch_outcome_unknown", campaign_id=campaign.id, rows=len(ids))
+
+
+def _requeue_due_deferrals(campaign_id: int, low: int, high: int, now: datetime) -> None:
+    _requeue_deferred(and_(Message.campaign_id == campaign_id, Message.id >= low, Message.id < high), now)
+
+
+def _requeue_deferred(scope: Any, now: datetime) -> int:
+    result = db.session.execute(
+        update(Message)
+        .where(scope, Message.state == MessageState.DEFERRED, Message.defer_until <= now)
+        .values(state=MessageState.QUEUED, defer_until=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return int(result.rowcount or 0)
+
+
+def finish_if_done(*, campaign_id: int) -> bool:
+    """Complete a sending campaign with no open rows (once), and settle its credit hold."""
+    open_rows = db.session.scalar(
+        select(func.count()).where(Message.campaign_id == campaign_id, Message.state.in_(OPEN_MESSAGE_STATES))
+    )
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        return False
+    finished = False
+    if not open_rows and campaign.state == CampaignState.SENDING:
+        result = db.session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id, Campaign.state == CampaignState.SENDING)
+            .values(state=CampaignState.COMPLETED, completed_at=utcnow()),
+            execution_options={"synchronize_session": False},
+        )
+        finished = bool(result.rowcount)
+        db.session.commit()
+        db.session.refresh(campaign)
+    if campaign.state in (CampaignState.COMPLETED, CampaignState.CANCELLED):
+        credits.finalize_campaign(campaign=campaign)
+        db.session.commit()
+    if finished:
+        log.info("campaign_completed", campaign_id=campaign_id)
+    return finished
+
+
+# --- the sweeper ------------------------------------------------------------------------------------
+
+
+def sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Safety net, run periodically: reclaim expired leases, requeue due deferrals, re-enqueue
+    the batches of sending campaigns (a flushed Redis loses jobs, never messages), complete what
+    is done, launch scheduled campaigns."""
+    from .campaigns import enqueue_batches, launch_due_scheduled
+
+    now = now or utcnow()
+    expired = and_(Message.state == MessageState.SUBMITTING, Message.lease_until < now)
+    never_called = db.session.execute(
+        update(Message)
+        .where(expired, Message.attempted_at.is_(None))
+        .values(state=MessageState.QUEUED, lease_until=None),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    maybe_called = db.session.execute(
+        update(Message)
+        .where(expired, Message.attempted_at.is_not(None))
+        .values(state=MessageState.UNKNOWN, lease_until=None, error_code="worker_lost"),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    db.session.commit()
+    requeued = _requeue_deferred(or_(Message.defer_until.is_not(None)), now)
+    enqueued = 0
+    for campaign in db.session.scalars(select(Campaign).where(Campaign.state == CampaignState.SENDING)):
+        has_queued = db.session.scalar(
+            select(func.count()).where(Message.campaign_id == campaign.id, Message.state == MessageState.QUEUED)
+        )
+        if has_queued:
+            enqueued += enqueue_batches(campaign=campaign, only_open=True)
+        finish_if_done(campaign_id=campaign.id)
+    launched = launch_due_scheduled(now=now)
+    summary = {
+        "reclaimed": int(never_called or 0),
+        "unknown": int(maybe_called or 0),
+        "requeued": requeued,
+        "batches": enqueued,
+        "launched": launched,
+    }
+    if any(summary.values()):
+        log.info("sweep", **summary)
+    return summary

@@ -1,0 +1,71 @@
+"""Saved message templates and the live preview."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..extensions import db
+from ..models import Shop, Template
+from .campaigns import unsubscribe_url
+from .templating import TemplateError, compliant_text, render, segment_info, validate_template
+
+
+def _checked(body: str) -> str:
+    try:
+        validate_template(body)
+    except TemplateError as exc:
+        raise ValidationFailed(details={"fields": {"body": [exc.message]}}) from None
+    return body
+
+
+def get_template(*, shop: Shop, template_id: int) -> Template:
+    template = db.session.scalar(select(Template).where(Template.id == template_id, Template.shop_id == shop.id))
+    if template is None:
+        raise NotFound("No such template.", code="template_not_found")
+    return template
+
+
+def list_templates(*, shop: Shop) -> list[Template]:
+    return list(db.session.scalars(select(Template).where(Template.shop_id == shop.id).order_by(Template.name)))
+
+
+def save_template(*, shop: Shop, data: Mapping[str, Any], template: Template | None = None) -> Template:
+    template = template or Template(shop_id=shop.id)
+    if "name" in data:
+        template.name = data["name"]
+    if "body" in data:
+        template.body = _checked(data["body"])
+    db.session.add(template)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            "A template with this name exists.", code="template_name_taken", details={"fields": {"name": ["Taken."]}}
+        ) from None
+    return template
+
+
+def delete_template(*, shop: Shop, template_id: int) -> None:
+    db.session.delete(get_template(shop=shop, template_id=template_id))
+    db.session.commit()
+
+
+def preview(*, shop: Shop, body: str, first_name: str, last_name: str, discount_code: str) -> dict[str, Any]:
+    """What a recipient would receive: rendered, with shop name and opt-out, and its cost."""
+    shop_name = shop.name or shop.domain
+    values = {
+        "first_name": first_name,
+        "last_name": last_name,
+        "shop_name": shop_name,
+        "discount_code": discount_code,
+        "unsubscribe_url": unsubscribe_url(shop=shop, contact_id=0),
+    }
+    text = compliant_text(render(_checked(body), values), shop_name=shop_name)
+    info = segment_info(text)
+    return {"text": text, "encoding": info.encoding, "characters": info.characters, "segments": info.segments}
