@@ -225,3 +225,37 @@ def api(app: Flask, shop: Any) -> ApiClient:
 @pytest.fixture
 def other_api(app: Flask, other_shop: Any) -> ApiClient:
     return ApiClient(app.test_client(), other_shop.domain)
+
+
+@pytest.fixture
+def fake_mitto() -> Iterator[Any]:
+    from .fakes.mitto import FakeMitto
+
+    fake = FakeMitto(api_key="test-mitto-key").start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def settle_jobs(app: Flask, rounds: int = 50, *, strict: bool = True) -> None:
+    """Run every queued and delayed job until none is left (backoffs and reschedules included).
+
+    With `strict=False`, run `rounds` rounds and stop quietly (e.g. while a breaker holds work).
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from rq import SimpleWorker
+    from rq.registry import ScheduledJobRegistry
+
+    from jobs.scheduler import promote_due_delayed_jobs
+
+    for _ in range(rounds):
+        if app.config["QUEUE_ASYNC"]:
+            SimpleWorker(redis_ext.queues(), connection=redis_ext.client()).work(burst=True)
+        waiting = sum(len(ScheduledJobRegistry(queue=queue)) for queue in redis_ext.queues())
+        if not waiting:
+            return
+        promote_due_delayed_jobs(datetime.now(UTC) + timedelta(days=1))
+    if strict:
+        raise AssertionError("jobs kept rescheduling themselves")

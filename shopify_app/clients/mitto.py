@@ -128,6 +128,7 @@ class MittoSettings:
             api_key=config.get("MITTO_API_KEY") or "",
             base_url=config.get("MITTO_BASE_URL") or DEFAULT_BASE_URL,
             traffic_account_id=config.get("MITTO_TRAFFIC_ACCOUNT_ID") or "",
+            read_timeout=float(config.get("MITTO_READ_TIMEOUT_SECONDS") or 15.0),
         )
 
 

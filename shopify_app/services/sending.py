@@ -59,7 +59,14 @@ class Claimed:
 
 
 def breaker() -> CircuitBreaker:
-    return CircuitBreaker(redis_ext.client(), name="mitto", threshold=5, window=60.0, cooldown=30.0)
+    config = current_config()
+    return CircuitBreaker(
+        redis_ext.client(),
+        name="mitto",
+        threshold=int(config["CIRCUIT_FAILURE_THRESHOLD"]),
+        window=60.0,
+        cooldown=float(config["CIRCUIT_COOLDOWN_SECONDS"]) or 30.0,
+    )
 
 
 def _buckets(shop_id: int) -> list[TokenBucket]:

@@ -1,0 +1,284 @@
+"""The send pipeline against the loopback fake Mitto: failures end in the right states, nobody
+gets a message twice, credits add up."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from shopify_app.extensions import db
+from shopify_app.models import CreditLedger, Message, MessageState
+from shopify_app.services import credits
+from shopify_app.services.circuit import CircuitState
+from shopify_app.services.sending import breaker, sweep
+
+from .conftest import ApiClient, install_shop, settle_jobs
+
+SUBSCRIBE = {"consent_state": "subscribed", "consent_text": "Yes, texts please."}
+RECIPIENTS = 12
+
+
+@pytest.fixture
+def sender(make_app, fake_mitto):
+    """An app sending through the real Mitto client to the fake, batches of 5, limits off."""
+    app = make_app(
+        SMS_BACKEND="mitto",
+        MITTO_BASE_URL=fake_mitto.base_url,
+        MITTO_API_KEY="test-mitto-key",
+        MITTO_TRAFFIC_ACCOUNT_ID="acct-1",
+        MITTO_READ_TIMEOUT_SECONDS=0.3,
+        SMS_BATCH_SIZE=5,
+        SEND_RATE_PER_ACCOUNT=0,
+        SEND_RATE_PER_SHOP=0,
+    )
+    with app.app_context():
+        shop = install_shop("alpha.myshopify.com")
+        credits.grant(shop_id=shop.id, amount=1000, key="grant:test")
+        db.session.commit()
+        api = ApiClient(app.test_client(), shop.domain)
+        api.patch("/api/settings", json={"quiet_hours": None})
+        for n in range(RECIPIENTS):
+            api.post("/api/contacts", json={"phone": f"+1415555{n:04d}", "first_name": f"P{n}", **SUBSCRIBE})
+        yield app, api, shop
+
+
+def launch(api, body="Hi {{first_name}}!") -> int:
+    campaign = api.post("/api/campaigns", json={"name": "Test", "body": body}).get_json()
+    response = api.post(f"/api/campaigns/{campaign['id']}/launch")
+    assert response.status_code == 200, response.get_json()
+    return campaign["id"]
+
+
+def states() -> Counter[str]:
+    db.session.expire_all()
+    return Counter(state.value for state in db.session.scalars(select(Message.state)))
+
+
+def provider_calls_per_recipient(fake) -> Counter[str]:
+    return Counter(message["destination"] for message in fake.received)
+
+
+def ledger_is_consistent(shop_id: int) -> None:
+    total = db.session.scalar(select(func.sum(CreditLedger.amount)).where(CreditLedger.shop_id == shop_id))
+    assert total == credits.balance(shop_id=shop_id) >= 0
+
+
+def test_happy_path_sends_each_recipient_exactly_once(sender, fake_mitto):
+    app, api, shop = sender
+    campaign_id = launch(api)
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS}
+    assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+    assert fake_mitto.requests == 3  # 12 recipients in batches of 5: three bulk calls
+    body = api.get(f"/api/campaigns/{campaign_id}").get_json()
+    assert body["state"] == "completed"
+    assert body["credits"]["spent"] == RECIPIENTS
+    assert credits.balance(shop_id=shop.id) == 1000 - RECIPIENTS
+    ledger_is_consistent(shop.id)
+    references = {m["reference"] for m in fake_mitto.received}
+    assert references == {str(i) for i in db.session.scalars(select(Message.id))}  # our id as reference
+
+
+def test_a_429_storm_is_retried_until_sent_once(sender, fake_mitto):
+    app, api, shop = sender
+    fake_mitto.fail_next(429, times=4, retry_after="2")
+    launch(api)
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS}
+    assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+    ledger_is_consistent(shop.id)
+
+
+def test_503_is_retried_and_exhausted_retries_fail(sender, fake_mitto):
+    app, api, shop = sender
+    app.config["CIRCUIT_FAILURE_THRESHOLD"] = 1000  # keep the breaker out of this test
+    fake_mitto.fail_next(503, times=100)
+    campaign_id = launch(api)
+    settle_jobs(app)
+    assert states() == {"failed": RECIPIENTS}
+    assert fake_mitto.received == []
+    assert {m.error_code for m in db.session.scalars(select(Message))} == {"retries_exhausted"}
+    body = api.get(f"/api/campaigns/{campaign_id}").get_json()
+    assert body["state"] == "completed"
+    assert (body["credits"]["spent"], body["credits"]["held"]) == (0, 0)
+    assert credits.balance(shop_id=shop.id) == 1000
+
+
+def test_a_500_after_acceptance_makes_the_batch_unknown_and_never_resends(sender, fake_mitto):
+    app, api, shop = sender
+    fake_mitto.accept_then_fail_next(500, times=1)
+    campaign_id = launch(api)
+    settle_jobs(app)
+    sweep(now=datetime.now(UTC) + timedelta(hours=1))
+    settle_jobs(app)
+    assert states() == {"unknown": 5, "sent": RECIPIENTS - 5}
+    assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+    body = api.get(f"/api/campaigns/{campaign_id}").get_json()
+    assert body["state"] == "completed"
+    assert body["credits"]["held"] == 5  # unknown messages keep their share until resolved
+    ledger_is_consistent(shop.id)
+
+
+def test_a_read_timeout_is_unknown_and_an_operator_resolves_it(sender, fake_mitto):
+    app, api, shop = sender
+    fake_mitto.timeout_next(times=1, seconds=1.0)
+    campaign_id = launch(api)
+    settle_jobs(app)
+    unknown = [m.id for m in db.session.scalars(select(Message).where(Message.state == MessageState.UNKNOWN))]
+    assert len(unknown) == 5
+    result = app.test_cli_runner().invoke(args=["messages", "resolve", "--as", "failed", *map(str, unknown)])
+    assert result.exit_code == 0, result.output
+    body = api.get(f"/api/campaigns/{campaign_id}").get_json()
+    assert body["counters"]["failed"] == 5
+    assert body["credits"]["held"] == 0
+    assert credits.balance(shop_id=shop.id) == 1000 - (RECIPIENTS - 5)
+    ledger_is_consistent(shop.id)
+
+
+def test_partial_rejection_fails_only_the_rejected(sender, fake_mitto):
+    app, api, shop = sender
+    fake_mitto.reject_destinations = {"+14155550003", "+14155550007"}
+    launch(api)
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS - 2, "failed": 2}
+    assert credits.balance(shop_id=shop.id) == 1000 - (RECIPIENTS - 2)
+    ledger_is_consistent(shop.id)
+
+
+def test_a_503_storm_opens_the_circuit_and_sending_waits_without_spending_attempts(sender, fake_mitto):
+    app, api, _shop = sender
+    fake_mitto.fail_next(503, times=breaker().threshold)
+    launch(api)
+    settle_jobs(app, rounds=10, strict=False)
+    db.session.expire_all()
+    assert breaker().status().state == CircuitState.OPEN
+    assert fake_mitto.received == []
+    assert MessageState.FAILED.value not in states()  # held back, not failed
+    breaker().record_success()
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS}
+    assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+
+
+def test_an_open_circuit_holds_sending_until_it_closes(sender, fake_mitto):
+    app, api, _shop = sender
+    circuit = breaker()
+    for _ in range(circuit.threshold):
+        circuit.record_failure()
+    assert circuit.status().state == CircuitState.OPEN
+    launch(api)
+    db.session.expire_all()
+    assert fake_mitto.requests == 0
+    assert states() == {"queued": RECIPIENTS}
+    circuit.record_success()  # the cool-down passed and a probe succeeded
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS}
+
+
+def test_a_contact_who_stops_after_launch_receives_nothing(sender, fake_mitto):
+    app, api, shop = sender
+    circuit = breaker()
+    for _ in range(circuit.threshold):  # hold every batch back after launch...
+        circuit.record_failure()
+    launch(api)
+    stopper = api.get("/api/contacts?phone=%2B14155550004").get_json()["items"][0]
+    api.patch(f"/api/contacts/{stopper['id']}", json={"consent_state": "unsubscribed"})  # ...STOP arrives
+    circuit.record_success()
+    settle_jobs(app)
+    assert "+14155550004" not in provider_calls_per_recipient(fake_mitto)
+    skipped = db.session.scalars(select(Message).where(Message.state == MessageState.SKIPPED)).all()
+    assert [m.skip_reason for m in skipped] == ["not_subscribed"]
+    assert states() == {"sent": RECIPIENTS - 1, "skipped": 1}
+    ledger_is_consistent(shop.id)
+
+
+def test_pause_stops_new_claims_and_cancel_releases_the_hold(sender, fake_mitto):
+    app, api, shop = sender
+    circuit = breaker()
+    for _ in range(circuit.threshold):  # nothing goes out until the merchant has paused
+        circuit.record_failure()
+    campaign_id = launch(api)
+    assert api.post(f"/api/campaigns/{campaign_id}/pause").get_json()["state"] == "paused"
+    circuit.record_success()
+    settle_jobs(app)
+    assert fake_mitto.received == []  # paused: no batch claims anything
+    assert states() == {"queued": RECIPIENTS}
+    body = api.post(f"/api/campaigns/{campaign_id}/cancel").get_json()
+    assert body["state"] == "cancelled"
+    settle_jobs(app)
+    assert fake_mitto.received == []
+    assert states() == {"cancelled": RECIPIENTS}
+    assert body["credits"]["held"] == 0
+    assert credits.balance(shop_id=shop.id) == 1000
+    ledger_is_consistent(shop.id)
+
+
+def test_resume_continues_where_the_campaign_stopped(sender, fake_mitto):
+    app, api, _shop = sender
+    circuit = breaker()
+    for _ in range(circuit.threshold):
+        circuit.record_failure()
+    campaign_id = launch(api)
+    api.post(f"/api/campaigns/{campaign_id}/pause")
+    circuit.record_success()
+    api.post(f"/api/campaigns/{campaign_id}/resume")
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS}
+    assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+    assert api.get(f"/api/campaigns/{campaign_id}").get_json()["state"] == "completed"
+
+
+def test_quiet_hours_defer_to_the_end_of_the_window(sender, fake_mitto, monkeypatch):
+    app, api, _shop = sender
+    now = datetime.now(UTC)
+    start = (now - timedelta(hours=1)).strftime("%H:%M")
+    end = (now + timedelta(hours=2)).strftime("%H:%M")
+    api.patch("/api/settings", json={"quiet_hours": {"start": start, "end": end}})
+    db.session.execute(db.text("UPDATE contacts SET timezone = 'UTC'"))
+    db.session.commit()
+    launch(api)
+    settle_jobs(app, rounds=3, strict=False)  # a deferred batch reschedules itself for the window's end
+    assert states() == {"deferred": RECIPIENTS}
+    assert fake_mitto.requests == 0
+    until = {m.defer_until for m in db.session.scalars(select(Message))}
+    assert len(until) == 1
+    assert timedelta(hours=1, minutes=58) < until.pop() - now < timedelta(hours=2, minutes=1)
+    later = now + timedelta(hours=3)
+    monkeypatch.setattr("shopify_app.services.sending.utcnow", lambda: later)
+    sweep(now=later)
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS}
+
+
+def test_the_frequency_cap_skips_recently_messaged_contacts(sender, fake_mitto):
+    app, api, _shop = sender
+    api.patch("/api/settings", json={"frequency_cap": {"max_messages": 1, "per_days": 7}})
+    launch(api)
+    settle_jobs(app)
+    launch(api, body="Second!")
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS, "skipped": RECIPIENTS}
+    assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+
+
+def test_a_flushed_redis_loses_jobs_never_messages(sender, fake_mitto):
+    """FLUSHDB mid-campaign: the sweeper re-enqueues, nobody is sent twice, the campaign completes."""
+    app, api, shop = sender
+    from shopify_app.extensions import redis_ext
+
+    circuit = breaker()
+    for _ in range(circuit.threshold):
+        circuit.record_failure()
+    campaign_id = launch(api)  # batches ran (synchronously) or wait in Redis; all held back
+    redis_ext.client().flushdb()  # every queued and delayed job is gone (the breaker too)
+    settle_jobs(app)
+    assert states() == {"queued": RECIPIENTS}
+    sweep()
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS}
+    assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+    assert api.get(f"/api/campaigns/{campaign_id}").get_json()["state"] == "completed"
+    ledger_is_consistent(shop.id)
