@@ -1,0 +1,138 @@
+"""Kill a real worker process (SIGKILL) before, during and after the provider call: every
+recipient gets at most one provider call, totals add up, nothing stays `submitting`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from shopify_app.extensions import db
+from shopify_app.models import Message, MessageState
+from shopify_app.services import credits
+from shopify_app.services.sending import LEASE, sweep
+
+from .conftest import ApiClient, install_shop, settle_jobs
+
+pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a real Redis shared with the worker")
+
+RECIPIENTS = 10
+
+
+@pytest.fixture
+def crash_app(make_app, fake_mitto):
+    settings = {
+        "SMS_BACKEND": "mitto",
+        "MITTO_BASE_URL": fake_mitto.base_url,
+        "MITTO_API_KEY": "test-mitto-key",
+        "MITTO_TRAFFIC_ACCOUNT_ID": "acct-1",
+        "MITTO_READ_TIMEOUT_SECONDS": 60,
+        "SEND_RATE_PER_ACCOUNT": 0,
+        "SEND_RATE_PER_SHOP": 0,
+    }
+    app = make_app(**settings)
+    with app.app_context():
+        shop = install_shop("alpha.myshopify.com")
+        credits.grant(shop_id=shop.id, amount=100, key="grant:test")
+        db.session.commit()
+        api = ApiClient(app.test_client(), shop.domain)
+        api.patch("/api/settings", json={"quiet_hours": None})
+        for n in range(RECIPIENTS):
+            api.post(
+                "/api/contacts", json={"phone": f"+1415555{n:04d}", "consent_state": "subscribed", "consent_text": "ok"}
+            )
+        yield app, api, shop, settings
+
+
+def start_worker(app, settings, point: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in settings.items()},
+        "CRASH_POINT": point,
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "LOG_LEVEL": "WARNING",
+    }
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.crash_worker"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the worker never reached the crash point")
+
+
+def rows() -> list[Message]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Message)))
+
+
+def read_line_containing(proc: subprocess.Popen[str], marker: str) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if marker in line:
+            return
+    raise AssertionError(f"worker exited before {marker}")
+
+
+@pytest.mark.parametrize("point", ["before", "during", "after"])
+def test_sigkill_never_causes_a_second_provider_call(crash_app, fake_mitto, point):
+    app, api, shop, settings = crash_app
+    if point == "during":
+        fake_mitto.timeout_next(times=1, seconds=30)  # Mitto accepts, then holds the answer
+    campaign = api.post("/api/campaigns", json={"name": "Crash", "body": "Hi!"}).get_json()
+    assert api.post(f"/api/campaigns/{campaign['id']}/launch").status_code == 200
+    worker = start_worker(app, settings, point)
+    try:
+        if point == "before":
+            read_line_containing(worker, "CLAIMED")
+        elif point == "during":
+            wait_for(lambda: len(fake_mitto.received) == RECIPIENTS)
+        else:
+            read_line_containing(worker, "ANSWERED")
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert {m.state for m in rows()} == {MessageState.SUBMITTING}
+    calls_at_crash = len(fake_mitto.received)
+
+    # The lease expires; the sweeper decides from attempted_at, and the campaign finishes.
+    sweep(now=datetime.now(UTC) + LEASE + timedelta(seconds=1))
+    settle_jobs(app)
+    sweep()
+    settle_jobs(app)
+
+    final = Counter(m.state.value for m in rows())
+    assert "submitting" not in final
+    per_recipient = Counter(message["destination"] for message in fake_mitto.received)
+    assert set(per_recipient.values()) <= {1}  # at most one provider call per recipient, ever
+    if point == "before":
+        assert calls_at_crash == 0
+        assert final == {"sent": RECIPIENTS}  # nothing was called, so the sweeper sent them once
+    else:
+        assert calls_at_crash == RECIPIENTS
+        assert final == {"unknown": RECIPIENTS}  # maybe accepted: never resent, held for an operator
+    assert sum(final.values()) == RECIPIENTS
+    held = api.get(f"/api/campaigns/{campaign['id']}").get_json()
+    assert held["state"] == "completed"
+    assert credits.balance(shop_id=shop.id) >= 0
