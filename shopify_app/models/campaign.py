@@ -8,8 +8,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -21,13 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .types import BigIntPK, UTCDateTime, utcnow
-
-RowFK = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def _enum(cls: type[enum.StrEnum], length: int = 16) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+from .types import BigIntFK, BigIntPK, UTCDateTime, str_enum, utcnow
 
 
 class Template(db.Model):  # type: ignore[name-defined,misc]
@@ -35,7 +27,7 @@ class Template(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (UniqueConstraint("shop_id", "name", name="uq_templates_shop_id_name"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -60,12 +52,12 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
-    template_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("templates.id", ondelete="SET NULL"))
-    segment_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("segments.id", ondelete="SET NULL"))
-    state: Mapped[CampaignState] = mapped_column(_enum(CampaignState), default=CampaignState.DRAFT)
+    template_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("templates.id", ondelete="SET NULL"))
+    segment_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("segments.id", ondelete="SET NULL"))
+    state: Mapped[CampaignState] = mapped_column(str_enum(CampaignState), default=CampaignState.DRAFT)
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # filters snapshotted at launch
     recipients: Mapped[int] = mapped_column(default=0)
@@ -105,10 +97,10 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"))
-    campaign_id: Mapped[int] = mapped_column(RowFK, ForeignKey("campaigns.id", ondelete="CASCADE"))
-    contact_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("contacts.id", ondelete="SET NULL"))
-    state: Mapped[MessageState] = mapped_column(_enum(MessageState), default=MessageState.QUEUED)
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("contacts.id", ondelete="SET NULL"))
+    state: Mapped[MessageState] = mapped_column(str_enum(MessageState), default=MessageState.QUEUED)
     skip_reason: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -150,11 +142,11 @@ class CreditLedger(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"))
-    kind: Mapped[LedgerKind] = mapped_column(_enum(LedgerKind))
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    kind: Mapped[LedgerKind] = mapped_column(str_enum(LedgerKind))
     amount: Mapped[int] = mapped_column(Integer)
-    campaign_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("campaigns.id", ondelete="SET NULL"))
-    message_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("messages.id", ondelete="SET NULL"))
+    campaign_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("campaigns.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("messages.id", ondelete="SET NULL"))
     idempotency_key: Mapped[str] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

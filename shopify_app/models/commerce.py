@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .sealed import Sealed
-from .types import BigIntPK, UTCDateTime, utcnow
-
-RowFK = BigInteger().with_variant(Integer(), "sqlite")
+from .types import BigIntFK, BigIntPK, UTCDateTime, utcnow
 
 
 class Order(db.Model):  # type: ignore[name-defined,misc]
@@ -23,9 +21,9 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
     shopify_order_id: Mapped[int] = mapped_column(BigInteger)
-    contact_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("contacts.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("contacts.id", ondelete="SET NULL"))
     shopify_customer_id: Mapped[int | None] = mapped_column(BigInteger)
     checkout_token: Mapped[str | None] = mapped_column(String(255))
     total_price: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
@@ -42,10 +40,10 @@ class Checkout(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
     token: Mapped[str] = mapped_column(String(255))
     shopify_checkout_id: Mapped[int | None] = mapped_column(BigInteger)
-    contact_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("contacts.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("contacts.id", ondelete="SET NULL"))
     shopify_customer_id: Mapped[int | None] = mapped_column(BigInteger)
     # The recovery URL carries a secret key to the shopper's cart: sealed like PII.
     abandoned_checkout_url_ciphertext: Mapped[str | None] = mapped_column(Text)

@@ -11,10 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
-    Enum,
     ForeignKey,
     Index,
-    Integer,
     SmallInteger,
     String,
     Text,
@@ -24,9 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .sealed import Sealed, SealedName
-from .types import BigIntPK, UTCDateTime, utcnow
-
-ShopFK = BigInteger().with_variant(Integer(), "sqlite")
+from .types import BigIntFK, BigIntPK, UTCDateTime, str_enum, utcnow
 
 
 class ConsentState(enum.StrEnum):
@@ -45,10 +41,6 @@ class ConsentSource(enum.StrEnum):
     UNSUBSCRIBE_LINK = "unsubscribe_link"
 
 
-def _enum(cls: type[enum.StrEnum], length: int = 24) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
-
-
 class Contact(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "contacts"
     __table_args__ = (
@@ -61,7 +53,7 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(ShopFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
     phone_ciphertext: Mapped[str] = mapped_column(Text)
     phone_hash: Mapped[str] = mapped_column(String(64))
     email_ciphertext: Mapped[str | None] = mapped_column(Text)
@@ -79,8 +71,8 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     birth_day: Mapped[int | None] = mapped_column(SmallInteger)
     country_code: Mapped[str | None] = mapped_column(String(2))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    consent_state: Mapped[ConsentState] = mapped_column(_enum(ConsentState, 16), default=ConsentState.PENDING)
-    consent_source: Mapped[ConsentSource | None] = mapped_column(_enum(ConsentSource))
+    consent_state: Mapped[ConsentState] = mapped_column(str_enum(ConsentState, 16), default=ConsentState.PENDING)
+    consent_source: Mapped[ConsentSource | None] = mapped_column(str_enum(ConsentSource, 24))
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shopify_customer_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -110,9 +102,9 @@ class ContactTag(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "contact_tags"
     __table_args__ = (Index("ix_contact_tags_shop_id_tag", "shop_id", "tag"),)
 
-    contact_id: Mapped[int] = mapped_column(ShopFK, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)
-    shop_id: Mapped[int] = mapped_column(ShopFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
 
 
 class ConsentEvent(db.Model):  # type: ignore[name-defined,misc]
@@ -122,10 +114,10 @@ class ConsentEvent(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_consent_events_contact_id_id", "contact_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(ShopFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
-    contact_id: Mapped[int] = mapped_column(ShopFK, ForeignKey("contacts.id", ondelete="CASCADE"))
-    state: Mapped[ConsentState] = mapped_column(_enum(ConsentState, 16))
-    source: Mapped[ConsentSource] = mapped_column(_enum(ConsentSource))
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("contacts.id", ondelete="CASCADE"))
+    state: Mapped[ConsentState] = mapped_column(str_enum(ConsentState, 16))
+    source: Mapped[ConsentSource] = mapped_column(str_enum(ConsentSource, 24))
     consent_text: Mapped[str | None] = mapped_column(Text)
     ip_ciphertext: Mapped[str | None] = mapped_column(Text)
     user_agent: Mapped[str | None] = mapped_column(String(512))
@@ -141,7 +133,7 @@ class Suppression(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (UniqueConstraint("shop_id", "phone_hash", name="uq_suppressions_shop_id_phone_hash"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(ShopFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
     phone_hash: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,13 +10,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .types import BigIntPK, UTCDateTime, utcnow
-
-ShopFK = BigInteger().with_variant(Integer(), "sqlite")
+from .types import BigIntFK, BigIntPK, UTCDateTime, str_enum, utcnow
 
 
 class TransferKind(enum.StrEnum):
@@ -35,12 +33,10 @@ class ContactTransfer(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "contact_transfers"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(ShopFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[TransferKind] = mapped_column(
-        Enum(TransferKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
-    )
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TransferKind] = mapped_column(str_enum(TransferKind, 16))
     status: Mapped[TransferStatus] = mapped_column(
-        Enum(TransferStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        str_enum(TransferStatus, 16),
         default=TransferStatus.QUEUED,
     )
     filename: Mapped[str | None] = mapped_column(String(255))
@@ -59,8 +55,8 @@ class TransferChunk(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "contact_transfer_chunks"
 
     transfer_id: Mapped[int] = mapped_column(
-        ShopFK, ForeignKey("contact_transfers.id", ondelete="CASCADE"), primary_key=True
+        BigIntFK, ForeignKey("contact_transfers.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(primary_key=True)
-    shop_id: Mapped[int] = mapped_column(ShopFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
     ciphertext: Mapped[str] = mapped_column(Text)

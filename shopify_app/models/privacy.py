@@ -6,14 +6,12 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .sealed import Sealed
-from .types import BigIntPK, UTCDateTime, utcnow
-
-RowFK = BigInteger().with_variant(Integer(), "sqlite")
+from .types import BigIntFK, BigIntPK, UTCDateTime, str_enum, utcnow
 
 
 class PrivacyRequestKind(enum.StrEnum):
@@ -26,10 +24,8 @@ class PrivacyRequest(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_privacy_requests_shop_id_id", "shop_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="CASCADE"))
-    kind: Mapped[PrivacyRequestKind] = mapped_column(
-        Enum(PrivacyRequestKind, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
-    )
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
+    kind: Mapped[PrivacyRequestKind] = mapped_column(str_enum(PrivacyRequestKind, 24))
     shopify_request_id: Mapped[str | None] = mapped_column(String(64))
     # Kept only on data requests, so a later redaction can delete the export it produced.
     shopify_customer_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -48,7 +44,7 @@ class AuditLog(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_audit_log_shop_id_id", "shop_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int | None] = mapped_column(RowFK, ForeignKey("shops.id", ondelete="SET NULL"))
+    shop_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str | None] = mapped_column(String(64))

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer
+from sqlalchemy import BigInteger, DateTime, Dialect, Enum, Integer
 from sqlalchemy.types import TypeDecorator
 
 # BIGINT on PostgreSQL; SQLite only auto-increments a column declared exactly INTEGER.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+# Foreign keys to those ids use the same type on each backend.
+BigIntFK = BigIntPK
+
+
+def str_enum(cls: type[enum.StrEnum], length: int = 16) -> Enum:
+    """A Python StrEnum stored as its string values in a VARCHAR (no native DB enum to migrate)."""
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda members: [m.value for m in members])
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .types import BigIntPK, UTCDateTime, utcnow
+from .types import BigIntFK, BigIntPK, UTCDateTime, str_enum, utcnow
 
 
 class WebhookStatus(enum.StrEnum):
@@ -24,16 +24,14 @@ class WebhookEvent(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     # Nullable: events for unknown or already redacted shops are still recorded.
-    shop_id: Mapped[int | None] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("shops.id", ondelete="SET NULL"), index=True
-    )
+    shop_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="SET NULL"), index=True)
     shop_domain: Mapped[str] = mapped_column(String(255))
     topic: Mapped[str] = mapped_column(String(128))
     webhook_id: Mapped[str] = mapped_column(String(255), unique=True)
     event_id: Mapped[str | None] = mapped_column(String(255))
     api_version: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[WebhookStatus] = mapped_column(
-        Enum(WebhookStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        str_enum(WebhookStatus, 16),
         default=WebhookStatus.RECEIVED,
     )
     attempts: Mapped[int] = mapped_column(default=0)

@@ -6,9 +6,6 @@ the send itself is split into jobs by message id range (services/sending.py).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -17,7 +14,7 @@ import structlog
 from sqlalchemy import Select, and_, exists, func, insert, literal, select, update
 
 from ..config import current_config
-from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
     OPEN_MESSAGE_STATES,
@@ -36,6 +33,7 @@ from ..models.types import UTCDateTime, utcnow
 from ..queueing import enqueue
 from ..security.link_tokens import make_link_token
 from . import credits
+from .pagination import page
 from .segments import audience_query, segment_filters
 from .templating import TemplateError, estimate_segments, longest_values, validate_template
 
@@ -57,23 +55,7 @@ def get_campaign(*, shop: Shop, campaign_id: int) -> Campaign:
 
 
 def list_campaigns(*, shop: Shop, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
-    query = select(Campaign).where(Campaign.shop_id == shop.id)
-    if cursor:
-        query = query.where(Campaign.id < _decode_cursor(cursor))
-    rows = list(db.session.scalars(query.order_by(Campaign.id.desc()).limit(limit + 1)))
-    next_cursor = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"id": last_id}).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        return int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["id"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from None
+    return page(select(Campaign).where(Campaign.shop_id == shop.id), Campaign.id, limit=limit, cursor=cursor)
 
 
 def _apply_fields(shop: Shop, campaign: Campaign, data: Mapping[str, Any]) -> None:

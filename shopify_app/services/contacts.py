@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,11 +11,12 @@ import structlog
 from sqlalchemy import Select, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import BadRequest, Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Shop, Suppression
 from ..models.types import utcnow
 from ..security.crypto import normalise_email
+from .pagination import page
 from .phones import Phone, mask_phone, normalise_phone
 from .pii import email_hash, phone_hash
 from .settings import default_region
@@ -252,19 +250,6 @@ def suppress(*, shop_id: int, phone_digest: str, reason: str) -> None:
 # --- listing ---------------------------------------------------------------------------------
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"id": last_id}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        last_id = int(value["id"])
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from None
-    return last_id
-
-
 def contact_query(
     *,
     shop: Shop,
@@ -294,12 +279,7 @@ def list_contacts(
     *, shop: Shop, limit: int, cursor: str | None, filters: Mapping[str, Any]
 ) -> tuple[list[Contact], str | None]:
     """Newest first, keyset-paginated by id (stable under inserts, index-only seek)."""
-    query = contact_query(shop=shop, **filters)
-    if cursor:
-        query = query.where(Contact.id < decode_cursor(cursor))
-    rows = list(db.session.scalars(query.order_by(Contact.id.desc()).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return page(contact_query(shop=shop, **filters), Contact.id, limit=limit, cursor=cursor)
 
 
 def consent_history(*, shop: Shop, contact_id: int) -> list[ConsentEvent]:
