@@ -164,6 +164,7 @@ def test_another_shops_campaign_is_404_everywhere(app, funded, other_api):
         other_api.post(f"/api/campaigns/{cid}/pause"),
         other_api.post(f"/api/campaigns/{cid}/resume"),
         other_api.post(f"/api/campaigns/{cid}/cancel"),
+        other_api.get(f"/api/campaigns/{cid}/messages"),
     ):
         assert response.status_code == 404
     assert other_api.get("/api/campaigns").get_json()["items"] == []
@@ -184,3 +185,17 @@ def test_templates_crud_preview_and_tenancy(funded, other_api):
     assert campaign.get_json()["body"] == "Hi {{first_name}}!"
     assert other_api.get(f"/api/templates/{template['id']}").status_code == 404
     assert other_api.post("/api/campaigns", json={"name": "x", "template_id": template["id"]}).status_code == 422
+
+
+def test_messages_are_listed_by_state_without_phone_or_text(app, funded):
+    campaign = create(funded)
+    launch(app, funded, campaign["id"])
+    page = funded.get(f"/api/campaigns/{campaign['id']}/messages?state=sent&limit=2").get_json()
+    assert len(page["items"]) == 2
+    assert page["next_cursor"]
+    assert set(page["items"][0]) >= {"id", "state", "segments", "sent_at"}
+    assert "phone" not in page["items"][0]
+    rest = funded.get(f"/api/campaigns/{campaign['id']}/messages?state=sent&cursor={page['next_cursor']}").get_json()
+    assert len(rest["items"]) == 1
+    assert funded.get(f"/api/campaigns/{campaign['id']}/messages?state=unknown").get_json()["items"] == []
+    assert funded.get(f"/api/campaigns/{campaign['id']}/messages?state=bogus").status_code == 422

@@ -6,6 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..models import MessageState
+
 NAME = validate.Length(min=1, max=120)
 BODY = validate.Length(min=1, max=1600)
 
@@ -78,3 +80,23 @@ class CampaignSchema(Schema):
 class ListQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class MessageListQuerySchema(ListQuerySchema):
+    state = fields.String(validate=validate.OneOf([state.value for state in MessageState]))
+
+
+class MessageSchema(Schema):
+    """A recipient's message as the merchant sees it: no phone, no text."""
+
+    id = fields.Integer()
+    contact_id = fields.Integer(allow_none=True)
+    state = fields.Function(lambda message: message.state.value)
+    skip_reason = fields.String(allow_none=True)
+    error_code = fields.String(allow_none=True)
+    attempts = fields.Integer()
+    segments = fields.Integer(allow_none=True)
+    credits = fields.Integer(allow_none=True)
+    sent_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    failed_at = fields.DateTime(allow_none=True)

@@ -304,6 +304,16 @@ def counters(campaign: Campaign) -> dict[str, Any]:
     return result
 
 
+def list_messages(
+    *, shop: Shop, campaign_id: int, state: str | None, limit: int, cursor: str | None
+) -> tuple[list[Message], str | None]:
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    query = select(Message).where(Message.campaign_id == campaign.id)
+    if state:
+        query = query.where(Message.state == MessageState(state))
+    return page(query, Message.id, limit=limit, cursor=cursor)
+
+
 def credit_figures(campaign: Campaign) -> dict[str, int]:
     return {
         "reserved": campaign.credits_reserved,

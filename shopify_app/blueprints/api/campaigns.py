@@ -10,6 +10,8 @@ from ...schemas.campaigns import (
     CampaignUpdateSchema,
     LaunchSchema,
     ListQuerySchema,
+    MessageListQuerySchema,
+    MessageSchema,
     PreviewInSchema,
     TemplateInSchema,
     TemplateSchema,
@@ -118,6 +120,16 @@ def resume_campaign(campaign_id: int) -> Response:
 @bp.post("/campaigns/<int:campaign_id>/cancel")
 def cancel_campaign(campaign_id: int) -> Response:
     return jsonify(_campaign_view(campaigns.cancel(shop=g.shop, campaign_id=campaign_id)))
+
+
+@bp.get("/campaigns/<int:campaign_id>/messages")
+def list_messages(campaign_id: int) -> Response:
+    """Recipients' messages, e.g. `?state=unknown` for the ones an operator must resolve."""
+    args = query_args(MessageListQuerySchema())
+    rows, next_cursor = campaigns.list_messages(
+        shop=g.shop, campaign_id=campaign_id, state=args.get("state"), limit=args["limit"], cursor=args["cursor"]
+    )
+    return jsonify({"items": MessageSchema(many=True).dump(rows), "next_cursor": next_cursor})
 
 
 def _has_body() -> bool:
