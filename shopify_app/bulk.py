@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .extensions import db
@@ -68,3 +69,12 @@ def insert_new(
         f"RETURNING {', '.join(quote(name) for name in returning)}"
     )
     return [tuple(row) for row in result.all()]
+
+
+def insert_or_nothing(table: Table, values: Mapping[str, Any], *, conflict: Sequence[str], returning: str) -> Any:
+    """INSERT one row unless it collides on the unique `conflict` columns; the `returning`
+    column of the new row, or None when it already existed (one statement, one round trip)."""
+    dialect = db.session.connection().dialect.name
+    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_for(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+    return db.session.execute(statement.returning(table.c[returning])).scalar()

@@ -47,7 +47,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         for model in (Shop, Contact, ConsentEvent)
         for sealed in sealed_attributes(model)
     ),
-    SealedColumn(WebhookEvent, "payload_ciphertext", lambda row: payload_aad(row.id)),
+    SealedColumn(WebhookEvent, "payload_ciphertext", lambda row: payload_aad(row.webhook_id)),
     SealedColumn(
         TransferChunk, "ciphertext", lambda row: aad_for(**chunk_aad(transfer_id=row.transfer_id, shop_id=row.shop_id))
     ),

@@ -10,8 +10,8 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
+from ..bulk import insert_or_nothing
 from ..extensions import db
 from ..models import Shop, WebhookEvent, WebhookStatus
 from ..models.types import utcnow
@@ -32,36 +32,42 @@ class Recorded:
 def record_event(
     *, shop_domain: str, topic: str, webhook_id: str, event_id: str | None, api_version: str | None, body: bytes
 ) -> Recorded:
-    """Insert the delivery keyed by its webhook id; a replay (even a racing one) finds the first."""
-    shop_id = db.session.scalar(select(Shop.id).where(Shop.domain == shop_domain))
-    event = WebhookEvent(
-        shop_id=shop_id,
-        shop_domain=shop_domain,
-        topic=topic,
-        webhook_id=webhook_id,
-        event_id=event_id,
-        api_version=api_version,
-        status=WebhookStatus.RECEIVED,
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(event)
-            db.session.flush()
-            # Bound to the row id, so a payload copied onto another event fails to decrypt.
-            event.payload_ciphertext = keyring().encrypt(body.decode("utf-8"), aad=payload_aad(event.id))
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        existing = db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.webhook_id == webhook_id))
-        if existing is None:  # the conflicting row was deleted meanwhile: nothing to dedupe against
-            raise
-        log.info("webhook_replayed", topic=topic, webhook_event_id=existing)
-        return Recorded(event_id=existing, created=False)
-    return Recorded(event_id=event.id, created=True)
+    """Insert the delivery keyed by its webhook id, in one statement and one round trip:
+    `INSERT … ON CONFLICT (webhook_id) DO NOTHING RETURNING id`. A replay, even one racing the
+    first delivery, inserts nothing and finds the first."""
+    values = {
+        "shop_id": select(Shop.id).where(Shop.domain == shop_domain).scalar_subquery(),
+        "shop_domain": shop_domain,
+        "topic": topic,
+        "webhook_id": webhook_id,
+        "event_id": event_id,
+        "api_version": api_version,
+        "status": WebhookStatus.RECEIVED,
+        "attempts": 0,
+        "received_at": utcnow(),
+        # Bound to the webhook id, so a payload copied onto another event fails to decrypt.
+        "payload_ciphertext": keyring().encrypt(body.decode("utf-8"), aad=payload_aad(webhook_id)),
+    }
+    inserted = insert_or_nothing(WebhookEvent.__table__, values, conflict=("webhook_id",), returning="id")
+    db.session.commit()
+    if inserted is not None:
+        return Recorded(event_id=int(inserted), created=True)
+    existing = db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.webhook_id == webhook_id))
+    if existing is None:  # the first delivery's row was deleted meanwhile: record this one
+        return record_event(
+            shop_domain=shop_domain,
+            topic=topic,
+            webhook_id=webhook_id,
+            event_id=event_id,
+            api_version=api_version,
+            body=body,
+        )
+    log.info("webhook_replayed", topic=topic, webhook_event_id=existing)
+    return Recorded(event_id=int(existing), created=False)
 
 
-def payload_aad(event_id: int) -> str:
-    return aad_for(table="webhook_events", column=PAYLOAD_AAD_COLUMN, shop_id=None) + f":event={event_id}"
+def payload_aad(webhook_id: str) -> str:
+    return aad_for(table="webhook_events", column=PAYLOAD_AAD_COLUMN, shop_id=None) + f":webhook={webhook_id}"
 
 
 Handler = Callable[..., None]
@@ -107,7 +113,7 @@ def process_event(*, event_id: int) -> str:
 def _decrypt_payload(event: WebhookEvent) -> dict[str, Any]:
     if event.payload_ciphertext is None:
         return {}
-    return dict(json.loads(keyring().decrypt(event.payload_ciphertext, aad=payload_aad(event.id))))
+    return dict(json.loads(keyring().decrypt(event.payload_ciphertext, aad=payload_aad(event.webhook_id))))
 
 
 def _mark(event: WebhookEvent, status: WebhookStatus) -> None:
