@@ -212,3 +212,20 @@ def test_app_uninstalled_clears_tokens_and_keeps_data(app, client, shop, api):
     assert shop.uninstalled_at is not None
     assert shop.access_token_ciphertext is None
     assert contact_count() == 1
+
+
+def test_app_uninstalled_cancels_live_campaigns(app, client, shop, api):
+    from shopify_app.models import Campaign, CampaignState
+    from shopify_app.services import credits
+
+    credits.grant(shop_id=shop.id, amount=10, key="grant:test")
+    db.session.commit()
+    api.patch("/api/settings", json={"quiet_hours": None})
+    api.post("/api/contacts", json={"phone": "+14155550101", "consent_state": "subscribed", "consent_text": "ok"})
+    later = "2099-01-01T00:00:00Z"
+    scheduled = api.post("/api/campaigns", json={"name": "Later", "body": "Hi", "send_at": later}).get_json()
+    api.post(f"/api/campaigns/{scheduled['id']}/launch")
+    deliver(app, client, "app/uninstalled", payload("app/uninstalled"))
+    campaign = db.session.get(Campaign, scheduled["id"])
+    assert (campaign.state, campaign.failure_reason) == (CampaignState.CANCELLED, "app_uninstalled")
+    assert credits.balance(shop_id=shop.id) == 10

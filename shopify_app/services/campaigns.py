@@ -287,6 +287,18 @@ def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
     return campaign
 
 
+def stop_all_for_uninstall(*, shop: Shop) -> int:
+    """An uninstalled shop sends nothing more: its live campaigns are cancelled (not paused, so
+    a reinstall never resumes a send the merchant did not restart) and their holds released."""
+    live = (CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED)
+    stopped = 0
+    for campaign in db.session.scalars(select(Campaign).where(Campaign.shop_id == shop.id, Campaign.state.in_(live))):
+        campaign.failure_reason = "app_uninstalled"
+        cancel(shop=shop, campaign_id=campaign.id)
+        stopped += 1
+    return stopped
+
+
 def counters(campaign: Campaign) -> dict[str, Any]:
     rows = db.session.execute(
         select(Message.state, Message.skip_reason, func.count())

@@ -9,15 +9,17 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import Shop, WebhookEvent
 from ..models.types import utcnow
-from . import commerce, privacy, shopify_customers
+from . import campaigns, commerce, privacy, shopify_customers
 from .webhook_intake import handles
 
 
 @handles("app/uninstalled")
 def app_uninstalled(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
-    """Mark the shop uninstalled and forget its tokens; its data stays until `shop/redact`."""
+    """Mark the shop uninstalled, forget its tokens and stop its campaigns; its data stays until
+    `shop/redact` (a reinstall within 48 hours finds it)."""
     if shop is None:
         return
+    campaigns.stop_all_for_uninstall(shop=shop)
     db.session.execute(
         update(Shop)
         .where(Shop.id == shop.id)
