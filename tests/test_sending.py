@@ -305,3 +305,28 @@ def test_a_rate_limited_batch_sends_what_it_has_tokens_for_and_reschedules_the_r
         settle_jobs(app, rounds=20, strict=False)
     assert states() == {"sent": RECIPIENTS}
     assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+
+
+def test_the_sweeper_does_not_duplicate_batches_that_are_still_waiting(sender, fake_mitto):
+    app, api, _shop = sender
+    from rq.registry import ScheduledJobRegistry
+
+    from shopify_app.extensions import redis_ext
+
+    circuit = breaker()
+    for _ in range(circuit.threshold):  # every batch runs once and waits (scheduled) for the breaker
+        circuit.record_failure()
+    launch(api)
+    queue = redis_ext.queue("campaigns")
+
+    def waiting_jobs() -> int:
+        return len(queue) + len(ScheduledJobRegistry(queue=queue))
+
+    before = waiting_jobs()
+    assert before >= 3  # three ranges of 5
+    sweep()
+    sweep()
+    assert waiting_jobs() == before
+    circuit.record_success()
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS}

@@ -30,9 +30,9 @@ from ..models import (
     Template,
 )
 from ..models.types import UTCDateTime, utcnow
-from ..queueing import enqueue
 from ..security.link_tokens import make_link_token
 from . import credits
+from .batches import enqueue_batch
 from .pagination import page
 from .segments import audience_query, segment_filters
 from .templating import TemplateError, estimate_segments, longest_values, validate_template
@@ -224,7 +224,7 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
     return campaign
 
 
-def enqueue_batches(*, campaign: Campaign, only_open: bool = False) -> int:
+def enqueue_batches(*, campaign: Campaign, only_open: bool = False, unless_waiting: bool = False) -> int:
     """One job per id range of `SMS_BATCH_SIZE` messages; jobs carry ids only."""
     size = int(current_config()["SMS_BATCH_SIZE"])
     conditions = [Message.campaign_id == campaign.id]
@@ -233,11 +233,10 @@ def enqueue_batches(*, campaign: Campaign, only_open: bool = False) -> int:
     low, high = db.session.execute(select(func.min(Message.id), func.max(Message.id)).where(and_(*conditions))).one()
     if low is None:
         return 0
-    count = 0
-    for start in range(int(low), int(high) + 1, size):
-        enqueue("campaigns", "jobs.campaigns.send_batch", campaign.id, start, start + size)
-        count += 1
-    return count
+    return sum(
+        enqueue_batch(campaign.id, start, start + size, unless_waiting=unless_waiting)
+        for start in range(int(low), int(high) + 1, size)
+    )
 
 
 def _transition(campaign: Campaign, allowed: tuple[CampaignState, ...], target: CampaignState) -> None:

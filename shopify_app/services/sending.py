@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 
 from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
 from ..config import current_config
@@ -34,8 +34,8 @@ from ..models import (
     Shop,
 )
 from ..models.types import utcnow
-from ..queueing import enqueue
 from . import credits
+from .batches import enqueue_batch
 from .campaigns import unsubscribe_url
 from .circuit import CircuitBreaker, CircuitState
 from .quiet_hours import quiet_until
@@ -48,7 +48,6 @@ log = structlog.get_logger(__name__)
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 MAX_BACKOFF = 300.0
-BATCH_JOB = "jobs.campaigns.send_batch"
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ def _release(ids: list[int], *, attempts: dict[int, int], now: datetime) -> list
 
 
 def _reschedule(campaign_id: int, low: int, high: int, *, wait: float) -> None:
-    enqueue("campaigns", BATCH_JOB, campaign_id, low, high, delay=timedelta(seconds=max(wait, 0.5)))
+    enqueue_batch(campaign_id, low, high, delay=timedelta(seconds=max(wait, 0.5)))
 
 
 def _backoff(attempt: int, retry_after: float = 0.0) -> float:
@@ -401,14 +400,14 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         execution_options={"synchronize_session": False},
     ).rowcount
     db.session.commit()
-    requeued = _requeue_deferred(or_(Message.defer_until.is_not(None)), now)
+    requeued = _requeue_deferred(Message.defer_until.is_not(None), now)
     enqueued = 0
     for campaign in db.session.scalars(select(Campaign).where(Campaign.state == CampaignState.SENDING)):
         has_queued = db.session.scalar(
             select(func.count()).where(Message.campaign_id == campaign.id, Message.state == MessageState.QUEUED)
         )
         if has_queued:
-            enqueued += enqueue_batches(campaign=campaign, only_open=True)
+            enqueued += enqueue_batches(campaign=campaign, only_open=True, unless_waiting=True)
         finish_if_done(campaign_id=campaign.id)
     launched = launch_due_scheduled(now=now)
     summary = {

@@ -1,0 +1,46 @@
+"""Enqueueing a campaign's batch jobs, and knowing whether one is already waiting.
+
+Each id range remembers the id of its latest job in Redis, so the sweeper re-enqueues only
+ranges whose job is gone (a flushed Redis, a crashed worker) instead of doubling the work of a
+running campaign every minute. Duplicates are harmless (claims are atomic), only wasteful.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from ..extensions import redis_ext
+from ..queueing import enqueue
+
+BATCH_JOB = "jobs.campaigns.send_batch"
+LATEST_JOB_KEY = "sms_blossom:batch:{campaign_id}:{low}"
+WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
+
+
+def _waiting(job_id: bytes | str) -> bool:
+    try:
+        job = Job.fetch(job_id.decode() if isinstance(job_id, bytes) else job_id, connection=redis_ext.client())
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in WAITING
+
+
+def enqueue_batch(
+    campaign_id: int, low: int, high: int, *, delay: timedelta | None = None, unless_waiting: bool = False
+) -> bool:
+    client = redis_ext.client()
+    key = LATEST_JOB_KEY.format(campaign_id=campaign_id, low=low)
+    if unless_waiting:
+        latest = client.get(key)
+        if latest and _waiting(latest):
+            return False
+    job_id = uuid.uuid4().hex
+    # Recorded before enqueueing: a synchronous queue runs the job (which may reschedule itself
+    # and record its successor) inside enqueue().
+    client.set(key, job_id, ex=86400)
+    enqueue("campaigns", BATCH_JOB, campaign_id, low, high, delay=delay, job_id=job_id)
+    return True
