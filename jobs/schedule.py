@@ -26,6 +26,8 @@ class PeriodicJob:
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(name="cleanup-webhook-events", func="jobs.housekeeping.cleanup_webhook_events", cron="17 3 * * *"),
     PeriodicJob(name="campaign-sweeper", func="jobs.campaigns.sweep", queue="campaigns", every=timedelta(minutes=1)),
+    PeriodicJob(name="apply-delivery-reports", func="jobs.delivery.apply_reports", every=timedelta(minutes=1)),
+    PeriodicJob(name="poll-stale-deliveries", func="jobs.delivery.poll_stale_messages", every=timedelta(minutes=15)),
     PeriodicJob(name="delete-expired-files", func="jobs.housekeeping.delete_expired_files", cron="41 3 * * *"),
     PeriodicJob(
         name="requeue-webhook-events",

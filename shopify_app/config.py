@@ -131,6 +131,7 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "MITTO_BASE_URL": _str("https://messaging.mittoapi.com"),
     "MITTO_TRAFFIC_ACCOUNT_ID": _str(None),
     "MITTO_WEBHOOK_SECRET": _str(None),
+    "DLR_POLL_AFTER_MINUTES": _int("DLR_POLL_AFTER_MINUTES", 120, minimum=1),
     "MITTO_READ_TIMEOUT_SECONDS": _float("MITTO_READ_TIMEOUT_SECONDS", 15.0),
     "SMS_BACKEND": _str("console"),
     "SMS_DEFAULT_SENDER": _str("SMSBlossom"),

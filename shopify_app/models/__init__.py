@@ -13,6 +13,7 @@ from .campaign import (
 from .commerce import Checkout, Order
 from .contact import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Suppression
 from .contact_import import ContactTransfer, TransferChunk, TransferKind, TransferStatus
+from .delivery import DeliveryEvent, DeliveryOutcome
 from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
 from .segment import Segment
 from .shop import Shop
@@ -31,6 +32,8 @@ __all__ = [
     "ContactTag",
     "ContactTransfer",
     "CreditLedger",
+    "DeliveryEvent",
+    "DeliveryOutcome",
     "LedgerKind",
     "Message",
     "MessageState",

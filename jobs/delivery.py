@@ -1,0 +1,32 @@
+"""Delivery-report jobs."""
+
+from __future__ import annotations
+
+from shopify_app.services import delivery
+
+from . import job
+
+
+@job
+def apply_reports() -> dict[str, int]:
+    totals: dict[str, int] = {}
+    while summary := delivery.apply_pending():
+        for key, value in summary.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
+
+
+@job
+def poll_stale_messages() -> dict[str, int]:
+    """Messages still `sent` after DLR_POLL_AFTER_MINUTES: ask Mitto for their status."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from shopify_app.extensions import sms_backend
+
+    backend = sms_backend()
+    if getattr(backend, "name", None) != "mitto":
+        return {}  # console and memory backends have no provider to ask
+    minutes = current_app.config["DLR_POLL_AFTER_MINUTES"]
+    return delivery.poll_stale(client=backend.client, older_than=timedelta(minutes=minutes))
