@@ -30,3 +30,10 @@ def poll_stale_messages() -> dict[str, int]:
         return {}  # console and memory backends have no provider to ask
     minutes = current_app.config["DLR_POLL_AFTER_MINUTES"]
     return delivery.poll_stale(client=backend.client, older_than=timedelta(minutes=minutes))
+
+
+@job
+def process_inbound(inbound_id: int) -> str:
+    from shopify_app.services import inbound
+
+    return inbound.process(inbound_id=inbound_id)

@@ -64,6 +64,11 @@ def customer_everywhere(app, shop):
     api.post(f"/api/contacts/{contact_id}/tags", json={"tags": ["vip"]})
     api.post("/api/contacts", json={"phone": "+14155550100", "first_name": "Other"})  # someone else
     api.post("/api/contacts/exports")
+    api.patch("/api/settings", json={"sender_id": "+14155559000"})
+    from shopify_app.services import inbound
+
+    inbound_id = inbound.record(sender="+14155550199", to="+14155559000", text="Bob Biller here, hi", message_id="i1")
+    inbound.process(inbound_id=inbound_id)
     drain_if_async(app)
     return api
 
@@ -78,6 +83,7 @@ def test_data_request_exports_everything_held_about_the_customer(app, customer_e
     assert [e["state"] for e in export["consent_events"]] == ["subscribed"]
     assert [o["shopify_order_id"] for o in export["orders"]] == [820982911946154508]
     assert [c["token"] for c in export["checkouts"]] == ["123123123"]
+    assert [t["text"] for t in export["inbound_texts"]] == ["Bob Biller here, hi"]
     assert request.summary == {"contacts": 1, "consent_events": 1, "orders": 1, "checkouts": 1}
     assert "bob@biller.com" not in (request.export_ciphertext or "")
     [entry] = db.session.scalars(select(AuditLog).where(AuditLog.action == "customer_data_request")).all()

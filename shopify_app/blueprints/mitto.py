@@ -1,4 +1,4 @@
-"""Mitto callbacks: delivery reports. Mitto signs nothing, so the unguessable path segment
+"""Mitto callbacks: delivery reports and inbound texts. Mitto signs nothing, so the unguessable path segment
 (`MITTO_WEBHOOK_SECRET`) is the credential, compared in constant time; a wrong one is a 404."""
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from marshmallow import ValidationError
 
 from ..errors import BadRequest, NotFound
 from ..queueing import enqueue
-from ..schemas.mitto import DeliveryReportSchema
-from ..services import delivery
+from ..schemas.mitto import DeliveryReportSchema, InboundSmsSchema
+from ..services import delivery, inbound
 
 bp = Blueprint("mitto", __name__, url_prefix="/mitto")
 log = structlog.get_logger(__name__)
 report_schema = DeliveryReportSchema()
+inbound_schema = InboundSmsSchema()
 
 
 def _check_secret(secret: str) -> None:
@@ -48,3 +49,25 @@ def delivery_reports(secret: str) -> tuple[Response, int]:
     if recorded:
         enqueue("default", "jobs.delivery.apply_reports")
     return jsonify({"accepted": recorded, "invalid": invalid}), 202
+
+
+@bp.post("/inbound/<secret>")
+def inbound_sms(secret: str) -> tuple[Response, int]:
+    _check_secret(secret)
+    payload = request.get_json(silent=True)
+    if payload is None and request.form:
+        payload = request.form.to_dict()
+    try:
+        message = inbound_schema.load(payload if isinstance(payload, dict) else None)
+    except ValidationError as exc:
+        raise BadRequest(
+            "Not a valid inbound message.",
+            code="invalid_inbound",
+            details={"fields": sorted(exc.messages) if isinstance(exc.messages, dict) else []},
+        ) from None
+    inbound_id = inbound.record(
+        sender=message["sender"], to=message["to"], text=message["text"], message_id=message.get("message_id")
+    )
+    if inbound_id is not None:
+        enqueue("default", "jobs.delivery.process_inbound", inbound_id)
+    return jsonify({"status": "accepted" if inbound_id is not None else "duplicate"}), 202

@@ -14,6 +14,7 @@ from .commerce import Checkout, Order
 from .contact import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Suppression
 from .contact_import import ContactTransfer, TransferChunk, TransferKind, TransferStatus
 from .delivery import DeliveryEvent, DeliveryOutcome
+from .inbound import InboundMessage
 from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
 from .segment import Segment
 from .shop import Shop
@@ -34,6 +35,7 @@ __all__ = [
     "CreditLedger",
     "DeliveryEvent",
     "DeliveryOutcome",
+    "InboundMessage",
     "LedgerKind",
     "Message",
     "MessageState",

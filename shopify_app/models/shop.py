@@ -34,6 +34,8 @@ class Shop(db.Model):  # type: ignore[name-defined,misc]
     subscription_id: Mapped[str | None] = mapped_column(String(255))
     subscription_name: Mapped[str | None] = mapped_column(String(255))
     subscription_status: Mapped[str | None] = mapped_column(String(32))
+    # The shop's own number when its sender id is one (E.164): inbound texts to it are its own.
+    inbound_number: Mapped[str | None] = mapped_column(String(20), index=True)
     installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

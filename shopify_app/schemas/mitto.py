@@ -43,3 +43,35 @@ class DeliveryReportSchema(Schema):
         if isinstance(normalised["reported_at"], int | float):
             normalised["reported_at"] = None  # epoch numbers: the receive time stands in
         return {key: value for key, value in normalised.items() if value is not None}
+
+
+INBOUND_ALIASES = {
+    "sender": ("from", "phone", "sender", "msisdn"),
+    "to": ("to", "destination", "recipient"),
+    "text": ("text", "message", "body"),
+    "message_id": ("messageId", "message_id", "id"),
+    "received_at": ("timestamp", "receivedAt", "received_at"),
+}
+
+
+class InboundSmsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    sender = fields.String(required=True, validate=validate.Length(min=3, max=40))
+    to = fields.String(required=True, validate=validate.Length(min=2, max=40))
+    text = fields.String(load_default="", validate=validate.Length(max=2000))
+    message_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    received_at = fields.AwareDateTime(load_default=None)
+
+    @pre_load
+    def _aliases(self, data: Any, **_: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise ValidationError("An inbound message must be an object.")
+        normalised = {key: _first(data, names) for key, names in INBOUND_ALIASES.items()}
+        for key in ("sender", "to", "message_id"):
+            if isinstance(normalised[key], int | float):
+                normalised[key] = str(normalised[key])
+        if isinstance(normalised["received_at"], int | float):
+            normalised["received_at"] = None
+        return {key: value for key, value in normalised.items() if value is not None}

@@ -35,6 +35,7 @@ class ShopSettingsSchema(Schema):
     frequency_cap = fields.Nested(FrequencyCapSchema, load_default=None, allow_none=True)
     default_country = fields.String(load_default=None, allow_none=True, validate=COUNTRY)
     signup_countries = fields.List(fields.String(validate=COUNTRY), load_default=list, validate=validate.Length(max=50))
+    join_keyword = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9]{2,20}$"))
 
     @validates("sender_id")
     def _sender(self, value: str | None, **_: Any) -> None:
@@ -57,3 +58,4 @@ class ShopSettingsUpdateSchema(ShopSettingsSchema):
     frequency_cap = fields.Nested(FrequencyCapSchema, allow_none=True)
     default_country = fields.String(allow_none=True, validate=COUNTRY)
     signup_countries = fields.List(fields.String(validate=COUNTRY), validate=validate.Length(max=50))
+    join_keyword = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9]{2,20}$"))

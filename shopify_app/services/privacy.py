@@ -27,6 +27,7 @@ from ..models import (
     Contact,
     ContactTag,
     ContactTransfer,
+    InboundMessage,
     Order,
     PrivacyRequest,
     PrivacyRequestKind,
@@ -102,6 +103,9 @@ def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
     events = db.session.scalars(
         select(ConsentEvent).where(ConsentEvent.contact_id.in_(contact_ids)).order_by(ConsentEvent.id)
     ).all()
+    texts = db.session.scalars(
+        select(InboundMessage).where(InboundMessage.contact_id.in_(contact_ids)).order_by(InboundMessage.id)
+    ).all()
     export = {
         "shop": shop.domain,
         "generated_at": utcnow().isoformat(),
@@ -119,6 +123,7 @@ def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
             }
             for e in events
         ],
+        "inbound_texts": [{"text": t.text, "received_at": t.received_at.isoformat()} for t in texts],
         "orders": [
             {"shopify_order_id": o.shopify_order_id, "total_price": str(o.total_price), "currency": o.currency}
             for o in orders
@@ -177,6 +182,12 @@ def redact_customer(*, shop: Shop, payload: Mapping[str, Any]) -> dict[str, int]
         .where(_checkouts_of(shop, customer, contact_ids))
         .values(contact_id=None, shopify_customer_id=None, abandoned_checkout_url_ciphertext=None)
     ).rowcount
+    db.session.execute(
+        delete(InboundMessage).where(
+            InboundMessage.shop_id == shop.id,
+            or_(InboundMessage.contact_id.in_(contact_ids), InboundMessage.phone_hash.in_(digests)),
+        )
+    )
     db.session.execute(delete(ConsentEvent).where(ConsentEvent.contact_id.in_(contact_ids)))
     db.session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(contact_ids)))
     db.session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))

@@ -25,6 +25,7 @@ def update_settings(*, shop: Shop, changes: Mapping[str, Any]) -> dict[str, Any]
     stored.update(changes)
     shop.settings = _schema.dump(_schema.load(stored))
     flag_modified(shop, "settings")
+    shop.inbound_number = _as_number(shop, shop.settings.get("sender_id"))
     db.session.commit()
     return load_settings(shop)
 
@@ -35,3 +36,17 @@ def default_region(shop: Shop) -> str | None:
 
 def sender_for(shop: Shop) -> str:
     return str(load_settings(shop)["sender_id"] or current_config()["SMS_DEFAULT_SENDER"])
+
+
+def _as_number(shop: Shop, sender_id: str | None) -> str | None:
+    """The sender id as E.164 when it is a phone number (alphanumeric senders cannot be replied to)."""
+    if not sender_id or not any(char.isdigit() for char in sender_id) or any(c.isalpha() for c in sender_id):
+        return None
+    from .phones import normalise_phone
+
+    try:
+        return normalise_phone(
+            sender_id, default_region=load_settings(shop)["default_country"] or shop.country_code
+        ).e164
+    except Exception:  # a short code or an unparsable number: not routable by number
+        return sender_id.lstrip("+")
