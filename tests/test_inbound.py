@@ -132,3 +132,19 @@ def test_a_wrong_secret_is_404_and_a_bad_body_is_400(inbox):
     assert app.test_client().post("/mitto/inbound/nope", json={}).status_code == 404
     assert app.test_client().post(f"/mitto/inbound/{SECRET}", json={"text": "hi"}).status_code == 400
     assert app.test_client().post(f"/mitto/inbound/{SECRET}", data=b"junk").status_code == 400
+
+
+def test_the_inbox_threads_texts_per_contact_and_other_shops_see_nothing(inbox, other_api):
+    app, api = inbox
+    subscribe(api)
+    text(app, "Do you ship to Canada?")
+    text(app, "And to Greece?")
+    text(app, "Hi from someone else", sender="+14155550102")
+    threads = api.get("/api/inbox").get_json()["items"]
+    assert [t["latest"]["text"] for t in threads] == ["And to Greece?"]  # only contacts' threads
+    contact_id = threads[0]["contact"]["id"]
+    assert threads[0]["contact"]["phone"] == "+1******0101"
+    messages = api.get(f"/api/inbox/{contact_id}").get_json()["items"]
+    assert [m["text"] for m in messages] == ["And to Greece?", "Do you ship to Canada?"]
+    assert other_api.get(f"/api/inbox/{contact_id}").status_code == 404
+    assert other_api.get("/api/inbox").get_json()["items"] == []

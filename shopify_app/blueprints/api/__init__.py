@@ -31,4 +31,12 @@ def get_shop() -> Response:
     return jsonify(ShopSchema().dump(shop_profile(g.shop)))
 
 
-from . import campaigns, contacts, privacy, segments, settings, transfers  # noqa: E402,F401  (routes register on bp)
+from . import (  # noqa: E402,F401  (routes register on bp)
+    campaigns,
+    contacts,
+    inbox,
+    privacy,
+    segments,
+    settings,
+    transfers,
+)
