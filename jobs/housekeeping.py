@@ -35,3 +35,10 @@ def delete_expired_files() -> dict[str, int]:
         "export_chunks": contact_transfers.delete_expired_files(),
         "privacy_exports": privacy.delete_expired_exports(),
     }
+
+
+@job
+def refresh_expiring_tokens() -> dict[str, int]:
+    from shopify_app.services.auth import refresh_expiring_tokens as refresh
+
+    return refresh()

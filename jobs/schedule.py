@@ -1,7 +1,6 @@
 """Periodic jobs, declared as data. The scheduler (jobs/scheduler.py) enqueues them.
 
 Every periodic job is idempotent, so a double tick (a scheduler failover) is harmless.
-Later issues add the campaign launcher, sweeper, DLR poller, token refresh and retention.
 """
 
 from __future__ import annotations
@@ -28,6 +27,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(name="campaign-sweeper", func="jobs.campaigns.sweep", queue="campaigns", every=timedelta(minutes=1)),
     PeriodicJob(name="apply-delivery-reports", func="jobs.delivery.apply_reports", every=timedelta(minutes=1)),
     PeriodicJob(name="poll-stale-deliveries", func="jobs.delivery.poll_stale_messages", every=timedelta(minutes=15)),
+    PeriodicJob(
+        name="refresh-shop-tokens", func="jobs.housekeeping.refresh_expiring_tokens", every=timedelta(minutes=10)
+    ),
     PeriodicJob(name="delete-expired-files", func="jobs.housekeeping.delete_expired_files", cron="41 3 * * *"),
     PeriodicJob(
         name="requeue-webhook-events",

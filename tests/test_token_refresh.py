@@ -112,3 +112,18 @@ def test_a_revoked_token_marks_the_shop_and_the_next_request_reinstalls(shopify_
     assert shop.needs_reauth is True
     assert shopify_app.test_client().get("/api/shop", headers=bearer(SHOP)).status_code == 200
     assert admin_query(db.session.get(Shop, shop.id), "{ shop { name } }")["shop"]["name"]
+
+
+def test_the_periodic_job_refreshes_tokens_expiring_within_the_hour(shopify_app, shop, fake_shopify):
+    from jobs.housekeeping import refresh_expiring_tokens
+
+    shop.access_token_expires_at = utcnow() + timedelta(minutes=30)
+    db.session.commit()
+    assert refresh_expiring_tokens() == {"refreshed": 1, "needs_reauth": 0, "failed": 0}
+    db.session.refresh(shop)
+    assert shop.access_token_expires_at > utcnow() + timedelta(hours=2)
+    assert refresh_expiring_tokens() == {"refreshed": 0, "needs_reauth": 0, "failed": 0}  # nothing left to do
+    fake_shopify.revoke_tokens(SHOP)
+    shop.access_token_expires_at = utcnow() + timedelta(minutes=30)
+    db.session.commit()
+    assert refresh_expiring_tokens()["needs_reauth"] == 1

@@ -138,22 +138,22 @@ def ensure_offline_access(*, session: SessionToken) -> Shop:
     return install_shop(domain=session.shop_domain, token=token)
 
 
-def access_token_for(shop: Shop) -> str:
-    """A valid offline access token for `shop`, refreshed first when it is about to expire."""
-    if _fresh_enough(shop):
+def access_token_for(shop: Shop, *, margin: timedelta = REFRESH_MARGIN) -> str:
+    """A valid offline access token for `shop`, refreshed first when it expires within `margin`."""
+    if _fresh_enough(shop, margin):
         return _decrypt_access_token(shop)
     lock = redis_ext.client().lock(REFRESH_LOCK.format(shop_id=shop.id), timeout=30, blocking_timeout=15)
     with lock:
         db.session.refresh(shop)  # another worker may have refreshed while we waited
-        if _fresh_enough(shop):
+        if _fresh_enough(shop, margin):
             return _decrypt_access_token(shop)
         return _refresh(shop)
 
 
-def _fresh_enough(shop: Shop) -> bool:
+def _fresh_enough(shop: Shop, margin: timedelta = REFRESH_MARGIN) -> bool:
     if shop.needs_reauth or shop.access_token_ciphertext is None or not shop.is_installed:
         raise ShopNeedsReauth(f"shop {shop.id} has no usable offline token")
-    return shop.access_token_expires_at is None or shop.access_token_expires_at > utcnow() + REFRESH_MARGIN
+    return shop.access_token_expires_at is None or shop.access_token_expires_at > utcnow() + margin
 
 
 def _decrypt_access_token(shop: Shop) -> str:
@@ -210,3 +210,32 @@ def shop_profile(shop: Shop) -> dict[str, object]:
         "scopes": sorted(filter(None, (shop.scopes or "").split(","))),
         "installed_at": shop.installed_at,
     }
+
+
+def refresh_expiring_tokens(*, within: timedelta = timedelta(hours=1), limit: int = 200) -> dict[str, int]:
+    """Periodic: refresh offline tokens that expire soon, so requests and jobs never wait on it.
+
+    Each refresh runs under the per-shop lock `access_token_for` takes; a shop whose refresh
+    token Shopify refuses is marked for re-auth there, and the others carry on.
+    """
+    soon = utcnow() + within
+    shops = db.session.scalars(
+        select(Shop)
+        .where(Shop.uninstalled_at.is_(None), Shop.needs_reauth.is_(False), Shop.access_token_expires_at < soon)
+        .order_by(Shop.access_token_expires_at)
+        .limit(limit)
+    ).all()
+    counts = {"refreshed": 0, "needs_reauth": 0, "failed": 0}
+    for shop in shops:
+        expires_before = shop.access_token_expires_at
+        try:
+            access_token_for(shop, margin=within)
+        except ShopNeedsReauth:
+            counts["needs_reauth"] += 1
+        except ShopifyError as exc:  # an outage: the next tick tries again
+            db.session.rollback()
+            log.warning("token_refresh_failed", shop_id=shop.id, error=type(exc).__name__)
+            counts["failed"] += 1
+        else:
+            counts["refreshed"] += int(shop.access_token_expires_at != expires_before)
+    return counts
