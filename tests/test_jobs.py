@@ -168,3 +168,28 @@ def test_flask_worker_process_runs_queued_jobs(app, project_root):
     assert result.returncode == 0, result.stderr[-2000:]
     assert job.get_status(refresh=True) == JobStatus.FINISHED
     assert shop_domains() == ["worker-shop.myshopify.com"]
+
+
+def test_every_periodic_job_points_at_a_real_job_on_a_real_queue():
+    import importlib
+
+    from jobs.schedule import PERIODIC_JOBS
+    from shopify_app.config import QUEUE_NAMES
+
+    for periodic in PERIODIC_JOBS:
+        module, _, name = periodic.func.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name)), periodic.name
+        assert periodic.queue in QUEUE_NAMES
+    assert len({periodic.name for periodic in PERIODIC_JOBS}) == len(PERIODIC_JOBS)
+
+
+def test_every_periodic_job_runs_on_an_empty_database(app):
+    """A tick must never crash on a fresh install (outcomes are checked by each feature's tests)."""
+    from rq.job import JobStatus
+
+    from jobs.schedule import PERIODIC_JOBS
+
+    for periodic in PERIODIC_JOBS:
+        job = enqueue(periodic.queue, periodic.func)
+        drain_if_async(app)
+        assert job.get_status(refresh=True) == JobStatus.FINISHED, (periodic.name, job.latest_result())
