@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
 from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
 from ..config import current_config
@@ -269,33 +269,42 @@ def _submit(
             circuit.record_failure()
         return
     circuit.record_success()
-    charges: list[tuple[int, int]] = []
+    accepted, rejected = [], []
     for item_id, message, answer in zip(ids, outbound, result.results, strict=True):
         if answer.accepted:
             segments = segment_info(message.text).segments
-            _set(
-                [item_id],
-                state=MessageState.SENT,
-                provider_message_id=answer.message_id,
+            accepted.append({"mid": item_id, "pid": answer.message_id, "segments": segments})
+        else:
+            rejected.append({"mid": item_id, "code": (answer.error_code or "rejected")[:64]})
+    # One executemany per outcome (psycopg pipelines it), not a round trip per message.
+    if accepted:
+        db.session.execute(
+            update(Message.__table__)
+            .where(Message.__table__.c.id == bindparam("mid"))
+            .values(
+                state=MessageState.SENT.value,
+                provider_message_id=bindparam("pid"),
                 bulk_id=result.bulk_id,
                 sent_at=now,
-                segments=segments,
-                credits=segments,
+                segments=bindparam("segments"),
+                credits=bindparam("segments"),
                 lease_until=None,
-            )
-            charges.append((item_id, segments))
-            outcome["sent"] += 1
-        else:
-            _set(
-                [item_id],
-                state=MessageState.FAILED,
-                error_code=(answer.error_code or "rejected")[:64],
-                failed_at=now,
-                lease_until=None,
-            )
-            outcome["failed"] += 1
-    credits.debit_messages(shop_id=shop.id, campaign_id=campaign.id, charges=charges)
+            ),
+            accepted,
+        )
+    if rejected:
+        db.session.execute(
+            update(Message.__table__)
+            .where(Message.__table__.c.id == bindparam("mid"))
+            .values(state=MessageState.FAILED.value, error_code=bindparam("code"), failed_at=now, lease_until=None),
+            rejected,
+        )
+    credits.debit_messages(
+        shop_id=shop.id, campaign_id=campaign.id, charges=[(row["mid"], row["segments"]) for row in accepted]
+    )
     db.session.commit()
+    outcome["sent"] += len(accepted)
+    outcome["failed"] += len(rejected)
 
 
 def _record_error(
