@@ -50,9 +50,9 @@ class SealedName(Sealed):
         super().__set__(row, value)
         info = segment_info(value) if value else None
         setattr(row, f"{self.name}_len", info.characters if info else 0)
-        other = "last_name" if self.name == "first_name" else "first_name"
-        other_value = getattr(row, other) if getattr(row, f"{other}_ciphertext", None) else None
-        row.names_ucs2 = any(segment_info(text).encoding == UCS2 for text in (value, other_value) if text)
+        # Sticky on purpose: a UCS-2 name once seen keeps the flag, so the estimate stays an
+        # upper bound without decrypting the other name on every write.
+        row.names_ucs2 = bool(row.names_ucs2) or bool(info and info.encoding == UCS2)
 
 
 def sealed_attributes(model: type) -> list[Sealed]:

@@ -266,9 +266,10 @@ def _parse_batch(
 ) -> list[tuple[int, dict[str, str], Phone, str]]:
     """Rows with a valid phone not seen earlier in the file, as (row, fields, phone, hash)."""
     parsed = []
+    region = default_region(shop)  # once per batch: it loads the shop's settings
     for row_number, row in batch.rows:
         try:
-            phone = normalise_phone(row.get("phone"), default_region=default_region(shop))
+            phone = normalise_phone(row.get("phone"), default_region=region)
         except ValidationFailed:
             errors.append({"row": row_number, "field": "phone", "error": "Not a valid phone number."})
             continue
