@@ -9,6 +9,9 @@ from . import job
 
 @job
 def apply_reports() -> dict[str, int]:
+    from shopify_app.extensions import redis_ext
+
+    redis_ext.client().delete(delivery.APPLY_PENDING_KEY)  # reports recorded from now on enqueue again
     totals: dict[str, int] = {}
     while summary := delivery.apply_pending():
         for key, value in summary.items():

@@ -47,7 +47,7 @@ def delivery_reports(secret: str) -> tuple[Response, int]:
         log.warning("dlr_reports_invalid", invalid=invalid, valid=len(valid))  # counts only: no PII
     recorded = delivery.record_reports(valid)
     if recorded:
-        enqueue("default", "jobs.delivery.apply_reports")
+        delivery.request_apply()
     return jsonify({"accepted": recorded, "invalid": invalid}), 202
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from ..bulk import bulk_insert
 from ..clients.mitto import MittoError
@@ -69,42 +69,69 @@ def record_reports(reports: Iterable[Mapping[str, Any]]) -> int:
     return len(rows)
 
 
+APPLY_PENDING_KEY = "sms_blossom:dlr:apply-enqueued"
+
+
+def request_apply() -> bool:
+    """Enqueue the apply job unless one is already waiting: one job drains every report, so a
+    job per request (thousands a minute) would mostly find nothing to do."""
+    from ..extensions import redis_ext
+    from ..queueing import enqueue
+
+    if not redis_ext.client().set(APPLY_PENDING_KEY, 1, nx=True, ex=300):
+        return False
+    enqueue("default", "jobs.delivery.apply_reports")
+    return True
+
+
 def apply_pending(*, limit: int = 2000) -> dict[str, int]:
     """Apply unapplied events, oldest first; safe to run concurrently and twice."""
-    events = list(
-        db.session.scalars(
-            select(DeliveryEvent)
-            .where(DeliveryEvent.applied_at.is_(None))
-            .order_by(DeliveryEvent.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+    events = db.session.execute(
+        select(
+            DeliveryEvent.id,
+            DeliveryEvent.provider_message_id,
+            DeliveryEvent.outcome,
+            DeliveryEvent.error_code,
+            DeliveryEvent.reported_at,
         )
-    )
+        .where(DeliveryEvent.applied_at.is_(None))
+        .order_by(DeliveryEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
     if not events:
         db.session.commit()
         return {}
-    messages = {
-        message.provider_message_id: message
-        for message in db.session.scalars(
-            select(Message).where(Message.provider_message_id.in_({event.provider_message_id for event in events}))
-        )
-    }
+    messages = dict(
+        db.session.execute(
+            select(Message.provider_message_id, Message.id).where(
+                Message.provider_message_id.in_({event.provider_message_id for event in events})
+            )
+        ).all()
+    )
+    shops = dict(db.session.execute(select(Message.id, Message.shop_id).where(Message.id.in_(messages.values()))).all())
     summary: dict[str, int] = {}
     now = utcnow()
+    updates = []
     for event in events:
-        message = messages.get(event.provider_message_id)
-        result = _apply(event, message, now)
-        event.applied_at, event.result = now, result
-        if message is not None:
-            event.message_id, event.shop_id = message.id, message.shop_id
+        message_id = messages.get(event.provider_message_id)
+        result = _apply(event, message_id, now)
+        updates.append({"eid": event.id, "mid": message_id, "sid": shops.get(message_id), "result": result})
         summary[result] = summary.get(result, 0) + 1
+    table = DeliveryEvent.__table__
+    db.session.execute(
+        update(table)
+        .where(table.c.id == bindparam("eid"))
+        .values(applied_at=now, result=bindparam("result"), message_id=bindparam("mid"), shop_id=bindparam("sid")),
+        updates,
+    )
     db.session.commit()
     log.info("delivery_reports_applied", **summary)
     return summary
 
 
-def _apply(event: DeliveryEvent, message: Message | None, now: Any) -> str:
-    if message is None:
+def _apply(event: Any, message_id: int | None, now: Any) -> str:
+    if message_id is None:
         return "unknown_message"
     if event.outcome not in (DeliveryOutcome.DELIVERED, DeliveryOutcome.FAILED):
         return "no_change"
@@ -116,7 +143,7 @@ def _apply(event: DeliveryEvent, message: Message | None, now: Any) -> str:
         values["failed_at"], values["error_code"] = event.reported_at or now, (event.error_code or "dlr_failed")[:64]
     # Forward only, decided in the UPDATE itself, so racing appliers cannot move a message back.
     moved = db.session.execute(
-        update(Message).where(Message.id == message.id, Message.state.in_(ADVANCEABLE)).values(**values),
+        update(Message).where(Message.id == message_id, Message.state.in_(ADVANCEABLE)).values(**values),
         execution_options={"synchronize_session": False},
     ).rowcount
     return target.value if moved else "stale"
