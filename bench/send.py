@@ -1,0 +1,375 @@
+"""Campaign sending: launch time, msgs/s per worker process, peak worker RSS and rate-limit
+accuracy, beside raw lower bounds measured in the same run. Run by hand; never part of CI.
+
+    export DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/send.py                                  # 10k and 100k, batch 500
+    .venv/bin/python bench/send.py --sizes 10000,100000 --batch 500,2000 --limited 0
+    .venv/bin/python bench/send.py --sizes 1000000 --launch-only --limited 0
+    .venv/bin/python bench/send.py --sizes '' --limited 20000                # rate limits only
+    .venv/bin/python bench/send.py --sizes 10000 --limited 0 --profile /tmp/send   # cProfile the worker
+
+Per size: a scratch PostgreSQL database (dropped afterwards) with one shop and N subscribed
+contacts (sealed like an import, COPY; setup, timed apart). Per batch size: a campaign launched
+through the service, then ONE `flask worker --burst -q campaigns` (simple; fork too at <= 10k)
+sends to the fake Mitto in its own process, limits off; every message is then checked sent once.
+Raw bounds on the same database: COPY of the same rows into `raw_messages` (the indexes of
+`messages`), and a loop POSTing the same batches with one UPDATE ... FROM unnest each. With
+limits on, the worker runs WITHOUT --burst (RQ's scheduler must promote rescheduled batches; a
+burst worker exits and leaves them) and gets SIGTERM once the campaign completes. REDIS_URL
+(default db 13) is FLUSHDB'd before each launch and at the end. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+import requests  # noqa: E402
+from flask import current_app  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from shopify_app import create_app  # noqa: E402
+from shopify_app.bulk import bulk_insert  # noqa: E402
+from shopify_app.extensions import db  # noqa: E402
+from shopify_app.models import Campaign, CampaignState, Contact, Message, MessageState, Shop  # noqa: E402
+from shopify_app.services import campaigns, credits, sending  # noqa: E402
+from shopify_app.services.contact_transfers import _new_contact_row  # noqa: E402
+from shopify_app.services.phones import Phone  # noqa: E402
+from shopify_app.services.pii import phone_hash  # noqa: E402
+from shopify_app.services.settings import update_settings  # noqa: E402
+from tests.conftest import install_shop, scratch_database  # noqa: E402
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13"
+API_KEY, ACCOUNT, SENDER = "test-mitto-key", "acct-bench", "SMSBlossom"
+BODY = "Hi {{first_name}}, 20% off everything today at {{shop_name}}. Reply STOP to opt out."
+CHUNK = 20_000
+Row = dict[str, Any]
+
+
+def phone(n: int) -> str:
+    return f"+1{201 + n // 10_000}555{n % 10_000:04d}"
+
+
+def raw_message(message_id: int, n: int) -> Row:  # the payload MittoClient sends for contact n
+    text = f"Hi First{n}, 20% off everything today at Bench. Reply STOP to opt out."  # BODY rendered
+    sms = {"text": text, "sender": SENDER}
+    return {"trafficAccountId": ACCOUNT, "destination": phone(n), "sms": sms, "reference": str(message_id)}
+
+
+@contextmanager
+def fake_mitto() -> Iterator[str]:
+    """`python -m tests.fakes.mitto` in its own process (its own GIL); yields the base URL."""
+    command = [sys.executable, "-m", "tests.fakes.mitto", "--port", "0", "--api-key", API_KEY]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def app_config(url: str, base_url: str, *, batch: int, per_shop: float = 0, per_account: float = 0) -> Row:
+    return {
+        **{"APP_ENV": "test", "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"},
+        **{"SMS_BACKEND": "mitto", "MITTO_BASE_URL": base_url, "MITTO_API_KEY": API_KEY},
+        **{"MITTO_TRAFFIC_ACCOUNT_ID": ACCOUNT, "SMS_BATCH_SIZE": batch},
+        **{"SEND_RATE_PER_SHOP": per_shop, "SEND_RATE_PER_ACCOUNT": per_account},
+    }
+
+
+def contact_row(shop: Shop, n: int) -> Row:
+    profile, e164 = {"first_name": f"First{n}", "last_name": f"Last{n}"}, phone(n)
+    digest = phone_hash(e164, shop_id=shop.id)
+    return _new_contact_row(shop, Phone(e164, "US", "America/New_York"), digest, profile, True)
+
+
+def setup(count: int, launches: int) -> tuple[Shop, float, float]:
+    """Migrate, one shop, `count` subscribed contacts; returns (shop, seal s, COPY s)."""
+    upgrade()
+    shop = install_shop("bench.myshopify.com")
+    update_settings(shop=shop, changes={"quiet_hours": None})
+    credits.grant(shop_id=shop.id, amount=count * 4 * launches, key="grant:bench")
+    sealing = copying = 0.0
+    for start in range(0, count, CHUNK):
+        started = time.perf_counter()
+        rows = [contact_row(shop, n) for n in range(start, min(count, start + CHUNK))]
+        sealed = time.perf_counter()
+        bulk_insert(Contact.__table__, rows)
+        db.session.commit()
+        sealing, copying = sealing + sealed - started, copying + time.perf_counter() - sealed
+    db.session.execute(text("ANALYZE"))  # a live database has statistics; a fresh COPY has none
+    db.session.commit()
+    return shop, sealing, copying
+
+
+def stopwatch(func: Callable[..., Any], name: str, sink: dict[str, float]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            sink[name] = sink.get(name, 0.0) + time.perf_counter() - started
+
+    return wrapper
+
+
+def launch(shop: Shop) -> tuple[int, float, dict[str, float]]:
+    """Launch a new draft campaign; returns (campaign id, seconds, seconds per part)."""
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    campaign = campaigns.create_campaign(shop=shop, data={"name": "Bench", "body": BODY})
+    parts: dict[str, float] = {}
+    timed = ((campaigns, "estimate"), (credits, "reserve_for_launch"), (campaigns, "enqueue_batches"))
+    with ExitStack() as stack:
+        for owner, name in (*timed, (sending, "finish_if_done")):  # looked up at call time
+            stack.enter_context(mock.patch.object(owner, name, stopwatch(getattr(owner, name), name, parts)))
+        started = time.perf_counter()
+        campaigns.launch(shop=shop, campaign_id=campaign.id)
+        elapsed = time.perf_counter() - started
+    parts["snapshot"] = elapsed - sum(parts.values())  # INSERT ... SELECT, commit, bookkeeping
+    return campaign.id, elapsed, parts
+
+
+def campaign_state(campaign_id: int) -> CampaignState | None:
+    db.session.rollback()  # a fresh snapshot
+    return db.session.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of `pid` and of its children (work horses, RQ's scheduler) in MB; 0 once gone.
+    (wait4's ru_maxrss would not do: exec keeps the forking parent's high-water mark.)"""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        status = Path(f"/proc/{pid}/status").read_text().split("VmHWM:")[1]
+    except (OSError, IndexError):
+        return 0.0
+    return max([int(status.split()[0]) / 1024, *(peak_rss_mb(int(child)) for child in children)])
+
+
+def run_worker(
+    env: dict[str, str], log: Path, *, worker_class: str, done: Callable[[], bool] | None, profile: str | None
+) -> tuple[float, float]:
+    """One worker process, burst unless `done` is given (then SIGTERM once done() holds).
+    Returns (seconds from spawn to exit, peak RSS of the worker and its children in MB)."""
+    command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else [])]
+    command += ["-m", "flask", "--app", "shopify_app", "worker", "-q", "campaigns", "--worker-class", worker_class]
+    command += ["--burst"] if done is None else []
+    started, peak = time.perf_counter(), 0.0
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            peak = max(peak, peak_rss_mb(proc.pid))
+            if done is not None and (done() or time.perf_counter() - started > 900):
+                proc.send_signal(signal.SIGTERM)
+                done = None
+            time.sleep(0.02)
+    if proc.returncode:
+        raise RuntimeError(f"worker exited {proc.returncode}; see {log}")
+    return time.perf_counter() - started, peak
+
+
+def verify(campaign_id: int, expected: int) -> tuple[float, int]:
+    """Every message sent once; returns (first sent_at to completed_at in s, provider calls)."""
+    db.session.rollback()
+    where = Message.campaign_id == campaign_id
+    states = dict(db.session.execute(select(Message.state, func.count()).where(where).group_by(Message.state)).all())
+    distinct_ids, calls, spend, first = db.session.execute(
+        select(
+            func.count(func.distinct(Message.provider_message_id)),
+            func.count(func.distinct(Message.bulk_id)),
+            func.sum(Message.credits),
+            func.min(Message.sent_at),
+        ).where(where)
+    ).one()
+    campaign = db.session.get(Campaign, campaign_id)
+    assert campaign is not None
+    assert campaign.completed_at is not None, campaign.state
+    got = (campaign.state, states, distinct_ids, credits.spent_for(campaign_id=campaign_id))
+    assert got == (CampaignState.COMPLETED, {MessageState.SENT: expected}, expected, spend), got
+    db.session.commit()  # end the read transaction before raw_bounds touches the tables
+    return (campaign.completed_at - first).total_seconds(), int(calls)
+
+
+def raw_bounds(url: str, base_url: str, campaign_id: int, batch: int, *, loop: bool = True) -> dict[str, float]:
+    """COPY the campaign's rows into raw_messages, then (`loop`) POST them batch by batch with
+    one UPDATE each; returns rows/s of the COPY, msgs/s of the loop and of its HTTP alone."""
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS raw_messages")
+        cur.execute("CREATE TABLE raw_messages (LIKE messages INCLUDING ALL)")
+        cur.execute(
+            "SELECT m.shop_id, m.campaign_id, m.contact_id, c.first FROM messages m, "
+            "(SELECT min(id) AS first FROM contacts) c WHERE m.campaign_id = %s ORDER BY m.id",
+            (campaign_id,),
+        )
+        rows = [(shop_id, cid, contact, "queued", 0, contact - first) for shop_id, cid, contact, first in cur]
+        conn.commit()
+        started = time.perf_counter()
+        columns = "shop_id, campaign_id, contact_id, state, attempts, created_at"
+        with cur.copy(f"COPY raw_messages ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((*row[:5], "2026-11-27T00:00:00Z"))
+        conn.commit()
+        copied = time.perf_counter() - started
+        if not loop:
+            cur.execute("DROP TABLE raw_messages")
+            return {"copy": len(rows) / copied}
+        cur.execute("SELECT id FROM raw_messages ORDER BY id")
+        ids = [row[0] for row in cur]
+        session, best = requests.Session(), (float("inf"), 0.0)
+        endpoint = f"{base_url}/api/v1.1/Messages/sendmessagesbulk"
+        headers = {"Accept": "application/json", "X-Mitto-API-Key": API_KEY}
+        for _ in range(2):  # the better of two passes: a lower bound should not carry noise
+            started, http = time.perf_counter(), 0.0
+            for start in range(0, len(ids), batch):
+                chunk = zip(ids[start : start + batch], rows[start : start + batch], strict=True)
+                messages = [raw_message(message_id, row[5]) for message_id, row in chunk]
+                posted = time.perf_counter()
+                response = session.post(endpoint, json={"messages": messages}, headers=headers, timeout=(3.05, 15))
+                answers = response.json()["messages"]
+                http += time.perf_counter() - posted
+                cur.execute(
+                    "UPDATE raw_messages SET state = 'sent', provider_message_id = v.pid, sent_at = now() "
+                    "FROM unnest(%s::bigint[], %s::text[]) AS v(id, pid) WHERE raw_messages.id = v.id",
+                    ([int(a["reference"]) for a in answers], [a["messageId"] for a in answers]),
+                )
+                conn.commit()
+            best = min(best, (time.perf_counter() - started, http))
+        cur.execute("SELECT count(*) FROM raw_messages WHERE state = 'sent'")
+        assert cur.fetchone() == (len(ids),)
+        cur.execute("DROP TABLE raw_messages")
+        conn.commit()
+    return {"copy": len(ids) / copied, "loop": len(ids) / best[0], "http": len(ids) / best[1]}
+
+
+@contextmanager
+def scratch_shop(prefix: str, count: int, launches: int, **config: Any) -> Iterator[tuple[str, str, Row, Shop]]:
+    """Scratch database, fake Mitto process, app context and a shop with `count` contacts;
+    yields (database URL, fake base URL, app config, shop)."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scratch_database(Path(tmp), prefix) as url,
+        fake_mitto() as base_url,
+    ):
+        assert url.startswith("postgres"), "bench/send.py needs PostgreSQL (DATABASE_URL)"
+        settings = app_config(url, base_url, **config)
+        with create_app(dict(settings)).app_context():
+            shop, sealing, copying = setup(count, launches)
+            print(f"{count:,} contacts: seal {sealing:.1f} s ({count / sealing:,.0f}/s), COPY {copying:.1f} s")
+            yield url, base_url, settings, shop
+            db.engine.dispose()
+
+
+def worker_env(config: Row) -> dict[str, str]:
+    return {**os.environ, **{name: str(value) for name, value in config.items()}}
+
+
+def bench_size(count: int, batches: list[int], args: argparse.Namespace, table: list[Row]) -> None:
+    fork = count <= 10_000 and not args.launch_only
+    runs = [(batch, "simple") for batch in batches] + ([(batches[0], "fork")] if fork else [])
+    with scratch_shop("smsb_bench_send", count, len(runs), batch=batches[0]) as (url, base_url, config, shop):
+        for batch, worker_class in runs:
+            config["SMS_BATCH_SIZE"] = current_app.config["SMS_BATCH_SIZE"] = batch
+            campaign_id, launched, parts = launch(shop)
+            row = {"size": count, "batch": batch, "worker": worker_class, "launch": launched, "parts": parts}
+            if args.launch_only:
+                copied = raw_bounds(url, base_url, campaign_id, batch, loop=False)["copy"]
+                print(f"  launch {launched:.2f} s ({', '.join(f'{k} {v:.2f}' for k, v in parts.items())}), ", end="")
+                print(f"raw COPY of the same rows {copied:,.0f} rows/s", flush=True)
+                continue
+            profile = f"{args.profile}-{count}-{batch}.prof" if args.profile and worker_class == "simple" else None
+            log = Path(tempfile.gettempdir()) / f"bench-send-worker-{worker_class}.log"
+            wall, rss = run_worker(worker_env(config), log, worker_class=worker_class, done=None, profile=profile)
+            period, calls = verify(campaign_id, count)
+            row |= {"wall": wall, "period": period, "rss": rss, "calls": calls}
+            table.append(row | raw_bounds(url, base_url, campaign_id, batch))
+            print(table_row(table[-1]), flush=True)
+
+
+HEADER = (
+    "| recipients | batch | worker | launch (estimate, reserve, enqueue, finish_if_done, snapshot) "
+    "| ours msgs/s spawn->exit (send period) | raw loop msgs/s (HTTP alone) | ours / raw | COPY rows/s "
+    "| provider calls | peak RSS |\n" + "|---" * 10 + "|"
+)
+
+
+def table_row(row: Row) -> str:
+    parts = ", ".join(f"{seconds:.2f}" for seconds in row["parts"].values())
+    ours, period = row["size"] / row["wall"], row["size"] / row["period"]
+    return (
+        f"| {row['size']:,} | {row['batch']} | {row['worker']} | {row['launch']:.2f} s ({parts}) | {ours:,.0f} "
+        f"({period:,.0f}) | {row['loop']:,.0f} ({row['http']:,.0f}) | {100 * ours / row['loop']:.1f} % "
+        f"({100 * period / row['loop']:.1f} %) | {row['copy']:,.0f} | {row['calls']} | {row['rss']:.0f} MB |"
+    )
+
+
+def limited(count: int, batch: int, per_shop: float, per_account: float) -> None:
+    rates = {"per_shop": per_shop, "per_account": per_account}
+    with scratch_shop("smsb_bench_rate", count, 1, batch=batch, **rates) as (_, _, config, shop):
+        campaign_id, _, _ = launch(shop)
+        log = Path(tempfile.gettempdir()) / "bench-send-worker-limited.log"
+        done = lambda: campaign_state(campaign_id) == CampaignState.COMPLETED  # noqa: E731
+        wall, rss = run_worker(worker_env(config), log, worker_class="simple", done=done, profile=None)
+        _, calls = verify(campaign_id, count)
+        stamps = sorted(db.session.scalars(select(Message.sent_at).where(Message.campaign_id == campaign_id)))
+    span = (stamps[-1] - stamps[0]).total_seconds()
+    rate = min(per_shop or float("inf"), per_account or float("inf"))
+    whole = (count - rate) / span  # the first grant is the bucket's burst (one second's worth)
+    per_second = Counter(int((stamp - stamps[0]).total_seconds()) for stamp in stamps)
+    counts = [per_second[second] for second in range(max(per_second) + 1)]
+    steady = sum(counts[1:-1]) / (len(counts) - 2) if len(counts) > 4 else float("nan")  # whole seconds inside
+    print(
+        f"limits on: {count:,} messages, batch {batch}, SEND_RATE_PER_SHOP={per_shop:g}, "
+        f"SEND_RATE_PER_ACCOUNT={per_account:g}; worker without --burst, SIGTERM on completion\n"
+        f"  first to last send {span:.2f} s, {calls} provider calls, peak RSS {rss:.0f} MB, worker up {wall:.1f} s\n"
+        f"  configured {rate:g} msgs/s; achieved: steady {steady:.1f} msgs/s ({100 * (steady - rate) / rate:+.1f} %), "
+        f"whole run less the burst {whole:.1f} msgs/s ({100 * (whole - rate) / rate:+.1f} %)\n"
+        f"  sent per second (bucket allows <= {2 * rate:g} in any second): {' '.join(map(str, counts))}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000", help="recipients per run, comma-separated; '' for none")
+    parser.add_argument("--batch", default="500", help="SMS_BATCH_SIZE values, comma-separated")
+    parser.add_argument("--limited", type=int, default=3000, help="messages for the rate-limited run; 0 skips")
+    parser.add_argument("--launch-only", action="store_true", help="launch and COPY bound only: no sending")
+    parser.add_argument("--profile", help="cProfile each simple worker into PREFIX-SIZE-BATCH.prof")
+    args = parser.parse_args()
+    batches = [int(value) for value in args.batch.split(",")]
+    table: list[Row] = []
+    sizes = [int(value) for value in args.sizes.split(",") if value]
+    print(HEADER if sizes and not args.launch_only else "", flush=True)
+    try:
+        for count in sizes:
+            bench_size(count, batches, args, table)
+        if args.limited:
+            limited(args.limited, batches[0], per_shop=200, per_account=1000)
+    finally:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    if table:
+        print(f"\n{HEADER}\n" + "\n".join(table_row(row) for row in table))
+
+
+if __name__ == "__main__":
+    main()
