@@ -32,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ._lifecycle import LoopbackServer
+
 # Spelled out again, not imported from the client: the fake mirrors Mitto, so a typo there fails.
 PREFIX = "/api/v1.1/Messages/"
 MAX_BULK_SIZE = 5000
@@ -104,60 +106,39 @@ def _error(status: int, errors: Any = None) -> Answer:
     return status, body, {}, 0.0
 
 
-class FakeMitto:
+class FakeMitto(LoopbackServer):
     latency: float = 0.0  # seconds to sleep before answering every request
 
-    def __init__(self, *, api_key: str = "test-mitto-key"):
+    def __init__(self, *, api_key: str = "test-mitto-key") -> None:
+        super().__init__()
         self.api_key = api_key
         self.received: list[dict[str, Any]] = []  # every accepted message, with its messageId
         self.requests = 0  # HTTP requests received, whatever their fate
         self.connections = 0  # TCP connections accepted: keep-alive means few
         self.reject_destinations: set[str] = set()
         self.statuses: dict[str, str] = {}  # messageId -> deliveryStatus (default "Delivered")
-        self.port: int | None = None
         self._by_id: dict[str, dict[str, Any]] = {}
         self._pending: deque[tuple[str, int, Any]] = deque()  # (kind, status, extra) per next submission
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    # -- lifecycle (LoopbackServer) -----------------------------------------------------------
 
-    def start(self, port: int = 0) -> FakeMitto:
-        self._server = _Server(self, port)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-mitto", daemon=True
-        )
-        self._thread.start()
-        return self
+    name = "fake-mitto"
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def _make_server(self, port: int) -> _Server:
+        return _Server(self, port)
+
+    def _after_shutdown(self) -> None:
         with self._lock:
             sockets, self._sockets = list(self._sockets), set()
         for sock in sockets:  # idle keep-alive connections would otherwise outlive the fake
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeMitto:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
-        if self.port is None:
-            raise RuntimeError("FakeMitto is not started")
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.require_port()}"
 
     # -- knobs -------------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ prints the base URL (and an access token per --shop) and serves until Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import functools
 import hmac
 import json
 import os
@@ -31,6 +30,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from ._lifecycle import LoopbackServer
 
 # Spelled out again, not imported from the client: the fake mirrors Shopify, so a typo there fails.
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -59,18 +60,18 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
     return Response(json.dumps(payload), status=status, headers=headers, content_type="application/json")
 
 
-class FakeShopify:
+class FakeShopify(LoopbackServer):
     token_lifetime: int = 86400
     refuse_token_exchange: bool = False
 
-    def __init__(self, *, api_key: str, api_secret: str):
+    def __init__(self, *, api_key: str, api_secret: str) -> None:
+        super().__init__()
         self.api_key = api_key
         self.api_secret = api_secret
         self.shops: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, str] = {}  # access token -> shop
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> shop
         self.requests: list[dict[str, Any]] = []
-        self.port: int | None = None
         self._codes: dict[str, str] = {}  # unused authorization code -> shop
         self._access_of_refresh: dict[str, str] = {}  # refresh token -> the access token issued with it
         self._access_expires_at: dict[str, float] = {}  # expiring access token -> monotonic deadline
@@ -79,42 +80,17 @@ class FakeShopify:
         self._throttles: deque[float] = deque()
         self._graphql_errors: deque[list[dict[str, Any]]] = deque()
         self._lock = threading.RLock()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    # -- lifecycle (LoopbackServer) -----------------------------------------------------------
 
-    def start(self, port: int = 0) -> FakeShopify:
-        self._server = make_server(
-            "127.0.0.1", port, self.wsgi_app, threaded=True, request_handler=_QuietRequestHandler
-        )
-        self.port = self._server.server_port
-        # A short poll interval makes stop() (shutdown) return in ~50 ms instead of 500 ms.
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
-        self._thread = threading.Thread(target=serve, name="fake-shopify", daemon=True)
-        self._thread.start()
-        return self
+    name = "fake-shopify"
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeShopify:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _make_server(self, port: int) -> BaseWSGIServer:
+        return make_server("127.0.0.1", port, self.wsgi_app, threaded=True, request_handler=_QuietRequestHandler)
 
     @property
     def admin_base_url(self) -> str:
-        if self.port is None:
-            raise RuntimeError("FakeShopify is not started")
-        return f"http://127.0.0.1:{self.port}/shops/{{shop}}"
+        return f"http://127.0.0.1:{self.require_port()}/shops/{{shop}}"
 
     # -- state and knobs ---------------------------------------------------------------------
 
