@@ -432,9 +432,9 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     enqueued = 0
     for campaign in db.session.scalars(select(Campaign).where(Campaign.state == CampaignState.SENDING)):
         has_queued = db.session.scalar(
-            select(func.count()).where(Message.campaign_id == campaign.id, Message.state == MessageState.QUEUED)
+            select(Message.id).where(Message.campaign_id == campaign.id, Message.state == MessageState.QUEUED).limit(1)
         )
-        if has_queued:
+        if has_queued is not None:
             enqueued += enqueue_batches(campaign=campaign, only_open=True, unless_waiting=True)
         finish_if_done(campaign_id=campaign.id)
     launched = launch_due_scheduled(now=now)
