@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 from ..errors import AppError, BadRequest, ValidationFailed, error_response
 from ..schemas.signup import SignupSchema
 from ..security.decorators import app_proxy_verified
-from ..security.link_tokens import make_link_token, read_link_token
+from ..security.link_tokens import link_url, make_link_token, read_link_token
 from ..services import signup
 from ..services.contacts import contact_phone
 from ..services.phones import mask_phone
@@ -124,13 +124,14 @@ def unsubscribe_page() -> Response:
     shop = signup.installed_shop(g.shop_domain)
     token = request.args.get("t")
     contact = signup.contact_for_preferences(shop=shop, claims=read_link_token("unsubscribe", token))
-    action = f"{current_app.config['APP_PROXY_PATH']}/unsubscribe?t={liquid_escape(token)}"
+    action = link_url("unsubscribe", liquid_escape(token))
     form = f'<form method="post" action="{action}"><button type="submit">Unsubscribe</button></form>'
+    phone = mask_phone(contact_phone(contact))
     return render(
         200,
         title="Unsubscribe",
-        message=f"Stop marketing texts to {mask_phone(contact_phone(contact))}?",
-        data={"phone": mask_phone(contact_phone(contact)), "consent_state": contact.consent_state.value},
+        message=f"Stop marketing texts to {phone}?",
+        data={"phone": phone, "consent_state": contact.consent_state.value},
         form=form,
     )
 
@@ -156,11 +157,12 @@ def preferences() -> Response:
     contact = signup.contact_for_preferences(shop=shop, claims=read_link_token("preferences", request.args.get("t")))
     unsubscribe_token = make_link_token("unsubscribe", contact_id=contact.id, shop_id=shop.id)
     state = contact.consent_state.value
-    link = f"{current_app.config['APP_PROXY_PATH']}/unsubscribe?t={unsubscribe_token}"
+    link = link_url("unsubscribe", unsubscribe_token)
+    phone = mask_phone(contact_phone(contact))
     return render(
         200,
         title="Your text preferences",
-        message=f"{mask_phone(contact_phone(contact))} is {state}.",
-        data={"phone": mask_phone(contact_phone(contact)), "consent_state": state, "unsubscribe_url": link},
+        message=f"{phone} is {state}.",
+        data={"phone": phone, "consent_state": state, "unsubscribe_url": link},
         form=f'<a href="{liquid_escape(link)}">Unsubscribe</a>' if state != "unsubscribed" else "",
     )

@@ -49,3 +49,10 @@ def read_link_token(purpose: Purpose, token: str | None) -> LinkClaims:
         return LinkClaims(contact_id=int(data["c"]), shop_id=int(data["s"]))
     except (BadSignature, KeyError, TypeError, ValueError):
         raise Unauthorized("The link is invalid or has expired.", code="invalid_link") from None
+
+
+def link_url(purpose: Purpose, token: str, *, shop_domain: str | None = None) -> str:
+    """The storefront URL (through the app proxy) a token is used at; absolute with a shop domain
+    (for texts), else the path (for pages Shopify renders inside the storefront)."""
+    path = f"{current_app.config['APP_PROXY_PATH']}/{purpose}?t={token}"
+    return f"https://{shop_domain}{path}" if shop_domain else path

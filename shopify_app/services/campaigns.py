@@ -30,7 +30,7 @@ from ..models import (
     Template,
 )
 from ..models.types import UTCDateTime, utcnow
-from ..security.link_tokens import make_link_token
+from ..security.link_tokens import link_url, make_link_token
 from . import credits
 from .batches import enqueue_batch
 from .pagination import page
@@ -169,7 +169,7 @@ def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
 
 def unsubscribe_url(*, shop: Shop, contact_id: int) -> str:
     token = make_link_token("unsubscribe", contact_id=contact_id, shop_id=shop.id)
-    return f"https://{shop.domain}{current_config()['APP_PROXY_PATH']}/unsubscribe?t={token}"
+    return link_url("unsubscribe", token, shop_domain=shop.domain)
 
 
 # --- launch and control ----------------------------------------------------------------------------

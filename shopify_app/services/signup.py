@@ -17,12 +17,11 @@ import structlog
 from sqlalchemy import select
 
 from ..clients.mitto import MittoError, MittoRejected, MittoTimeout, OutboundSms
-from ..config import current_config
 from ..errors import NotFound, TooManyRequests
 from ..extensions import db, redis_ext, sms_backend
 from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, Shop
 from ..queueing import enqueue
-from ..security.link_tokens import LinkClaims, make_link_token
+from ..security.link_tokens import LinkClaims, link_url, make_link_token
 from .contacts import ConsentChange, apply_consent, contact_phone, create_or_merge, parse_phone
 from .phones import phone_error
 from .ratelimit import FixedWindowLimit
@@ -103,7 +102,7 @@ def sign_up(*, shop: Shop, form: Mapping[str, Any], ip: str | None, user_agent: 
 
 def confirmation_text(*, shop: Shop, contact: Contact) -> str:
     token = make_link_token("confirm", contact_id=contact.id, shop_id=shop.id)
-    link = f"https://{shop.domain}{current_config()['APP_PROXY_PATH']}/confirm?t={token}"
+    link = link_url("confirm", token, shop_domain=shop.domain)
     return (
         f"{shop.name or shop.domain}: reply Y to confirm you want marketing texts, or tap {link} . "
         "Msg & data rates may apply. Reply STOP to opt out."
