@@ -259,3 +259,34 @@ def settle_jobs(app: Flask, rounds: int = 50, *, strict: bool = True) -> None:
         promote_due_delayed_jobs(datetime.now(UTC) + timedelta(days=1))
     if strict:
         raise AssertionError("jobs kept rescheduling themselves")
+
+
+def mitto_config(fake: Any, **extra: Any) -> dict[str, Any]:
+    """App settings that send through the real Mitto client to the loopback fake, limits off."""
+    return {
+        "SMS_BACKEND": "mitto",
+        "MITTO_BASE_URL": fake.base_url,
+        "MITTO_API_KEY": "test-mitto-key",
+        "MITTO_TRAFFIC_ACCOUNT_ID": "acct-1",
+        "SEND_RATE_PER_ACCOUNT": 0,
+        "SEND_RATE_PER_SHOP": 0,
+        **extra,
+    }
+
+
+def shop_ready_to_send(app: Flask, *, recipients: int, credits: int, first_names: bool = False) -> tuple[Any, Any]:
+    """An installed shop with credits, quiet hours off, and `recipients` subscribed contacts
+    (+1415555 0000, 0001, ...). Returns (ApiClient, shop); call inside `app.app_context()`."""
+    from shopify_app.services import credits as ledger
+
+    shop = install_shop("alpha.myshopify.com")
+    ledger.grant(shop_id=shop.id, amount=credits, key="grant:test")
+    db.session.commit()
+    api = ApiClient(app.test_client(), shop.domain)
+    api.patch("/api/settings", json={"quiet_hours": None})
+    for n in range(recipients):
+        fields = {"phone": f"+1415555{n:04d}", "consent_state": "subscribed", "consent_text": "Yes, texts please."}
+        if first_names:
+            fields["first_name"] = f"P{n}"
+        api.post("/api/contacts", json=fields)
+    return api, shop

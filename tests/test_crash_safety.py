@@ -19,7 +19,7 @@ from shopify_app.models import Message, MessageState
 from shopify_app.services import credits
 from shopify_app.services.sending import LEASE, sweep
 
-from .conftest import ApiClient, install_shop, settle_jobs
+from .conftest import mitto_config, settle_jobs, shop_ready_to_send
 
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a real Redis shared with the worker")
 
@@ -28,26 +28,10 @@ RECIPIENTS = 10
 
 @pytest.fixture
 def crash_app(make_app, fake_mitto):
-    settings = {
-        "SMS_BACKEND": "mitto",
-        "MITTO_BASE_URL": fake_mitto.base_url,
-        "MITTO_API_KEY": "test-mitto-key",
-        "MITTO_TRAFFIC_ACCOUNT_ID": "acct-1",
-        "MITTO_READ_TIMEOUT_SECONDS": 60,
-        "SEND_RATE_PER_ACCOUNT": 0,
-        "SEND_RATE_PER_SHOP": 0,
-    }
+    settings = mitto_config(fake_mitto, MITTO_READ_TIMEOUT_SECONDS=60)
     app = make_app(**settings)
     with app.app_context():
-        shop = install_shop("alpha.myshopify.com")
-        credits.grant(shop_id=shop.id, amount=100, key="grant:test")
-        db.session.commit()
-        api = ApiClient(app.test_client(), shop.domain)
-        api.patch("/api/settings", json={"quiet_hours": None})
-        for n in range(RECIPIENTS):
-            api.post(
-                "/api/contacts", json={"phone": f"+1415555{n:04d}", "consent_state": "subscribed", "consent_text": "ok"}
-            )
+        api, shop = shop_ready_to_send(app, recipients=RECIPIENTS, credits=100)
         yield app, api, shop, settings
 
 

@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from shopify_app.extensions import db
 from shopify_app.models import DeliveryEvent, Message, MessageState
-from shopify_app.services import credits
 
-from .conftest import ApiClient, install_shop, settle_jobs
+from .conftest import mitto_config, settle_jobs, shop_ready_to_send
 
 SECRET = "dlr-path-secret-0123456789abcdef0123456789"
 
@@ -21,15 +20,7 @@ def sent(make_app):
     """Three messages sent through the memory backend; returns (app, api, {provider id: message id})."""
     app = make_app(MITTO_WEBHOOK_SECRET=SECRET, SEND_RATE_PER_ACCOUNT=0, SEND_RATE_PER_SHOP=0)
     with app.app_context():
-        shop = install_shop("alpha.myshopify.com")
-        credits.grant(shop_id=shop.id, amount=100, key="grant:test")
-        db.session.commit()
-        api = ApiClient(app.test_client(), shop.domain)
-        api.patch("/api/settings", json={"quiet_hours": None})
-        for n in range(3):
-            api.post(
-                "/api/contacts", json={"phone": f"+1415555{n:04d}", "consent_state": "subscribed", "consent_text": "ok"}
-            )
+        api, _shop = shop_ready_to_send(app, recipients=3, credits=100)
         campaign = api.post("/api/campaigns", json={"name": "C", "body": "Hi"}).get_json()
         api.post(f"/api/campaigns/{campaign['id']}/launch")
         settle_jobs(app)
@@ -150,21 +141,9 @@ def test_the_poller_asks_mitto_about_messages_stuck_in_sent(make_app, fake_mitto
     from shopify_app.models.types import utcnow
     from shopify_app.services.delivery import poll_stale
 
-    app = make_app(
-        SMS_BACKEND="mitto",
-        MITTO_BASE_URL=fake_mitto.base_url,
-        MITTO_API_KEY="test-mitto-key",
-        MITTO_TRAFFIC_ACCOUNT_ID="acct-1",
-        SEND_RATE_PER_ACCOUNT=0,
-        SEND_RATE_PER_SHOP=0,
-    )
+    app = make_app(**mitto_config(fake_mitto))
     with app.app_context():
-        shop = install_shop("alpha.myshopify.com")
-        credits.grant(shop_id=shop.id, amount=10, key="grant:test")
-        db.session.commit()
-        api = ApiClient(app.test_client(), shop.domain)
-        api.patch("/api/settings", json={"quiet_hours": None})
-        api.post("/api/contacts", json={"phone": "+14155550000", "consent_state": "subscribed", "consent_text": "ok"})
+        api, _shop = shop_ready_to_send(app, recipients=1, credits=10)
         campaign = api.post("/api/campaigns", json={"name": "C", "body": "Hi"}).get_json()
         api.post(f"/api/campaigns/{campaign['id']}/launch")
         settle_jobs(app)

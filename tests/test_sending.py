@@ -15,34 +15,18 @@ from shopify_app.services import credits
 from shopify_app.services.circuit import CircuitState
 from shopify_app.services.sending import breaker, sweep
 
-from .conftest import ApiClient, install_shop, settle_jobs
+from .conftest import mitto_config, settle_jobs, shop_ready_to_send
 from .test_jobs import drain_if_async
 
-SUBSCRIBE = {"consent_state": "subscribed", "consent_text": "Yes, texts please."}
 RECIPIENTS = 12
 
 
 @pytest.fixture
 def sender(make_app, fake_mitto):
     """An app sending through the real Mitto client to the fake, batches of 5, limits off."""
-    app = make_app(
-        SMS_BACKEND="mitto",
-        MITTO_BASE_URL=fake_mitto.base_url,
-        MITTO_API_KEY="test-mitto-key",
-        MITTO_TRAFFIC_ACCOUNT_ID="acct-1",
-        MITTO_READ_TIMEOUT_SECONDS=0.3,
-        SMS_BATCH_SIZE=5,
-        SEND_RATE_PER_ACCOUNT=0,
-        SEND_RATE_PER_SHOP=0,
-    )
+    app = make_app(**mitto_config(fake_mitto, MITTO_READ_TIMEOUT_SECONDS=0.3, SMS_BATCH_SIZE=5))
     with app.app_context():
-        shop = install_shop("alpha.myshopify.com")
-        credits.grant(shop_id=shop.id, amount=1000, key="grant:test")
-        db.session.commit()
-        api = ApiClient(app.test_client(), shop.domain)
-        api.patch("/api/settings", json={"quiet_hours": None})
-        for n in range(RECIPIENTS):
-            api.post("/api/contacts", json={"phone": f"+1415555{n:04d}", "first_name": f"P{n}", **SUBSCRIBE})
+        api, shop = shop_ready_to_send(app, recipients=RECIPIENTS, credits=1000, first_names=True)
         yield app, api, shop
 
 
