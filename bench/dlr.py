@@ -86,10 +86,7 @@ def load_server(args: Any, url: str, load: Callable[..., Result]) -> tuple[list[
         finally:
             server.terminate()
             server.wait(timeout=30)
-        log.seek(0)
-        problems = [x for x in log.read().decode().splitlines() if "Traceback" in x or "[ERROR]" in x]
-        if problems:
-            print(f"gunicorn log: {len(problems)} error lines, first: {problems[0]}")
+        webhooks_bench.report_server_errors(log)
     return results, dlr_ok
 
 

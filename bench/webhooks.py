@@ -92,6 +92,14 @@ class Result:
         return self.requests / self.seconds
 
 
+def report_server_errors(log: Any) -> None:
+    """Print gunicorn's error lines, if any, from its captured log file."""
+    log.seek(0)
+    problems = [x for x in log.read().decode().splitlines() if "Traceback" in x or "[ERROR]" in x]
+    if problems:
+        print(f"gunicorn log: {len(problems)} error lines, first: {problems[0]}")
+
+
 def order_payload() -> bytes:
     """An orders/create-shaped body (~1.8 KB), as Shopify sends it."""
     person = {"first_name": "Jane", "last_name": "Doe", "email": "jane.doe@example.com", "phone": "+12175550143"}
@@ -312,10 +320,7 @@ def load_server(args: Any, url: str, body: bytes, load: Callable[..., Result]) -
         finally:
             server.terminate()
             server.wait(timeout=30)
-        log.seek(0)
-        problems = [x for x in log.read().decode().splitlines() if "Traceback" in x or "[ERROR]" in x]
-        if problems:
-            print(f"gunicorn log: {len(problems)} error lines, first: {problems[0]}")
+        report_server_errors(log)
     return results, webhook_ok
 
 
