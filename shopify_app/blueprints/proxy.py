@@ -14,10 +14,11 @@ from flask import Blueprint, Response, current_app, g, jsonify, make_response, r
 from marshmallow import ValidationError
 
 from ..errors import AppError, BadRequest, ValidationFailed, error_response
-from ..schemas.signup import SignupSchema
+from ..extensions import db
+from ..schemas.signup import BackInStockSchema, SignupSchema
 from ..security.decorators import app_proxy_verified
 from ..security.link_tokens import link_url, make_link_token, read_link_token
-from ..services import signup
+from ..services import signup, stock
 from ..services.contacts import contact_phone
 from ..services.phones import mask_phone
 
@@ -85,10 +86,7 @@ def ping() -> Response:
 @bp.post("/subscribe")
 @app_proxy_verified
 def subscribe() -> Response:
-    payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
-    if not isinstance(payload, dict):
-        raise BadRequest("The sign-up must be a form or a JSON object.", code="invalid_body")
-    form = SignupSchema().load(payload)
+    form = SignupSchema().load(_form_payload())
     shop = signup.installed_shop(g.shop_domain)
     result = signup.sign_up(shop=shop, form=form, ip=storefront_ip(), user_agent=request.user_agent.string)
     if result.state.value == "subscribed":
@@ -100,6 +98,38 @@ def subscribe() -> Response:
         title="Almost there",
         message="We texted you a link: reply Y or tap it to confirm your subscription.",
         data={"status": "pending"},
+    )
+
+
+def _form_payload() -> dict[str, Any]:
+    payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if not isinstance(payload, dict):
+        raise BadRequest("The sign-up must be a form or a JSON object.", code="invalid_body")
+    return payload
+
+
+@bp.post("/back-in-stock")
+@app_proxy_verified
+def back_in_stock() -> Response:
+    """Text me when this variant is back: consent as for a sign-up (a new number confirms by
+    double opt-in first), then one text when stock returns."""
+    form = BackInStockSchema().load(_form_payload())
+    shop = signup.installed_shop(g.shop_domain)
+    result = signup.sign_up(shop=shop, form=form, ip=storefront_ip(), user_agent=request.user_agent.string)
+    created = stock.request_notification(
+        shop=shop, contact=result.contact, variant_id=form["variant_id"], product_title=form["product_title"]
+    )
+    db.session.commit()
+    pending = result.state.value != "subscribed"
+    return render(
+        201 if created else 200,
+        title="We'll text you",
+        message=(
+            "We texted you a link: confirm your subscription and we'll tell you when it's back."
+            if pending
+            else "We'll text you once when it's back in stock."
+        ),
+        data={"status": "waiting", "subscription": result.state.value},
     )
 
 

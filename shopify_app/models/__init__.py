@@ -1,8 +1,18 @@
 """Models, one module per aggregate. Importing this package registers every table."""
 
+from .automation import (
+    Automation,
+    AutomationKind,
+    AutomationRun,
+    BackInStockRequest,
+    RunState,
+    StockLevel,
+    StockRequestState,
+)
 from .campaign import (
     OPEN_MESSAGE_STATES,
     Campaign,
+    CampaignKind,
     CampaignState,
     CreditLedger,
     LedgerKind,
@@ -23,7 +33,12 @@ from .webhook_event import WebhookEvent, WebhookStatus
 __all__ = [
     "OPEN_MESSAGE_STATES",
     "AuditLog",
+    "Automation",
+    "AutomationKind",
+    "AutomationRun",
+    "BackInStockRequest",
     "Campaign",
+    "CampaignKind",
     "CampaignState",
     "Checkout",
     "ConsentEvent",
@@ -42,8 +57,11 @@ __all__ = [
     "Order",
     "PrivacyRequest",
     "PrivacyRequestKind",
+    "RunState",
     "Segment",
     "Shop",
+    "StockLevel",
+    "StockRequestState",
     "Suppression",
     "Template",
     "TransferChunk",

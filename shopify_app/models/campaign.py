@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,6 +46,16 @@ class CampaignState(enum.StrEnum):
     FAILED = "failed"
 
 
+class CampaignKind(enum.StrEnum):
+    """`broadcast`: a merchant's campaign. The others carry an automation's messages and are
+    never listed as campaigns; their rules differ (see services/sending.py `POLICIES`)."""
+
+    BROADCAST = "broadcast"
+    AUTOMATION = "automation"  # marketing automations: welcome, abandoned checkout, ...
+    TRANSACTIONAL = "transactional"  # order confirmation, shipping update
+    CONVERSATION = "conversation"  # the merchant's replies from the inbox
+
+
 class Campaign(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "campaigns"
     __table_args__ = (
@@ -54,6 +66,9 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[CampaignKind] = mapped_column(
+        str_enum(CampaignKind, 16), default=CampaignKind.BROADCAST, server_default=CampaignKind.BROADCAST.value
+    )
     body: Mapped[str] = mapped_column(Text)
     template_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("templates.id", ondelete="SET NULL"))
     segment_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("segments.id", ondelete="SET NULL"))
@@ -90,7 +105,16 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "contact_id", name="uq_messages_campaign_id_contact_id"),
+        # A broadcast reaches a contact once; an automation's carrier once per run.
+        Index(
+            "uq_messages_campaign_id_contact_id",
+            "campaign_id",
+            "contact_id",
+            unique=True,
+            postgresql_where=text("automation_run_id IS NULL"),
+            sqlite_where=text("automation_run_id IS NULL"),
+        ),
+        Index("uq_messages_automation_run_id", "automation_run_id", unique=True),
         Index("ix_messages_campaign_id_state_id", "campaign_id", "state", "id"),
         Index("ix_messages_provider_message_id", "provider_message_id"),
         Index("ix_messages_contact_id_sent_at", "contact_id", "sent_at"),
@@ -100,6 +124,8 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
     campaign_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("campaigns.id", ondelete="CASCADE"))
     contact_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("contacts.id", ondelete="SET NULL"))
+    # No foreign key: a run is deleted with its contact, the message stays for the reports.
+    automation_run_id: Mapped[int | None] = mapped_column(BigInteger)
     state: Mapped[MessageState] = mapped_column(str_enum(MessageState), default=MessageState.QUEUED)
     skip_reason: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)

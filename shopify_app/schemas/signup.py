@@ -27,3 +27,10 @@ class SignupSchema(Schema):
     def _consent_given(self, value: Any, **_: Any) -> None:
         if str(value).strip().lower() not in CONSENT_GIVEN and value is not True:
             raise ValidationError("Tick the box to agree to receive marketing texts.")
+
+
+class BackInStockSchema(SignupSchema):
+    """A sign-up that also asks to be told when a sold-out variant is back."""
+
+    variant_id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=2**63 - 1))
+    product_title = fields.String(load_default=None, validate=validate.Length(max=255))

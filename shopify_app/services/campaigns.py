@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import (
     OPEN_MESSAGE_STATES,
     Campaign,
+    CampaignKind,
     CampaignState,
     ConsentState,
     Contact,
@@ -48,14 +49,19 @@ def _invalid(field: str, message: str) -> ValidationFailed:
 
 
 def get_campaign(*, shop: Shop, campaign_id: int) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).where(Campaign.id == campaign_id, Campaign.shop_id == shop.id))
-    if campaign is None:
+    campaign = db.session.scalar(
+        select(Campaign).where(
+            Campaign.id == campaign_id, Campaign.shop_id == shop.id, Campaign.kind == CampaignKind.BROADCAST
+        )
+    )
+    if campaign is None:  # an automation's carrier is not a campaign the merchant can touch
         raise NotFound("No such campaign.", code="campaign_not_found")
     return campaign
 
 
 def list_campaigns(*, shop: Shop, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
-    return page(select(Campaign).where(Campaign.shop_id == shop.id), Campaign.id, limit=limit, cursor=cursor)
+    query = select(Campaign).where(Campaign.shop_id == shop.id, Campaign.kind == CampaignKind.BROADCAST)
+    return page(query, Campaign.id, limit=limit, cursor=cursor)
 
 
 def _apply_fields(shop: Shop, campaign: Campaign, data: Mapping[str, Any]) -> None:

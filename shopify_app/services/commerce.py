@@ -25,7 +25,7 @@ def _currency(raw: object) -> str | None:
     return raw.upper()[:3] if isinstance(raw, str) and raw else None
 
 
-def _buyer(payload: Mapping[str, Any]) -> tuple[int | None, str | None]:
+def buyer(payload: Mapping[str, Any]) -> tuple[int | None, str | None]:
     """The Shopify customer id and the best phone an order or checkout carries."""
     customer = payload.get("customer") if isinstance(payload.get("customer"), Mapping) else {}
     customer_id = customer.get("id") if isinstance(customer.get("id"), int) else None
@@ -48,7 +48,7 @@ def record_order(*, shop: Shop, payload: Mapping[str, Any]) -> Order | None:
         return None
     if db.session.scalar(select(Order.id).where(Order.shop_id == shop.id, Order.shopify_order_id == order_id)):
         return None
-    customer_id, phone = _buyer(payload)
+    customer_id, phone = buyer(payload)
     contact = find_customer_contact(shop=shop, customer_id=customer_id, phone=phone)
     order = Order(
         shop_id=shop.id,
@@ -89,7 +89,7 @@ def record_checkout(*, shop: Shop, payload: Mapping[str, Any]) -> Checkout | Non
         db.session.add(checkout)
     elif checkout.checkout_updated_at and updated_at and updated_at < checkout.checkout_updated_at:
         return checkout  # an older update delivered late
-    customer_id, phone = _buyer(payload)
+    customer_id, phone = buyer(payload)
     contact = find_customer_contact(shop=shop, customer_id=customer_id, phone=phone)
     checkout.shopify_checkout_id = payload.get("id") if isinstance(payload.get("id"), int) else None
     checkout.shopify_customer_id = customer_id
@@ -102,3 +102,58 @@ def record_checkout(*, shop: Shop, payload: Mapping[str, Any]) -> Checkout | Non
     checkout.checkout_updated_at = updated_at
     db.session.flush()
     return checkout
+
+
+def buyer_contact(*, shop: Shop, payload: Mapping[str, Any]) -> Contact | None:
+    customer_id, phone = buyer(payload)
+    return find_customer_contact(shop=shop, customer_id=customer_id, phone=phone)
+
+
+def order_paid(*, shop: Shop, payload: Mapping[str, Any]) -> None:
+    """orders/paid: the order confirmation automation (the order is recorded too, in case
+    orders/create has not arrived yet)."""
+    from . import automations
+
+    order = record_order(shop=shop, payload=payload)
+    if order is not None:
+        automations.on_order(shop=shop, order=order)
+    contact = buyer_contact(shop=shop, payload=payload)
+    if contact is not None and isinstance(payload.get("id"), int):
+        name = payload.get("name") if isinstance(payload.get("name"), str) else None
+        automations.on_order_paid(shop=shop, contact=contact, order_id=payload["id"], order_name=name)
+
+
+SHIPPED_STATUSES = frozenset({"success", "open", "pending"})
+
+
+def fulfillment_changed(*, shop: Shop, payload: Mapping[str, Any]) -> None:
+    """fulfillments/create|update: a shipping update per fulfillment and tracking number."""
+    from . import automations
+
+    fulfillment_id, order_id = payload.get("id"), payload.get("order_id")
+    if not isinstance(fulfillment_id, int) or not isinstance(order_id, int):
+        return
+    if str(payload.get("status") or "success").lower() not in SHIPPED_STATUSES:
+        return  # cancelled, error, failure: nothing is on its way
+    contact_id = db.session.scalar(
+        select(Order.contact_id).where(Order.shop_id == shop.id, Order.shopify_order_id == order_id)
+    )
+    contact = db.session.get(Contact, contact_id) if contact_id else None
+    if contact is None:
+        destination = payload.get("destination") if isinstance(payload.get("destination"), Mapping) else {}
+        contact = find_customer_contact(shop=shop, customer_id=None, phone=destination.get("phone"))
+    if contact is None:
+        return
+    numbers = payload.get("tracking_numbers") or [payload.get("tracking_number")]
+    urls = payload.get("tracking_urls") or [payload.get("tracking_url")]
+    tracking = next((str(n) for n in numbers if n), "")
+    url = next((u for u in urls if isinstance(u, str) and u.startswith("https://")), None)
+    name = payload.get("name") if isinstance(payload.get("name"), str) else None
+    automations.on_fulfillment(
+        shop=shop,
+        contact=contact,
+        fulfillment_id=fulfillment_id,
+        tracking=tracking,
+        order_name=name.rsplit(".", 1)[0] if name else None,
+        url=url,
+    )

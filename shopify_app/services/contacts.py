@@ -132,6 +132,7 @@ def apply_consent(contact: Contact, change: ConsentChange) -> bool:
     """Move the contact to `change.state` and append the consent event; False if unchanged."""
     if contact.consent_state == change.state and change.state != ConsentState.SUBSCRIBED:
         return False
+    newly_subscribed = change.state == ConsentState.SUBSCRIBED and contact.consent_state != ConsentState.SUBSCRIBED
     now = utcnow()
     contact.consent_state = change.state
     contact.consent_source = change.source
@@ -159,6 +160,10 @@ def apply_consent(contact: Contact, change: ConsentChange) -> bool:
                 Suppression.shop_id == contact.shop_id, Suppression.phone_hash == contact.phone_hash
             )
         )
+    if newly_subscribed:
+        from .automations import on_subscribed  # automations build on contacts
+
+        on_subscribed(contact, change.source)
     return True
 
 

@@ -52,11 +52,15 @@ def grant(*, shop_id: int, amount: int, key: str, note: str | None = None) -> bo
     return added == 1
 
 
+def _lock_shop(shop_id: int) -> None:
+    # A write to the shop row is the one lock both backends honour (SQLite ignores FOR UPDATE,
+    # and a no-op UPDATE takes its write lock): concurrent holds of a shop queue up here.
+    db.session.execute(update(Shop).where(Shop.id == shop_id).values(updated_at=Shop.updated_at))
+
+
 def reserve_for_launch(*, shop: Shop, campaign: Campaign, amount: int) -> None:
     """Hold `amount` for the campaign or raise 402; serialised per shop by a row lock."""
-    # A write to the shop row is the one lock both backends honour (SQLite ignores FOR UPDATE,
-    # and a no-op UPDATE takes its write lock): concurrent launches of a shop queue up here.
-    db.session.execute(update(Shop).where(Shop.id == shop.id).values(updated_at=Shop.updated_at))
+    _lock_shop(shop.id)
     available = balance(shop_id=shop.id)
     if available < amount:
         raise PaymentRequired(
@@ -75,6 +79,53 @@ def reserve_for_launch(*, shop: Shop, campaign: Campaign, amount: int) -> None:
                 }
             ]
         )
+
+
+def hold_messages(*, shop_id: int, campaign_id: int, holds: Iterable[tuple[int, int, int]]) -> set[int]:
+    """Hold (message id, attempt, credits) in order while the balance covers them; the ids held.
+
+    For messages without a launch-time hold (automations). Each attempt holds under its own key
+    and is released (`release_messages`) or converted by `debit_messages`, so a retried message
+    is never held twice."""
+    _lock_shop(shop_id)
+    available = balance(shop_id=shop_id)
+    rows: list[dict[str, object]] = []
+    held: set[int] = set()
+    for message_id, attempt, amount in holds:
+        if amount > available:
+            continue
+        available -= amount
+        held.add(message_id)
+        rows.append(
+            {
+                "shop_id": shop_id,
+                "kind": LedgerKind.RESERVE,
+                "amount": -amount,
+                "campaign_id": campaign_id,
+                "message_id": message_id,
+                "idempotency_key": f"reserve:m{message_id}:a{attempt}",
+            }
+        )
+    if rows:
+        _append(rows)
+    return held
+
+
+def release_messages(*, shop_id: int, campaign_id: int, holds: Iterable[tuple[int, int, int]]) -> None:
+    """Give back the holds of (message id, attempt, credits) that were not sent."""
+    rows: list[dict[str, object]] = [
+        {
+            "shop_id": shop_id,
+            "kind": LedgerKind.RELEASE,
+            "amount": amount,
+            "campaign_id": campaign_id,
+            "message_id": message_id,
+            "idempotency_key": f"release:m{message_id}:a{attempt}",
+        }
+        for message_id, attempt, amount in holds
+    ]
+    if rows:
+        _append(rows)
 
 
 def debit_messages(*, shop_id: int, campaign_id: int, charges: Iterable[tuple[int, int]]) -> None:
@@ -175,7 +226,7 @@ def resolve_unknown(*, message: Message, accepted: bool, estimated_segments: int
                 {
                     "shop_id": message.shop_id,
                     "kind": LedgerKind.RELEASE,
-                    "amount": estimated_segments,
+                    "amount": message.credits or estimated_segments,
                     "campaign_id": message.campaign_id,
                     "message_id": message.id,
                     "idempotency_key": f"release:m{message.id}",

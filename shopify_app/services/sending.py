@@ -12,6 +12,7 @@ At most one accepted submission per recipient, ever:
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +26,9 @@ from ..config import current_config
 from ..extensions import db, redis_ext, sms_backend
 from ..models import (
     OPEN_MESSAGE_STATES,
+    AutomationRun,
     Campaign,
+    CampaignKind,
     CampaignState,
     ConsentState,
     Contact,
@@ -41,7 +44,7 @@ from .circuit import CircuitBreaker, CircuitState
 from .quiet_hours import quiet_until
 from .ratelimit import TokenBucket, take_all
 from .settings import load_settings, sender_for
-from .templating import compliant_text, render, segment_info
+from .templating import RUN_VARIABLES, compliant_text, render, segment_info
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +69,41 @@ class Claimed:
     id: int
     contact_id: int | None
     attempts: int
+    automation_run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a kind of carrier campaign must respect at send time."""
+
+    consent: frozenset[ConsentState]  # the consent states a recipient may be in
+    quiet_hours: bool
+    frequency_cap: bool
+    footer: bool  # the shop's name and "Reply STOP to opt out"
+    hold_per_message: bool  # no launch-time hold: each message holds its cost before the call
+
+
+_SUBSCRIBED = frozenset({ConsentState.SUBSCRIBED})
+POLICIES = {
+    CampaignKind.BROADCAST: Policy(
+        _SUBSCRIBED, quiet_hours=True, frequency_cap=True, footer=True, hold_per_message=False
+    ),
+    CampaignKind.AUTOMATION: Policy(
+        _SUBSCRIBED, quiet_hours=True, frequency_cap=True, footer=True, hold_per_message=True
+    ),
+    # Order and shipping news is expected at once: no quiet hours, no marketing cap.
+    CampaignKind.TRANSACTIONAL: Policy(
+        _SUBSCRIBED, quiet_hours=False, frequency_cap=False, footer=True, hold_per_message=True
+    ),
+    # The merchant answering a shopper who texted in (a pending double opt-in may ask a question).
+    CampaignKind.CONVERSATION: Policy(
+        frozenset({ConsentState.SUBSCRIBED, ConsentState.PENDING}),
+        quiet_hours=True,
+        frequency_cap=False,
+        footer=False,
+        hold_per_message=True,
+    ),
+}
 
 
 def breaker() -> CircuitBreaker:
@@ -107,7 +145,7 @@ def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> list[Claim
         update(Message)
         .where(Message.id.in_(candidates.scalar_subquery()))
         .values(state=MessageState.SUBMITTING, lease_until=now + LEASE, attempts=Message.attempts + 1)
-        .returning(Message.id, Message.contact_id, Message.attempts),
+        .returning(Message.id, Message.contact_id, Message.attempts, Message.automation_run_id),
         execution_options={"synchronize_session": False},
     ).all()
     db.session.commit()
@@ -159,24 +197,27 @@ def _process(
     shop: Shop, campaign: Campaign, claimed: list[Claimed], low: int, high: int, now: datetime, outcome: dict[str, int]
 ) -> None:
     settings = load_settings(shop)
+    policy = POLICIES[campaign.kind]
     contacts = {
         contact.id: contact
         for contact in db.session.scalars(
             select(Contact).where(Contact.id.in_([c.contact_id for c in claimed if c.contact_id]))
         )
     }
-    recent = _recent_counts(list(contacts), settings.get("frequency_cap"), now)
+    cap = settings.get("frequency_cap") if policy.frequency_cap else None
+    recent = _recent_counts(list(contacts), cap, now)
     sendable: list[tuple[Claimed, Recipient]] = []
     earliest_defer: datetime | None = None
     for item in claimed:
         contact = contacts.get(item.contact_id or -1)
-        reason = _skip_reason(contact, settings, recent)
+        reason = _skip_reason(contact, policy, cap, recent)
         if reason:
             _set([item.id], state=MessageState.SKIPPED, skip_reason=reason, lease_until=None)
             outcome["skipped"] += 1
             continue
         assert contact is not None
-        until = quiet_until(now=now, timezone=contact.timezone or shop.timezone, window=settings["quiet_hours"])
+        window = settings["quiet_hours"] if policy.quiet_hours else None
+        until = quiet_until(now=now, timezone=contact.timezone or shop.timezone, window=window)
         if until is not None:
             _set(
                 [item.id], state=MessageState.DEFERRED, defer_until=until, lease_until=None, attempts=item.attempts - 1
@@ -192,12 +233,13 @@ def _process(
         _submit(shop, campaign, sendable, low, high, now, outcome)
 
 
-def _skip_reason(contact: Contact | None, settings: dict[str, Any], recent: dict[int, int]) -> str | None:
+def _skip_reason(
+    contact: Contact | None, policy: Policy, cap: dict[str, int] | None, recent: dict[int, int]
+) -> str | None:
     if contact is None:
         return "contact_deleted"
-    if contact.consent_state != ConsentState.SUBSCRIBED:
+    if contact.consent_state not in policy.consent:
         return "not_subscribed"  # a STOP after launch wins
-    cap = settings.get("frequency_cap")
     if cap and recent.get(contact.id, 0) >= cap["max_messages"]:
         return "frequency_cap"
     return None
@@ -240,21 +282,66 @@ def _admit(shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipie
     return sendable, circuit
 
 
+def _run_contexts(sendable: list[tuple[Claimed, Recipient]]) -> dict[int, dict[str, Any]]:
+    """The per-run values (checkout URL, tracking link, a reply's text) of an automation's rows."""
+    run_ids = [item.automation_run_id for item, _ in sendable if item.automation_run_id]
+    if not run_ids:
+        return {}
+    runs = db.session.scalars(select(AutomationRun).where(AutomationRun.id.in_(run_ids)))
+    return {run.id: json.loads(run.context or "{}") for run in runs}
+
+
 def _outbound(shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]]) -> list[OutboundSms]:
     sender, shop_name = sender_for(shop), shop.name or shop.domain
+    policy = POLICIES[campaign.kind]
+    contexts = _run_contexts(sendable) if campaign.kind != CampaignKind.BROADCAST else {}
     messages = []
     wants_link = "unsubscribe_url" in campaign.body
     for item, recipient in sendable:
+        context = contexts.get(item.automation_run_id or -1, {})
         values = {
             "first_name": recipient.first_name,
             "last_name": recipient.last_name,
             "shop_name": shop_name,
             "discount_code": "",
             "unsubscribe_url": unsubscribe_url(shop=shop, contact_id=recipient.contact_id) if wants_link else None,
+            **{name: context.get(name) for name in RUN_VARIABLES},
         }
-        text = compliant_text(render(campaign.body, values), shop_name=shop_name)
+        text = context["text"] if "text" in context else render(campaign.body, values)
+        if policy.footer:
+            text = compliant_text(text, shop_name=shop_name)
         messages.append(OutboundSms(destination=recipient.phone, text=text, sender=sender, reference=str(item.id)))
     return messages
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Credits held for one message of a carrier campaign before its provider call."""
+
+    message_id: int
+    attempt: int
+    credits: int
+
+
+def _hold(
+    shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]], outbound: list[OutboundSms]
+) -> tuple[list[tuple[Claimed, Recipient]], list[OutboundSms], list[Hold]]:
+    """Carrier campaigns have no launch-time hold: hold each message's cost now (shop row
+    locked, in the transaction that records the attempt); what the balance cannot cover is
+    skipped as `insufficient_credits`, never sent on credit."""
+    wanted = [
+        Hold(item.id, item.attempts, segment_info(message.text).segments)
+        for (item, _), message in zip(sendable, outbound, strict=True)
+    ]
+    held = credits.hold_messages(
+        shop_id=shop.id, campaign_id=campaign.id, holds=[(h.message_id, h.attempt, h.credits) for h in wanted]
+    )
+    short = [h.message_id for h in wanted if h.message_id not in held]
+    if short:
+        _set(short, state=MessageState.SKIPPED, skip_reason="insufficient_credits", lease_until=None)
+        log.warning("automation_messages_unfunded", campaign_id=campaign.id, rows=len(short))
+    keep = [index for index, h in enumerate(wanted) if h.message_id in held]
+    return [sendable[i] for i in keep], [outbound[i] for i in keep], [wanted[i] for i in keep]
 
 
 def _submit(
@@ -270,13 +357,21 @@ def _submit(
     if not sendable:
         return
     outbound = _outbound(shop, campaign, sendable)
+    holds: list[Hold] = []
+    if POLICIES[campaign.kind].hold_per_message:
+        skipped_before = len(sendable)
+        sendable, outbound, holds = _hold(shop, campaign, sendable, outbound)
+        outcome["skipped"] += skipped_before - len(sendable)
     ids = [item.id for item, _ in sendable]
     _set(ids, attempted_at=now)  # recorded before the call: the sweeper never resends these
     db.session.commit()
+    if not ids:
+        return
     try:
         result = sms_backend().send_bulk(outbound)
     except MittoError as exc:
-        _record_error(exc, campaign, ids, {item.id: item.attempts for item, _ in sendable}, (low, high), now, outcome)
+        attempts = {item.id: item.attempts for item, _ in sendable}
+        _record_error(exc, campaign, ids, attempts, holds, (low, high), now, outcome)
         if not isinstance(exc, (MittoRateLimited, MittoRejected)):
             circuit.record_failure()
         return
@@ -311,6 +406,8 @@ def _submit(
             .values(state=MessageState.FAILED.value, error_code=bindparam("code"), failed_at=now, lease_until=None),
             rejected,
         )
+        refused = {row["mid"] for row in rejected}
+        _release_holds(campaign, [hold for hold in holds if hold.message_id in refused])
     credits.debit_messages(
         shop_id=shop.id, campaign_id=campaign.id, charges=[(row["mid"], row["segments"]) for row in accepted]
     )
@@ -319,18 +416,29 @@ def _submit(
     outcome["failed"] += len(rejected)
 
 
+def _release_holds(campaign: Campaign, holds: list[Hold]) -> None:
+    if holds:
+        credits.release_messages(
+            shop_id=campaign.shop_id,
+            campaign_id=campaign.id,
+            holds=[(h.message_id, h.attempt, h.credits) for h in holds],
+        )
+
+
 def _record_error(
     exc: MittoError,
     campaign: Campaign,
     ids: list[int],
     attempts: dict[int, int],
+    holds: list[Hold],
     span: tuple[int, int],
     now: datetime,
     outcome: dict[str, int],
 ) -> None:
-    """What the provider's failure proves decides the rows' fate."""
+    """What the provider's failure proves decides the rows' fate (and a carrier's holds)."""
     if isinstance(exc, (MittoRateLimited, MittoUnavailable)):  # provably nothing accepted
         retry = _release(ids, attempts=attempts, now=now)
+        _release_holds(campaign, holds)  # the next attempt holds again
         outcome["failed"] += len(ids) - len(retry)
         db.session.commit()
         if retry:
@@ -345,11 +453,19 @@ def _record_error(
             error_code=f"rejected_{exc.status or 'request'}",
             failed_at=now,
         )
+        _release_holds(campaign, holds)
         db.session.commit()
         outcome["failed"] += len(ids)
         log.error("send_batch_rejected", campaign_id=campaign.id, status=exc.status, rows=len(ids))
     else:  # MittoTimeout and anything unexpected: it may have been accepted; never resend blindly
         _set(ids, state=MessageState.UNKNOWN, lease_until=None, error_code="outcome_unknown")
+        if holds:  # what an operator's resolution charges or gives back
+            db.session.execute(
+                update(Message.__table__)
+                .where(Message.__table__.c.id == bindparam("mid"))
+                .values(credits=bindparam("c")),
+                [{"mid": h.message_id, "c": h.credits} for h in holds],
+            )
         db.session.commit()
         outcome["unknown"] += len(ids)
         log.warning("send_batch_outcome_unknown", campaign_id=campaign.id, rows=len(ids))
@@ -380,11 +496,12 @@ def has_open_rows(campaign_id: int) -> bool:
 
 
 def finish_if_done(*, campaign_id: int) -> bool:
-    """Complete a sending campaign with no open rows (once), and settle its credit hold."""
-    open_rows = has_open_rows(campaign_id)
+    """Complete a sending campaign with no open rows (once), and settle its credit hold.
+    An automation's carrier campaign never completes: it sends as long as the automation runs."""
     campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
+    if campaign is None or campaign.kind != CampaignKind.BROADCAST:
         return False
+    open_rows = has_open_rows(campaign_id)
     finished = False
     if not open_rows and campaign.state == CampaignState.SENDING:
         result = db.session.execute(

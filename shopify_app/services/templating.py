@@ -11,13 +11,15 @@ network does, which can need one part more than `ceil(n / 153)`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ALL_VARIABLES",
     "GSM7",
     "MAX_BODY_LENGTH",
     "OPT_OUT_TEXT",
+    "RUN_VARIABLES",
     "UCS2",
     "VARIABLES",
     "SegmentInfo",
@@ -31,6 +33,9 @@ __all__ = [
 ]
 
 VARIABLES = ("first_name", "last_name", "shop_name", "discount_code", "unsubscribe_url")
+# What an automation's run adds (per kind, see services/automations.py).
+RUN_VARIABLES = ("checkout_url", "order_number", "tracking_url", "product_title", "product_url")
+ALL_VARIABLES = VARIABLES + RUN_VARIABLES
 OPT_OUT_TEXT = "Reply STOP to opt out"
 MAX_BODY_LENGTH = 1600
 
@@ -144,7 +149,7 @@ class _Slot:
     name: str
 
 
-def _parse(body: str) -> list[str | _Slot]:
+def _parse(body: str, allowed: Sequence[str] = ALL_VARIABLES) -> list[str | _Slot]:
     """Split `body` into literal text and variables; raise TemplateError on any brace misuse.
 
     Single braces are ordinary text ("{SALE}"); double braces always mean a variable.
@@ -166,9 +171,9 @@ def _parse(body: str) -> list[str | _Slot]:
             raise TemplateError(f"Braces cannot be nested in a variable (character {opening + 1}).")
         name = inner.strip()
         if not name:
-            raise TemplateError("A variable is empty; write one of " + _listing() + ".")
-        if not _VARIABLE_NAME.fullmatch(name) or name not in VARIABLES:
-            raise TemplateError(f"Unknown variable {{{{{name}}}}}; use one of {_listing()}.")
+            raise TemplateError("A variable is empty; write one of " + _listing(allowed) + ".")
+        if not _VARIABLE_NAME.fullmatch(name) or name not in allowed:
+            raise TemplateError(f"Unknown variable {{{{{name}}}}}; use one of {_listing(allowed)}.")
         if opening > position:
             tokens.append(body[position:opening])
         tokens.append(_Slot(name))
@@ -176,11 +181,11 @@ def _parse(body: str) -> list[str | _Slot]:
     return tokens
 
 
-def _listing() -> str:
-    return ", ".join(f"{{{{{name}}}}}" for name in VARIABLES)
+def _listing(allowed: Sequence[str]) -> str:
+    return ", ".join(f"{{{{{name}}}}}" for name in allowed)
 
 
-def validate_template(body: str) -> list[str]:
+def validate_template(body: str, variables: Sequence[str] = VARIABLES) -> list[str]:
     """The variables `body` uses, in order of first use; TemplateError(field="body") if invalid.
 
     Variables are written {{name}}, inner spaces allowed ({{ first_name }}); names are
@@ -191,7 +196,7 @@ def validate_template(body: str) -> list[str]:
     if len(body) > MAX_BODY_LENGTH:
         raise TemplateError(f"The message is {len(body)} characters long; the limit is {MAX_BODY_LENGTH}.")
     used: list[str] = []
-    for token in _parse(body):
+    for token in _parse(body, variables):
         if isinstance(token, _Slot) and token.name not in used:
             used.append(token.name)
     return used

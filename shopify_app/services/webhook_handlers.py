@@ -9,7 +9,7 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import Shop, WebhookEvent
 from ..models.types import utcnow
-from . import campaigns, commerce, privacy, shopify_customers
+from . import automations, campaigns, commerce, privacy, shopify_customers, stock
 from .webhook_intake import handles
 
 
@@ -73,14 +73,32 @@ def marketing_consent_changed(*, shop: Shop | None, payload: dict[str, Any], eve
 
 @handles("orders/create")
 def order_created(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None and (order := commerce.record_order(shop=shop, payload=payload)) is not None:
+        automations.on_order(shop=shop, order=order)
+
+
+@handles("orders/paid")
+def order_paid(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
     if shop is not None:
-        commerce.record_order(shop=shop, payload=payload)
+        commerce.order_paid(shop=shop, payload=payload)
+
+
+@handles("fulfillments/create", "fulfillments/update")
+def fulfillment_changed(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None:
+        commerce.fulfillment_changed(shop=shop, payload=payload)
 
 
 @handles("checkouts/create", "checkouts/update")
 def checkout_changed(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None and (checkout := commerce.record_checkout(shop=shop, payload=payload)) is not None:
+        automations.on_checkout(shop=shop, checkout=checkout)
+
+
+@handles("inventory_levels/update")
+def inventory_level_changed(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
     if shop is not None:
-        commerce.record_checkout(shop=shop, payload=payload)
+        stock.level_changed(shop=shop, payload=payload)
 
 
 @handles("app_subscriptions/update")

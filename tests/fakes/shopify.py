@@ -79,6 +79,7 @@ class FakeShopify(LoopbackServer):
         self._delays: dict[str, deque[float]] = {"oauth": deque(), "graphql": deque()}
         self._throttles: deque[float] = deque()
         self._graphql_errors: deque[list[dict[str, Any]]] = deque()
+        self.inventory_items: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
 
     # -- lifecycle (LoopbackServer) -----------------------------------------------------------
@@ -105,6 +106,18 @@ class FakeShopify(LoopbackServer):
                 "countryCodeV2": "GR",
                 "plan": "Basic",
                 **details,
+            }
+
+    def add_inventory_item(self, item_id: int, *, variant_id: int, product_title: str, handle: str) -> None:
+        """What `inventoryItem(id:)` answers for the item (variant, its product)."""
+        with self._lock:
+            self.inventory_items[f"gid://shopify/InventoryItem/{item_id}"] = {
+                "id": f"gid://shopify/InventoryItem/{item_id}",
+                "variant": {
+                    "id": f"gid://shopify/ProductVariant/{variant_id}",
+                    "legacyResourceId": str(variant_id),
+                    "product": {"title": product_title, "handle": handle, "onlineStoreUrl": None},
+                },
             }
 
     def issue_code(self, shop: str) -> str:
@@ -279,6 +292,9 @@ class FakeShopify(LoopbackServer):
         if self._graphql_errors:
             return _json({"data": None, "errors": self._graphql_errors.popleft()})
         query = str(body.get("query", ""))
+        if "inventoryItem(" in query:
+            item = self.inventory_items.get(str((body.get("variables") or {}).get("id", "")))
+            return _json({"data": {"inventoryItem": item}, "extensions": _cost(2, 2, 998, 100.0)})
         if "shop {" not in query and "shop{" not in query:
             return _json({"data": {}, "extensions": _cost(1, 1, 999, 100.0)})
         details = {"name": shop.split(".", 1)[0], **self.shops.get(shop, {})}

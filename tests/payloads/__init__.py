@@ -138,6 +138,37 @@ CUSTOMER_REDACT = {
 
 SHOP_REDACT = {"shop_id": 548380009, "shop_domain": SHOP}
 
+FULFILLMENT = {
+    "id": 1069019908,
+    "order_id": 820982911946154508,
+    "status": "success",
+    "created_at": "2026-11-23T10:00:00-05:00",
+    "service": "manual",
+    "updated_at": "2026-11-23T10:00:00-05:00",
+    "tracking_company": "UPS",
+    "shipment_status": None,
+    "location_id": 905684977,
+    "origin_address": None,
+    "email": "bob@biller.com",
+    "destination": {"first_name": "Steve", "phone": "555-555-5555", "country_code": "US"},
+    "line_items": [{"id": 866550311766439020, "quantity": 1, "title": "IPod Nano - 8GB"}],
+    "tracking_number": "1Z2345",
+    "tracking_numbers": ["1Z2345"],
+    "tracking_url": "https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums=1Z2345",
+    "tracking_urls": ["https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums=1Z2345"],
+    "receipt": {},
+    "name": "#9999.1",
+    "admin_graphql_api_id": "gid://shopify/Fulfillment/1069019908",
+}
+
+INVENTORY_LEVEL = {
+    "inventory_item_id": 271878346596884015,
+    "location_id": 24826418,
+    "available": 6,
+    "updated_at": "2026-11-23T10:00:00-05:00",
+    "admin_graphql_api_id": "gid://shopify/InventoryLevel/24826418?inventory_item_id=271878346596884015",
+}
+
 BY_TOPIC: dict[str, dict[str, Any]] = {
     "app/uninstalled": APP_UNINSTALLED,
     "app/scopes_update": SCOPES_UPDATE,
@@ -146,6 +177,10 @@ BY_TOPIC: dict[str, dict[str, Any]] = {
     "customers/update": CUSTOMER,
     "customers_marketing_consent/update": MARKETING_CONSENT,
     "orders/create": ORDER,
+    "orders/paid": ORDER,
+    "fulfillments/create": FULFILLMENT,
+    "fulfillments/update": FULFILLMENT,
+    "inventory_levels/update": INVENTORY_LEVEL,
     "checkouts/create": CHECKOUT,
     "checkouts/update": CHECKOUT,
     "app_subscriptions/update": APP_SUBSCRIPTION,

@@ -32,6 +32,7 @@ def get_shop() -> Response:
 
 
 from . import (  # noqa: E402,F401  (routes register on bp)
+    automations,
     campaigns,
     contacts,
     inbox,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify
+import uuid
+
+from flask import Response, g, jsonify, request
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from ...models import InboundMessage
+from ...schemas.automations import ReplyInSchema
 from ...schemas.campaigns import ListQuerySchema
+from ...services.automations import reply
 from ...services.contacts import contact_view, get_contact
 from ...services.pagination import page
 from . import bp
-from .common import query_args
+from .common import json_body, query_args
 
 
 class InboundSchema(Schema):
@@ -53,3 +57,22 @@ def thread(contact_id: int) -> Response:
     query = select(InboundMessage).where(InboundMessage.shop_id == g.shop.id, InboundMessage.contact_id == contact.id)
     rows, next_cursor = page(query, InboundMessage.id, limit=args["limit"], cursor=args["cursor"])
     return jsonify({"items": InboundSchema(many=True).dump(rows), "next_cursor": next_cursor})
+
+
+@bp.post("/inbox/<int:contact_id>/reply")
+def reply_to_contact(contact_id: int) -> tuple[Response, int]:
+    """Answer a shopper: sent through the campaign send path (consent, quiet hours, credits).
+    An `Idempotency-Key` header makes a retried request send once."""
+    contact = get_contact(shop=g.shop, contact_id=contact_id)
+    text = json_body(ReplyInSchema())["text"]
+    key = (request.headers.get("Idempotency-Key") or "").strip()[:100] or uuid.uuid4().hex
+    run, message = reply(shop=g.shop, contact=contact, text=text, key=key)
+    body = {
+        "id": run.id,
+        "contact_id": contact.id,
+        "state": message.state.value if message else run.state.value,
+        "skip_reason": message.skip_reason if message else run.cancel_reason,
+        "defer_until": message.defer_until.isoformat() if message and message.defer_until else None,
+        "sent_at": message.sent_at.isoformat() if message and message.sent_at else None,
+    }
+    return jsonify(body), 202

@@ -1,0 +1,42 @@
+"""Automations and inbox replies: request and response shapes."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ..services.automations import MAX_DELAY_MINUTES
+from .campaigns import BODY
+
+
+class AutomationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.Function(lambda automation: automation.kind.value)
+    enabled = fields.Boolean()
+    body = fields.String()
+    template_id = fields.Integer(allow_none=True)
+    delay_minutes = fields.Integer()
+    conditions = fields.Dict(keys=fields.String(), values=fields.Integer())
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class AutomationUpdateSchema(Schema):
+    enabled = fields.Boolean()
+    body = fields.String(validate=BODY)
+    template_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    delay_minutes = fields.Integer(validate=validate.Range(min=0, max=MAX_DELAY_MINUTES))
+    conditions = fields.Dict(keys=fields.String(), values=fields.Raw())
+
+
+class AutomationRunSchema(Schema):
+    id = fields.Integer()
+    contact_id = fields.Integer()
+    state = fields.Function(lambda run: run.state.value)
+    due_at = fields.DateTime()
+    cancel_reason = fields.String(allow_none=True)
+    message_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ReplyInSchema(Schema):
+    text = fields.String(required=True, validate=[BODY, validate.Regexp(r"\S", error="The reply cannot be blank.")])
