@@ -118,7 +118,9 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "SHOPIFY_API_KEY": _str("dev-api-key"),
     "SHOPIFY_API_SECRET": _str(DEV_API_SECRET),
     "SHOPIFY_API_SECRET_PREVIOUS": _str(None),
-    "SHOPIFY_SCOPES": _str("read_customers,write_customers,read_orders,read_fulfillments,read_inventory,write_discounts,read_products"),
+    "SHOPIFY_SCOPES": _str(
+        "read_customers,write_customers,read_orders,read_fulfillments,read_inventory,write_discounts,read_products"
+    ),
     "SHOPIFY_APP_URL": _str("http://127.0.0.1:8000"),
     "SHOPIFY_API_VERSION": _str("2025-10"),
     "SHOPIFY_ADMIN_BASE_URL": _str("https://{shop}"),

@@ -97,3 +97,15 @@ def test_rotation_moves_every_sealed_value_to_the_new_key_and_keeps_it_readable(
         assert [v["phone"] for v in views] == ["+1******0101", "+1******0102", "+1******0103"]
         assert views[0]["first_name"] == "Ada"
         db.session.remove()
+
+
+def test_every_ciphertext_column_in_the_schema_is_rotated(app):
+    """A `*_ciphertext` column that rotation skips becomes unreadable once the old key is retired."""
+    rotated = {(sealed.model.__tablename__, sealed.column) for sealed in SEALED_COLUMNS}
+    columns = {
+        (table.name, column.name)
+        for table in db.metadata.sorted_tables
+        for column in table.columns
+        if column.name.endswith("ciphertext")
+    }
+    assert columns == rotated

@@ -98,7 +98,7 @@ DEFINITIONS: dict[AutomationKind, Definition] = {
     AutomationKind.WIN_BACK: Definition(
         CampaignKind.AUTOMATION,
         "We miss you at {{shop_name}}, {{first_name}}! Come back and see what's new.",
-        conditions={"days": 90},  # no order in this many days
+        conditions={"days": 90, "hour": 10},  # no order in this many days; shop-local hour
     ),
     AutomationKind.INBOX_REPLY: Definition(CampaignKind.CONVERSATION, "{{shop_name}}", listed=False),
 }
@@ -109,7 +109,13 @@ WIN_BACK_WINDOW = timedelta(days=7)  # a lapse older than this when enabled is n
 # Consent given by the shopper (or their merchant on their behalf) welcomes them; an import of
 # an existing list does not text everyone on it.
 WELCOMED_SOURCES = frozenset(
-    {ConsentSource.PROXY_FORM, ConsentSource.CONFIRMATION_LINK, ConsentSource.KEYWORD, ConsentSource.SHOPIFY}
+    {
+        ConsentSource.PROXY_FORM,
+        ConsentSource.CONFIRMATION_LINK,
+        ConsentSource.KEYWORD,
+        ConsentSource.SHOPIFY,
+        ConsentSource.ADMIN,
+    }
 )
 
 
@@ -540,8 +546,9 @@ def _insert_runs(automation: Automation, contacts: Any, key: Any, now: datetime)
     columns = ["shop_id", "automation_id", "contact_id", "trigger_key", "state", "due_at", "created_at"]
     dialect = db.session.connection().dialect.name
     insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert_for(AutomationRun.__table__).from_select(columns, source).on_conflict_do_nothing()
-    return int(db.session.execute(statement).rowcount or 0)
+    table = AutomationRun.__table__
+    statement = insert_for(table).from_select(columns, source).on_conflict_do_nothing().returning(table.c.id)
+    return len(db.session.execute(statement).all())
 
 
 def daily_tick(*, now: datetime | None = None) -> dict[str, int]:

@@ -22,6 +22,9 @@ from sqlalchemy import delete, or_, select, update
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import (
+    Automation,
+    AutomationRun,
+    BackInStockRequest,
     Checkout,
     ConsentEvent,
     Contact,
@@ -106,6 +109,15 @@ def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
     texts = db.session.scalars(
         select(InboundMessage).where(InboundMessage.contact_id.in_(contact_ids)).order_by(InboundMessage.id)
     ).all()
+    wishes = db.session.scalars(
+        select(BackInStockRequest).where(BackInStockRequest.contact_id.in_(contact_ids)).order_by(BackInStockRequest.id)
+    ).all()
+    runs = db.session.execute(
+        select(Automation.kind, AutomationRun.state, AutomationRun.created_at)
+        .join(Automation, Automation.id == AutomationRun.automation_id)
+        .where(AutomationRun.contact_id.in_(contact_ids))
+        .order_by(AutomationRun.id)
+    ).all()
     export = {
         "shop": shop.domain,
         "generated_at": utcnow().isoformat(),
@@ -124,6 +136,13 @@ def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
             for e in events
         ],
         "inbound_texts": [{"text": t.text, "received_at": t.received_at.isoformat()} for t in texts],
+        "back_in_stock_requests": [
+            {"variant_id": w.variant_id, "state": w.state.value, "requested_at": w.requested_at.isoformat()}
+            for w in wishes
+        ],
+        "automation_messages": [
+            {"automation": kind.value, "state": state.value, "triggered_at": at.isoformat()} for kind, state, at in runs
+        ],
         "orders": [
             {"shopify_order_id": o.shopify_order_id, "total_price": str(o.total_price), "currency": o.currency}
             for o in orders
@@ -189,6 +208,8 @@ def redact_customer(*, shop: Shop, payload: Mapping[str, Any]) -> dict[str, int]
         )
     )
     db.session.execute(delete(ConsentEvent).where(ConsentEvent.contact_id.in_(contact_ids)))
+    db.session.execute(delete(AutomationRun).where(AutomationRun.contact_id.in_(contact_ids)))
+    db.session.execute(delete(BackInStockRequest).where(BackInStockRequest.contact_id.in_(contact_ids)))
     db.session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(contact_ids)))
     db.session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))
     db.session.execute(delete(Suppression).where(Suppression.shop_id == shop.id, Suppression.phone_hash.in_(digests)))
