@@ -155,3 +155,21 @@ def test_the_poller_asks_mitto_about_messages_stuck_in_sent(make_app, fake_mitto
         assert poll_stale(client=client, older_than=timedelta(hours=2)) == {"delivered": 1}
         db.session.expire_all()
         assert db.session.get(Message, message.id).state == MessageState.DELIVERED
+
+
+@pytest.mark.parametrize(("plan", "refunded"), [(None, 0), ("Starter", 1)])
+def test_a_failed_delivery_is_refunded_once_when_the_plan_says_so(sent, plan, refunded):
+    from shopify_app.models import Shop
+    from shopify_app.services import credits
+
+    app, _api, _campaign_id, ids = sent
+    shop = db.session.scalars(select(Shop)).one()
+    shop.subscription_name, shop.subscription_status = plan, "ACTIVE" if plan else None
+    db.session.commit()
+    before = credits.balance(shop_id=shop.id)
+    provider_id, message_id = next(iter(ids.items()))
+    failure = {"messageId": provider_id, "deliveryStatus": "Undelivered"}
+    post(app, [failure, failure])
+    post(app, failure)  # replayed later: still one refund
+    assert state_of(message_id) == "failed"
+    assert credits.balance(shop_id=shop.id) == before + refunded

@@ -156,6 +156,22 @@ def debit_messages(*, shop_id: int, campaign_id: int, charges: Iterable[tuple[in
         _append(rows)
 
 
+def refund_message(*, shop_id: int, campaign_id: int, message_id: int, amount: int) -> int:
+    """Give a charged message's credits back (once per message); 1 when refunded now."""
+    return _append(
+        [
+            {
+                "shop_id": shop_id,
+                "kind": LedgerKind.REFUND,
+                "amount": amount,
+                "campaign_id": campaign_id,
+                "message_id": message_id,
+                "idempotency_key": f"refund:m{message_id}",
+            }
+        ]
+    )
+
+
 def held_for(*, campaign_id: int) -> int:
     """Credits still held by the campaign's reservation."""
     held = db.session.scalar(

@@ -18,9 +18,11 @@ from sqlalchemy import bindparam, select, update
 from ..bulk import bulk_insert
 from ..clients.mitto import MittoError
 from ..extensions import db
-from ..models import DeliveryEvent, DeliveryOutcome, Message, MessageState
+from ..models import DeliveryEvent, DeliveryOutcome, Message, MessageState, Shop
 from ..models.types import utcnow
 from ..schemas.mitto import DeliveryReportSchema
+from . import credits
+from .plans import plan_for
 
 log = structlog.get_logger(__name__)
 
@@ -125,9 +127,32 @@ def apply_pending(*, limit: int = 2000) -> dict[str, int]:
         .values(applied_at=now, result=bindparam("result"), message_id=bindparam("mid"), shop_id=bindparam("sid")),
         updates,
     )
+    failed = [row["mid"] for row in updates if row["result"] == MessageState.FAILED.value]
+    if failed:
+        summary["refunded"] = refund_failed(failed)
     db.session.commit()
     log.info("delivery_reports_applied", **summary)
     return summary
+
+
+def refund_failed(message_ids: list[int]) -> int:
+    """Credits back for charged messages the carrier failed, where the shop's plan says so.
+    Keyed per message, so a duplicated or replayed failure report refunds once."""
+    rows = db.session.execute(
+        select(Message.id, Message.shop_id, Message.campaign_id, Message.credits).where(
+            Message.id.in_(message_ids), Message.credits > 0
+        )
+    ).all()
+    plans: dict[int, bool] = {}
+    refunds = 0
+    for message_id, shop_id, campaign_id, amount in rows:
+        if shop_id not in plans:
+            plans[shop_id] = plan_for(db.session.get(Shop, shop_id)).refund_failed_deliveries
+        if plans[shop_id]:
+            refunds += credits.refund_message(
+                shop_id=shop_id, campaign_id=campaign_id, message_id=message_id, amount=amount
+            )
+    return refunds
 
 
 def _apply(event: Any, message_id: int | None, now: Any) -> str:
