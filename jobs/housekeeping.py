@@ -42,3 +42,11 @@ def refresh_expiring_tokens() -> dict[str, int]:
     from shopify_app.services.auth import refresh_expiring_tokens as refresh
 
     return refresh()
+
+
+@job
+def apply_retention() -> dict[str, int]:
+    """GDPR storage limitation: delivery reports, unowned inbound texts, cancelled runs."""
+    from shopify_app.services import privacy
+
+    return privacy.apply_retention()

@@ -25,14 +25,19 @@ class PeriodicJob:
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(name="cleanup-webhook-events", func="jobs.housekeeping.cleanup_webhook_events", cron="17 3 * * *"),
     PeriodicJob(name="campaign-sweeper", func="jobs.campaigns.sweep", queue="campaigns", every=timedelta(minutes=1)),
-    PeriodicJob(name="automation-dispatch", func="jobs.automations.dispatch", every=timedelta(minutes=1)),
+    PeriodicJob(
+        name="automation-dispatch", func="jobs.automations.dispatch", queue="automations", every=timedelta(minutes=1)
+    ),
     # Every 15 minutes: each shop's daily automations run at their shop-local hour, once a day.
-    PeriodicJob(name="automation-daily", func="jobs.automations.daily", every=timedelta(minutes=15)),
+    PeriodicJob(
+        name="automation-daily", func="jobs.automations.daily", queue="automations", every=timedelta(minutes=15)
+    ),
     PeriodicJob(name="apply-delivery-reports", func="jobs.delivery.apply_reports", every=timedelta(minutes=1)),
     PeriodicJob(name="poll-stale-deliveries", func="jobs.delivery.poll_stale_messages", every=timedelta(minutes=15)),
     PeriodicJob(
         name="refresh-shop-tokens", func="jobs.housekeeping.refresh_expiring_tokens", every=timedelta(minutes=10)
     ),
+    PeriodicJob(name="apply-retention", func="jobs.housekeeping.apply_retention", cron="53 3 * * *"),
     PeriodicJob(name="delete-expired-files", func="jobs.housekeeping.delete_expired_files", cron="41 3 * * *"),
     PeriodicJob(
         name="requeue-webhook-events",

@@ -154,3 +154,36 @@ def test_export_files_and_imports_do_not_keep_pii(app, api):
     from shopify_app.models import TransferChunk
 
     assert db.session.scalar(select(func.count()).select_from(TransferChunk)) == 0  # deleted once imported
+
+
+def test_retention_deletes_only_rows_past_their_period(app, shop):
+    from datetime import timedelta
+
+    from shopify_app.models import DeliveryEvent, DeliveryOutcome, InboundMessage
+    from shopify_app.models.types import utcnow
+    from shopify_app.services.privacy import apply_retention
+
+    now = utcnow()
+    for age in (91, 89):
+        db.session.add(
+            DeliveryEvent(
+                provider_message_id=f"m{age}",
+                status="Delivered",
+                outcome=DeliveryOutcome.DELIVERED,
+                received_at=now - timedelta(days=age),
+                applied_at=now - timedelta(days=age),
+            )
+        )
+    db.session.add(
+        DeliveryEvent(provider_message_id="unapplied", status="Delivered", outcome=DeliveryOutcome.DELIVERED)
+    )
+    db.session.add(InboundMessage(shop_id=None, outcome="unknown_number", received_at=now - timedelta(days=31)))
+    db.session.add(InboundMessage(shop_id=shop.id, outcome="stored", received_at=now - timedelta(days=400)))
+    db.session.commit()
+    assert apply_retention(now=now) == {
+        "delivery_events": 1,
+        "unowned_inbound_messages": 1,
+        "cancelled_automation_runs": 0,
+    }
+    assert db.session.scalar(select(func.count()).select_from(DeliveryEvent)) == 2
+    assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 1

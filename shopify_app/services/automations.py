@@ -323,7 +323,7 @@ def dispatch_soon() -> None:
     however many triggers ask. The periodic tick is the safety net."""
     second = int(time.time())
     enqueue(
-        "default",
+        "automations",
         "jobs.automations.dispatch",
         delay=timedelta(seconds=1),
         job_id=f"automations-dispatch-{second}",

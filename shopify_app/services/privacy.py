@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -30,10 +30,12 @@ from ..models import (
     Contact,
     ContactTag,
     ContactTransfer,
+    DeliveryEvent,
     InboundMessage,
     Order,
     PrivacyRequest,
     PrivacyRequestKind,
+    RunState,
     Shop,
     Suppression,
     TransferChunk,
@@ -272,3 +274,36 @@ def delete_expired_exports() -> int:
     )
     db.session.commit()
     return int(result.rowcount or 0)
+
+
+# Kept only as long as they are useful: delivery reports feed counters (applied at once) and
+# support questions; a text to a number no shop owns has no one to read it; a cancelled
+# automation run only explains itself for a while.
+RETENTION = {
+    "delivery_events": timedelta(days=90),
+    "unowned_inbound_messages": timedelta(days=30),
+    "cancelled_automation_runs": timedelta(days=90),
+}
+
+
+def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
+    """Periodic: delete rows past their retention period (see RETENTION)."""
+    now = now or utcnow()
+    statements = {
+        "delivery_events": delete(DeliveryEvent).where(
+            DeliveryEvent.applied_at.is_not(None), DeliveryEvent.applied_at < now - RETENTION["delivery_events"]
+        ),
+        "unowned_inbound_messages": delete(InboundMessage).where(
+            InboundMessage.shop_id.is_(None),
+            InboundMessage.received_at < now - RETENTION["unowned_inbound_messages"],
+        ),
+        "cancelled_automation_runs": delete(AutomationRun).where(
+            AutomationRun.state == RunState.CANCELLED,
+            AutomationRun.created_at < now - RETENTION["cancelled_automation_runs"],
+        ),
+    }
+    deleted = {name: int(db.session.execute(statement).rowcount or 0) for name, statement in statements.items()}
+    db.session.commit()
+    if any(deleted.values()):
+        log.info("retention_applied", **deleted)
+    return deleted
