@@ -73,10 +73,11 @@ def test_start_keywords_resubscribe(inbox, word):
     assert "subscribed to marketing texts" in replies()[-1]
 
 
-def test_help_answers_with_the_shop_name(inbox):
+@pytest.mark.parametrize("word", ["help", "INFO", " Info "])
+def test_help_answers_with_the_shop_name(inbox, word):
     app, api = inbox
     subscribe(api)
-    text(app, "help")
+    text(app, word)
     assert replies()[-1].startswith("Alpha: ")
     assert "STOP" in replies()[-1]
     assert contact().consent_state.value == "subscribed"
