@@ -9,6 +9,7 @@ from .automation import (
     StockLevel,
     StockRequestState,
 )
+from .billing import CreditPurchase, PurchaseStatus, UsageCharge
 from .campaign import (
     OPEN_MESSAGE_STATES,
     Campaign,
@@ -25,6 +26,7 @@ from .contact import ConsentEvent, ConsentSource, ConsentState, Contact, Contact
 from .contact_import import ContactTransfer, TransferChunk, TransferKind, TransferStatus
 from .delivery import DeliveryEvent, DeliveryOutcome
 from .inbound import InboundMessage
+from .marketing import Attribution, AttributionKind, Click, Discount, DiscountKind, DiscountValueType, ShortLink
 from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
 from .segment import Segment
 from .shop import Shop
@@ -32,6 +34,8 @@ from .webhook_event import WebhookEvent, WebhookStatus
 
 __all__ = [
     "OPEN_MESSAGE_STATES",
+    "Attribution",
+    "AttributionKind",
     "AuditLog",
     "Automation",
     "AutomationKind",
@@ -41,6 +45,7 @@ __all__ = [
     "CampaignKind",
     "CampaignState",
     "Checkout",
+    "Click",
     "ConsentEvent",
     "ConsentSource",
     "ConsentState",
@@ -48,8 +53,12 @@ __all__ = [
     "ContactTag",
     "ContactTransfer",
     "CreditLedger",
+    "CreditPurchase",
     "DeliveryEvent",
     "DeliveryOutcome",
+    "Discount",
+    "DiscountKind",
+    "DiscountValueType",
     "InboundMessage",
     "LedgerKind",
     "Message",
@@ -57,9 +66,11 @@ __all__ = [
     "Order",
     "PrivacyRequest",
     "PrivacyRequestKind",
+    "PurchaseStatus",
     "RunState",
     "Segment",
     "Shop",
+    "ShortLink",
     "StockLevel",
     "StockRequestState",
     "Suppression",
@@ -67,6 +78,7 @@ __all__ = [
     "TransferChunk",
     "TransferKind",
     "TransferStatus",
+    "UsageCharge",
     "WebhookEvent",
     "WebhookStatus",
 ]

@@ -72,6 +72,7 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     body: Mapped[str] = mapped_column(Text)
     template_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("templates.id", ondelete="SET NULL"))
     segment_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("segments.id", ondelete="SET NULL"))
+    discount_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("discounts.id", ondelete="SET NULL"))
     state: Mapped[CampaignState] = mapped_column(str_enum(CampaignState), default=CampaignState.DRAFT)
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # filters snapshotted at launch
@@ -118,6 +119,7 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_messages_campaign_id_state_id", "campaign_id", "state", "id"),
         Index("ix_messages_provider_message_id", "provider_message_id"),
         Index("ix_messages_contact_id_sent_at", "contact_id", "sent_at"),
+        Index("ix_messages_shop_id_sent_at", "shop_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -128,6 +130,7 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     automation_run_id: Mapped[int | None] = mapped_column(BigInteger)
     state: Mapped[MessageState] = mapped_column(str_enum(MessageState), default=MessageState.QUEUED)
     skip_reason: Mapped[str | None] = mapped_column(String(32))
+    discount_code: Mapped[str | None] = mapped_column(String(32))  # a unique code made for this recipient
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Written and committed before the provider call: a row with it set may have been sent.
