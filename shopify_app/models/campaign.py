@@ -77,7 +77,9 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # filters snapshotted at launch
     recipients: Mapped[int] = mapped_column(default=0)
-    estimated_segments: Mapped[int] = mapped_column(default=0)  # per message, the upper bound
+    # The most one message can cost in credits (segments x the dearest destination country): what
+    # an attempted-but-unsettled message keeps held. (Named before per-country pricing existed.)
+    estimated_segments: Mapped[int] = mapped_column(default=0)
     credits_reserved: Mapped[int] = mapped_column(default=0)
     failure_reason: Mapped[str | None] = mapped_column(String(255))
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

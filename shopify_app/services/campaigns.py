@@ -35,6 +35,7 @@ from ..security.link_tokens import link_url, make_link_token
 from . import credits
 from .batches import enqueue_batch
 from .pagination import page
+from .plans import credits_per_segment
 from .segments import audience_query, segment_filters
 from .templating import TemplateError, estimate_segments, longest_values, validate_template
 
@@ -163,13 +164,21 @@ def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
         ucs2_variables=frozenset({"first_name", "last_name"}) if any_ucs2 else frozenset(),
     )
     info = estimate_segments(campaign.body, shop_name=shop.name or shop.domain, longest=values)
-    per_message = info.segments  # one credit per segment until per-country pricing exists
+    # Credits per segment depend on the destination country (services/plans.py).
+    by_country = {
+        country: info.segments * credits_per_segment(country) * int(count)
+        for country, count in db.session.execute(
+            select(Contact.country_code, func.count()).join(ids, Contact.id == ids.c.id).group_by(Contact.country_code)
+        ).all()
+    }
+    worst = max((credits_per_segment(country) for country in by_country), default=credits_per_segment("US"))
     return {
         "recipients": recipients,
         "encoding": info.encoding,
         "segments_per_message": info.segments,
-        "credits_per_message": per_message,
-        "credits": recipients * per_message,
+        "credits_per_message": info.segments * worst,  # the most a message can cost (an upper bound)
+        "credits_by_country": {country or "unknown": credits for country, credits in by_country.items()},
+        "credits": sum(by_country.values()),
     }
 
 

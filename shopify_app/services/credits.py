@@ -200,17 +200,19 @@ def finalize_campaign(*, campaign: Campaign) -> int:
     needed, so two runs over the same state release once.
     """
     db.session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
-    pending = (
-        db.session.scalar(
-            select(func.count()).where(
-                Message.campaign_id == campaign.id,
-                Message.state.in_([MessageState.UNKNOWN, MessageState.SUBMITTING]),
-            )
+    # An attempted message knows its cost; a claimed one not yet attempted may cost the most a
+    # message of the campaign can (`estimated_segments` holds that per-message upper bound).
+    known, unattempted = db.session.execute(
+        select(
+            func.coalesce(func.sum(Message.credits), 0),
+            func.count().filter(Message.credits.is_(None)),
+        ).where(
+            Message.campaign_id == campaign.id,
+            Message.state.in_([MessageState.UNKNOWN, MessageState.SUBMITTING]),
         )
-        or 0
-    )
+    ).one()
     held = held_for(campaign_id=campaign.id)
-    needed = int(pending) * campaign.estimated_segments
+    needed = int(known or 0) + int(unattempted or 0) * campaign.estimated_segments
     amount = held - needed
     if amount <= 0:
         return 0

@@ -18,6 +18,7 @@ class Plan:
     included_credits: int
     price_per_extra_credit: Decimal
     trial_days: int
+    overage_cap: Decimal  # the usage line item's capped amount per 30 days (0: no overage)
     # Credits back for a message the carrier reports as failed (undelivered, expired, rejected).
     refund_failed_deliveries: bool
 
@@ -25,9 +26,27 @@ class Plan:
 PLANS: dict[str, Plan] = {
     plan.key: plan
     for plan in (
-        Plan("free", "Free", Decimal("0"), 0, Decimal("0.05"), 0, refund_failed_deliveries=False),
-        Plan("starter", "Starter", Decimal("19"), 1_000, Decimal("0.03"), 14, refund_failed_deliveries=True),
-        Plan("growth", "Growth", Decimal("79"), 5_000, Decimal("0.025"), 14, refund_failed_deliveries=True),
+        Plan("free", "Free", Decimal("0"), 0, Decimal("0"), 0, Decimal("0"), refund_failed_deliveries=False),
+        Plan(
+            "starter",
+            "Starter",
+            Decimal("19"),
+            1_000,
+            Decimal("0.03"),
+            14,
+            Decimal("100"),
+            refund_failed_deliveries=True,
+        ),
+        Plan(
+            "growth",
+            "Growth",
+            Decimal("79"),
+            5_000,
+            Decimal("0.025"),
+            14,
+            Decimal("500"),
+            refund_failed_deliveries=True,
+        ),
     )
 }
 DEFAULT_PLAN = PLANS["free"]
@@ -38,3 +57,33 @@ def plan_for(shop: Shop | None) -> Plan:
         return DEFAULT_PLAN
     name = (shop.subscription_name or "").strip().casefold()
     return next((plan for plan in PLANS.values() if plan.name.casefold() == name), DEFAULT_PLAN)
+
+
+@dataclass(frozen=True)
+class CreditPack:
+    key: str
+    credits: int
+    price: Decimal
+
+
+PACKS: dict[str, CreditPack] = {
+    pack.key: pack
+    for pack in (
+        CreditPack("500", 500, Decimal("15.00")),
+        CreditPack("2500", 2_500, Decimal("65.00")),
+        CreditPack("10000", 10_000, Decimal("230.00")),
+    )
+}
+
+# Credits per SMS segment by destination country (ISO 3166-1 alpha-2): carriers charge per
+# country, so a US segment is not a UK or Greek one. Estimates, holds and debits all read this.
+CREDITS_PER_SEGMENT: dict[str, int] = {"US": 1, "CA": 1, "PR": 1, "GB": 3, "IE": 3, "GR": 4, "DE": 5, "FR": 5}
+DEFAULT_CREDITS_PER_SEGMENT = 5
+
+
+def credits_per_segment(country_code: str | None) -> int:
+    return CREDITS_PER_SEGMENT.get((country_code or "").upper(), DEFAULT_CREDITS_PER_SEGMENT)
+
+
+def message_credits(segments: int, country_code: str | None) -> int:
+    return segments * credits_per_segment(country_code)

@@ -41,6 +41,7 @@ from . import credits
 from .batches import enqueue_batch
 from .campaigns import unsubscribe_url
 from .circuit import CircuitBreaker, CircuitState
+from .plans import message_credits
 from .quiet_hours import quiet_until
 from .ratelimit import TokenBucket, take_all
 from .settings import load_settings, sender_for
@@ -62,6 +63,7 @@ class Recipient:
     phone: str
     first_name: str | None
     last_name: str | None
+    country_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,8 @@ def _process(
             earliest_defer = min(filter(None, (earliest_defer, until)))
             outcome["deferred"] += 1
             continue
-        sendable.append((item, Recipient(contact.id, contact.phone, contact.first_name, contact.last_name)))
+        recipient = Recipient(contact.id, contact.phone, contact.first_name, contact.last_name, contact.country_code)
+        sendable.append((item, recipient))
     db.session.commit()
     if earliest_defer is not None:
         _reschedule(campaign.id, low, high, wait=(earliest_defer - now).total_seconds())
@@ -330,8 +333,8 @@ def _hold(
     locked, in the transaction that records the attempt); what the balance cannot cover is
     skipped as `insufficient_credits`, never sent on credit."""
     wanted = [
-        Hold(item.id, item.attempts, segment_info(message.text).segments)
-        for (item, _), message in zip(sendable, outbound, strict=True)
+        Hold(item.id, item.attempts, message_credits(segment_info(message.text).segments, recipient.country_code))
+        for (item, recipient), message in zip(sendable, outbound, strict=True)
     ]
     held = credits.hold_messages(
         shop_id=shop.id, campaign_id=campaign.id, holds=[(h.message_id, h.attempt, h.credits) for h in wanted]
@@ -363,7 +366,17 @@ def _submit(
         sendable, outbound, holds = _hold(shop, campaign, sendable, outbound)
         outcome["skipped"] += skipped_before - len(sendable)
     ids = [item.id for item, _ in sendable]
-    _set(ids, attempted_at=now)  # recorded before the call: the sweeper never resends these
+    costs = [
+        message_credits(segment_info(message.text).segments, recipient.country_code)
+        for (_, recipient), message in zip(sendable, outbound, strict=True)
+    ]
+    # Recorded before the call: the sweeper never resends these, and an `unknown` outcome knows
+    # what it may cost. One UPDATE per distinct cost (a batch usually has one or two).
+    by_cost: dict[int, list[int]] = {}
+    for message_id, cost in zip(ids, costs, strict=True):
+        by_cost.setdefault(cost, []).append(message_id)
+    for cost, same in by_cost.items():
+        _set(same, attempted_at=now, credits=cost)
     db.session.commit()
     if not ids:
         return
@@ -377,10 +390,10 @@ def _submit(
         return
     circuit.record_success()
     accepted, rejected = [], []
-    for item_id, message, answer in zip(ids, outbound, result.results, strict=True):
+    for item_id, message, cost, answer in zip(ids, outbound, costs, result.results, strict=True):
         if answer.accepted:
             segments = segment_info(message.text).segments
-            accepted.append({"mid": item_id, "pid": answer.message_id, "segments": segments})
+            accepted.append({"mid": item_id, "pid": answer.message_id, "segments": segments, "credits": cost})
         else:
             rejected.append({"mid": item_id, "code": (answer.error_code or "rejected")[:64]})
     # One executemany per outcome (psycopg pipelines it), not a round trip per message.
@@ -394,7 +407,7 @@ def _submit(
                 bulk_id=result.bulk_id,
                 sent_at=now,
                 segments=bindparam("segments"),
-                credits=bindparam("segments"),
+                credits=bindparam("credits"),
                 lease_until=None,
             ),
             accepted,
@@ -409,7 +422,7 @@ def _submit(
         refused = {row["mid"] for row in rejected}
         _release_holds(campaign, [hold for hold in holds if hold.message_id in refused])
     credits.debit_messages(
-        shop_id=shop.id, campaign_id=campaign.id, charges=[(row["mid"], row["segments"]) for row in accepted]
+        shop_id=shop.id, campaign_id=campaign.id, charges=[(row["mid"], row["credits"]) for row in accepted]
     )
     db.session.commit()
     outcome["sent"] += len(accepted)
@@ -458,14 +471,8 @@ def _record_error(
         outcome["failed"] += len(ids)
         log.error("send_batch_rejected", campaign_id=campaign.id, status=exc.status, rows=len(ids))
     else:  # MittoTimeout and anything unexpected: it may have been accepted; never resend blindly
+        # Their cost was recorded with the attempt: what an operator's resolution charges or frees.
         _set(ids, state=MessageState.UNKNOWN, lease_until=None, error_code="outcome_unknown")
-        if holds:  # what an operator's resolution charges or gives back
-            db.session.execute(
-                update(Message.__table__)
-                .where(Message.__table__.c.id == bindparam("mid"))
-                .values(credits=bindparam("c")),
-                [{"mid": h.message_id, "c": h.credits} for h in holds],
-            )
         db.session.commit()
         outcome["unknown"] += len(ids)
         log.warning("send_batch_outcome_unknown", campaign_id=campaign.id, rows=len(ids))

@@ -80,6 +80,13 @@ class FakeShopify(LoopbackServer):
         self._throttles: deque[float] = deque()
         self._graphql_errors: deque[list[dict[str, Any]]] = deque()
         self.inventory_items: dict[str, dict[str, Any]] = {}
+        self._next_id = 1000
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.purchases: dict[str, dict[str, Any]] = {}
+        self.usage_caps: dict[str, float] = {}
+        self.usage_records: dict[str, dict[str, Any]] = {}
+        self.discount_codes: dict[tuple[str, str], str] = {}
+        self.discounts: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
 
     # -- lifecycle (LoopbackServer) -----------------------------------------------------------
@@ -119,6 +126,97 @@ class FakeShopify(LoopbackServer):
                     "product": {"title": product_title, "handle": handle, "onlineStoreUrl": None},
                 },
             }
+
+    # -- billing and discounts (mutations behave like Shopify's, userErrors included) -------------
+
+    def _gid(self, kind: str) -> str:
+        self._next_id += 1
+        return f"gid://shopify/{kind}/{self._next_id}"
+
+    def _operations(self) -> dict[str, Any]:
+        return {
+            "appSubscriptionCreate": self._subscription_create,
+            "appPurchaseOneTimeCreate": self._purchase_create,
+            "appUsageRecordCreate": self._usage_record_create,
+            "codeDiscountNodeByCode": self._discount_by_code,
+            "discountCodeBasicCreate": self._discount_create,
+            "discountRedeemCodeBulkAdd": self._discount_codes_add,
+            "inventoryItem": lambda _shop, variables: self.inventory_items.get(str(variables.get("id", ""))),
+        }
+
+    def _subscription_create(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        subscription_id = self._gid("AppSubscription")
+        line_items = []
+        for item in variables.get("lineItems", []):
+            plan = item.get("plan", {})
+            kind = "AppUsagePricing" if "appUsagePricingDetails" in plan else "AppRecurringPricing"
+            line_items.append(
+                {"id": self._gid("AppSubscriptionLineItem"), "plan": {"pricingDetails": {"__typename": kind}}}
+            )
+            if kind == "AppUsagePricing":
+                cap = plan["appUsagePricingDetails"]["cappedAmount"]["amount"]
+                self.usage_caps[line_items[-1]["id"]] = float(cap)
+        self.subscriptions[subscription_id] = {"shop": shop, "variables": variables, "lineItems": line_items}
+        return {
+            "appSubscription": {"id": subscription_id, "status": "PENDING", "lineItems": line_items},
+            "confirmationUrl": f"https://{shop}/admin/charges/confirm?id={subscription_id.rsplit('/', 1)[1]}",
+            "userErrors": [],
+        }
+
+    def _purchase_create(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        purchase_id = self._gid("AppPurchaseOneTime")
+        self.purchases[purchase_id] = {"shop": shop, "variables": variables}
+        return {
+            "appPurchaseOneTime": {"id": purchase_id, "status": "PENDING"},
+            "confirmationUrl": f"https://{shop}/admin/charges/confirm_purchase?id={purchase_id.rsplit('/', 1)[1]}",
+            "userErrors": [],
+        }
+
+    def _usage_record_create(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        key = variables.get("idempotencyKey")
+        if key and key in self.usage_records:
+            return {"appUsageRecord": {"id": self.usage_records[key]["id"]}, "userErrors": []}
+        line_item = variables.get("subscriptionLineItemId")
+        amount = float(variables["price"]["amount"])
+        used = sum(r["amount"] for r in self.usage_records.values() if r["line_item"] == line_item)
+        if line_item not in self.usage_caps:
+            return {
+                "appUsageRecord": None,
+                "userErrors": [{"field": ["subscriptionLineItemId"], "message": "Not found"}],
+            }
+        if used + amount > self.usage_caps[line_item] + 1e-9:
+            error = {"field": ["price"], "message": "Total price exceeds balance remaining"}
+            return {"appUsageRecord": None, "userErrors": [error]}
+        record = {"id": self._gid("AppUsageRecord"), "line_item": line_item, "amount": amount}
+        self.usage_records[key or record["id"]] = record
+        return {"appUsageRecord": {"id": record["id"]}, "userErrors": []}
+
+    def _discount_by_code(self, shop: str, variables: dict[str, Any]) -> dict[str, Any] | None:
+        node = self.discount_codes.get((shop, str(variables.get("code", "")).upper()))
+        return {"id": node} if node else None
+
+    def _discount_create(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        details = variables.get("basicCodeDiscount", {})
+        code = str(details.get("code", "")).upper()
+        if (shop, code) in self.discount_codes:
+            error = {"field": ["basicCodeDiscount", "code"], "code": "TAKEN", "message": "Code must be unique."}
+            return {"codeDiscountNode": None, "userErrors": [error]}
+        node = self._gid("DiscountCodeNode")
+        self.discount_codes[(shop, code)] = node
+        self.discounts[node] = {"shop": shop, "details": details, "codes": [code]}
+        return {"codeDiscountNode": {"id": node}, "userErrors": []}
+
+    def _discount_codes_add(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        node = variables.get("discountId")
+        if node not in self.discounts:
+            return {"bulkCreation": None, "userErrors": [{"field": ["discountId"], "message": "Discount not found"}]}
+        codes = [str(item.get("code", "")).upper() for item in variables.get("codes", [])]
+        if len(codes) > 250:
+            return {"bulkCreation": None, "userErrors": [{"field": ["codes"], "message": "Too many codes (250 max)"}]}
+        for code in codes:
+            self.discount_codes.setdefault((shop, code), node)
+            self.discounts[node]["codes"].append(code)
+        return {"bulkCreation": {"id": self._gid("DiscountRedeemCodeBulkCreation")}, "userErrors": []}
 
     def issue_code(self, shop: str) -> str:
         """A one-time authorization code, as Shopify appends to the OAuth redirect."""
@@ -292,9 +390,12 @@ class FakeShopify(LoopbackServer):
         if self._graphql_errors:
             return _json({"data": None, "errors": self._graphql_errors.popleft()})
         query = str(body.get("query", ""))
-        if "inventoryItem(" in query:
-            item = self.inventory_items.get(str((body.get("variables") or {}).get("id", "")))
-            return _json({"data": {"inventoryItem": item}, "extensions": _cost(2, 2, 998, 100.0)})
+        variables = body.get("variables") or {}
+        for operation, handler in self._operations().items():
+            if operation + "(" in query:
+                with self._lock:
+                    data = handler(shop, variables)
+                return _json({"data": {operation: data}, "extensions": _cost(10, 10, 990, 100.0)})
         if "shop {" not in query and "shop{" not in query:
             return _json({"data": {}, "extensions": _cost(1, 1, 999, 100.0)})
         details = {"name": shop.split(".", 1)[0], **self.shops.get(shop, {})}
