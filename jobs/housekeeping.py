@@ -50,3 +50,11 @@ def apply_retention() -> dict[str, int]:
     from shopify_app.services import privacy
 
     return privacy.apply_retention()
+
+
+@job
+def grant_plan_credits() -> int:
+    """Each active subscription's included credits at the start of every 30-day cycle."""
+    from shopify_app.services import billing
+
+    return billing.grant_due_cycle_credits()

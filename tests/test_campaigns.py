@@ -76,7 +76,7 @@ def test_insufficient_credits_is_402_and_nothing_is_queued(app, api, shop):
     campaign = create(api)
     response = launch(app, api, campaign["id"])
     assert response.status_code == 402
-    assert response.get_json()["error"]["details"] == {"required": 1, "available": 0}
+    assert response.get_json()["error"]["details"] == {"required": 1, "available": 0, "plan": "free"}
     assert db.session.scalar(select(func.count()).select_from(Message)) == 0
     assert api.get(f"/api/campaigns/{campaign['id']}").get_json()["state"] == "draft"
 

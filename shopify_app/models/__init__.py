@@ -9,7 +9,7 @@ from .automation import (
     StockLevel,
     StockRequestState,
 )
-from .billing import CreditPurchase, PurchaseStatus, UsageCharge
+from .billing import AppSubscription, CreditPurchase, PurchaseStatus, UsageCharge
 from .campaign import (
     OPEN_MESSAGE_STATES,
     Campaign,
@@ -34,6 +34,7 @@ from .webhook_event import WebhookEvent, WebhookStatus
 
 __all__ = [
     "OPEN_MESSAGE_STATES",
+    "AppSubscription",
     "Attribution",
     "AttributionKind",
     "AuditLog",

@@ -50,3 +50,19 @@ class UsageCharge(db.Model):  # type: ignore[name-defined,misc]
     usage_record_id: Mapped[str | None] = mapped_column(String(255))
     period_start: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppSubscription(db.Model):  # type: ignore[name-defined,misc]
+    """Every subscription we asked Shopify for: its plan and usage line item, needed when the
+    `app_subscriptions/update` webhook activates it (the webhook does not carry line items)."""
+
+    __tablename__ = "app_subscriptions"
+    __table_args__ = (UniqueConstraint("subscription_id", name="uq_app_subscriptions_subscription_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[str] = mapped_column(String(255))
+    plan: Mapped[str] = mapped_column(String(32))
+    usage_line_item_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32), default="PENDING")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -205,6 +205,13 @@ def launch(*, shop: Shop, campaign_id: int, send_at: datetime | None = None) -> 
 def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
     """Snapshot the audience, hold the credits, and enqueue the batches (one transaction)."""
     figures = estimate(shop=shop, campaign=campaign)
+    available = credits.balance(shop_id=shop.id)
+    if available < figures["credits"]:
+        # Buy the shortfall as capped overage (a 402 with the figures when the plan cannot),
+        # before the hold takes the shop row lock: no lock is held across a Shopify call.
+        from .billing import buy_overage
+
+        buy_overage(shop=shop, needed=figures["credits"] - available, available=available, key=f"launch:c{campaign.id}")
     campaign.audience = _current_filters(campaign)
     credits.reserve_for_launch(shop=shop, campaign=campaign, amount=figures["credits"])
     now = utcnow()

@@ -132,16 +132,7 @@ def debit_messages(*, shop_id: int, campaign_id: int, charges: Iterable[tuple[in
     """Charge accepted messages (message id, credits), each converting part of the hold."""
     rows: list[dict[str, object]] = []
     for message_id, credits in charges:
-        rows.append(
-            {
-                "shop_id": shop_id,
-                "kind": LedgerKind.DEBIT,
-                "amount": -credits,
-                "campaign_id": campaign_id,
-                "message_id": message_id,
-                "idempotency_key": f"debit:m{message_id}",
-            }
-        )
+        # The hold's share first, then the charge: the ledger never dips below zero in id order.
         rows.append(
             {
                 "shop_id": shop_id,
@@ -150,6 +141,16 @@ def debit_messages(*, shop_id: int, campaign_id: int, charges: Iterable[tuple[in
                 "campaign_id": campaign_id,
                 "message_id": message_id,
                 "idempotency_key": f"reserve_release:m{message_id}",
+            }
+        )
+        rows.append(
+            {
+                "shop_id": shop_id,
+                "kind": LedgerKind.DEBIT,
+                "amount": -credits,
+                "campaign_id": campaign_id,
+                "message_id": message_id,
+                "idempotency_key": f"debit:m{message_id}",
             }
         )
     if rows:

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import Shop, WebhookEvent
 from ..models.types import utcnow
-from . import automations, campaigns, commerce, privacy, shopify_customers, stock
+from . import automations, billing, campaigns, commerce, privacy, shopify_customers, stock
 from .webhook_intake import handles
 
 
@@ -103,12 +103,14 @@ def inventory_level_changed(*, shop: Shop | None, payload: dict[str, Any], event
 
 @handles("app_subscriptions/update")
 def subscription_changed(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
-    subscription = payload.get("app_subscription")
-    if shop is None or not isinstance(subscription, dict):
-        return
-    shop.subscription_id = str(subscription.get("admin_graphql_api_id") or "")[:255] or None
-    shop.subscription_name = str(subscription.get("name") or "")[:255] or None
-    shop.subscription_status = str(subscription.get("status") or "").upper()[:32] or None
+    if shop is not None:
+        billing.subscription_updated(shop=shop, payload=payload)
+
+
+@handles("app_purchases_one_time/update")
+def purchase_changed(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None:
+        billing.purchase_updated(shop=shop, payload=payload)
 
 
 @handles("customers/data_request")

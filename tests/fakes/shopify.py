@@ -277,7 +277,9 @@ class FakeShopify(LoopbackServer):
             if response is None:
                 response = self._oauth(shop, body) if kind == "oauth" else self._graphql(shop, request, body)
             grant_type = body.get("grant_type") if kind == "oauth" else None
-            self.requests.append({"kind": kind, "shop": shop, "grant_type": grant_type, "status": response.status_code})
+            self.requests.append(
+                {"kind": kind, "shop": shop, "grant_type": grant_type, "status": response.status_code, "body": body}
+            )
         if delay:
             time.sleep(delay)
         return response(environ, start_response)

@@ -169,6 +169,17 @@ INVENTORY_LEVEL = {
     "admin_graphql_api_id": "gid://shopify/InventoryLevel/24826418?inventory_item_id=271878346596884015",
 }
 
+APP_PURCHASE = {
+    "app_purchase_one_time": {
+        "admin_graphql_api_id": "gid://shopify/AppPurchaseOneTime/1017262346",
+        "name": "500 SMS credits",
+        "status": "ACTIVE",
+        "admin_graphql_api_shop_id": "gid://shopify/Shop/548380009",
+        "created_at": "2026-11-23T10:00:00-05:00",
+        "updated_at": "2026-11-23T10:00:00-05:00",
+    }
+}
+
 BY_TOPIC: dict[str, dict[str, Any]] = {
     "app/uninstalled": APP_UNINSTALLED,
     "app/scopes_update": SCOPES_UPDATE,
@@ -184,6 +195,7 @@ BY_TOPIC: dict[str, dict[str, Any]] = {
     "checkouts/create": CHECKOUT,
     "checkouts/update": CHECKOUT,
     "app_subscriptions/update": APP_SUBSCRIPTION,
+    "app_purchases_one_time/update": APP_PURCHASE,
     "customers/data_request": DATA_REQUEST,
     "customers/redact": CUSTOMER_REDACT,
     "shop/redact": SHOP_REDACT,

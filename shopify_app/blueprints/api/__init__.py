@@ -33,6 +33,7 @@ def get_shop() -> Response:
 
 from . import (  # noqa: E402,F401  (routes register on bp)
     automations,
+    billing,
     campaigns,
     contacts,
     inbox,
