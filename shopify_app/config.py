@@ -138,6 +138,10 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "SMS_BACKEND": _str("console"),
     "SMS_DEFAULT_SENDER": _str("SMSBlossom"),
     "APP_PROXY_PATH": _str("/apps/sms"),
+    # Hosts every shop's texted links may point to besides its own (e.g. carriers' tracking pages).
+    "SHORT_LINK_HOSTS": _str("www.ups.com,www.fedex.com,tools.usps.com,www.dhl.com"),
+    "ATTRIBUTION_CLICK_HOURS": _int("ATTRIBUTION_CLICK_HOURS", 120, minimum=1, maximum=24 * 90),
+    "ATTRIBUTION_VIEW_HOURS": _int("ATTRIBUTION_VIEW_HOURS", 24, minimum=0, maximum=24 * 30),
     "CIRCUIT_FAILURE_THRESHOLD": _int("CIRCUIT_FAILURE_THRESHOLD", 5, minimum=1),
     "CIRCUIT_COOLDOWN_SECONDS": _float("CIRCUIT_COOLDOWN_SECONDS", 30.0),
     "SMS_BATCH_SIZE": _int("SMS_BATCH_SIZE", 500, minimum=1, maximum=5000),

@@ -7,6 +7,7 @@ waiting shoppers up to the quantity that came back; inbox replies use the same s
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -74,6 +75,14 @@ def subscriber(api, phone: str = SHOPPER, **fields) -> int:
 
 def texts(fake_mitto, phone: str = SHOPPER) -> list[str]:
     return [m["text"] for m in fake_mitto.received if m["destination"] == phone]
+
+
+def followed(app, text: str) -> str:
+    """Where the text's short link redirects (it is followed like a shopper's phone would)."""
+    path = re.search(r"https://app\.example\.test(/r/[A-Za-z0-9_-]+)", text).group(1)
+    response = app.test_client().get(path)
+    assert response.status_code == 302
+    return response.headers["Location"]
 
 
 def dispatch(app, *, at: datetime | None = None) -> dict[str, int]:
@@ -272,10 +281,10 @@ def test_shipping_update_once_per_tracking_number_with_the_tracking_link(shop_ap
     deliver(app, "orders/create", payload("orders/create"))
     deliver(app, "fulfillments/create", payload("fulfillments/create"))
     deliver(app, "fulfillments/update", payload("fulfillments/update", shipment_status="in_transit"))
-    assert texts(fake_mitto) == [
-        "Alpha: order #9999 is on its way. Track it: "
-        "https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums=1Z2345 Reply STOP to opt out"
-    ]
+    [first] = texts(fake_mitto)
+    assert first.startswith("Alpha: order #9999 is on its way. Track it: https://app.example.test/r/")
+    assert first.endswith(" Reply STOP to opt out")
+    assert followed(app, first) == "https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums=1Z2345"
     new_url = "https://www.ups.com/track?n=1Z9999"
     deliver(
         app,
@@ -283,7 +292,7 @@ def test_shipping_update_once_per_tracking_number_with_the_tracking_link(shop_ap
         payload("fulfillments/update", tracking_numbers=["1Z9999"], tracking_urls=[new_url], tracking_number="1Z9999"),
     )
     assert len(texts(fake_mitto)) == 2
-    assert new_url in texts(fake_mitto)[1]
+    assert followed(app, texts(fake_mitto)[1]) == new_url
     deliver(app, "fulfillments/update", payload("fulfillments/update", id=5, status="cancelled"))
     assert len(texts(fake_mitto)) == 2
 
@@ -352,10 +361,9 @@ def test_back_in_stock_notifies_the_oldest_waiting_up_to_the_quantity(shop_app, 
     assert fake_mitto.received == []
     stock_update(app, 2)  # 0 -> 2: the two oldest
     assert [len(texts(fake_mitto, p)) for p in phones] == [1, 1, 0]
-    assert texts(fake_mitto, phones[0]) == [
-        "Blue mug is back in stock at Alpha: https://alpha.myshopify.com/products/blue-mug?variant=39072856 "
-        "Reply STOP to opt out"
-    ]
+    [notice] = texts(fake_mitto, phones[0])
+    assert notice.startswith("Blue mug is back in stock at Alpha: https://app.example.test/r/")
+    assert followed(app, notice) == "https://alpha.myshopify.com/products/blue-mug?variant=39072856"
     stock_update(app, 5)  # 2 -> 5 is not a return to stock
     stock_update(app, 3, location=99)  # another location adds stock: the total was already > 0
     assert [len(texts(fake_mitto, p)) for p in phones] == [1, 1, 0]

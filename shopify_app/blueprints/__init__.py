@@ -10,9 +10,10 @@ def init_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .embedded import bp as embedded_bp
     from .health import bp as health_bp
+    from .links import bp as links_bp
     from .mitto import bp as mitto_bp
     from .proxy import bp as proxy_bp
     from .webhooks import bp as webhooks_bp
 
-    for blueprint in (health_bp, auth_bp, embedded_bp, api_bp, webhooks_bp, proxy_bp, mitto_bp):
+    for blueprint in (health_bp, auth_bp, embedded_bp, api_bp, webhooks_bp, proxy_bp, mitto_bp, links_bp):
         app.register_blueprint(blueprint)

@@ -26,6 +26,12 @@ class FrequencyCapSchema(Schema):
     per_days = fields.Integer(required=True, validate=validate.Range(min=1, max=90))
 
 
+HOSTNAME = validate.Regexp(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    error="Not a host name (e.g. shop.example.com).",
+)
+
+
 class ShopSettingsSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # keys written by older versions are ignored, never misread
@@ -36,6 +42,9 @@ class ShopSettingsSchema(Schema):
     default_country = fields.String(load_default=None, allow_none=True, validate=COUNTRY)
     signup_countries = fields.List(fields.String(validate=COUNTRY), load_default=list, validate=validate.Length(max=50))
     join_keyword = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9]{2,20}$"))
+    # Hosts besides the shop's own (its custom domain, a landing page) that texted links may
+    # point to: every such link is shortened and tracked; /r/<code> redirects nowhere else.
+    link_hosts = fields.List(fields.String(validate=HOSTNAME), load_default=list, validate=validate.Length(max=20))
 
     @validates("sender_id")
     def _sender(self, value: str | None, **_: Any) -> None:
@@ -59,3 +68,4 @@ class ShopSettingsUpdateSchema(ShopSettingsSchema):
     default_country = fields.String(allow_none=True, validate=COUNTRY)
     signup_countries = fields.List(fields.String(validate=COUNTRY), validate=validate.Length(max=50))
     join_keyword = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9]{2,20}$"))
+    link_hosts = fields.List(fields.String(validate=HOSTNAME), validate=validate.Length(max=20))

@@ -32,7 +32,7 @@ from ..models import (
 )
 from ..models.types import UTCDateTime, utcnow
 from ..security.link_tokens import link_url, make_link_token
-from . import credits
+from . import credits, links
 from .batches import enqueue_batch
 from .pagination import page
 from .plans import credits_per_segment
@@ -163,7 +163,8 @@ def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
         unsubscribe_url=len(sample_url),
         ucs2_variables=frozenset({"first_name", "last_name"}) if any_ucs2 else frozenset(),
     )
-    info = estimate_segments(campaign.body, shop_name=shop.name or shop.domain, longest=values)
+    body = links.estimation_body(campaign.body, shop=shop)  # a short link may be longer than the URL
+    info = estimate_segments(body, shop_name=shop.name or shop.domain, longest=values)
     # Credits per segment depend on the destination country (services/plans.py).
     by_country = {
         country: info.segments * credits_per_segment(country) * int(count)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Checkout, Contact, Order, Shop
+from .attribution import attribute
 from .shopify_customers import find_customer_contact, parse_shopify_time
 
 
@@ -67,6 +68,8 @@ def record_order(*, shop: Shop, payload: Mapping[str, Any]) -> Order | None:
         return None  # the same order arrived twice at once; the other delivery counted it
     if contact is not None:
         _count_order(contact, order)
+        db.session.flush()
+        attribute(order)
     return order
 
 

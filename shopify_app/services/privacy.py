@@ -22,10 +22,12 @@ from sqlalchemy import delete, or_, select, update
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import (
+    Attribution,
     Automation,
     AutomationRun,
     BackInStockRequest,
     Checkout,
+    Click,
     ConsentEvent,
     Contact,
     ContactTag,
@@ -37,6 +39,7 @@ from ..models import (
     PrivacyRequestKind,
     RunState,
     Shop,
+    ShortLink,
     Suppression,
     TransferChunk,
     TransferKind,
@@ -120,6 +123,9 @@ def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
         .where(AutomationRun.contact_id.in_(contact_ids))
         .order_by(AutomationRun.id)
     ).all()
+    clicks = db.session.scalars(
+        select(Click).where(Click.shop_id == shop.id, Click.contact_id.in_(contact_ids)).order_by(Click.id)
+    ).all()
     export = {
         "shop": shop.domain,
         "generated_at": utcnow().isoformat(),
@@ -142,6 +148,7 @@ def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
             {"variant_id": w.variant_id, "state": w.state.value, "requested_at": w.requested_at.isoformat()}
             for w in wishes
         ],
+        "link_clicks": [{"clicked_at": c.clicked_at.isoformat(), "user_agent": c.user_agent} for c in clicks],
         "automation_messages": [
             {"automation": kind.value, "state": state.value, "triggered_at": at.isoformat()} for kind, state, at in runs
         ],
@@ -211,6 +218,13 @@ def redact_customer(*, shop: Shop, payload: Mapping[str, Any]) -> dict[str, int]
     )
     db.session.execute(delete(ConsentEvent).where(ConsentEvent.contact_id.in_(contact_ids)))
     db.session.execute(delete(AutomationRun).where(AutomationRun.contact_id.in_(contact_ids)))
+    db.session.execute(delete(Click).where(Click.shop_id == shop.id, Click.contact_id.in_(contact_ids)))
+    db.session.execute(delete(ShortLink).where(ShortLink.shop_id == shop.id, ShortLink.contact_id.in_(contact_ids)))
+    db.session.execute(
+        update(Attribution)
+        .where(Attribution.shop_id == shop.id, Attribution.contact_id.in_(contact_ids))
+        .values(contact_id=None)
+    )
     db.session.execute(delete(BackInStockRequest).where(BackInStockRequest.contact_id.in_(contact_ids)))
     db.session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(contact_ids)))
     db.session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))

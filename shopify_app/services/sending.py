@@ -32,12 +32,14 @@ from ..models import (
     CampaignState,
     ConsentState,
     Contact,
+    Discount,
+    DiscountKind,
     Message,
     MessageState,
     Shop,
 )
 from ..models.types import utcnow
-from . import credits
+from . import credits, links
 from .batches import enqueue_batch
 from .campaigns import unsubscribe_url
 from .circuit import CircuitBreaker, CircuitState
@@ -72,6 +74,7 @@ class Claimed:
     contact_id: int | None
     attempts: int
     automation_run_id: int | None = None
+    discount_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> list[Claim
         update(Message)
         .where(Message.id.in_(candidates.scalar_subquery()))
         .values(state=MessageState.SUBMITTING, lease_until=now + LEASE, attempts=Message.attempts + 1)
-        .returning(Message.id, Message.contact_id, Message.attempts, Message.automation_run_id),
+        .returning(Message.id, Message.contact_id, Message.attempts, Message.automation_run_id, Message.discount_code),
         execution_options={"synchronize_session": False},
     ).all()
     db.session.commit()
@@ -294,10 +297,16 @@ def _run_contexts(sendable: list[tuple[Claimed, Recipient]]) -> dict[int, dict[s
     return {run.id: json.loads(run.context or "{}") for run in runs}
 
 
-def _outbound(shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]]) -> list[OutboundSms]:
+def _outbound(
+    shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]]
+) -> tuple[list[OutboundSms], list[dict[str, Any]]]:
+    """The texts to send (rendered, compliant, links shortened) and their short-link rows."""
     sender, shop_name = sender_for(shop), shop.name or shop.domain
     policy = POLICIES[campaign.kind]
     contexts = _run_contexts(sendable) if campaign.kind != CampaignKind.BROADCAST else {}
+    hosts = links.allowed_hosts(shop)
+    shared_code = _shared_discount_code(campaign)
+    link_rows: list[dict[str, Any]] = []
     messages = []
     wants_link = "unsubscribe_url" in campaign.body
     for item, recipient in sendable:
@@ -306,15 +315,27 @@ def _outbound(shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Reci
             "first_name": recipient.first_name,
             "last_name": recipient.last_name,
             "shop_name": shop_name,
-            "discount_code": "",
+            "discount_code": item.discount_code or shared_code,
             "unsubscribe_url": unsubscribe_url(shop=shop, contact_id=recipient.contact_id) if wants_link else None,
             **{name: context.get(name) for name in RUN_VARIABLES},
         }
         text = context["text"] if "text" in context else render(campaign.body, values)
+        # Shortened first: a shop name inside a URL must not pass for the name the text needs.
+        text, rows = links.shorten(
+            text, shop=shop, hosts=hosts, campaign_id=campaign.id, message_id=item.id, contact_id=recipient.contact_id
+        )
         if policy.footer:
             text = compliant_text(text, shop_name=shop_name)
+        link_rows += rows
         messages.append(OutboundSms(destination=recipient.phone, text=text, sender=sender, reference=str(item.id)))
-    return messages
+    return messages, link_rows
+
+
+def _shared_discount_code(campaign: Campaign) -> str:
+    if campaign.discount_id is None:
+        return ""
+    discount = db.session.get(Discount, campaign.discount_id)
+    return discount.code if discount is not None and discount.kind == DiscountKind.SHARED else ""
 
 
 @dataclass(frozen=True)
@@ -359,13 +380,15 @@ def _submit(
     sendable, circuit = _admit(shop, campaign, sendable, (low, high))
     if not sendable:
         return
-    outbound = _outbound(shop, campaign, sendable)
+    outbound, link_rows = _outbound(shop, campaign, sendable)
     holds: list[Hold] = []
     if POLICIES[campaign.kind].hold_per_message:
         skipped_before = len(sendable)
         sendable, outbound, holds = _hold(shop, campaign, sendable, outbound)
         outcome["skipped"] += skipped_before - len(sendable)
     ids = [item.id for item, _ in sendable]
+    kept = set(ids)
+    links.store([row for row in link_rows if row["message_id"] in kept])
     costs = [
         message_credits(segment_info(message.text).segments, recipient.country_code)
         for (_, recipient), message in zip(sendable, outbound, strict=True)
