@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-11-27 08:43:24.424683
+Create Date: 2026-11-27 08:50:56.496464
 
 """
 
@@ -180,6 +180,14 @@ def upgrade():
             batch_op.f("fk_campaigns_discount_id_discounts"), "discounts", ["discount_id"], ["id"], ondelete="SET NULL"
         )
 
+    with op.batch_alter_table("consent_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_consent_events_shop_id_state_occurred_at", ["shop_id", "state", "occurred_at"], unique=False
+        )
+
+    with op.batch_alter_table("credit_ledger", schema=None) as batch_op:
+        batch_op.create_index("ix_credit_ledger_shop_id_created_at", ["shop_id", "created_at"], unique=False)
+
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("discount_code", sa.String(length=32), nullable=True))
         batch_op.create_index("ix_messages_shop_id_sent_at", ["shop_id", "sent_at"], unique=False)
@@ -200,6 +208,12 @@ def downgrade():
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_shop_id_sent_at")
         batch_op.drop_column("discount_code")
+
+    with op.batch_alter_table("credit_ledger", schema=None) as batch_op:
+        batch_op.drop_index("ix_credit_ledger_shop_id_created_at")
+
+    with op.batch_alter_table("consent_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_consent_events_shop_id_state_occurred_at")
 
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_campaigns_discount_id_discounts"), type_="foreignkey")

@@ -170,6 +170,7 @@ class CreditLedger(db.Model):  # type: ignore[name-defined,misc]
         UniqueConstraint("shop_id", "idempotency_key", name="uq_credit_ledger_shop_id_idempotency_key"),
         Index("ix_credit_ledger_shop_id_id", "shop_id", "id"),
         Index("ix_credit_ledger_campaign_id_kind", "campaign_id", "kind"),
+        Index("ix_credit_ledger_shop_id_created_at", "shop_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -111,7 +111,10 @@ class ConsentEvent(db.Model):  # type: ignore[name-defined,misc]
     """Append-only: every consent change, with where it came from and what the shopper saw."""
 
     __tablename__ = "consent_events"
-    __table_args__ = (Index("ix_consent_events_contact_id_id", "contact_id", "id"),)
+    __table_args__ = (
+        Index("ix_consent_events_contact_id_id", "contact_id", "id"),
+        Index("ix_consent_events_shop_id_state_occurred_at", "shop_id", "state", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,48 @@
+"""/api/reports: per campaign and per period, as JSON or CSV (`?format=csv`); /api/audit."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify
+from sqlalchemy import select
+
+from ...models import AuditLog
+from ...schemas.campaigns import ListQuerySchema
+from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
+from ...services import reports
+from ...services.pagination import page
+from . import bp
+from .common import query_args
+
+
+def _csv(body: str, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/reports/campaigns/<int:campaign_id>")
+def campaign_report(campaign_id: int) -> Response:
+    args = query_args(ReportFormatSchema())
+    report = reports.campaign_report(shop=g.shop, campaign_id=campaign_id)
+    if args["format"] == "csv":
+        return _csv(reports.as_csv(report, leading=("campaign_id", "name")), f"campaign-{campaign_id}.csv")
+    return jsonify(report)
+
+
+@bp.get("/reports/summary")
+def summary_report() -> Response:
+    args = query_args(SummaryQuerySchema())
+    report = reports.summary_report(shop=g.shop, start=args["start"], end=args["end"])
+    if args["format"] == "csv":
+        return _csv(reports.as_csv(report, leading=("from", "to")), "summary.csv")
+    return jsonify(report)
+
+
+@bp.get("/audit")
+def audit_log() -> Response:
+    args = query_args(ListQuerySchema())
+    query = select(AuditLog).where(AuditLog.shop_id == g.shop.id)
+    rows, next_cursor = page(query, AuditLog.id, limit=args["limit"], cursor=args["cursor"])
+    return jsonify({"items": AuditEntrySchema(many=True).dump(rows), "next_cursor": next_cursor})

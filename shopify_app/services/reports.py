@@ -1,0 +1,215 @@
+"""Campaign and period reports: what was sent and delivered, clicked, bought, and what it cost.
+
+Definitions (one place, used by the JSON and the CSV):
+- sent: messages the provider accepted (`sent_at` set), whatever happened after;
+- delivered / failed: their final state (failed includes provider rejections);
+- delivery_rate = delivered / sent; clicks: every click on the campaign's links;
+  unique_clicks: messages with at least one click; ctr = unique_clicks / sent;
+- orders / revenue: attributed orders (services/attribution.py), revenue per currency;
+- opt_outs: unsubscribes by contacts of the campaign after their message was sent (within 7
+  days of the launch for a campaign);
+- credits_spent: credits of sent messages minus refunds; credits_per_order = credits_spent / orders.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, distinct, func, select
+
+from ..extensions import db
+from ..models import (
+    Attribution,
+    Click,
+    ConsentEvent,
+    ConsentState,
+    CreditLedger,
+    LedgerKind,
+    Message,
+    MessageState,
+    Shop,
+)
+from .campaigns import get_campaign
+
+OPT_OUT_WINDOW = timedelta(days=7)
+
+
+def _ratio(numerator: int | Decimal, denominator: int) -> float | None:
+    return round(float(numerator) / denominator, 4) if denominator else None
+
+
+def _figures(
+    *,
+    by_state: Mapping[str, tuple[int, int, int]],
+    clicks: int,
+    unique_clicks: int,
+    orders: list[tuple[str | None, int, Decimal]],
+    opt_outs: int,
+    refunds: int,
+) -> dict[str, Any]:
+    sent = sum(accepted for _count, accepted, _credits in by_state.values())
+    delivered = by_state.get(MessageState.DELIVERED.value, (0, 0, 0))[0]
+    failed = by_state.get(MessageState.FAILED.value, (0, 0, 0))[0]
+    order_count = sum(count for _currency, count, _amount in orders)
+    credits_spent = sum(credits for _count, _accepted, credits in by_state.values()) - refunds
+    return {
+        "messages": sum(count for count, _accepted, _credits in by_state.values()),
+        "sent": sent,
+        "delivered": delivered,
+        "failed": failed,
+        "delivery_rate": _ratio(delivered, sent),
+        "clicks": clicks,
+        "unique_clicks": unique_clicks,
+        "ctr": _ratio(unique_clicks, sent),
+        "orders": order_count,
+        "revenue": {currency or "unknown": str(amount) for currency, _count, amount in orders},
+        "opt_outs": opt_outs,
+        "credits_spent": credits_spent,
+        "credits_per_order": _ratio(credits_spent, order_count),
+    }
+
+
+def _by_state(*conditions: Any) -> dict[str, tuple[int, int, int]]:
+    """Per state: (messages, accepted by the provider, credits of those accepted)."""
+    accepted = Message.sent_at.is_not(None)
+    rows = db.session.execute(
+        select(
+            Message.state,
+            func.count(),
+            func.count(Message.sent_at),
+            func.coalesce(func.sum(Message.credits).filter(accepted), 0),
+        )
+        .where(*conditions)
+        .group_by(Message.state)
+    ).all()
+    return {MessageState(state).value: (int(n), int(a), int(c or 0)) for state, n, a, c in rows}
+
+
+def _orders(*conditions: Any) -> list[tuple[str | None, int, Decimal]]:
+    rows = db.session.execute(
+        select(Attribution.currency, func.count(), func.coalesce(func.sum(Attribution.amount), 0))
+        .where(*conditions)
+        .group_by(Attribution.currency)
+    ).all()
+    return [(currency, int(count), Decimal(str(amount))) for currency, count, amount in rows]
+
+
+def _refunds(*conditions: Any) -> int:
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(CreditLedger.amount), 0)).where(
+                CreditLedger.kind == LedgerKind.REFUND, *conditions
+            )
+        )
+        or 0
+    )
+
+
+def campaign_report(*, shop: Shop, campaign_id: int) -> dict[str, Any]:
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    clicks, unique_clicks = db.session.execute(
+        select(func.count(), func.count(distinct(Click.message_id))).where(
+            Click.campaign_id == campaign.id, Click.shop_id == shop.id
+        )
+    ).one()
+    opt_outs = 0
+    if campaign.launched_at is not None:
+        # From the (few) unsubscribe events since the launch to this campaign's message rows,
+        # through the (campaign_id, contact_id) unique index: no scan of the campaign's messages.
+        opt_outs = int(
+            db.session.scalar(
+                select(func.count(distinct(ConsentEvent.contact_id)))
+                .join(
+                    Message,
+                    and_(Message.contact_id == ConsentEvent.contact_id, Message.campaign_id == campaign.id),
+                )
+                .where(
+                    ConsentEvent.shop_id == shop.id,
+                    ConsentEvent.state == ConsentState.UNSUBSCRIBED,
+                    ConsentEvent.occurred_at >= campaign.launched_at,
+                    ConsentEvent.occurred_at < campaign.launched_at + OPT_OUT_WINDOW,
+                    ConsentEvent.occurred_at >= Message.sent_at,
+                )
+            )
+            or 0
+        )
+    figures = _figures(
+        by_state=_by_state(Message.campaign_id == campaign.id),
+        clicks=int(clicks),
+        unique_clicks=int(unique_clicks),
+        orders=_orders(Attribution.campaign_id == campaign.id, Attribution.shop_id == shop.id),
+        opt_outs=opt_outs,
+        refunds=_refunds(CreditLedger.campaign_id == campaign.id),
+    )
+    return {"campaign_id": campaign.id, "name": campaign.name, "state": campaign.state.value, **figures}
+
+
+def summary_report(*, shop: Shop, start: datetime, end: datetime) -> dict[str, Any]:
+    """Everything the shop sent (campaigns and automations) with `sent_at` in [start, end)."""
+    in_period = (Message.shop_id == shop.id, Message.sent_at >= start, Message.sent_at < end)
+    clicks, unique_clicks = db.session.execute(
+        select(func.count(), func.count(distinct(Click.message_id))).where(
+            Click.shop_id == shop.id, Click.clicked_at >= start, Click.clicked_at < end
+        )
+    ).one()
+    opt_outs = db.session.scalar(
+        select(func.count()).where(
+            ConsentEvent.shop_id == shop.id,
+            ConsentEvent.state == ConsentState.UNSUBSCRIBED,
+            ConsentEvent.occurred_at >= start,
+            ConsentEvent.occurred_at < end,
+        )
+    )
+    figures = _figures(
+        by_state=_by_state(*in_period),
+        clicks=int(clicks),
+        unique_clicks=int(unique_clicks),
+        orders=_orders(
+            Attribution.shop_id == shop.id, Attribution.attributed_at >= start, Attribution.attributed_at < end
+        ),
+        opt_outs=int(opt_outs or 0),
+        refunds=_refunds(
+            CreditLedger.shop_id == shop.id, CreditLedger.created_at >= start, CreditLedger.created_at < end
+        ),
+    )
+    return {"from": start, "to": end, **figures}
+
+
+CSV_COLUMNS = (
+    "messages",
+    "sent",
+    "delivered",
+    "failed",
+    "delivery_rate",
+    "clicks",
+    "unique_clicks",
+    "ctr",
+    "orders",
+    "revenue",
+    "opt_outs",
+    "credits_spent",
+    "credits_per_order",
+)
+
+
+def as_csv(report: Mapping[str, Any], *, leading: tuple[str, ...]) -> str:
+    """One header row and one data row; revenue as `USD 12.00; EUR 3.00`."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    columns = (*leading, *CSV_COLUMNS)
+    writer.writerow(columns)
+    row = []
+    for column in columns:
+        value = report.get(column)
+        if column == "revenue":
+            value = "; ".join(f"{currency} {amount}" for currency, amount in sorted(value.items()))
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        row.append("" if value is None else value)
+    writer.writerow(row)
+    return out.getvalue()
