@@ -42,6 +42,7 @@ class CampaignCreateSchema(Schema):
     body = fields.String(validate=BODY)
     template_id = fields.Integer(allow_none=True)
     segment_id = fields.Integer(allow_none=True)
+    discount_id = fields.Integer(allow_none=True)
     send_at = fields.AwareDateTime(allow_none=True)
 
     @validates_schema
@@ -55,6 +56,7 @@ class CampaignUpdateSchema(Schema):
     body = fields.String(validate=BODY)
     template_id = fields.Integer(allow_none=True)
     segment_id = fields.Integer(allow_none=True)
+    discount_id = fields.Integer(allow_none=True)
     send_at = fields.AwareDateTime(allow_none=True)
 
 
@@ -68,6 +70,7 @@ class CampaignSchema(Schema):
     body = fields.String()
     template_id = fields.Integer(allow_none=True)
     segment_id = fields.Integer(allow_none=True)
+    discount_id = fields.Integer(allow_none=True)
     state = fields.Function(lambda campaign: campaign.state.value)
     send_at = fields.DateTime(allow_none=True)
     recipients = fields.Integer()

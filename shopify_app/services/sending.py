@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import and_, bindparam, func, select, update
 
 from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
+from ..clients.shopify import ShopifyError
 from ..config import current_config
 from ..extensions import db, redis_ext, sms_backend
 from ..models import (
@@ -39,7 +40,7 @@ from ..models import (
     Shop,
 )
 from ..models.types import utcnow
-from . import credits, links
+from . import credits, discounts, links
 from .batches import enqueue_batch
 from .campaigns import unsubscribe_url
 from .circuit import CircuitBreaker, CircuitState
@@ -331,6 +332,21 @@ def _outbound(
     return messages, link_rows
 
 
+def _unique_codes_pushed(shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]]) -> bool:
+    """Add the batch's per-recipient codes to the Shopify discount before any text carries one;
+    False (nothing sent, the batch retried later) when Shopify cannot take them now."""
+    codes = [item.discount_code for item, _ in sendable if item.discount_code]
+    discount = db.session.get(Discount, campaign.discount_id) if codes and campaign.discount_id else None
+    if discount is None or discount.kind != DiscountKind.UNIQUE:
+        return True
+    try:
+        discounts.push_codes(shop=shop, discount=discount, codes=codes)
+    except ShopifyError as exc:
+        log.warning("discount_codes_not_pushed", campaign_id=campaign.id, error=type(exc).__name__, rows=len(codes))
+        return False
+    return True
+
+
 def _shared_discount_code(campaign: Campaign) -> str:
     if campaign.discount_id is None:
         return ""
@@ -387,20 +403,17 @@ def _submit(
         sendable, outbound, holds = _hold(shop, campaign, sendable, outbound)
         outcome["skipped"] += skipped_before - len(sendable)
     ids = [item.id for item, _ in sendable]
+    if not _unique_codes_pushed(shop, campaign, sendable):
+        _put_back(ids)
+        _reschedule(campaign.id, low, high, wait=_backoff(max(item.attempts for item, _ in sendable)))
+        return
     kept = set(ids)
     links.store([row for row in link_rows if row["message_id"] in kept])
     costs = [
         message_credits(segment_info(message.text).segments, recipient.country_code)
         for (_, recipient), message in zip(sendable, outbound, strict=True)
     ]
-    # Recorded before the call: the sweeper never resends these, and an `unknown` outcome knows
-    # what it may cost. One UPDATE per distinct cost (a batch usually has one or two).
-    by_cost: dict[int, list[int]] = {}
-    for message_id, cost in zip(ids, costs, strict=True):
-        by_cost.setdefault(cost, []).append(message_id)
-    for cost, same in by_cost.items():
-        _set(same, attempted_at=now, credits=cost)
-    db.session.commit()
+    _record_attempt(ids, costs, now)
     if not ids:
         return
     try:
@@ -412,6 +425,32 @@ def _submit(
             circuit.record_failure()
         return
     circuit.record_success()
+    _record_answers(shop, campaign, ids, outbound, costs, result, holds, now, outcome)
+
+
+def _record_attempt(ids: list[int], costs: list[int], now: datetime) -> None:
+    """Committed before the call: the sweeper never resends these, and an `unknown` outcome
+    knows what it may cost. One UPDATE per distinct cost (a batch usually has one or two)."""
+    by_cost: dict[int, list[int]] = {}
+    for message_id, cost in zip(ids, costs, strict=True):
+        by_cost.setdefault(cost, []).append(message_id)
+    for cost, same in by_cost.items():
+        _set(same, attempted_at=now, credits=cost)
+    db.session.commit()
+
+
+def _record_answers(
+    shop: Shop,
+    campaign: Campaign,
+    ids: list[int],
+    outbound: list[OutboundSms],
+    costs: list[int],
+    result: Any,
+    holds: list[Hold],
+    now: datetime,
+    outcome: dict[str, int],
+) -> None:
+    """What the provider accepted is sent and charged; what it refused per message failed."""
     accepted, rejected = [], []
     for item_id, message, cost, answer in zip(ids, outbound, costs, result.results, strict=True):
         if answer.accepted:

@@ -72,6 +72,7 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     billing,
     campaigns,
     contacts,
+    discounts,
     inbox,
     privacy,
     reports,
