@@ -58,3 +58,11 @@ def grant_plan_credits() -> int:
     from shopify_app.services import billing
 
     return billing.grant_due_cycle_credits()
+
+
+@job
+def compact_message_stats() -> int:
+    """Fold the report counters' deltas together (PostgreSQL; nothing to do on SQLite)."""
+    from shopify_app.services import reports
+
+    return reports.compact_stats()

@@ -38,6 +38,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         name="refresh-shop-tokens", func="jobs.housekeeping.refresh_expiring_tokens", every=timedelta(minutes=10)
     ),
     PeriodicJob(name="grant-plan-credits", func="jobs.housekeeping.grant_plan_credits", every=timedelta(hours=1)),
+    PeriodicJob(
+        name="compact-message-stats", func="jobs.housekeeping.compact_message_stats", every=timedelta(minutes=5)
+    ),
     PeriodicJob(name="apply-retention", func="jobs.housekeeping.apply_retention", cron="53 3 * * *"),
     PeriodicJob(name="delete-expired-files", func="jobs.housekeeping.delete_expired_files", cron="41 3 * * *"),
     PeriodicJob(

@@ -143,3 +143,22 @@ def test_merchant_actions_are_audited_with_actor_request_id_and_target(reported)
     page = api.get("/api/audit?limit=2").get_json()
     assert len(page["items"]) == 2
     assert page["next_cursor"]
+
+
+def test_the_trigger_kept_counters_agree_with_the_messages_and_survive_compaction(reported):
+    from sqlalchemy import func
+
+    from shopify_app.models import MessageStat
+    from shopify_app.services import reports
+
+    _app, _api, campaign_id = reported
+    if db.session.connection().dialect.name != "postgresql":
+        pytest.skip("the counters are kept by a PostgreSQL trigger; SQLite reports aggregate messages")
+    direct = reports._by_state(Message.campaign_id == campaign_id)
+    assert reports._counted(MessageStat.campaign_id == campaign_id) == direct
+    deltas = db.session.scalar(select(func.count()).select_from(MessageStat))
+    assert reports.compact_stats() < deltas
+    assert reports._counted(MessageStat.campaign_id == campaign_id) == direct
+    db.session.execute(db.delete(Message).where(Message.campaign_id == campaign_id))
+    db.session.commit()
+    assert reports._counted(MessageStat.campaign_id == campaign_id) == {}

@@ -18,6 +18,7 @@ from .campaign import (
     CreditLedger,
     LedgerKind,
     Message,
+    MessageStat,
     MessageState,
     Template,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "InboundMessage",
     "LedgerKind",
     "Message",
+    "MessageStat",
     "MessageState",
     "Order",
     "PrivacyRequest",

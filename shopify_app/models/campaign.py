@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -182,3 +183,25 @@ class CreditLedger(db.Model):  # type: ignore[name-defined,misc]
     idempotency_key: Mapped[str] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MessageStat(db.Model):  # type: ignore[name-defined,misc]
+    """Append-only deltas of message counts (PostgreSQL only), kept by a statement-level trigger
+    on `messages` (migration 0009) and folded together by a periodic compaction, so a report at a
+    million messages sums a few rows instead of aggregating the messages. `day` is the UTC day
+    of `sent_at` (NULL before the provider accepted it)."""
+
+    __tablename__ = "message_stats"
+    __table_args__ = (
+        Index("ix_message_stats_campaign_id", "campaign_id"),
+        Index("ix_message_stats_shop_id_day", "shop_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(BigInteger)
+    shop_id: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))
+    messages: Mapped[int] = mapped_column(BigInteger)
+    accepted: Mapped[int] = mapped_column(BigInteger)
+    credits: Mapped[int] = mapped_column(BigInteger)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
@@ -17,25 +17,21 @@ class ReportFormatSchema(Schema):
 
 
 class SummaryQuerySchema(ReportFormatSchema):
-    """`from` / `to` as ISO dates or datetimes (UTC when no offset); default the last 30 days."""
+    """`from` / `to`: UTC days, both included (ISO dates); default the last 30 days."""
 
-    from_ = fields.DateTime(data_key="from", load_default=None)
-    to = fields.DateTime(load_default=None)
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
 
     @post_load
     def _defaults(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        end = data["to"] or utcnow()
-        start = data.pop("from_") or end - timedelta(days=30)
-        data["start"], data["end"] = _utc(start), _utc(end)
-        if data["start"] >= data["end"]:
-            raise ValidationError({"from": ["Must be before `to`."]})
-        if data["end"] - data["start"] > MAX_PERIOD:
+        last = data.pop("to") or utcnow().date()
+        first = data.pop("from_") or last - timedelta(days=29)
+        if first > last:
+            raise ValidationError({"from": ["Must not be after `to`."]})
+        if last - first >= MAX_PERIOD:
             raise ValidationError({"from": ["A report covers at most 366 days."]})
+        data["first"], data["last"] = first, last
         return data
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class AuditEntrySchema(Schema):

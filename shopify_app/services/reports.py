@@ -16,11 +16,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import and_, distinct, func, select, text
 
 from ..extensions import db
 from ..models import (
@@ -31,6 +31,7 @@ from ..models import (
     CreditLedger,
     LedgerKind,
     Message,
+    MessageStat,
     MessageState,
     Shop,
 )
@@ -72,6 +73,25 @@ def _figures(
         "credits_spent": credits_spent,
         "credits_per_order": _ratio(credits_spent, order_count),
     }
+
+
+def _counted(*conditions: Any) -> dict[str, tuple[int, int, int]]:
+    """`_by_state` from the trigger-kept deltas (PostgreSQL): a few rows, not the messages."""
+    rows = db.session.execute(
+        select(
+            MessageStat.state,
+            func.sum(MessageStat.messages),
+            func.sum(MessageStat.accepted),
+            func.sum(MessageStat.credits),
+        )
+        .where(*conditions)
+        .group_by(MessageStat.state)
+    ).all()
+    return {MessageState(state).value: (int(n), int(a), int(c)) for state, n, a, c in rows if n or a or c}
+
+
+def _postgres() -> bool:
+    return db.session.connection().dialect.name == "postgresql"
 
 
 def _by_state(*conditions: Any) -> dict[str, tuple[int, int, int]]:
@@ -138,8 +158,13 @@ def campaign_report(*, shop: Shop, campaign_id: int) -> dict[str, Any]:
             )
             or 0
         )
+    by_state = (
+        _counted(MessageStat.campaign_id == campaign.id)
+        if _postgres()
+        else _by_state(Message.campaign_id == campaign.id)
+    )
     figures = _figures(
-        by_state=_by_state(Message.campaign_id == campaign.id),
+        by_state=by_state,
         clicks=int(clicks),
         unique_clicks=int(unique_clicks),
         orders=_orders(Attribution.campaign_id == campaign.id, Attribution.shop_id == shop.id),
@@ -149,9 +174,14 @@ def campaign_report(*, shop: Shop, campaign_id: int) -> dict[str, Any]:
     return {"campaign_id": campaign.id, "name": campaign.name, "state": campaign.state.value, **figures}
 
 
-def summary_report(*, shop: Shop, start: datetime, end: datetime) -> dict[str, Any]:
-    """Everything the shop sent (campaigns and automations) with `sent_at` in [start, end)."""
-    in_period = (Message.shop_id == shop.id, Message.sent_at >= start, Message.sent_at < end)
+def summary_report(*, shop: Shop, first: date, last: date) -> dict[str, Any]:
+    """Everything the shop sent (campaigns and automations) on the UTC days first..last."""
+    start = datetime.combine(first, time.min, tzinfo=UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
+    if _postgres():
+        by_state = _counted(MessageStat.shop_id == shop.id, MessageStat.day >= first, MessageStat.day <= last)
+    else:
+        by_state = _by_state(Message.shop_id == shop.id, Message.sent_at >= start, Message.sent_at < end)
     clicks, unique_clicks = db.session.execute(
         select(func.count(), func.count(distinct(Click.message_id))).where(
             Click.shop_id == shop.id, Click.clicked_at >= start, Click.clicked_at < end
@@ -166,7 +196,7 @@ def summary_report(*, shop: Shop, start: datetime, end: datetime) -> dict[str, A
         )
     )
     figures = _figures(
-        by_state=_by_state(*in_period),
+        by_state=by_state,
         clicks=int(clicks),
         unique_clicks=int(unique_clicks),
         orders=_orders(
@@ -177,7 +207,7 @@ def summary_report(*, shop: Shop, start: datetime, end: datetime) -> dict[str, A
             CreditLedger.shop_id == shop.id, CreditLedger.created_at >= start, CreditLedger.created_at < end
         ),
     )
-    return {"from": start, "to": end, **figures}
+    return {"from": first.isoformat(), "to": last.isoformat(), **figures}
 
 
 CSV_COLUMNS = (
@@ -213,3 +243,27 @@ def as_csv(report: Mapping[str, Any], *, leading: tuple[str, ...]) -> str:
         row.append("" if value is None else value)
     writer.writerow(row)
     return out.getvalue()
+
+
+def compact_stats() -> int:
+    """Periodic (PostgreSQL): fold the deltas into one row per (campaign, shop, day, state), in one
+    statement, so concurrent trigger inserts (ids above the cut) are never lost. Returns rows folded."""
+    if not _postgres():
+        return 0
+    cut = db.session.scalar(select(func.max(MessageStat.id)))
+    if cut is None:
+        return 0
+    folded = db.session.execute(
+        text(
+            """
+            WITH moved AS (DELETE FROM message_stats WHERE id <= :cut RETURNING *)
+            INSERT INTO message_stats (campaign_id, shop_id, day, state, messages, accepted, credits)
+            SELECT campaign_id, shop_id, day, state, sum(messages), sum(accepted), sum(credits)
+            FROM moved GROUP BY campaign_id, shop_id, day, state
+            HAVING sum(messages) <> 0 OR sum(accepted) <> 0 OR sum(credits) <> 0
+            """
+        ),
+        {"cut": cut},
+    ).rowcount
+    db.session.commit()
+    return int(folded or 0)

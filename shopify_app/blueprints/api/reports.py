@@ -34,7 +34,7 @@ def campaign_report(campaign_id: int) -> Response:
 @bp.get("/reports/summary")
 def summary_report() -> Response:
     args = query_args(SummaryQuerySchema())
-    report = reports.summary_report(shop=g.shop, start=args["start"], end=args["end"])
+    report = reports.summary_report(shop=g.shop, first=args["first"], last=args["last"])
     if args["format"] == "csv":
         return _csv(reports.as_csv(report, leading=("from", "to")), "summary.csv")
     return jsonify(report)
