@@ -155,6 +155,9 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "ALERT_WEBHOOK_URL": _str(None),
     "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0, maximum=10),
     "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1024),
+    # Embedded API requests per minute, per shop and per client address (0 = no limit).
+    "API_RATE_PER_SHOP": _int("API_RATE_PER_SHOP", 600),
+    "API_RATE_PER_IP": _int("API_RATE_PER_IP", 1200),
     "SIGNATURE_MAX_AGE_SECONDS": _int("SIGNATURE_MAX_AGE_SECONDS", 90, minimum=1),
     "SCHEDULER_INTERVAL_SECONDS": _float("SCHEDULER_INTERVAL_SECONDS", 5.0),
 }

@@ -78,6 +78,10 @@ def base_test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "SHOPIFY_APP_URL": "https://app.example.test",
         "SMS_BACKEND": "memory",
         "LOG_LEVEL": "DEBUG",
+        # Suites make hundreds of requests a minute from one address; tests/test_api_limits.py
+        # turns the limits on.
+        "API_RATE_PER_SHOP": 0,
+        "API_RATE_PER_IP": 0,
     }
     config.update(overrides)
     return config

@@ -93,6 +93,7 @@ class Decision:
     retry_after: float  # seconds until the *remaining* requested tokens could be granted (0.0 when all granted)
     remaining: int  # whole tokens left in the bucket after this call
     limit: int  # bucket capacity (burst)
+    reset_after: float = 0.0  # FixedWindowLimit: seconds until the window (and `remaining`) resets
 
 
 class TokenBucket:
@@ -202,6 +203,7 @@ class FixedWindowLimit:
             retry_after=0.0 if allowed else float(max(1, ttl)),
             remaining=max(0, self.limit - count),
             limit=self.limit,
+            reset_after=float(max(1, ttl)),
         )
 
     def __repr__(self) -> str:

@@ -5,18 +5,53 @@ Authentication is a `before_request` of the blueprint, so no `/api` route can fo
 
 from __future__ import annotations
 
+import math
+
 import structlog
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from ...extensions import db
+from ...errors import TooManyRequests
+from ...extensions import db, redis_ext
 from ...schemas.shop import ShopSchema
 from ...security.decorators import api_secrets
 from ...security.session_token import bearer_token, verify_session_token
 from ...services import audit
 from ...services.auth import ensure_offline_access, shop_profile
+from ...services.ratelimit import Decision, FixedWindowLimit
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 log = structlog.get_logger(__name__)
+
+
+def _limit(scope: str, value: object, per_minute: int) -> None:
+    """One fixed one-minute window per scope; the tightest decision is reported in headers."""
+    if per_minute <= 0:
+        return
+    decision = FixedWindowLimit(redis_ext.client(), key=f"api:{scope}:{value}", limit=per_minute, window=60).hit()
+    current = getattr(g, "rate_limit", None)
+    if current is None or decision.remaining < current.remaining:
+        g.rate_limit = decision
+    if not decision.allowed:
+        raise TooManyRequests(
+            "Too many requests; slow down.",
+            retry_after=math.ceil(decision.retry_after),
+            details={"scope": scope},
+            headers=_limit_headers(decision),
+        )
+
+
+def _limit_headers(decision: Decision) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(math.ceil(decision.reset_after)),
+    }
+
+
+@bp.before_request
+def limit_by_address() -> None:
+    # Before authentication: a flood of forged tokens is refused without verifying each.
+    _limit("ip", request.remote_addr or "unknown", current_app.config["API_RATE_PER_IP"])
 
 
 @bp.before_request
@@ -28,6 +63,15 @@ def authenticate() -> None:
     )
     g.session_token = session
     g.shop = ensure_offline_access(session=session)
+    _limit("shop", g.shop.id, current_app.config["API_RATE_PER_SHOP"])
+
+
+@bp.after_request
+def rate_limit_headers(response: Response) -> Response:
+    if (decision := getattr(g, "rate_limit", None)) is not None:
+        for name, value in _limit_headers(decision).items():
+            response.headers.setdefault(name, value)
+    return response
 
 
 # Merchant actions: every successful change through the embedded API is one audit row (actor,
