@@ -8,6 +8,7 @@ or synchronously inside the request that enqueued it (the request's context is r
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -28,11 +29,26 @@ def _app_for_process() -> Flask:
 def job(func: Callable[P, R]) -> Callable[P, R]:
     """Run `func` in an app context, reusing the current one when there is one."""
 
+    name = f"{func.__module__}.{func.__qualname__}"
+
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if has_app_context():
-            return func(*args, **kwargs)
+            return _observed(func, name, *args, **kwargs)
         with _app_for_process().app_context():
-            return func(*args, **kwargs)
+            return _observed(func, name, *args, **kwargs)
 
     return wrapper
+
+
+def _observed(func: Callable[P, R], name: str, *args: P.args, **kwargs: P.kwargs) -> R:
+    from shopify_app.metrics import observe_job
+
+    started = time.perf_counter()
+    try:
+        result = func(*args, **kwargs)
+    except BaseException:
+        observe_job(name, started, "failed")
+        raise
+    observe_job(name, started, "succeeded")
+    return result

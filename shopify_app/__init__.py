@@ -16,6 +16,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .extensions import init_extensions
     from .http import init_http
     from .logging import init_logging
+    from .metrics import init_metrics
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(config))
@@ -24,5 +25,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_extensions(app)
     init_errors(app)
     init_blueprints(app)
+    init_metrics(app)
     cli.init_cli(app)
     return app

@@ -152,6 +152,8 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "TRIAL_CREDITS": _int("TRIAL_CREDITS", 100),
     "OPERATOR_TOKEN": _str(None),
     "METRICS_TOKEN": _str(None),
+    # prometheus_client reads this itself at import; the app reads it here to pick the collector.
+    "PROMETHEUS_MULTIPROC_DIR": _str(None),
     "ALERT_WEBHOOK_URL": _str(None),
     "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0, maximum=10),
     "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1024),

@@ -307,7 +307,7 @@ def test_fixed_window_allows_exactly_the_limit_then_refuses_until_it_resets(redi
     redis_client.pexpire(limit.key, 30)  # let the window run out now instead of in a minute
     time.sleep(0.1)
 
-    assert limit.hit() == Decision(allowed=True, granted=1, retry_after=0.0, remaining=2, limit=3)
+    assert limit.hit() == Decision(allowed=True, granted=1, retry_after=0.0, remaining=2, limit=3, reset_after=60.0)
 
 
 def test_fixed_window_counter_is_prefixed_and_expires_with_the_window(redis_client: redis.Redis) -> None:

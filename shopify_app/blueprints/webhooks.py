@@ -9,10 +9,11 @@ from flask import Blueprint, Response, g, jsonify, request
 from redis.exceptions import RedisError
 
 from ..errors import BadRequest, Unauthorized
+from ..metrics import WEBHOOKS
 from ..queueing import enqueue
 from ..security.decorators import webhook_verified
 from ..security.shop_domain import normalise_shop_domain
-from ..services.webhook_intake import record_event
+from ..services.webhook_intake import HANDLERS, record_event
 
 bp = Blueprint("webhooks", __name__)
 log = structlog.get_logger(__name__)
@@ -42,6 +43,7 @@ def receive() -> Response:
         api_version=request.headers.get("X-Shopify-API-Version"),
         body=body,
     )
+    WEBHOOKS.labels(topic if topic in HANDLERS else "other", "recorded" if recorded.created else "duplicate").inc()
     if recorded.created:
         try:
             enqueue("webhooks", "jobs.webhooks.process_webhook_event", recorded.event_id)

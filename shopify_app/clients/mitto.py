@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 import requests
 import structlog
 
+from ..metrics import PROVIDER_CALLS, PROVIDER_LATENCY
 from ._http import json_object, never_connected, retry_after_seconds
 
 log = structlog.get_logger(__name__)
@@ -226,8 +227,13 @@ class MittoClient:
                 )
             except requests.RequestException as exc:
                 raise _transport_error(exc, operation, settings.read_timeout) from exc
-            return _answer(response, operation), started
+            answer = _answer(response, operation)
+            PROVIDER_CALLS.labels(operation, "ok").inc()
+            PROVIDER_LATENCY.labels(operation).observe(time.perf_counter() - started)
+            return answer, started
         except MittoError as exc:
+            PROVIDER_CALLS.labels(operation, type(exc).__name__).inc()
+            PROVIDER_LATENCY.labels(operation).observe(time.perf_counter() - started)
             log.warning(
                 "mitto_request_failed",
                 operation=operation,

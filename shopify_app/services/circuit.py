@@ -157,17 +157,20 @@ class CircuitBreaker:
         """May a call go out now? CLOSED: yes. OPEN: no, try again after `retry_after`. HALF_OPEN:
         yes, and this caller is the single probe: it must report with record_success/failure."""
         status, _ = self._run("allow", now)
+        _observe(self.name, status.state)
         return status
 
     def record_success(self, *, now: float | None = None) -> None:
         """A call went through: the failure count restarts and the breaker closes, whatever its
         state (a success is proof the provider answers). `now` is accepted for symmetry."""
         self.redis.delete(self.key)
+        _observe(self.name, CircuitState.CLOSED)
 
     def record_failure(self, *, now: float | None = None) -> CircuitStatus:
         """Count a failure; open when the threshold is reached, or at once when the breaker is
         half-open (the probe failed). Returns the status after this failure."""
         status, opened = self._run("failure", now)
+        _observe(self.name, status.state)
         if opened:
             log.warning("circuit_opened", circuit=self.name, failures=status.failures, cooldown=self.cooldown)
             if self.on_open is not None:
@@ -210,3 +213,12 @@ class CircuitBreaker:
             f"CircuitBreaker(name={self.name!r}, threshold={self.threshold!r}, window={self.window!r}, "
             f"cooldown={self.cooldown!r}, probe_lease={self.probe_lease!r})"
         )
+
+
+_GAUGE_VALUES = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
+
+
+def _observe(name: str, state: CircuitState) -> None:
+    from ..metrics import CIRCUIT_STATE
+
+    CIRCUIT_STATE.labels(name).set(_GAUGE_VALUES[state])

@@ -25,6 +25,7 @@ from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUn
 from ..clients.shopify import ShopifyError
 from ..config import current_config
 from ..extensions import db, redis_ext, sms_backend
+from ..metrics import RATE_LIMIT_WAIT_SECONDS, RATE_LIMIT_WAITS, count_messages
 from ..models import (
     OPEN_MESSAGE_STATES,
     AutomationRun,
@@ -195,6 +196,7 @@ def send_batch(*, campaign_id: int, low: int, high: int) -> dict[str, int]:
     outcome = {"claimed": len(claimed), "sent": 0, "failed": 0, "skipped": 0, "deferred": 0, "unknown": 0}
     if claimed:
         _process(shop, campaign, claimed, low, high, now, outcome)
+        count_messages(outcome)
     finish_if_done(campaign_id=campaign_id)
     return outcome
 
@@ -274,6 +276,8 @@ def _admit(shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipie
     """Rate limits, then the circuit breaker: the rows that may be sent now, and the breaker."""
     decision = take_all(_buckets(shop.id), len(sendable))
     if decision.granted < len(sendable):
+        RATE_LIMIT_WAITS.inc()
+        RATE_LIMIT_WAIT_SECONDS.inc(max(decision.retry_after, 0.0))
         # Send what we got tokens for; the rest waits exactly as long as the script says.
         _put_back([item.id for item, _ in sendable[decision.granted :]])
         sendable = sendable[: decision.granted]

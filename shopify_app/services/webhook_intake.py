@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ..bulk import insert_or_nothing
 from ..extensions import db
+from ..metrics import WEBHOOKS
 from ..models import Shop, WebhookEvent, WebhookStatus
 from ..models.types import utcnow
 from ..security.crypto import aad_for, keyring
@@ -104,7 +105,9 @@ def process_event(*, event_id: int) -> str:
     except Exception as exc:
         db.session.rollback()
         _record_failure(event_id, exc)
+        WEBHOOKS.labels(event.topic if handler else "other", "failed").inc()
         raise
+    WEBHOOKS.labels(event.topic if handler else "other", "processed").inc()
     outcome = "processed" if handler is not None else "acknowledged (no handler for topic)"
     log.info("webhook_processed", topic=event.topic, webhook_event_id=event_id, outcome=outcome)
     return outcome
