@@ -69,6 +69,7 @@ def delete_contact(contact_id: int) -> tuple[str, int]:
 
 @bp.post("/contacts/<int:contact_id>/tags")
 def add_tags(contact_id: int) -> Response:
+    contacts.get_contact(shop=g.shop, contact_id=contact_id)  # another shop's id: 404 before 422
     data = json_body(TagsSchema())
     return jsonify(_dump(contacts.add_tags(shop=g.shop, contact_id=contact_id, tags=data["tags"])))
 
