@@ -122,7 +122,7 @@ def webhook_headers(body: bytes) -> dict[str, str]:
         "Content-Type": "application/json",
         "X-Shopify-Topic": "orders/create",
         "X-Shopify-Shop-Domain": SHOP,
-        "X-Shopify-API-Version": "2025-10",
+        "X-Shopify-API-Version": "2026-10",
         "X-Shopify-Event-Id": str(uuid.uuid4()),
         "X-Shopify-Hmac-Sha256": sign_webhook(body, SECRET),  # covers the body only: constant
     }

@@ -94,6 +94,20 @@ def serve(host: str, port: int) -> None:
         thread.join(timeout=5)
 
 
+@click.command("doctor")
+@with_appcontext
+def doctor() -> None:
+    """Production-readiness checks after a deploy: settings, database and migrations, Redis,
+    queues, worker and scheduler heartbeats, Mitto credentials, the Shopify API version.
+    Prints a table; exits 1 when any check fails."""
+    from .services.doctor import FAIL, render, run_checks
+
+    checks = run_checks()
+    click.echo(render(checks))
+    if any(check.status == FAIL for check in checks):
+        raise SystemExit(1)
+
+
 @click.command("rotate-keys")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000))
 @with_appcontext
@@ -151,5 +165,5 @@ def messages_resolve(message_ids: tuple[int, ...], outcome: str) -> None:
 
 
 def init_cli(app: Flask) -> None:
-    for command in (seed_demo, worker, scheduler, serve, rotate_keys, credits_group, messages_group):
+    for command in (seed_demo, worker, scheduler, serve, doctor, rotate_keys, credits_group, messages_group):
         app.cli.add_command(command)

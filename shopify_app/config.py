@@ -122,7 +122,7 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
         "read_customers,write_customers,read_orders,read_fulfillments,read_inventory,write_discounts,read_products"
     ),
     "SHOPIFY_APP_URL": _str("http://127.0.0.1:8000"),
-    "SHOPIFY_API_VERSION": _str("2025-10"),
+    "SHOPIFY_API_VERSION": _str("2026-10"),
     "SHOPIFY_ADMIN_BASE_URL": _str("https://{shop}"),
     "DATABASE_URL": _str(None),
     "DATABASE_ADMIN_URL": _str(None),

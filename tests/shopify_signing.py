@@ -32,7 +32,7 @@ def webhook_request(
             "X-Shopify-Shop-Domain": shop,
             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
             "X-Shopify-Event-Id": str(uuid.uuid4()),
-            "X-Shopify-API-Version": "2025-10",
+            "X-Shopify-API-Version": "2026-10",
             "X-Shopify-Hmac-Sha256": sign_webhook(raw, secret),
         },
     }

@@ -413,7 +413,7 @@ def test_errors_and_reprs_never_reveal_tokens_codes_or_the_client_secret(fake, w
 def test_settings_come_from_app_config(app):
     settings = ShopifySettings.from_config(app.config)
     assert (settings.api_key, settings.api_secret) == (TEST_API_KEY, TEST_API_SECRET)
-    assert (settings.api_version, settings.admin_base_url) == ("2025-10", "https://{shop}")
+    assert (settings.api_version, settings.admin_base_url) == ("2026-10", "https://{shop}")
     assert settings.admin_base_url.format(shop=SHOP) == f"https://{SHOP}"
 
 

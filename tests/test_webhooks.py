@@ -55,7 +55,7 @@ def test_valid_webhook_is_recorded_processed_and_acknowledged(app, client, shop)
     assert (event.topic, event.shop_id, event.status) == ("app/uninstalled", shop.id, WebhookStatus.PROCESSED)
     assert event.payload_ciphertext is None  # PII dropped once processed
     assert event.event_id
-    assert event.api_version == "2025-10"
+    assert event.api_version == "2026-10"
     db.session.refresh(shop)
     assert shop.uninstalled_at is not None
     assert shop.access_token_ciphertext is None

@@ -1,4 +1,4 @@
-"""Webhook payloads shaped like the examples in Shopify's webhook reference (2025-10)."""
+"""Webhook payloads shaped like the examples in Shopify's webhook reference (2026-10)."""
 
 from __future__ import annotations
 
