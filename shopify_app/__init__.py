@@ -17,10 +17,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .http import init_http
     from .logging import init_logging
     from .metrics import init_metrics
+    from .sentry import init_sentry
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(config))
     init_logging(app)
+    init_sentry(app)
     init_http(app)
     init_extensions(app)
     init_errors(app)
