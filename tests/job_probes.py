@@ -14,3 +14,16 @@ def create_shop(domain: str) -> int:
 @job
 def always_fails() -> None:
     raise RuntimeError("this job fails on purpose")
+
+
+@job
+def slow_marker(key: str, seconds: float) -> str:
+    """Marks `key` started, works for `seconds`, marks it finished (graceful-shutdown tests)."""
+    import time
+
+    from shopify_app.extensions import redis_ext
+
+    redis_ext.client().set(key, "started")
+    time.sleep(seconds)
+    redis_ext.client().set(key, "finished")
+    return "done"

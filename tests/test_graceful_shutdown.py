@@ -1,0 +1,66 @@
+"""SIGTERM to a real worker process: the job in progress finishes, then the worker exits cleanly
+(RQ's warm shutdown); nothing is left half done or started twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from rq.job import JobStatus
+
+from shopify_app.extensions import redis_ext
+from shopify_app.queueing import enqueue
+
+needs_real_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a Redis shared with the worker")
+
+
+@needs_real_redis
+@pytest.mark.parametrize("worker_class", ["simple", "fork"])
+def test_sigterm_lets_the_running_job_finish_then_exits(app, project_root, worker_class):
+    key = f"graceful:{worker_class}"
+    job = enqueue("default", "tests.job_probes.slow_marker", key, 2.0)
+    second = enqueue("default", "tests.job_probes.slow_marker", key + ":next", 0.1)
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "SHOPIFY_API_SECRET": app.config["SHOPIFY_API_SECRET"],
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "shopify_app",
+            "worker",
+            "-q",
+            "default",
+            "--worker-class",
+            worker_class,
+        ],
+        cwd=project_root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while redis_ext.client().get(key) != b"started":
+            assert time.monotonic() < deadline, "the job never started"
+            assert worker.poll() is None, worker.stderr.read()[-2000:]
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert code == 0, worker.stderr.read()[-2000:]
+    assert redis_ext.client().get(key) == b"finished"
+    assert job.get_status(refresh=True) == JobStatus.FINISHED
+    assert second.get_status(refresh=True) == JobStatus.QUEUED  # not started: left for the next worker
