@@ -112,7 +112,17 @@ def error_response(
     return response
 
 
+def _string_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _string_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_string_keys(item) for item in value]
+    return value
+
+
 def init_errors(app: Flask) -> None:
+    from .clients.shopify import ShopifyError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
+
     @app.errorhandler(AppError)
     def handle_app_error(exc: AppError) -> Response:
         if exc.status >= 500:
@@ -121,8 +131,21 @@ def init_errors(app: Flask) -> None:
 
     @app.errorhandler(SchemaValidationError)
     def handle_validation_error(exc: SchemaValidationError) -> Response:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        # List items report errors under int indexes beside "_schema": JSON keys are strings
+        # (and mixed key types would not even sort).
+        messages = _string_keys(exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages})
         return error_response(422, "validation_failed", "The request did not pass validation.", {"fields": messages})
+
+    @app.errorhandler(ShopifyError)
+    def handle_shopify_error(exc: ShopifyError) -> Response:
+        """Shopify unreachable, throttled past our retries or refusing: the merchant's action
+        did not happen; say so instead of a 500 (the class name only: messages can hold data)."""
+        log.warning("shopify_call_failed", exc_type=type(exc).__name__, status=exc.status)
+        busy = isinstance(exc, (ShopifyUnavailable, ShopifyRateLimited, ShopifyTimeout))
+        status = 503 if busy else 502
+        code = "shopify_unavailable" if busy else "shopify_error"
+        headers = {"Retry-After": "30"} if busy else {}
+        return error_response(status, code, "Shopify could not complete the request; try again.", headers=headers)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException) -> Response:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .errors import NotFound
 
 
 def init_http(app: Flask) -> None:
+    @app.before_request
+    def ids_in_range() -> None:
+        """An `<int:...>` id beyond the BIGINT range names nothing: 404, not a driver overflow."""
+        if any(isinstance(v, int) and not 0 <= v < 2**63 for v in (request.view_args or {}).values()):
+            raise NotFound("Not found.")
+
     hops = app.config["TRUSTED_PROXY_COUNT"]
     if hops:
         # Only as many X-Forwarded-* hops as there are trusted proxies: per-IP limits must see

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_blueprints(app: Flask) -> None:
-    from .api import bp as api_bp
+    from ..openapi import init_openapi
     from .auth import bp as auth_bp
     from .embedded import bp as embedded_bp
     from .health import bp as health_bp
@@ -15,5 +15,6 @@ def init_blueprints(app: Flask) -> None:
     from .proxy import bp as proxy_bp
     from .webhooks import bp as webhooks_bp
 
-    for blueprint in (health_bp, auth_bp, embedded_bp, api_bp, webhooks_bp, proxy_bp, mitto_bp, links_bp):
+    app.extensions["sms_blossom_api"] = init_openapi(app)  # registers the /api blueprint
+    for blueprint in (health_bp, auth_bp, embedded_bp, webhooks_bp, proxy_bp, mitto_bp, links_bp):
         app.register_blueprint(blueprint)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -18,7 +17,7 @@ class DiscountCreateSchema(Schema):
     # The code (shared) or the prefix of every recipient's code (unique: PREFIX-XXXXXXXX).
     code = fields.String(required=True, validate=[validate.Length(min=3, max=20), CODE])
     value_type = fields.String(required=True, validate=validate.OneOf([v.value for v in DiscountValueType]))
-    value = fields.Decimal(required=True, places=2, validate=validate.Range(min=Decimal("0.01")))
+    value = fields.Decimal(required=True, places=2, validate=validate.Range(min=0.01))
     ends_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
     @validates_schema
@@ -35,6 +34,6 @@ class DiscountSchema(Schema):
     kind = fields.Function(lambda d: d.kind.value)
     code = fields.String()
     value_type = fields.Function(lambda d: d.value_type.value)
-    value = fields.Decimal(as_string=True)
+    value = fields.String()  # a decimal as text, e.g. "15.00"
     ends_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()

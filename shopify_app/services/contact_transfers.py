@@ -132,7 +132,8 @@ def _lines(pieces: Iterable[bytes]) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
     pending = ""
     for piece in pieces:
-        pending += decoder.decode(piece)
+        # Old Mac exports end lines with a bare CR, which the csv module refuses mid-line.
+        pending = (pending + decoder.decode(piece)).replace("\r\n", "\n").replace("\r", "\n")
         *complete, pending = pending.split("\n")
         for line in complete:
             yield line + "\n"
@@ -195,6 +196,16 @@ def run_import(*, transfer_id: int) -> ContactTransfer:
             transfer,
             [{"row": 1, "field": "consent", "error": "No consent column: every row is imported without SMS consent."}],
         )
+    try:
+        return _import_rows(shop, transfer, reader, columns)
+    except csv.Error as exc:  # what a shopper's file holds must never crash the job
+        db.session.rollback()
+        return _fail(transfer, f"The file is not valid CSV near line {reader.line_num}: {exc}.")
+
+
+def _import_rows(
+    shop: Shop, transfer: ContactTransfer, reader: csv.DictReader, columns: dict[str, str]
+) -> ContactTransfer:
     batch = _Batch()
     seen: set[str] = set()
     for index, raw in enumerate(reader):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 
 import structlog
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
+from flask_smorest import Blueprint
 
 from ...errors import TooManyRequests
 from ...extensions import db, redis_ext
@@ -19,7 +20,7 @@ from ...services import audit
 from ...services.auth import ensure_offline_access, shop_profile
 from ...services.ratelimit import Decision, FixedWindowLimit
 
-bp = Blueprint("api", __name__, url_prefix="/api")
+bp = Blueprint("api", __name__, url_prefix="/api", description="The embedded admin API")
 log = structlog.get_logger(__name__)
 
 
