@@ -64,3 +64,48 @@ def test_sigterm_lets_the_running_job_finish_then_exits(app, project_root, worke
     assert redis_ext.client().get(key) == b"finished"
     assert job.get_status(refresh=True) == JobStatus.FINISHED
     assert second.get_status(refresh=True) == JobStatus.QUEUED  # not started: left for the next worker
+
+
+def test_gunicorn_finishes_the_request_in_flight_on_sigterm(tmp_path, project_root):
+    """gunicorn.conf.py as deployed: SIGTERM during a 2 s request, the request still answers."""
+    import threading
+    import urllib.request
+
+    from .processes import free_port, wait_for_http
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'g.sqlite3'}",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "APP_ENV": "development",
+    }
+    env.pop("REDIS_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "tests.slow_wsgi:app"],
+        cwd=project_root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    answers: list[str] = []
+    try:
+        assert wait_for_http(f"http://127.0.0.1:{port}/health", timeout=30) is not None
+
+        def request() -> None:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/__slow", timeout=15) as response:
+                answers.append(response.read().decode())
+
+        thread = threading.Thread(target=request)
+        thread.start()
+        time.sleep(0.5)  # the request is in the worker now
+        server.send_signal(signal.SIGTERM)
+        thread.join(timeout=20)
+        code = server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert answers == ["finished"]
+    assert code == 0, server.stderr.read()[-2000:]
