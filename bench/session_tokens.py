@@ -68,6 +68,9 @@ def main() -> None:
                 "SHOPIFY_API_KEY": TEST_API_KEY,
                 "SHOPIFY_API_SECRET": TEST_API_SECRET,
                 "LOG_LEVEL": "WARNING",
+                # Measures verification, not the per-shop limit (which answers 429 after 600/min).
+                "API_RATE_PER_SHOP": 0,
+                "API_RATE_PER_IP": 0,
             }
         )
         with app.app_context():

@@ -294,3 +294,21 @@ def shop_ready_to_send(app: Flask, *, recipients: int, credits: int, first_names
             fields["first_name"] = f"P{n}"
         api.post("/api/contacts", json=fields)
     return api, shop
+
+
+def open_shop(
+    app: Flask, domain: str = "alpha.myshopify.com", *, credits: int = 0, fake_shopify: Any = None
+) -> tuple[ApiClient, Any]:
+    """An installed shop ready for API calls: credits granted, quiet hours off, and (with
+    `fake_shopify`) an access token the loopback Admin API accepts. Inside an app context."""
+    from shopify_app.services import credits as ledger
+
+    shop = install_shop(domain)
+    if fake_shopify is not None:
+        shop.access_token = fake_shopify.issue_access_token(domain)
+    if credits:
+        ledger.grant(shop_id=shop.id, amount=credits, key="grant:test")
+    db.session.commit()
+    api = ApiClient(app.test_client(), domain)
+    assert api.patch("/api/settings", json={"quiet_hours": None}).status_code == 200
+    return api, shop

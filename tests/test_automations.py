@@ -27,7 +27,7 @@ from shopify_app.models.types import utcnow
 from shopify_app.services import automations
 from shopify_app.services import credits as ledger
 
-from .conftest import ApiClient, install_shop, mitto_config, settle_jobs
+from .conftest import ApiClient, install_shop, mitto_config, open_shop, settle_jobs
 from .payloads import payload
 from .shopify_signing import proxy_query, webhook_request
 
@@ -40,12 +40,7 @@ ITEM, VARIANT = 271878346596884015, 39072856
 def shop_app(make_app, fake_mitto, fake_shopify):
     app = make_app(SHOPIFY_ADMIN_BASE_URL=fake_shopify.admin_base_url, **mitto_config(fake_mitto))
     with app.app_context():
-        shop = install_shop(SHOP)
-        shop.access_token = fake_shopify.issue_access_token(SHOP)
-        ledger.grant(shop_id=shop.id, amount=1000, key="grant:test")
-        db.session.commit()
-        api = ApiClient(app.test_client(), SHOP)
-        assert api.patch("/api/settings", json={"quiet_hours": None}).status_code == 200
+        api, shop = open_shop(app, SHOP, credits=1000, fake_shopify=fake_shopify)
         yield app, api, shop
 
 

@@ -15,7 +15,7 @@ from shopify_app.models.types import utcnow
 from shopify_app.services import billing
 from shopify_app.services import credits as ledger
 
-from .conftest import ApiClient, install_shop, settle_jobs
+from .conftest import ApiClient, open_shop, settle_jobs
 from .payloads import payload
 from .shopify_signing import webhook_request
 
@@ -27,11 +27,7 @@ SUBSCRIBE = {"consent_state": "subscribed", "consent_text": "Yes, texts please."
 def billed(make_app, fake_shopify):
     app = make_app(SHOPIFY_ADMIN_BASE_URL=fake_shopify.admin_base_url, SEND_RATE_PER_ACCOUNT=0, SEND_RATE_PER_SHOP=0)
     with app.app_context():
-        shop = install_shop(SHOP)
-        shop.access_token = fake_shopify.issue_access_token(SHOP)
-        db.session.commit()
-        api = ApiClient(app.test_client(), SHOP)
-        api.patch("/api/settings", json={"quiet_hours": None})
+        api, shop = open_shop(app, SHOP, fake_shopify=fake_shopify)
         yield app, api, shop
 
 
@@ -262,11 +258,7 @@ def test_balance_is_the_ledger_sum_and_never_negative_under_concurrency(make_app
     order is >= 0 (a hold only ever saw committed credits), and the balance is the sum."""
     app = make_app(SEND_RATE_PER_ACCOUNT=0, SEND_RATE_PER_SHOP=0)
     with app.app_context():
-        shop = install_shop(SHOP)
-        ledger.grant(shop_id=shop.id, amount=10, key="grant:start")
-        db.session.commit()
-        api = ApiClient(app.test_client(), SHOP)
-        api.patch("/api/settings", json={"quiet_hours": None})
+        api, shop = open_shop(app, SHOP, credits=10)
         contacts(api, 4)
         campaign_ids = [
             api.post("/api/campaigns", json={"name": f"C{n}", "body": "Hi"}).get_json()["id"] for n in range(6)

@@ -6,10 +6,9 @@ import re
 
 import pytest
 
-from shopify_app.extensions import db, sms_backend
-from shopify_app.services import credits as ledger
+from shopify_app.extensions import sms_backend
 
-from .conftest import ApiClient, install_shop, settle_jobs
+from .conftest import ApiClient, install_shop, open_shop, settle_jobs
 
 SHOP = "alpha.myshopify.com"
 PHONES = ["+14155550101", "+14155550102", "+14155550103"]
@@ -19,12 +18,7 @@ PHONES = ["+14155550101", "+14155550102", "+14155550103"]
 def shop_api(make_app, fake_shopify):
     app = make_app(SHOPIFY_ADMIN_BASE_URL=fake_shopify.admin_base_url, SEND_RATE_PER_ACCOUNT=0, SEND_RATE_PER_SHOP=0)
     with app.app_context():
-        shop = install_shop(SHOP)
-        shop.access_token = fake_shopify.issue_access_token(SHOP)
-        ledger.grant(shop_id=shop.id, amount=100, key="grant:test")
-        db.session.commit()
-        api = ApiClient(app.test_client(), SHOP)
-        api.patch("/api/settings", json={"quiet_hours": None})
+        api, _shop = open_shop(app, SHOP, credits=100, fake_shopify=fake_shopify)
         for phone in PHONES:
             api.post("/api/contacts", json={"phone": phone, "consent_state": "subscribed", "consent_text": "ok"})
         yield app, api

@@ -43,13 +43,13 @@ from ..models import (
     Order,
     RunState,
     Shop,
-    Template,
 )
 from ..models.types import UTCDateTime, utcnow
 from ..queueing import enqueue
 from ..security.crypto import aad_for, keyring
 from .batches import enqueue_batch
 from .pagination import page
+from .templates import referenced_template
 from .templating import VARIABLES, TemplateError, validate_template
 
 log = structlog.get_logger(__name__)
@@ -168,11 +168,7 @@ def update_automation(*, shop: Shop, automation_id: int, data: Mapping[str, Any]
     automation = get_automation(shop=shop, automation_id=automation_id)
     definition = DEFINITIONS[automation.kind]
     if data.get("template_id") is not None:
-        template = db.session.scalar(
-            select(Template).where(Template.id == data["template_id"], Template.shop_id == shop.id)
-        )
-        if template is None:
-            raise _invalid("template_id", "No such template.")
+        template = referenced_template(shop=shop, template_id=data["template_id"])
         automation.template_id, automation.body = template.id, template.body
     if data.get("body") is not None:
         automation.body = data["body"]

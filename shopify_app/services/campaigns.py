@@ -30,7 +30,6 @@ from ..models import (
     Segment,
     Shop,
     Suppression,
-    Template,
 )
 from ..models.types import UTCDateTime, utcnow
 from ..security.link_tokens import link_url, make_link_token
@@ -39,6 +38,7 @@ from .batches import enqueue_batch
 from .pagination import page
 from .plans import credits_per_segment
 from .segments import audience_query, segment_filters
+from .templates import referenced_template
 from .templating import TemplateError, estimate_segments, longest_values, validate_template
 
 log = structlog.get_logger(__name__)
@@ -71,11 +71,7 @@ def _apply_fields(shop: Shop, campaign: Campaign, data: Mapping[str, Any]) -> No
     if "name" in data:
         campaign.name = data["name"]
     if data.get("template_id") is not None:
-        template = db.session.scalar(
-            select(Template).where(Template.id == data["template_id"], Template.shop_id == shop.id)
-        )
-        if template is None:
-            raise _invalid("template_id", "No such template.")
+        template = referenced_template(shop=shop, template_id=data["template_id"])
         campaign.template_id, campaign.body = template.id, template.body
     if "body" in data and data["body"] is not None:
         campaign.body = data["body"]

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import Shop, Template
-from .campaigns import unsubscribe_url
 from .templating import TemplateError, compliant_text, render, segment_info, validate_template
 
 
@@ -27,6 +26,15 @@ def get_template(*, shop: Shop, template_id: int) -> Template:
     template = db.session.scalar(select(Template).where(Template.id == template_id, Template.shop_id == shop.id))
     if template is None:
         raise NotFound("No such template.", code="template_not_found")
+    return template
+
+
+def referenced_template(*, shop: Shop, template_id: int) -> Template:
+    """A template a campaign or automation names: another shop's or a missing one is a 422 on
+    `template_id` (the request is wrong, the resource it addresses exists)."""
+    template = db.session.scalar(select(Template).where(Template.id == template_id, Template.shop_id == shop.id))
+    if template is None:
+        raise ValidationFailed(details={"fields": {"template_id": ["No such template."]}})
     return template
 
 
@@ -58,6 +66,8 @@ def delete_template(*, shop: Shop, template_id: int) -> None:
 
 def preview(*, shop: Shop, body: str, first_name: str, last_name: str, discount_code: str) -> dict[str, Any]:
     """What a recipient would receive: rendered, with shop name and opt-out, and its cost."""
+    from .campaigns import unsubscribe_url  # campaigns builds on templates
+
     shop_name = shop.name or shop.domain
     values = {
         "first_name": first_name,
