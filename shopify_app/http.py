@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import NotFound
 
+# Browsers may call the embedded API from the Shopify admin and from the app's own pages, nothing
+# else; webhooks, the app proxy and the provider callbacks are server-to-server: no CORS at all.
+SHOPIFY_ADMIN_ORIGINS = (r"^https://admin\.shopify\.com$", r"^https://[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+
+
+def init_cors(app: Flask) -> None:
+    origins = [*SHOPIFY_ADMIN_ORIGINS, str(app.config["SHOPIFY_APP_URL"]).rstrip("/")]
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": origins}},
+        methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
+        max_age=600,
+        supports_credentials=False,
+    )
+
 
 def init_http(app: Flask) -> None:
+    init_cors(app)
+
     @app.before_request
     def ids_in_range() -> None:
         """An `<int:...>` id beyond the BIGINT range names nothing: 404, not a driver overflow."""

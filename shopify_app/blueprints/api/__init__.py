@@ -51,12 +51,16 @@ def _limit_headers(decision: Decision) -> dict[str, str]:
 
 @bp.before_request
 def limit_by_address() -> None:
+    if request.method == "OPTIONS":
+        return  # a CORS preflight (answered by flask-cors) carries no token and changes nothing
     # Before authentication: a flood of forged tokens is refused without verifying each.
     _limit("ip", request.remote_addr or "unknown", current_app.config["API_RATE_PER_IP"])
 
 
 @bp.before_request
 def authenticate() -> None:
+    if request.method == "OPTIONS":
+        return
     session = verify_session_token(
         bearer_token(request.headers.get("Authorization")),
         api_key=current_app.config["SHOPIFY_API_KEY"],
