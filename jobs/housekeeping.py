@@ -66,3 +66,11 @@ def compact_message_stats() -> int:
     from shopify_app.services import reports
 
     return reports.compact_stats()
+
+
+@job
+def check_failed_jobs() -> dict[str, int]:
+    """Alert (once per cool-down) when a queue's parked failures pass the threshold."""
+    from shopify_app.services import alerts
+
+    return alerts.check_failed_jobs()

@@ -41,6 +41,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         name="compact-message-stats", func="jobs.housekeeping.compact_message_stats", every=timedelta(minutes=5)
     ),
+    PeriodicJob(name="check-failed-jobs", func="jobs.housekeeping.check_failed_jobs", every=timedelta(minutes=5)),
     PeriodicJob(name="apply-retention", func="jobs.housekeeping.apply_retention", cron="53 3 * * *"),
     PeriodicJob(name="delete-expired-files", func="jobs.housekeeping.delete_expired_files", cron="41 3 * * *"),
     PeriodicJob(

@@ -155,6 +155,8 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     # prometheus_client reads this itself at import; the app reads it here to pick the collector.
     "PROMETHEUS_MULTIPROC_DIR": _str(None),
     "ALERT_WEBHOOK_URL": _str(None),
+    "ALERT_COOLDOWN_SECONDS": _int("ALERT_COOLDOWN_SECONDS", 900, minimum=1),
+    "ALERT_FAILED_JOBS_THRESHOLD": _int("ALERT_FAILED_JOBS_THRESHOLD", 10, minimum=1),
     "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0, maximum=10),
     "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1024),
     # Embedded API requests per minute, per shop and per client address (0 = no limit).

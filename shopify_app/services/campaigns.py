@@ -407,3 +407,6 @@ def _fail(campaign_id: int, *, reason: str) -> None:
     )
     db.session.commit()
     log.warning("scheduled_campaign_failed", campaign_id=campaign_id, reason=reason)
+    from .alerts import campaign_failed
+
+    campaign_failed(campaign_id, reason)

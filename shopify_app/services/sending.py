@@ -41,7 +41,7 @@ from ..models import (
     Shop,
 )
 from ..models.types import utcnow
-from . import credits, discounts, links
+from . import alerts, credits, discounts, links
 from .batches import enqueue_batch
 from .campaigns import unsubscribe_url
 from .circuit import CircuitBreaker, CircuitState
@@ -121,6 +121,7 @@ def breaker() -> CircuitBreaker:
         threshold=int(config["CIRCUIT_FAILURE_THRESHOLD"]),
         window=60.0,
         cooldown=float(config["CIRCUIT_COOLDOWN_SECONDS"]) or 30.0,
+        on_open=alerts.circuit_opened,
     )
 
 
