@@ -44,6 +44,7 @@ def job(func: Callable[P, R]) -> Callable[P, R]:
 def _observed(func: Callable[P, R], name: str, *args: P.args, **kwargs: P.kwargs) -> R:
     from shopify_app.metrics import observe_job
 
+    _count_run()
     started = time.perf_counter()
     try:
         result = func(*args, **kwargs)
@@ -52,3 +53,13 @@ def _observed(func: Callable[P, R], name: str, *args: P.args, **kwargs: P.kwargs
         raise
     observe_job(name, started, "succeeded")
     return result
+
+
+def _count_run() -> None:
+    """Runs so far, kept on the RQ job: a parked failure says how many times it was tried."""
+    from rq import get_current_job
+
+    current = get_current_job()
+    if current is not None:
+        current.meta["runs"] = int(current.meta.get("runs", 0)) + 1
+        current.save_meta()

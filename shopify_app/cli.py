@@ -164,6 +164,66 @@ def messages_resolve(message_ids: tuple[int, ...], outcome: str) -> None:
         click.echo(f"message {message_id}: {result}")
 
 
+jobs_group = click.Group("jobs", help="Background jobs that failed and were parked.")
+
+
+@jobs_group.command("failed")
+@click.option("-q", "--queue", type=click.Choice(QUEUE_NAMES), help="Default: every queue.")
+@with_appcontext
+def jobs_failed(queue: str | None) -> None:
+    """List parked failures: id, queue, job, attempts, when, and the error's last line."""
+    from .services.failed_jobs import list_failed
+
+    jobs = list_failed(queue)
+    for job in jobs:
+        click.echo(f"{job.id}  {job.queue}  {job.func}  attempts={job.attempts}  {job.failed_at}  {job.error}")
+    click.echo(f"{len(jobs)} failed job(s)")
+
+
+@jobs_group.command("retry")
+@click.argument("job_ids", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every failed job (of --queue).")
+@click.option("-q", "--queue", type=click.Choice(QUEUE_NAMES))
+@with_appcontext
+def jobs_retry(job_ids: tuple[str, ...], every: bool, queue: str | None) -> None:
+    """Put failed jobs back on their queue (they get a fresh set of attempts)."""
+    from .services import failed_jobs
+
+    for job_id in _chosen(job_ids, every, queue):
+        click.echo(f"{job_id}: requeued on {failed_jobs.retry(job_id)}")
+
+
+@jobs_group.command("discard")
+@click.argument("job_ids", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every failed job (of --queue).")
+@click.option("-q", "--queue", type=click.Choice(QUEUE_NAMES))
+@with_appcontext
+def jobs_discard(job_ids: tuple[str, ...], every: bool, queue: str | None) -> None:
+    """Delete failed jobs for good (after the cause is understood)."""
+    from .services import failed_jobs
+
+    for job_id in _chosen(job_ids, every, queue):
+        click.echo(f"{job_id}: discarded from {failed_jobs.discard(job_id)}")
+
+
+def _chosen(job_ids: tuple[str, ...], every: bool, queue: str | None) -> list[str]:
+    from .services.failed_jobs import list_failed
+
+    if every == bool(job_ids):
+        raise click.UsageError("Give job ids or --all (not both).")
+    return [job.id for job in list_failed(queue)] if every else list(job_ids)
+
+
 def init_cli(app: Flask) -> None:
-    for command in (seed_demo, worker, scheduler, serve, doctor, rotate_keys, credits_group, messages_group):
+    for command in (
+        seed_demo,
+        worker,
+        scheduler,
+        serve,
+        doctor,
+        rotate_keys,
+        credits_group,
+        messages_group,
+        jobs_group,
+    ):
         app.cli.add_command(command)

@@ -151,6 +151,8 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "SENTRY_DSN": _str(None),
     "TRIAL_CREDITS": _int("TRIAL_CREDITS", 100),
     "OPERATOR_TOKEN": _str(None),
+    # Runs a job gets before it is parked in its queue's failed registry (1 = no retry).
+    "JOB_MAX_ATTEMPTS": _int("JOB_MAX_ATTEMPTS", 4, minimum=1, maximum=10),
     "METRICS_TOKEN": _str(None),
     # prometheus_client reads this itself at import; the app reads it here to pick the collector.
     "PROMETHEUS_MULTIPROC_DIR": _str(None),

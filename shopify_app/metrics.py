@@ -71,14 +71,17 @@ class QueueDepthCollector:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily("queue_depth", "Jobs waiting in each queue", labels=["queue"])
+        failed = GaugeMetricFamily("failed_jobs", "Jobs parked in each queue's failed registry", labels=["queue"])
         try:
             from .extensions import redis_ext
 
             for queue in redis_ext.queues():
                 family.add_metric([queue.name], float(queue.count))
+                failed.add_metric([queue.name], float(queue.failed_job_registry.count))
         except Exception:  # a scrape must not fail because Redis is down; readiness reports that
             return
         yield family
+        yield failed
 
 
 def _registry() -> CollectorRegistry:

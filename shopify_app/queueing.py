@@ -12,8 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from rq import Retry
 from rq.job import Job
 
+from .config import current_config
 from .extensions import redis_ext
 
 log = structlog.get_logger(__name__)
@@ -28,6 +30,12 @@ def enqueue(
     **options: Any,
 ) -> Job:
     queue = redis_ext.queue(queue_name)
+    # The dead-letter rule: a job that raises runs again after 10 s, 1 min, 5 min... up to
+    # JOB_MAX_ATTEMPTS runs in all, then stays parked in the failed registry with its error.
+    if "retry" not in options:
+        attempts = int(current_config()["JOB_MAX_ATTEMPTS"])
+        if attempts > 1:
+            options["retry"] = Retry(max=attempts - 1, interval=[10, 60, 300, 900][: attempts - 1])
     if delay is not None and delay > timedelta(0):
         job = queue.enqueue_in(delay, func, *args, job_id=job_id, **options)
     else:

@@ -12,9 +12,10 @@ def init_blueprints(app: Flask) -> None:
     from .health import bp as health_bp
     from .links import bp as links_bp
     from .mitto import bp as mitto_bp
+    from .ops import bp as ops_bp
     from .proxy import bp as proxy_bp
     from .webhooks import bp as webhooks_bp
 
     app.extensions["sms_blossom_api"] = init_openapi(app)  # registers the /api blueprint
-    for blueprint in (health_bp, auth_bp, embedded_bp, webhooks_bp, proxy_bp, mitto_bp, links_bp):
+    for blueprint in (health_bp, auth_bp, embedded_bp, webhooks_bp, proxy_bp, mitto_bp, links_bp, ops_bp):
         app.register_blueprint(blueprint)

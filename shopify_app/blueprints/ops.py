@@ -1,0 +1,40 @@
+"""/ops: operator endpoints outside /api (no session token): `Authorization: Bearer
+$OPERATOR_TOKEN`. Without a configured token they do not exist (404)."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..errors import NotFound, Unauthorized
+from ..services import failed_jobs
+
+bp = Blueprint("ops", __name__, url_prefix="/ops")
+
+
+@bp.before_request
+def operator_only() -> None:
+    token = current_app.config.get("OPERATOR_TOKEN")
+    if not token:
+        raise NotFound("Not found.")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), str(token).encode()):
+        raise Unauthorized("An operator token is required.", code="operator_token_required")
+
+
+@bp.get("/jobs/failed")
+def list_failed_jobs() -> Response:
+    queue = request.args.get("queue") or None
+    jobs = failed_jobs.list_failed(queue)
+    return jsonify({"items": failed_jobs.as_dicts(jobs), "count": len(jobs)})
+
+
+@bp.post("/jobs/failed/<job_id>/retry")
+def retry_failed_job(job_id: str) -> Response:
+    return jsonify({"id": job_id, "queue": failed_jobs.retry(job_id), "status": "requeued"})
+
+
+@bp.delete("/jobs/failed/<job_id>")
+def discard_failed_job(job_id: str) -> Response:
+    return jsonify({"id": job_id, "queue": failed_jobs.discard(job_id), "status": "discarded"})
