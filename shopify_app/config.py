@@ -140,6 +140,7 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "APP_PROXY_PATH": _str("/apps/sms"),
     # Hosts every shop's texted links may point to besides its own (e.g. carriers' tracking pages).
     "SHORT_LINK_HOSTS": _str("www.ups.com,www.fedex.com,tools.usps.com,www.dhl.com"),
+    "REPORT_CACHE_SECONDS": _int("REPORT_CACHE_SECONDS", 600, minimum=0),
     "ATTRIBUTION_CLICK_HOURS": _int("ATTRIBUTION_CLICK_HOURS", 120, minimum=1, maximum=24 * 90),
     "ATTRIBUTION_VIEW_HOURS": _int("ATTRIBUTION_VIEW_HOURS", 24, minimum=0, maximum=24 * 30),
     "CIRCUIT_FAILURE_THRESHOLD": _int("CIRCUIT_FAILURE_THRESHOLD", 5, minimum=1),

@@ -162,3 +162,23 @@ def test_the_trigger_kept_counters_agree_with_the_messages_and_survive_compactio
     db.session.execute(db.delete(Message).where(Message.campaign_id == campaign_id))
     db.session.commit()
     assert reports._counted(MessageStat.campaign_id == campaign_id) == {}
+
+
+def test_a_cached_summary_is_a_hit_until_a_delivery_report_changes_the_numbers(reported):
+    app, api, campaign_id = reported
+    first = api.get("/api/reports/summary")
+    assert first.headers["X-Cache"] == "MISS"
+    again = api.get("/api/reports/summary")
+    assert again.headers["X-Cache"] == "HIT"
+    assert again.get_json() == first.get_json()
+    assert api.get("/api/reports/summary?format=csv").headers["X-Cache"] == "HIT"  # same query, other format
+    assert api.get("/api/reports/summary?from=2026-01-01").headers["X-Cache"] == "MISS"  # another query
+    still_sent = next(m for m in db.session.scalars(select(Message)) if m.state.value == "sent")
+    report = {"messageId": still_sent.provider_message_id, "deliveryStatus": "Delivered"}
+    assert app.test_client().post(f"/mitto/dlr/{SECRET}", json=report).status_code == 202
+    settle_jobs(app)
+    refreshed = api.get("/api/reports/summary")
+    assert refreshed.headers["X-Cache"] == "MISS"
+    assert refreshed.get_json()["delivered"] == first.get_json()["delivered"] + 1
+    assert api.get(f"/api/reports/campaigns/{campaign_id}").headers["X-Cache"] == "MISS"
+    assert api.get(f"/api/reports/campaigns/{campaign_id}").headers["X-Cache"] == "HIT"

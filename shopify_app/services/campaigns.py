@@ -329,6 +329,9 @@ def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
     db.session.commit()
     credits.finalize_campaign(campaign=campaign)
     db.session.commit()
+    from .reports import invalidate  # reports build on campaigns
+
+    invalidate(shop.id)
     return campaign
 
 

@@ -41,7 +41,7 @@ from ..models import (
     Shop,
 )
 from ..models.types import utcnow
-from . import alerts, credits, discounts, links
+from . import alerts, credits, discounts, links, reports
 from .batches import enqueue_batch
 from .campaigns import unsubscribe_url
 from .circuit import CircuitBreaker, CircuitState
@@ -492,6 +492,7 @@ def _record_answers(
         shop_id=shop.id, campaign_id=campaign.id, charges=[(row["mid"], row["credits"]) for row in accepted]
     )
     db.session.commit()
+    reports.invalidate(shop.id)
     outcome["sent"] += len(accepted)
     outcome["failed"] += len(rejected)
 
@@ -516,6 +517,20 @@ def _record_error(
     outcome: dict[str, int],
 ) -> None:
     """What the provider's failure proves decides the rows' fate (and a carrier's holds)."""
+    _record_error_rows(exc, campaign, ids, attempts, holds, span, now, outcome)
+    reports.invalidate(campaign.shop_id)
+
+
+def _record_error_rows(
+    exc: MittoError,
+    campaign: Campaign,
+    ids: list[int],
+    attempts: dict[int, int],
+    holds: list[Hold],
+    span: tuple[int, int],
+    now: datetime,
+    outcome: dict[str, int],
+) -> None:
     if isinstance(exc, (MittoRateLimited, MittoUnavailable)):  # provably nothing accepted
         retry = _release(ids, attempts=attempts, now=now)
         _release_holds(campaign, holds)  # the next attempt holds again

@@ -25,19 +25,30 @@ def _csv(body: str, filename: str) -> Response:
 @bp.get("/reports/campaigns/<int:campaign_id>")
 def campaign_report(campaign_id: int) -> Response:
     args = query_args(ReportFormatSchema())
-    report = reports.campaign_report(shop=g.shop, campaign_id=campaign_id)
+    report, hit = reports.cached(
+        g.shop.id, f"campaign:{campaign_id}", lambda: reports.campaign_report(shop=g.shop, campaign_id=campaign_id)
+    )
     if args["format"] == "csv":
-        return _csv(reports.as_csv(report, leading=("campaign_id", "name")), f"campaign-{campaign_id}.csv")
-    return jsonify(report)
+        response = _csv(reports.as_csv(report, leading=("campaign_id", "name")), f"campaign-{campaign_id}.csv")
+    else:
+        response = jsonify(report)
+    response.headers["X-Cache"] = "HIT" if hit else "MISS"
+    return response
 
 
 @bp.get("/reports/summary")
 def summary_report() -> Response:
     args = query_args(SummaryQuerySchema())
-    report = reports.summary_report(shop=g.shop, first=args["first"], last=args["last"])
+    first, last = args["first"], args["last"]
+    report, hit = reports.cached(
+        g.shop.id, f"summary:{first}:{last}", lambda: reports.summary_report(shop=g.shop, first=first, last=last)
+    )
     if args["format"] == "csv":
-        return _csv(reports.as_csv(report, leading=("from", "to")), "summary.csv")
-    return jsonify(report)
+        response = _csv(reports.as_csv(report, leading=("from", "to")), "summary.csv")
+    else:
+        response = jsonify(report)
+    response.headers["X-Cache"] = "HIT" if hit else "MISS"
+    return response
 
 
 @bp.get("/audit")
