@@ -73,6 +73,10 @@ class ValidationFailed(AppError):
     status, code, message = 422, "validation_failed", "The request did not pass validation."
 
 
+class Gone(AppError):
+    status, code, message = 410, "gone", "This is no longer available."
+
+
 class TooManyRequests(AppError):
     status, code, message = 429, "rate_limited", "Too many requests."
 
@@ -98,6 +102,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_failed",
+    410: "gone",
     429: "rate_limited",
 }
 

@@ -17,6 +17,8 @@ from .types import BigIntFK, BigIntPK, UTCDateTime, str_enum, utcnow
 class PrivacyRequestKind(enum.StrEnum):
     DATA_REQUEST = "data_request"
     CUSTOMER_REDACT = "customer_redact"
+    MERCHANT_EXPORT = "merchant_export"  # asked for in the admin; downloadable once
+    MERCHANT_ERASURE = "merchant_erasure"
 
 
 class PrivacyRequest(db.Model):  # type: ignore[name-defined,misc]

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from sqlalchemy import delete, or_, select, update
 
-from ..errors import ValidationFailed
+from ..errors import Gone, ValidationFailed
 from ..extensions import db
 from ..models import (
     Attribution,
@@ -100,7 +100,8 @@ def _int_list(raw: object) -> list[int]:
     return [value for value in raw if isinstance(value, int)] if isinstance(raw, list) else []
 
 
-def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
+def build_export(*, shop: Shop, payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
+    """Everything held about the customer the payload names, and its counts (no PII)."""
     customer = _customer(payload)
     contacts = matching_contacts(shop=shop, customer=customer)
     contact_ids = [contact.id for contact in contacts]
@@ -166,17 +167,24 @@ def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
             for c in checkouts
         ],
     }
+    summary = {
+        "contacts": len(contacts),
+        "consent_events": len(events),
+        "orders": len(orders),
+        "checkouts": len(checkouts),
+    }
+    return export, summary
+
+
+def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
+    customer = _customer(payload)
+    export, summary = build_export(shop=shop, payload=payload)
     request = PrivacyRequest(
         shop_id=shop.id,
         kind=PrivacyRequestKind.DATA_REQUEST,
         shopify_request_id=str((payload.get("data_request") or {}).get("id") or "") or None,
         shopify_customer_id=customer.get("id") if isinstance(customer.get("id"), int) else None,
-        summary={
-            "contacts": len(contacts),
-            "consent_events": len(events),
-            "orders": len(orders),
-            "checkouts": len(checkouts),
-        },
+        summary=summary,
         expires_at=utcnow() + EXPORT_RETENTION,
     )
     db.session.add(request)
@@ -193,7 +201,14 @@ def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
     return request
 
 
-def redact_customer(*, shop: Shop, payload: Mapping[str, Any]) -> dict[str, int]:
+def redact_customer(
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    kind: PrivacyRequestKind = PrivacyRequestKind.CUSTOMER_REDACT,
+    actor: str = "shopify",
+) -> dict[str, int]:
+    """Erase the customer the payload names (customers/redact, or a merchant's erasure)."""
     customer = _customer(payload)
     contacts = matching_contacts(shop=shop, customer=customer)
     contact_ids = [contact.id for contact in contacts]
@@ -241,8 +256,11 @@ def redact_customer(*, shop: Shop, payload: Mapping[str, Any]) -> dict[str, int]
         "orders_anonymised": int(anonymised_orders or 0),
         "checkouts_anonymised": int(anonymised_checkouts or 0),
     }
-    db.session.add(PrivacyRequest(shop_id=shop.id, kind=PrivacyRequestKind.CUSTOMER_REDACT, summary=summary))
-    audit.record(shop_id=shop.id, actor="shopify", action="customer_redacted", details=summary)
+    record = PrivacyRequest(shop_id=shop.id, kind=kind, summary=summary)
+    db.session.add(record)
+    db.session.flush()
+    summary["privacy_request_id"] = record.id
+    audit.record(shop_id=shop.id, actor=actor, action="customer_redacted", details=summary)
     log.info("customer_redacted", shop_id=shop.id, **summary)
     return summary
 
@@ -321,3 +339,73 @@ def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
     if any(deleted.values()):
         log.info("retention_applied", **deleted)
     return deleted
+
+
+# --- merchant tools --------------------------------------------------------------------------
+
+MERCHANT_EXPORT_RETENTION = timedelta(days=7)
+
+
+def _lookup_payload(shop: Shop, lookup: Mapping[str, str]) -> dict[str, Any]:
+    customer: dict[str, Any] = {}
+    if lookup.get("phone"):
+        customer["phone"] = parse_phone(shop, lookup["phone"]).e164  # a 422 for a bad number
+    if lookup.get("email"):
+        customer["email"] = lookup["email"]
+    return {"customer": customer}
+
+
+def request_export(*, shop: Shop, lookup: Mapping[str, str]) -> PrivacyRequest:
+    """A merchant asks for a customer's data (the same export as customers/data_request). The
+    lookup is kept sealed on the request so the job carries only the request id."""
+    payload = _lookup_payload(shop, lookup)
+    request = PrivacyRequest(shop_id=shop.id, kind=PrivacyRequestKind.MERCHANT_EXPORT, summary={"status": "pending"})
+    db.session.add(request)
+    db.session.flush()
+    request.export = json.dumps({"lookup": payload})
+    db.session.commit()
+    return request
+
+
+def build_merchant_export(*, request_id: int) -> PrivacyRequest | None:
+    request = db.session.get(PrivacyRequest, request_id)
+    if (
+        request is None
+        or request.kind != PrivacyRequestKind.MERCHANT_EXPORT
+        or request.summary.get("status") != "pending"
+    ):
+        return None
+    shop = db.session.get(Shop, request.shop_id)
+    assert shop is not None
+    payload = json.loads(request.export or "{}").get("lookup", {})
+    export, summary = build_export(shop=shop, payload=payload)
+    request.export = json.dumps(export, default=str)
+    request.summary = {**summary, "status": "ready"}
+    request.expires_at = utcnow() + MERCHANT_EXPORT_RETENTION
+    db.session.commit()
+    log.info("merchant_export_ready", shop_id=shop.id, privacy_request_id=request.id)
+    return request
+
+
+def take_merchant_export(request: PrivacyRequest) -> str:
+    """The export, once: it is deleted as it is handed over."""
+    if request.summary.get("status") != "ready" or request.export is None:
+        raise Gone("This export was already downloaded, or has expired.", code="export_gone")
+    export = request.export
+    request.export_ciphertext = None
+    request.summary = {**request.summary, "status": "downloaded"}
+    request.expires_at = utcnow()
+    db.session.commit()
+    return export
+
+
+def erase(*, shop: Shop, lookup: Mapping[str, str], actor: str) -> PrivacyRequest:
+    """A merchant erases a customer: the same erasure as customers/redact, recorded."""
+    summary = redact_customer(
+        shop=shop, payload=_lookup_payload(shop, lookup), kind=PrivacyRequestKind.MERCHANT_ERASURE, actor=actor
+    )
+    db.session.commit()
+    log.info("merchant_erasure", shop_id=shop.id, privacy_request_id=summary["privacy_request_id"])
+    request = db.session.get(PrivacyRequest, summary["privacy_request_id"])
+    assert request is not None
+    return request

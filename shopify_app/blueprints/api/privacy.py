@@ -8,8 +8,11 @@ from sqlalchemy import select
 from ...errors import NotFound
 from ...extensions import db
 from ...models import PrivacyRequest, PrivacyRequestKind
-from ...schemas.privacy import PrivacyRequestSchema
+from ...queueing import enqueue
+from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
+from ...services import privacy
 from . import bp
+from .common import json_body
 
 
 def _request(request_id: int) -> PrivacyRequest:
@@ -33,9 +36,32 @@ def list_privacy_requests() -> Response:
 def download_privacy_export(request_id: int) -> Response:
     """The customer's data, as JSON, for the merchant to send them (Shopify asks within 30 days)."""
     found = _request(request_id)
-    if found.kind != PrivacyRequestKind.DATA_REQUEST or found.export is None:
+    if found.kind == PrivacyRequestKind.MERCHANT_EXPORT:
+        body = privacy.take_merchant_export(found)  # once: gone after this download
+    elif found.kind == PrivacyRequestKind.DATA_REQUEST and found.export is not None:
+        body = found.export
+    else:
         raise NotFound("This request has no export (expired, or not a data request).", code="export_not_found")
-    response = Response(found.export, mimetype="application/json")
+    response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="customer-data-{found.id}.json"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/privacy/exports")
+def request_customer_export() -> tuple[Response, int]:
+    """Build a customer's data export (as for Shopify's customers/data_request) in a job; it is
+    downloadable once from `.../requests/<id>/export`, for 7 days."""
+    lookup = json_body(CustomerLookupSchema())
+    request_record = privacy.request_export(shop=g.shop, lookup=lookup)
+    enqueue("default", "jobs.privacy.build_merchant_export", request_record.id)
+    db.session.refresh(request_record)
+    return jsonify(PrivacyRequestSchema().dump(request_record)), 202
+
+
+@bp.post("/privacy/erasures")
+def erase_customer() -> tuple[Response, int]:
+    """Erase a customer everywhere (as for Shopify's customers/redact)."""
+    lookup = json_body(CustomerLookupSchema())
+    record = privacy.erase(shop=g.shop, lookup=lookup, actor=f"user:{g.session_token.user_id}")
+    return jsonify(PrivacyRequestSchema().dump(record)), 200

@@ -36,7 +36,7 @@ from ...schemas.contacts import (
     TagsSchema,
 )
 from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
-from ...schemas.privacy import PrivacyRequestSchema
+from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
 from ...schemas.segments import SegmentCreateSchema, SegmentFiltersSchema, SegmentSchema, SegmentUpdateSchema
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
@@ -122,6 +122,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.reply_to_contact": {"body": ReplyInSchema, "ok": (202, None)},
     "api.list_privacy_requests": {"ok": (200, list_of(PrivacyRequestSchema))},
     "api.download_privacy_export": {"ok": (200, None)},
+    "api.request_customer_export": {"body": CustomerLookupSchema, "ok": (202, PrivacyRequestSchema)},
+    "api.erase_customer": {"body": CustomerLookupSchema, "ok": (200, PrivacyRequestSchema)},
     "api.campaign_report": {
         "query": ReportFormatSchema,
         "ok": (200, None),
@@ -147,6 +149,7 @@ ERRORS = {
     402: "Not enough credits",
     404: "Not found, or another shop's",
     409: "Conflict with the current state",
+    410: "Gone (an export already downloaded)",
     422: "Validation failed (details.fields names each problem)",
     429: "Rate limited (Retry-After)",
     502: "Shopify refused a billing or discount request",

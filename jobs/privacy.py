@@ -1,0 +1,13 @@
+"""Privacy jobs."""
+
+from __future__ import annotations
+
+from shopify_app.services import privacy
+
+from . import job
+
+
+@job
+def build_merchant_export(request_id: int) -> str:
+    request = privacy.build_merchant_export(request_id=request_id)
+    return "built" if request is not None else "skipped"
