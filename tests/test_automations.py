@@ -307,7 +307,9 @@ def test_birthday_once_on_the_shop_local_day_at_the_configured_hour(shop_app, fa
     assert automations.daily_tick(now=later) == {"birthday": 1, "win_back": 0}
     assert automations.daily_tick(now=later + timedelta(hours=2)) == {"birthday": 0, "win_back": 0}
     dispatch(app, at=later)
-    assert texts(fake_mitto) == ["Happy birthday, Ana! A treat from Alpha: Reply STOP to opt out"]
+    assert texts(fake_mitto) == [
+        "Happy birthday, Ana! Something nice is waiting for you at Alpha. Reply STOP to opt out"
+    ]
     assert texts(fake_mitto, "+14155550100") == []
 
 
@@ -385,16 +387,28 @@ def test_a_throttled_admin_api_retries_the_stock_webhook_without_losing_the_tran
     subscriber(api, "+14155550101")
     ask_for_stock(app, "+14155550101")
     fake_shopify.graphql_errors_next([{"message": "Internal error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}])
-    stock_update(app, 4)
-    assert fake_mitto.received == []
-    assert db.session.scalar(select(func.count()).select_from(StockLevel)) == 0  # rolled back with the job
     from jobs.webhooks import process_webhook_event
     from shopify_app.services.webhook_intake import unprocessed_event_ids
 
+    response = app.test_client().post(
+        "/webhooks/shopify",
+        **webhook_request(
+            "inventory_levels/update",
+            payload("inventory_levels/update", inventory_item_id=ITEM, available=4),
+            shop=SHOP,
+        ),
+    )
+    assert response.status_code == 200
+    if not app.config["QUEUE_ASYNC"]:  # inline: the failed run rolled the level back with it
+        assert fake_mitto.received == []
+        assert db.session.scalar(select(func.count()).select_from(StockLevel)) == 0
+    # A worker retries the job by itself (RQ retry); inline, the periodic re-enqueue does.
+    settle_jobs(app)
     for event_id in unprocessed_event_ids(older_than=timedelta(0)):
         process_webhook_event(event_id)
     settle_jobs(app)
-    assert len(texts(fake_mitto, "+14155550101")) == 1
+    assert len(texts(fake_mitto, "+14155550101")) == 1  # the transition was not lost, and sent once
+    assert db.session.scalar(select(func.count()).select_from(StockLevel)) == 1
 
 
 def test_back_in_stock_requires_consent_and_a_variant(shop_app):
@@ -496,3 +510,36 @@ def test_customer_redact_erases_runs_and_stock_requests(shop_app, fake_mitto):
     deliver(app, "customers/redact", payload("customers/redact"))
     assert runs() == []
     assert db.session.scalar(select(func.count()).select_from(BackInStockRequest)) == 0
+
+
+def test_uninstalling_turns_automations_off_and_the_webhook_succeeds(shop_app, fake_mitto):
+    from shopify_app.models import Automation, WebhookEvent
+
+    app, api, shop = shop_app
+    enable(api, "welcome")
+    enable(api, "abandoned_checkout", delay_minutes=60)
+    subscriber(api)
+    deliver(app, "checkouts/update", payload("checkouts/update"))
+    deliver(app, "app/uninstalled", payload("app/uninstalled"))
+    event = db.session.scalars(select(WebhookEvent).where(WebhookEvent.topic == "app/uninstalled")).one()
+    assert event.status.value == "processed"
+    db.session.expire_all()
+    assert db.session.get(type(shop), shop.id).uninstalled_at is not None
+    assert not any(a.enabled for a in db.session.scalars(select(Automation)))
+    assert [r.state.value for r in runs() if r.cancel_reason] == ["cancelled"]
+    dispatch(app, at=utcnow() + timedelta(hours=2))
+    assert len(fake_mitto.received) == 1  # the welcome sent before; nothing after
+
+
+def test_an_order_cancels_a_reminder_already_waiting_out_quiet_hours(shop_app, fake_mitto):
+    app, api, _shop = shop_app
+    api.patch("/api/settings", json={"quiet_hours": {"start": "00:00", "end": "23:59"}})
+    enable(api, "abandoned_checkout", delay_minutes=60)
+    subscriber(api)
+    deliver(app, "checkouts/update", payload("checkouts/update"))
+    dispatch(app, at=utcnow() + timedelta(minutes=61))  # a message row, deferred by quiet hours
+    assert db.session.scalars(select(Message.state)).one().value == "deferred"
+    deliver(app, "orders/create", payload("orders/create", checkout_token="123123123"))
+    db.session.expire_all()
+    assert db.session.scalars(select(Message)).one().state.value == "cancelled"
+    assert fake_mitto.received == []

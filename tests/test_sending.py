@@ -314,3 +314,53 @@ def test_the_sweeper_does_not_duplicate_batches_that_are_still_waiting(sender, f
     circuit.record_success()
     settle_jobs(app)
     assert states() == {"sent": RECIPIENTS}
+
+
+def test_a_worker_that_lost_its_rows_makes_no_provider_call_for_them(sender, fake_mitto, monkeypatch):
+    """The lease ran out while this worker rendered (the sweeper requeued the rows and another
+    worker claimed them): recording the attempt finds them no longer ours, so no call is made."""
+    from shopify_app.services import sending
+
+    app, api, _shop = sender
+    real_outbound = sending._outbound
+    stolen: list[int] = []
+
+    def outbound_while_another_worker_claims(shop, campaign, sendable):
+        ids = [item.id for item, _ in sendable]
+        if not stolen:
+            stolen.extend(ids)
+            db.session.execute(db.update(Message).where(Message.id.in_(ids)).values(attempts=Message.attempts + 1))
+            db.session.commit()
+        return real_outbound(shop, campaign, sendable)
+
+    monkeypatch.setattr(sending, "_outbound", outbound_while_another_worker_claims)
+    launch(api)
+    settle_jobs(app, rounds=3, strict=False)
+    db.session.expire_all()
+    calls = provider_calls_per_recipient(fake_mitto)
+    lost = db.session.scalars(select(Message).where(Message.id.in_(stolen))).all()
+    assert stolen
+    assert all(m.attempted_at is None for m in lost)  # never attempted by the worker that lost them
+    assert all(m.state == MessageState.SUBMITTING for m in lost)  # the other claimer's to finish
+    assert sum(calls.values()) == RECIPIENTS - len(stolen)
+
+
+def test_the_sweeper_gives_up_on_rows_whose_claims_keep_dying(app):
+    from shopify_app.services.sending import MAX_ATTEMPTS
+
+    api, _shop = shop_ready_to_send(app, recipients=2, credits=10)
+    campaign = api.post("/api/campaigns", json={"name": "C", "body": "Hi"}).get_json()
+    app.config["SMS_BATCH_SIZE"] = 500
+    api.post(f"/api/campaigns/{campaign['id']}/launch")
+    past = datetime.now(UTC) - timedelta(minutes=10)
+    db.session.execute(
+        db.update(Message).values(
+            state=MessageState.SUBMITTING, lease_until=past, attempts=MAX_ATTEMPTS, attempted_at=None
+        )
+    )
+    db.session.commit()
+    summary = sweep()
+    assert summary["exhausted"] == 2
+    assert {(m.state, m.error_code) for m in db.session.scalars(select(Message))} == {
+        (MessageState.FAILED, "retries_exhausted")
+    }

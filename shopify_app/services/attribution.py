@@ -67,8 +67,5 @@ def attribute(order: Order) -> AttributionKind | None:
         returning="id",
     )
     if inserted is not None:
-        from . import reports  # reports read attributions
-
-        reports.invalidate(order.shop_id)
         log.info("order_attributed", shop_id=order.shop_id, campaign_id=campaign_id, kind=kind.value)
     return kind

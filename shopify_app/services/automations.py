@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import and_, literal, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -87,7 +87,7 @@ DEFINITIONS: dict[AutomationKind, Definition] = {
     ),
     AutomationKind.BIRTHDAY: Definition(
         CampaignKind.AUTOMATION,
-        "Happy birthday, {{first_name}}! A treat from {{shop_name}}: {{discount_code}}",
+        "Happy birthday, {{first_name}}! Something nice is waiting for you at {{shop_name}}.",
         conditions={"hour": 10},  # shop-local hour of the daily send
     ),
     AutomationKind.BACK_IN_STOCK: Definition(
@@ -203,6 +203,13 @@ def _conditions(definition: Definition, raw: Mapping[str, Any]) -> dict[str, int
             raise _invalid("conditions", f"{name} must be a whole number from {low} to {high}.")
         result[name] = value
     return result
+
+
+def stop_all_automations(*, shop: Shop) -> None:
+    """An uninstalled shop: every automation off (a reinstall starts with them off, as new)."""
+    for automation in db.session.scalars(select(Automation).where(Automation.shop_id == shop.id)):
+        _set_enabled(automation, False)
+    db.session.flush()
 
 
 def _set_enabled(automation: Automation, enabled: bool) -> None:
@@ -328,6 +335,21 @@ def dispatch_soon() -> None:
 
 def cancel_pending(*, shop_id: int, kinds: tuple[AutomationKind, ...], contact_id: int, reason: str) -> int:
     automation_ids = select(Automation.id).where(Automation.shop_id == shop_id, Automation.kind.in_(kinds))
+    # Runs already turned into a message (waiting out quiet hours, or queued) are stopped too.
+    dispatched = select(AutomationRun.id).where(
+        AutomationRun.automation_id.in_(automation_ids.scalar_subquery()),
+        AutomationRun.contact_id == contact_id,
+        AutomationRun.state == RunState.QUEUED,
+    )
+    db.session.execute(
+        update(Message)
+        .where(
+            Message.automation_run_id.in_(dispatched.scalar_subquery()),
+            Message.state.in_([MessageState.QUEUED, MessageState.DEFERRED]),
+        )
+        .values(state=MessageState.CANCELLED, skip_reason=reason[:32]),
+        execution_options={"synchronize_session": False},
+    )
     result = db.session.execute(
         update(AutomationRun)
         .where(
@@ -410,6 +432,9 @@ def _cancel_reason(automation: Automation, run: AutomationRun) -> str | None:
     """Why a due run should not send after all (checked when it falls due, not when triggered)."""
     if not automation.enabled:
         return "automation_disabled"
+    shop = db.session.get(Shop, automation.shop_id)
+    if shop is None or not shop.is_installed:
+        return "shop_uninstalled"
     if automation.kind == AutomationKind.ABANDONED_CHECKOUT:
         token = run.trigger_key.removeprefix("checkout:")
         completed = db.session.scalar(
@@ -575,13 +600,20 @@ def daily_tick(*, now: datetime | None = None) -> dict[str, int]:
             contacts = subscribed.where(
                 Contact.last_order_at <= cutoff, Contact.last_order_at > cutoff - WIN_BACK_WINDOW
             )
-            key = literal("win_back:") + db.func.cast(Contact.last_order_at, db.String)
+            key = literal("win_back:") + _stable_text(Contact.last_order_at)
         count = _insert_runs(automation, contacts, key, now)
         created[automation.kind.value] += count
         db.session.commit()
     if any(created.values()):
         log.info("automation_daily_tick", **created)
     return created
+
+
+def _stable_text(moment: Any) -> Any:
+    """A timestamp as text that does not depend on the session's TimeZone or DateStyle."""
+    if db.session.connection().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", moment), 'YYYY-MM-DD"T"HH24:MI:SS')
+    return db.func.cast(moment, db.String)
 
 
 def _leap(year: int) -> bool:

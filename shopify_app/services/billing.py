@@ -19,7 +19,6 @@ import structlog
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..bulk import insert_or_nothing
 from ..errors import AppError, NotFound, PaymentRequired, ValidationFailed
 from ..extensions import db
 from ..models import (
@@ -161,11 +160,16 @@ def _paid_plans() -> list[str]:
     return [key for key, plan in PLANS.items() if plan is not DEFAULT_PLAN]
 
 
+FINAL_STATUSES = frozenset({"CANCELLED", "DECLINED", "EXPIRED", "FROZEN"})
+
+
 def subscription_updated(*, shop: Shop, payload: Mapping[str, Any]) -> None:
     """app_subscriptions/update: the current subscription's status; ACTIVE grants cycle one.
 
-    An update about a subscription that is no longer the shop's (the old plan cancelled after an
-    upgrade) changes nothing."""
+    Serialised per shop (row lock, fresh read): an upgrade's "new ACTIVE" and "old CANCELLED"
+    can be processed at the same time. An update about a subscription that is no longer the
+    shop's changes nothing, and a subscription that ended never becomes ACTIVE again (a late
+    or retried ACTIVE after its CANCELLED)."""
     subscription = payload.get("app_subscription")
     if not isinstance(subscription, Mapping):
         return
@@ -173,14 +177,20 @@ def subscription_updated(*, shop: Shop, payload: Mapping[str, Any]) -> None:
     status = str(subscription.get("status") or "").upper()[:32] or None
     if gid is None or status is None:
         return
-    if status != "ACTIVE" and shop.subscription_id not in (None, gid) and shop.subscription_status == "ACTIVE":
-        log.info("subscription_update_for_replaced_plan", shop_id=shop.id, status=status)
-        return
+    db.session.execute(
+        select(Shop).where(Shop.id == shop.id).with_for_update().execution_options(populate_existing=True)
+    )
     record = db.session.scalar(
         select(AppSubscription).where(AppSubscription.shop_id == shop.id, AppSubscription.subscription_id == gid)
     )
+    if record is not None and record.status in FINAL_STATUSES and status not in FINAL_STATUSES:
+        log.info("subscription_update_after_it_ended", shop_id=shop.id, status=status)
+        return
     if record is not None:
         record.status = status
+    if status != "ACTIVE" and shop.subscription_id not in (None, gid) and shop.subscription_status == "ACTIVE":
+        log.info("subscription_update_for_replaced_plan", shop_id=shop.id, status=status)
+        return
     if status == "ACTIVE" and (shop.subscription_id != gid or shop.subscription_activated_at is None):
         shop.subscription_activated_at = utcnow()
         shop.subscription_usage_line_item_id = record.usage_line_item_id if record else None
@@ -316,49 +326,53 @@ def overage_used(shop: Shop, since: datetime) -> Decimal:
 def buy_overage(*, shop: Shop, needed: int, available: int, key: str) -> bool:
     """Buy the `needed` credits the balance lacks through the usage line item, under the cap.
 
-    Raises PaymentRequired with the figures when the plan has no overage or the cap would be
-    passed; True when the credits were granted (now or by an earlier call with the same key)."""
+    The charge is recorded (shop row locked, cap checked against every recorded charge) and
+    committed *before* Shopify is called, under an idempotency key per launch: a retry after a
+    lost answer or a crash replays the same amount with the same key (Shopify returns the same
+    record) and grants the same credits once. Raises PaymentRequired with the figures when the
+    plan has no overage or the cap would be passed."""
     plan = plan_for(shop)
     line_item = usage_line_item(shop)
     details: dict[str, Any] = {"required": available + needed, "available": available, "plan": plan.key}
     if plan.overage_cap <= 0 or line_item is None:
         raise PaymentRequired("Not enough credits: buy a credit pack or choose a plan with overage.", details=details)
-    amount = (plan.price_per_extra_credit * needed).quantize(Decimal("0.01"))
-    _cycle, start = current_cycle(shop, utcnow())
-    used = overage_used(shop, start)
-    if used + amount > plan.overage_cap:
-        details["overage"] = {"cap": str(plan.overage_cap), "used": str(used), "needed": str(amount)}
-        raise PaymentRequired("Not enough credits, and this would pass the plan's overage cap.", details=details)
-    idempotency_key = f"{key}:{needed}"[:64]
+    idempotency_key = key[:64]
+    credits._lock_shop(shop.id)
+    charge = db.session.scalar(
+        select(UsageCharge).where(UsageCharge.shop_id == shop.id, UsageCharge.idempotency_key == idempotency_key)
+    )
+    if charge is None:
+        amount = (plan.price_per_extra_credit * needed).quantize(Decimal("0.01"))
+        _cycle, start = current_cycle(shop, utcnow())
+        used = overage_used(shop, start)
+        if used + amount > plan.overage_cap:
+            details["overage"] = {"cap": str(plan.overage_cap), "used": str(used), "needed": str(amount)}
+            raise PaymentRequired("Not enough credits, and this would pass the plan's overage cap.", details=details)
+        charge = UsageCharge(
+            shop_id=shop.id,
+            idempotency_key=idempotency_key,
+            subscription_id=shop.subscription_id or "",
+            amount=amount,
+            credits=needed,
+            period_start=start,
+        )
+        db.session.add(charge)
+    db.session.commit()  # recorded before the call: the cap counts it, a retry reuses it
     data = _mutation(
         shop,
         USAGE_RECORD_CREATE,
         {
             "subscriptionLineItemId": line_item,
-            "price": _money(amount),
-            "description": f"{needed:,} SMS credits beyond the plan",
+            "price": _money(Decimal(str(charge.amount))),
+            "description": f"{charge.credits:,} SMS credits beyond the plan",
             "idempotencyKey": idempotency_key,
         },
         "appUsageRecordCreate",
     )
-    insert_or_nothing(
-        UsageCharge.__table__,
-        {
-            "shop_id": shop.id,
-            "idempotency_key": idempotency_key,
-            "subscription_id": shop.subscription_id or "",
-            "amount": amount,
-            "credits": needed,
-            "usage_record_id": (data.get("appUsageRecord") or {}).get("id"),
-            "period_start": start,
-            "created_at": utcnow(),
-        },
-        conflict=("shop_id", "idempotency_key"),
-        returning="id",
-    )
-    credits.grant(shop_id=shop.id, amount=needed, key=f"usage:{idempotency_key}", note="overage")
+    charge.usage_record_id = (data.get("appUsageRecord") or {}).get("id")
+    credits.grant(shop_id=shop.id, amount=charge.credits, key=f"usage:{idempotency_key}", note="overage")
     db.session.commit()
-    log.info("overage_bought", shop_id=shop.id, credits=needed)
+    log.info("overage_bought", shop_id=shop.id, credits=charge.credits)
     return True
 
 

@@ -217,6 +217,7 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
         from .billing import buy_overage
 
         buy_overage(shop=shop, needed=figures["credits"] - available, available=available, key=f"launch:c{campaign.id}")
+        db.session.refresh(campaign)
     campaign.audience = _current_filters(campaign)
     credits.reserve_for_launch(shop=shop, campaign=campaign, amount=figures["credits"])
     now = utcnow()
@@ -340,10 +341,16 @@ def stop_all_for_uninstall(*, shop: Shop) -> int:
     a reinstall never resumes a send the merchant did not restart) and their holds released."""
     live = (CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED)
     stopped = 0
-    for campaign in db.session.scalars(select(Campaign).where(Campaign.shop_id == shop.id, Campaign.state.in_(live))):
+    broadcasts = select(Campaign).where(
+        Campaign.shop_id == shop.id, Campaign.state.in_(live), Campaign.kind == CampaignKind.BROADCAST
+    )
+    for campaign in db.session.scalars(broadcasts):
         campaign.failure_reason = "app_uninstalled"
         cancel(shop=shop, campaign_id=campaign.id)
         stopped += 1
+    from .automations import stop_all_automations  # automations build on campaigns
+
+    stop_all_automations(shop=shop)  # off, pending runs and queued texts cancelled
     return stopped
 
 

@@ -242,6 +242,8 @@ def as_csv(report: Mapping[str, Any], *, leading: tuple[str, ...]) -> str:
             value = "; ".join(f"{currency} {amount}" for currency, amount in sorted(value.items()))
         elif isinstance(value, datetime):
             value = value.isoformat()
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            value = "'" + value  # a spreadsheet must not run a campaign name as a formula
         row.append("" if value is None else value)
     writer.writerow(row)
     return out.getvalue()

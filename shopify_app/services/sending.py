@@ -402,23 +402,31 @@ def _submit(
     if not sendable:
         return
     outbound, link_rows = _outbound(shop, campaign, sendable)
+    if not _unique_codes_pushed(shop, campaign, sendable):  # before any hold: nothing to undo
+        _put_back([item.id for item, _ in sendable])
+        _reschedule(campaign.id, low, high, wait=_backoff(max(item.attempts for item, _ in sendable)))
+        return
     holds: list[Hold] = []
     if POLICIES[campaign.kind].hold_per_message:
         skipped_before = len(sendable)
         sendable, outbound, holds = _hold(shop, campaign, sendable, outbound)
         outcome["skipped"] += skipped_before - len(sendable)
-    ids = [item.id for item, _ in sendable]
-    if not _unique_codes_pushed(shop, campaign, sendable):
-        _put_back(ids)
-        _reschedule(campaign.id, low, high, wait=_backoff(max(item.attempts for item, _ in sendable)))
-        return
-    kept = set(ids)
-    links.store([row for row in link_rows if row["message_id"] in kept])
     costs = [
         message_credits(segment_info(message.text).segments, recipient.country_code)
         for (_, recipient), message in zip(sendable, outbound, strict=True)
     ]
-    _record_attempt(ids, costs, now)
+    recorded = _record_attempt(sendable, costs, now)
+    if len(recorded) < len(sendable):  # a row this worker no longer owns: never call for it
+        log.warning("send_batch_lease_lost", campaign_id=campaign.id, rows=len(sendable) - len(recorded))
+        _release_holds(campaign, [hold for hold in holds if hold.message_id not in recorded])
+        db.session.commit()
+        keep = [index for index, (item, _) in enumerate(sendable) if item.id in recorded]
+        sendable, outbound, costs = [sendable[i] for i in keep], [outbound[i] for i in keep], [costs[i] for i in keep]
+        holds = [hold for hold in holds if hold.message_id in recorded]
+    ids = [item.id for item, _ in sendable]
+    kept = set(ids)
+    links.store([row for row in link_rows if row["message_id"] in kept])
+    db.session.commit()
     if not ids:
         return
     try:
@@ -433,15 +441,27 @@ def _submit(
     _record_answers(shop, campaign, ids, outbound, costs, result, holds, now, outcome)
 
 
-def _record_attempt(ids: list[int], costs: list[int], now: datetime) -> None:
+def _record_attempt(sendable: list[tuple[Claimed, Recipient]], costs: list[int], now: datetime) -> set[int]:
     """Committed before the call: the sweeper never resends these, and an `unknown` outcome
-    knows what it may cost. One UPDATE per distinct cost (a batch usually has one or two)."""
-    by_cost: dict[int, list[int]] = {}
-    for message_id, cost in zip(ids, costs, strict=True):
-        by_cost.setdefault(cost, []).append(message_id)
-    for cost, same in by_cost.items():
-        _set(same, attempted_at=now, credits=cost)
+    knows what it may cost. Only rows still claimed by this worker (state `submitting` and the
+    attempt number this claim gave them) are recorded: if the lease ran out meanwhile and the
+    sweeper or another worker took a row, this worker must not call for it. One UPDATE per
+    distinct (cost, attempt), a batch usually has one. Returns the ids recorded."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for (item, _), cost in zip(sendable, costs, strict=True):
+        groups.setdefault((cost, item.attempts), []).append(item.id)
+    recorded: set[int] = set()
+    for (cost, attempt), same in groups.items():
+        rows = db.session.execute(
+            update(Message)
+            .where(Message.id.in_(same), Message.state == MessageState.SUBMITTING, Message.attempts == attempt)
+            .values(attempted_at=now, credits=cost)
+            .returning(Message.id),
+            execution_options={"synchronize_session": False},
+        ).scalars()
+        recorded.update(rows)
     db.session.commit()
+    return recorded
 
 
 def _record_answers(
@@ -621,6 +641,14 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
 
     now = now or utcnow()
     expired = and_(Message.state == MessageState.SUBMITTING, Message.lease_until < now)
+    # A row whose claims keep dying before the call (a worker crash it causes) is given up on
+    # after MAX_ATTEMPTS claims instead of cycling forever.
+    exhausted = db.session.execute(
+        update(Message)
+        .where(expired, Message.attempted_at.is_(None), Message.attempts >= MAX_ATTEMPTS)
+        .values(state=MessageState.FAILED, lease_until=None, error_code="retries_exhausted", failed_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
     never_called = db.session.execute(
         update(Message)
         .where(expired, Message.attempted_at.is_(None))
@@ -646,6 +674,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     launched = launch_due_scheduled(now=now)
     summary = {
         "reclaimed": int(never_called or 0),
+        "exhausted": int(exhausted or 0),
         "unknown": int(maybe_called or 0),
         "requeued": requeued,
         "batches": enqueued,

@@ -29,6 +29,8 @@ def app_uninstalled(*, shop: Shop | None, payload: dict[str, Any], event: Webhoo
             access_token_expires_at=None,
             refresh_token_ciphertext=None,
             refresh_token_expires_at=None,
+            # Shopify cancels an uninstalled app's subscription; never keep granting its plan.
+            subscription_status="CANCELLED",
         )
     )
 

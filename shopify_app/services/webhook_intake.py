@@ -108,6 +108,10 @@ def process_event(*, event_id: int) -> str:
         WEBHOOKS.labels(event.topic if handler else "other", "failed").inc()
         raise
     WEBHOOKS.labels(event.topic if handler else "other", "processed").inc()
+    if event.shop_id is not None and event.topic.startswith(("orders/", "customers")):
+        from .reports import invalidate  # after the commit: orders and opt-outs change reports
+
+        invalidate(event.shop_id)
     outcome = "processed" if handler is not None else "acknowledged (no handler for topic)"
     log.info("webhook_processed", topic=event.topic, webhook_event_id=event_id, outcome=outcome)
     return outcome
