@@ -19,7 +19,7 @@ import structlog
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..errors import AppError, NotFound, PaymentRequired, ValidationFailed
+from ..errors import AppError, PaymentRequired, ValidationFailed
 from ..extensions import db
 from ..models import (
     AppSubscription,
@@ -442,12 +442,3 @@ def _entry(row: CreditLedger) -> dict[str, Any]:
         "note": row.note,
         "created_at": row.created_at,
     }
-
-
-def get_purchase(*, shop: Shop, charge_id: str) -> CreditPurchase:
-    record = db.session.scalar(
-        select(CreditPurchase).where(CreditPurchase.shop_id == shop.id, CreditPurchase.charge_id == charge_id)
-    )
-    if record is None:
-        raise NotFound("No such purchase.", code="purchase_not_found")
-    return record

@@ -11,11 +11,12 @@ import structlog
 from sqlalchemy import Select, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Shop, Suppression
 from ..models.types import utcnow
 from ..security.crypto import normalise_email
+from .owned import owned
 from .pagination import page
 from .phones import Phone, mask_phone, normalise_phone
 from .pii import email_hash, phone_hash
@@ -79,10 +80,7 @@ def is_suppressed(*, shop: Shop, e164: str) -> bool:
 
 
 def get_contact(*, shop: Shop, contact_id: int) -> Contact:
-    contact = db.session.scalar(select(Contact).where(Contact.id == contact_id, Contact.shop_id == shop.id))
-    if contact is None:
-        raise NotFound("No such contact.", code="contact_not_found")
-    return contact
+    return owned(Contact, shop=shop, row_id=contact_id, what="contact")
 
 
 def _set_profile(contact: Contact, data: Mapping[str, Any], *, only_empty: bool) -> None:

@@ -17,11 +17,12 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..models import Discount, DiscountKind, DiscountValueType, Shop
 from ..models.types import utcnow
 from .auth import admin_query
+from .owned import owned
 from .pagination import page
 
 log = structlog.get_logger(__name__)
@@ -119,10 +120,7 @@ def create_discount(*, shop: Shop, data: Mapping[str, Any]) -> Discount:
 
 
 def get_discount(*, shop: Shop, discount_id: int) -> Discount:
-    discount = db.session.scalar(select(Discount).where(Discount.id == discount_id, Discount.shop_id == shop.id))
-    if discount is None:
-        raise NotFound("No such discount.", code="discount_not_found")
-    return discount
+    return owned(Discount, shop=shop, row_id=discount_id, what="discount")
 
 
 def list_discounts(*, shop: Shop, limit: int, cursor: str | None) -> tuple[list[Discount], str | None]:

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict, NotFound
+from ..errors import Conflict
 from ..extensions import db
 from ..models import ConsentState, Contact, ContactTag, Segment, Shop
 from ..schemas.segments import filters_for_storage, filters_from_storage
+from .owned import owned
 
 
 def _has_tag(shop_id: int, tags: list[str]) -> Any:
@@ -60,10 +61,7 @@ def count_audience(*, shop: Shop, filters: Mapping[str, Any]) -> dict[str, int]:
 
 
 def get_segment(*, shop: Shop, segment_id: int) -> Segment:
-    segment = db.session.scalar(select(Segment).where(Segment.id == segment_id, Segment.shop_id == shop.id))
-    if segment is None:
-        raise NotFound("No such segment.", code="segment_not_found")
-    return segment
+    return owned(Segment, shop=shop, row_id=segment_id, what="segment")
 
 
 def segment_filters(segment: Segment) -> dict[str, Any]:

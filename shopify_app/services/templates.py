@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, ValidationFailed
 from ..extensions import db
 from ..models import Shop, Template
+from .owned import owned
 from .templating import TemplateError, compliant_text, render, segment_info, validate_template
 
 
@@ -23,10 +24,7 @@ def _checked(body: str) -> str:
 
 
 def get_template(*, shop: Shop, template_id: int) -> Template:
-    template = db.session.scalar(select(Template).where(Template.id == template_id, Template.shop_id == shop.id))
-    if template is None:
-        raise NotFound("No such template.", code="template_not_found")
-    return template
+    return owned(Template, shop=shop, row_id=template_id, what="template")
 
 
 def referenced_template(*, shop: Shop, template_id: int) -> Template:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Response, g, jsonify
 from sqlalchemy import select
 
@@ -14,41 +17,46 @@ from . import bp
 from .common import query_args
 
 
-def _csv(body: str, filename: str) -> Response:
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+def _answer(
+    query: str, compute: Callable[[], dict[str, Any]], *, csv_format: bool, leading: tuple[str, str], filename: str
+) -> Response:
+    """The report from the cache or freshly computed, as JSON or CSV, with `X-Cache`."""
+    report, hit = reports.cached(g.shop.id, query, compute)
+    if csv_format:
+        response = Response(
+            reports.as_csv(report, leading=leading),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+        )
+    else:
+        response = jsonify(report)
+    response.headers["X-Cache"] = "HIT" if hit else "MISS"
+    return response
 
 
 @bp.get("/reports/campaigns/<int:campaign_id>")
 def campaign_report(campaign_id: int) -> Response:
     args = query_args(ReportFormatSchema())
-    report, hit = reports.cached(
-        g.shop.id, f"campaign:{campaign_id}", lambda: reports.campaign_report(shop=g.shop, campaign_id=campaign_id)
+    return _answer(
+        f"campaign:{campaign_id}",
+        lambda: reports.campaign_report(shop=g.shop, campaign_id=campaign_id),
+        csv_format=args["format"] == "csv",
+        leading=("campaign_id", "name"),
+        filename=f"campaign-{campaign_id}.csv",
     )
-    if args["format"] == "csv":
-        response = _csv(reports.as_csv(report, leading=("campaign_id", "name")), f"campaign-{campaign_id}.csv")
-    else:
-        response = jsonify(report)
-    response.headers["X-Cache"] = "HIT" if hit else "MISS"
-    return response
 
 
 @bp.get("/reports/summary")
 def summary_report() -> Response:
     args = query_args(SummaryQuerySchema())
     first, last = args["first"], args["last"]
-    report, hit = reports.cached(
-        g.shop.id, f"summary:{first}:{last}", lambda: reports.summary_report(shop=g.shop, first=first, last=last)
+    return _answer(
+        f"summary:{first}:{last}",
+        lambda: reports.summary_report(shop=g.shop, first=first, last=last),
+        csv_format=args["format"] == "csv",
+        leading=("from", "to"),
+        filename="summary.csv",
     )
-    if args["format"] == "csv":
-        response = _csv(reports.as_csv(report, leading=("from", "to")), "summary.csv")
-    else:
-        response = jsonify(report)
-    response.headers["X-Cache"] = "HIT" if hit else "MISS"
-    return response
 
 
 @bp.get("/audit")
