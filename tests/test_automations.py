@@ -543,3 +543,38 @@ def test_an_order_cancels_a_reminder_already_waiting_out_quiet_hours(shop_app, f
     db.session.expire_all()
     assert db.session.scalars(select(Message)).one().state.value == "cancelled"
     assert fake_mitto.received == []
+
+
+def test_a_pending_fulfillment_texts_nothing_until_it_ships(shop_app, fake_mitto):
+    app, api, _shop = shop_app
+    enable(api, "shipping_update")
+    subscriber(api)
+    deliver(app, "orders/create", payload("orders/create"))
+    deliver(app, "fulfillments/create", payload("fulfillments/create", status="pending"))
+    assert fake_mitto.received == []
+    deliver(app, "fulfillments/update", payload("fulfillments/update", status="success"))
+    assert len(texts(fake_mitto)) == 1
+
+
+def test_the_quick_dispatch_is_enqueued_only_when_the_trigger_commits(shop_app):
+    from rq.registry import ScheduledJobRegistry
+
+    from shopify_app.extensions import redis_ext
+    from shopify_app.models import AutomationKind
+
+    app, api, shop = shop_app
+    enable(api, "welcome")
+    contact_id = subscriber(api)
+    settle_jobs(app)
+    registry = ScheduledJobRegistry(queue=redis_ext.queue("automations"))
+
+    def scheduled() -> int:
+        return len(registry.get_job_ids())
+
+    automations.trigger(shop_id=shop.id, kind=AutomationKind.WELCOME, contact_id=contact_id, key="again")
+    db.session.rollback()
+    assert scheduled() == 0
+    automations.trigger(shop_id=shop.id, kind=AutomationKind.WELCOME, contact_id=contact_id, key="again")
+    assert scheduled() == 0  # not before the commit
+    db.session.commit()
+    assert scheduled() == 1

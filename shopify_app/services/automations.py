@@ -20,9 +20,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import and_, event, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from ..bulk import insert_new, insert_or_nothing
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -317,13 +318,29 @@ def trigger(
     if run_id is not None:
         log.info("automation_triggered", shop_id=shop_id, kind=kind.value, run_id=run_id)
         if soon and automation.delay_minutes == 0:
-            dispatch_soon()
+            db.session.info[DISPATCH_AFTER_COMMIT] = True  # enqueued once the run is committed
     return run_id
 
 
+DISPATCH_AFTER_COMMIT = "automations_dispatch_after_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
+    """A trigger's run is visible to a dispatcher only once committed: enqueue then (Redis only,
+    no SQL, so it is safe in this hook)."""
+    if session.info.pop(DISPATCH_AFTER_COMMIT, False):
+        dispatch_soon()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_dispatch(session: Session) -> None:
+    session.info.pop(DISPATCH_AFTER_COMMIT, None)
+
+
 def dispatch_soon() -> None:
-    """A dispatch a second from now (after the trigger's transaction commits); one per second,
-    however many triggers ask. The periodic tick is the safety net."""
+    """A dispatch a second from now; one per second, however many triggers ask. The periodic
+    tick is the safety net."""
     second = int(time.time())
     enqueue(
         "automations",

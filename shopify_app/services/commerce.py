@@ -126,7 +126,8 @@ def order_paid(*, shop: Shop, payload: Mapping[str, Any]) -> None:
         automations.on_order_paid(shop=shop, contact=contact, order_id=payload["id"], order_name=name)
 
 
-SHIPPED_STATUSES = frozenset({"success", "open", "pending"})
+# Only a fulfillment that left ("success"): "pending"/"open" ones may still be cancelled.
+SHIPPED_STATUSES = frozenset({"success"})
 
 
 def fulfillment_changed(*, shop: Shop, payload: Mapping[str, Any]) -> None:
