@@ -369,15 +369,13 @@ class Hold:
 
 
 def _hold(
-    shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]], outbound: list[OutboundSms]
-) -> tuple[list[tuple[Claimed, Recipient]], list[OutboundSms], list[Hold]]:
+    shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]], costs: list[int]
+) -> tuple[list[int], list[Hold]]:
     """Carrier campaigns have no launch-time hold: hold each message's cost now (shop row
     locked, in the transaction that records the attempt); what the balance cannot cover is
-    skipped as `insufficient_credits`, never sent on credit."""
-    wanted = [
-        Hold(item.id, item.attempts, message_credits(segment_info(message.text).segments, recipient.country_code))
-        for (item, recipient), message in zip(sendable, outbound, strict=True)
-    ]
+    skipped as `insufficient_credits`, never sent on credit. Returns the positions kept and
+    their holds."""
+    wanted = [Hold(item.id, item.attempts, cost) for (item, _), cost in zip(sendable, costs, strict=True)]
     held = credits.hold_messages(
         shop_id=shop.id, campaign_id=campaign.id, holds=[(h.message_id, h.attempt, h.credits) for h in wanted]
     )
@@ -386,7 +384,12 @@ def _hold(
         _set(short, state=MessageState.SKIPPED, skip_reason="insufficient_credits", lease_until=None)
         log.warning("automation_messages_unfunded", campaign_id=campaign.id, rows=len(short))
     keep = [index for index, h in enumerate(wanted) if h.message_id in held]
-    return [sendable[i] for i in keep], [outbound[i] for i in keep], [wanted[i] for i in keep]
+    return keep, [wanted[i] for i in keep]
+
+
+def _only(keep: list[int], *columns: list[Any]) -> list[list[Any]]:
+    """The kept positions of parallel per-message lists."""
+    return [[column[i] for i in keep] for column in columns]
 
 
 def _submit(
@@ -406,22 +409,22 @@ def _submit(
         _put_back([item.id for item, _ in sendable])
         _reschedule(campaign.id, low, high, wait=_backoff(max(item.attempts for item, _ in sendable)))
         return
+    # Each text's segments and cost, counted once: holds, the attempt record and the charge use them.
+    segments = [segment_info(message.text).segments for message in outbound]
+    costs = [message_credits(n, recipient.country_code) for (_, recipient), n in zip(sendable, segments, strict=True)]
     holds: list[Hold] = []
     if POLICIES[campaign.kind].hold_per_message:
         skipped_before = len(sendable)
-        sendable, outbound, holds = _hold(shop, campaign, sendable, outbound)
+        keep, holds = _hold(shop, campaign, sendable, costs)
+        sendable, outbound, segments, costs = _only(keep, sendable, outbound, segments, costs)
         outcome["skipped"] += skipped_before - len(sendable)
-    costs = [
-        message_credits(segment_info(message.text).segments, recipient.country_code)
-        for (_, recipient), message in zip(sendable, outbound, strict=True)
-    ]
     recorded = _record_attempt(sendable, costs, now)
     if len(recorded) < len(sendable):  # a row this worker no longer owns: never call for it
         log.warning("send_batch_lease_lost", campaign_id=campaign.id, rows=len(sendable) - len(recorded))
         _release_holds(campaign, [hold for hold in holds if hold.message_id not in recorded])
         db.session.commit()
         keep = [index for index, (item, _) in enumerate(sendable) if item.id in recorded]
-        sendable, outbound, costs = [sendable[i] for i in keep], [outbound[i] for i in keep], [costs[i] for i in keep]
+        sendable, outbound, segments, costs = _only(keep, sendable, outbound, segments, costs)
         holds = [hold for hold in holds if hold.message_id in recorded]
     ids = [item.id for item, _ in sendable]
     kept = set(ids)
@@ -438,7 +441,7 @@ def _submit(
             circuit.record_failure()
         return
     circuit.record_success()
-    _record_answers(shop, campaign, ids, outbound, costs, result, holds, now, outcome)
+    _record_answers(shop, campaign, ids, segments, costs, result, holds, now, outcome)
 
 
 def _record_attempt(sendable: list[tuple[Claimed, Recipient]], costs: list[int], now: datetime) -> set[int]:
@@ -468,7 +471,7 @@ def _record_answers(
     shop: Shop,
     campaign: Campaign,
     ids: list[int],
-    outbound: list[OutboundSms],
+    segments: list[int],
     costs: list[int],
     result: Any,
     holds: list[Hold],
@@ -477,10 +480,9 @@ def _record_answers(
 ) -> None:
     """What the provider accepted is sent and charged; what it refused per message failed."""
     accepted, rejected = [], []
-    for item_id, message, cost, answer in zip(ids, outbound, costs, result.results, strict=True):
+    for item_id, parts, cost, answer in zip(ids, segments, costs, result.results, strict=True):
         if answer.accepted:
-            segments = segment_info(message.text).segments
-            accepted.append({"mid": item_id, "pid": answer.message_id, "segments": segments, "credits": cost})
+            accepted.append({"mid": item_id, "pid": answer.message_id, "segments": parts, "credits": cost})
         else:
             rejected.append({"mid": item_id, "code": (answer.error_code or "rejected")[:64]})
     # One executemany per outcome (psycopg pipelines it), not a round trip per message.
