@@ -33,7 +33,7 @@ from ..models import (
 )
 from ..models.types import UTCDateTime, utcnow
 from ..security.link_tokens import link_url, make_link_token
-from . import credits, links
+from . import credits, links, report_cache
 from .batches import enqueue_batch
 from .pagination import page
 from .plans import credits_per_segment
@@ -330,9 +330,7 @@ def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
     db.session.commit()
     credits.finalize_campaign(campaign=campaign)
     db.session.commit()
-    from .reports import invalidate  # reports build on campaigns
-
-    invalidate(shop.id)
+    report_cache.invalidate(shop.id)
     return campaign
 
 

@@ -21,7 +21,7 @@ from ..extensions import db
 from ..models import DeliveryEvent, DeliveryOutcome, Message, MessageState, Shop
 from ..models.types import utcnow
 from ..schemas.mitto import DeliveryReportSchema
-from . import credits, reports
+from . import credits, report_cache
 from .plans import plan_for
 
 log = structlog.get_logger(__name__)
@@ -132,7 +132,7 @@ def apply_pending(*, limit: int = 2000) -> dict[str, int]:
         summary["refunded"] = refund_failed(failed)
     db.session.commit()
     for shop_id in {row["sid"] for row in updates if row["sid"] is not None}:
-        reports.invalidate(shop_id)
+        report_cache.invalidate(shop_id)
     log.info("delivery_reports_applied", **summary)
     return summary
 

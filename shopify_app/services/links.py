@@ -26,7 +26,7 @@ from ..extensions import db
 from ..models import Click, Contact, Shop, ShortLink
 from ..models.types import utcnow
 from ..security.crypto import aad_for, keyring
-from . import reports
+from . import report_cache
 from .settings import load_settings
 
 log = structlog.get_logger(__name__)
@@ -150,5 +150,5 @@ def follow(*, code: str, user_agent: str | None, ip: str | None) -> str:
             execution_options={"synchronize_session": False},
         )
     db.session.commit()
-    reports.invalidate(link.shop_id)
+    report_cache.invalidate(link.shop_id)
     return url

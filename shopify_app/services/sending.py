@@ -41,7 +41,7 @@ from ..models import (
     Shop,
 )
 from ..models.types import utcnow
-from . import alerts, credits, discounts, links, reports
+from . import alerts, credits, discounts, links, report_cache
 from .batches import enqueue_batch
 from .campaigns import unsubscribe_url
 from .circuit import CircuitBreaker, CircuitState
@@ -514,7 +514,7 @@ def _record_answers(
         shop_id=shop.id, campaign_id=campaign.id, charges=[(row["mid"], row["credits"]) for row in accepted]
     )
     db.session.commit()
-    reports.invalidate(shop.id)
+    report_cache.invalidate(shop.id)
     outcome["sent"] += len(accepted)
     outcome["failed"] += len(rejected)
 
@@ -540,7 +540,7 @@ def _record_error(
 ) -> None:
     """What the provider's failure proves decides the rows' fate (and a carrier's holds)."""
     _record_error_rows(exc, campaign, ids, attempts, holds, span, now, outcome)
-    reports.invalidate(campaign.shop_id)
+    report_cache.invalidate(campaign.shop_id)
 
 
 def _record_error_rows(

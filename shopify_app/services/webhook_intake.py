@@ -17,6 +17,7 @@ from ..metrics import WEBHOOKS
 from ..models import Shop, WebhookEvent, WebhookStatus
 from ..models.types import utcnow
 from ..security.crypto import aad_for, keyring
+from . import report_cache
 
 log = structlog.get_logger(__name__)
 
@@ -109,9 +110,7 @@ def process_event(*, event_id: int) -> str:
         raise
     WEBHOOKS.labels(event.topic if handler else "other", "processed").inc()
     if event.shop_id is not None and event.topic.startswith(("orders/", "customers")):
-        from .reports import invalidate  # after the commit: orders and opt-outs change reports
-
-        invalidate(event.shop_id)
+        report_cache.invalidate(event.shop_id)  # after the commit: orders and opt-outs change reports
     outcome = "processed" if handler is not None else "acknowledged (no handler for topic)"
     log.info("webhook_processed", topic=event.topic, webhook_event_id=event_id, outcome=outcome)
     return outcome

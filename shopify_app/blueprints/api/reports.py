@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ...models import AuditLog
 from ...schemas.campaigns import ListQuerySchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
-from ...services import reports
+from ...services import report_cache, reports
 from ...services.pagination import page
 from . import bp
 from .common import query_args
@@ -21,7 +21,7 @@ def _answer(
     query: str, compute: Callable[[], dict[str, Any]], *, csv_format: bool, leading: tuple[str, str], filename: str
 ) -> Response:
     """The report from the cache or freshly computed, as JSON or CSV, with `X-Cache`."""
-    report, hit = reports.cached(g.shop.id, query, compute)
+    report, hit = report_cache.cached(g.shop.id, query, compute)
     if csv_format:
         response = Response(
             reports.as_csv(report, leading=leading),
