@@ -71,10 +71,14 @@ def insert_new(
     return [tuple(row) for row in result.all()]
 
 
+def dialect_insert(table: Table) -> Any:
+    """An INSERT construct with ON CONFLICT support for the session's database."""
+    postgres = db.session.connection().dialect.name == "postgresql"
+    return (postgresql_insert if postgres else sqlite_insert)(table)
+
+
 def insert_or_nothing(table: Table, values: Mapping[str, Any], *, conflict: Sequence[str], returning: str) -> Any:
     """INSERT one row unless it collides on the unique `conflict` columns; the `returning`
     column of the new row, or None when it already existed (one statement, one round trip)."""
-    dialect = db.session.connection().dialect.name
-    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert_for(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+    statement = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
     return db.session.execute(statement.returning(table.c[returning])).scalar()

@@ -11,7 +11,6 @@ Label values are bounded and carry no shop or shopper data: routes are URL rules
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +29,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 
 from .errors import Unauthorized
+from .security.decorators import bearer_matches
 
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["route", "method", "status"])
 HTTP_LATENCY = Histogram(
@@ -99,10 +99,8 @@ def _registry() -> CollectorRegistry:
 @bp.get("/metrics")
 def scrape() -> Response:
     token = current_app.config.get("METRICS_TOKEN")
-    if token:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), str(token).encode()):
-            raise Unauthorized("A metrics token is required.", code="metrics_token_required")
+    if token and not bearer_matches(str(token)):
+        raise Unauthorized("A metrics token is required.", code="metrics_token_required")
     return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -3,11 +3,10 @@ $OPERATOR_TOKEN`. Without a configured token they do not exist (404)."""
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..errors import NotFound, Unauthorized
+from ..security.decorators import bearer_matches
 from ..services import failed_jobs
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
@@ -18,8 +17,7 @@ def operator_only() -> None:
     token = current_app.config.get("OPERATOR_TOKEN")
     if not token:
         raise NotFound("Not found.")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), str(token).encode()):
+    if not bearer_matches(str(token)):
         raise Unauthorized("An operator token is required.", code="operator_token_required")
 
 

@@ -8,6 +8,7 @@ token's `dest`), and is put on `flask.g`.
 from __future__ import annotations
 
 import functools
+import hmac
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -22,6 +23,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 WEBHOOK_HEADERS = ("X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id")
 _SINGLE_PROXY_PARAMS = ("shop", "timestamp", "signature")
+
+
+def bearer_matches(expected: str) -> bool:
+    """Whether the request's `Authorization: Bearer ...` is `expected` (constant time)."""
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def api_secrets() -> list[str]:

@@ -21,11 +21,9 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import and_, event, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..bulk import insert_new, insert_or_nothing
+from ..bulk import dialect_insert, insert_new, insert_or_nothing
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
@@ -582,10 +580,8 @@ def _insert_runs(automation: Automation, contacts: Any, key: Any, now: datetime)
         literal(now, type_=UTCDateTime()),
     )
     columns = ["shop_id", "automation_id", "contact_id", "trigger_key", "state", "due_at", "created_at"]
-    dialect = db.session.connection().dialect.name
-    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
     table = AutomationRun.__table__
-    statement = insert_for(table).from_select(columns, source).on_conflict_do_nothing().returning(table.c.id)
+    statement = dialect_insert(table).from_select(columns, source).on_conflict_do_nothing().returning(table.c.id)
     return len(db.session.execute(statement).all())
 
 
