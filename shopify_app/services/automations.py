@@ -126,26 +126,32 @@ def ensure_automations(shop: Shop) -> list[Automation]:
     existing = {a.kind: a for a in db.session.scalars(select(Automation).where(Automation.shop_id == shop.id))}
     missing = [kind for kind in LISTED if kind not in existing]
     for kind in missing:
-        definition = DEFINITIONS[kind]
-        insert_or_nothing(
-            Automation.__table__,
-            {
-                "shop_id": shop.id,
-                "kind": kind.value,
-                "enabled": False,
-                "body": definition.body,
-                "delay_minutes": definition.delay_minutes,
-                "conditions": dict(definition.conditions),
-                "created_at": utcnow(),
-                "updated_at": utcnow(),
-            },
-            conflict=("shop_id", "kind"),
-            returning="id",
-        )
+        _create_automation(shop, kind, enabled=False)
     if missing:
         db.session.commit()
     rows = db.session.scalars(select(Automation).where(Automation.shop_id == shop.id, Automation.kind.in_(LISTED)))
     return sorted(rows, key=lambda a: LISTED.index(a.kind))
+
+
+def _create_automation(shop: Shop, kind: AutomationKind, *, enabled: bool) -> None:
+    """The shop's `kind` automation with its defaults, unless it exists (concurrent-safe)."""
+    definition = DEFINITIONS[kind]
+    now = utcnow()
+    insert_or_nothing(
+        Automation.__table__,
+        {
+            "shop_id": shop.id,
+            "kind": kind.value,
+            "enabled": enabled,
+            "body": definition.body,
+            "delay_minutes": definition.delay_minutes,
+            "conditions": dict(definition.conditions),
+            "created_at": now,
+            "updated_at": now,
+        },
+        conflict=("shop_id", "kind"),
+        returning="id",
+    )
 
 
 def get_automation(*, shop: Shop, automation_id: int) -> Automation:
@@ -637,22 +643,7 @@ def _leap(year: int) -> bool:
 
 
 def _inbox_automation(shop: Shop) -> Automation:
-    definition = DEFINITIONS[AutomationKind.INBOX_REPLY]
-    insert_or_nothing(
-        Automation.__table__,
-        {
-            "shop_id": shop.id,
-            "kind": AutomationKind.INBOX_REPLY.value,
-            "enabled": True,
-            "body": definition.body,
-            "delay_minutes": 0,
-            "conditions": {},
-            "created_at": utcnow(),
-            "updated_at": utcnow(),
-        },
-        conflict=("shop_id", "kind"),
-        returning="id",
-    )
+    _create_automation(shop, AutomationKind.INBOX_REPLY, enabled=True)
     automation = db.session.scalar(
         select(Automation).where(Automation.shop_id == shop.id, Automation.kind == AutomationKind.INBOX_REPLY)
     )

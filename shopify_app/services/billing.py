@@ -337,7 +337,7 @@ def buy_overage(*, shop: Shop, needed: int, available: int, key: str) -> bool:
     if plan.overage_cap <= 0 or line_item is None:
         raise PaymentRequired("Not enough credits: buy a credit pack or choose a plan with overage.", details=details)
     idempotency_key = key[:64]
-    credits._lock_shop(shop.id)
+    credits.lock_shop(shop.id)
     charge = db.session.scalar(
         select(UsageCharge).where(UsageCharge.shop_id == shop.id, UsageCharge.idempotency_key == idempotency_key)
     )

@@ -52,7 +52,7 @@ def grant(*, shop_id: int, amount: int, key: str, note: str | None = None) -> bo
     return added == 1
 
 
-def _lock_shop(shop_id: int) -> None:
+def lock_shop(shop_id: int) -> None:
     # A write to the shop row is the one lock both backends honour (SQLite ignores FOR UPDATE,
     # and a no-op UPDATE takes its write lock): concurrent holds of a shop queue up here.
     db.session.execute(update(Shop).where(Shop.id == shop_id).values(updated_at=Shop.updated_at))
@@ -60,7 +60,7 @@ def _lock_shop(shop_id: int) -> None:
 
 def reserve_for_launch(*, shop: Shop, campaign: Campaign, amount: int) -> None:
     """Hold `amount` for the campaign or raise 402; serialised per shop by a row lock."""
-    _lock_shop(shop.id)
+    lock_shop(shop.id)
     available = balance(shop_id=shop.id)
     if available < amount:
         raise PaymentRequired(
@@ -87,7 +87,7 @@ def hold_messages(*, shop_id: int, campaign_id: int, holds: Iterable[tuple[int, 
     For messages without a launch-time hold (automations). Each attempt holds under its own key
     and is released (`release_messages`) or converted by `debit_messages`, so a retried message
     is never held twice."""
-    _lock_shop(shop_id)
+    lock_shop(shop_id)
     available = balance(shop_id=shop_id)
     rows: list[dict[str, object]] = []
     held: set[int] = set()
