@@ -147,8 +147,11 @@ def _current_filters(campaign: Campaign) -> dict[str, Any]:
 def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
     """Recipients, segments per message (an upper bound) and the credits a launch would hold."""
     ids = audience(shop=shop, campaign=campaign).subquery()
-    row = db.session.execute(
+    # One pass over the audience, per destination country: how many, and the longest names
+    # (credits per segment depend on the country, services/plans.py).
+    per_country = db.session.execute(
         select(
+            Contact.country_code,
             func.count(),
             func.coalesce(func.max(Contact.first_name_len), 0),
             func.coalesce(func.max(Contact.last_name_len), 0),
@@ -156,8 +159,13 @@ def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
         )
         .select_from(Contact)
         .join(ids, Contact.id == ids.c.id)
-    ).one()
-    recipients, first_len, last_len, any_ucs2 = (int(value or 0) for value in row)
+        .group_by(Contact.country_code)
+    ).all()
+    counts = {country: int(count) for country, count, *_ in per_country}
+    recipients = sum(counts.values())
+    first_len = max((int(row[2]) for row in per_country), default=0)
+    last_len = max((int(row[3]) for row in per_country), default=0)
+    any_ucs2 = any(int(row[4]) for row in per_country)
     sample_url = unsubscribe_url(shop=shop, contact_id=10**12)
     values = longest_values(
         first_name=first_len,
@@ -169,13 +177,7 @@ def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
     )
     body = links.estimation_body(campaign.body, shop=shop)  # a short link may be longer than the URL
     info = estimate_segments(body, shop_name=shop.name or shop.domain, longest=values)
-    # Credits per segment depend on the destination country (services/plans.py).
-    by_country = {
-        country: info.segments * credits_per_segment(country) * int(count)
-        for country, count in db.session.execute(
-            select(Contact.country_code, func.count()).join(ids, Contact.id == ids.c.id).group_by(Contact.country_code)
-        ).all()
-    }
+    by_country = {country: info.segments * credits_per_segment(country) * count for country, count in counts.items()}
     worst = max((credits_per_segment(country) for country in by_country), default=credits_per_segment("US"))
     return {
         "recipients": recipients,
