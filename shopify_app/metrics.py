@@ -84,15 +84,17 @@ class QueueDepthCollector:
         yield failed
 
 
+QUEUES = QueueDepthCollector()
+REGISTRY.register(QUEUES)  # read at scrape time, in the scraping request's app context
+
+
 def _registry() -> CollectorRegistry:
-    if current_app.config.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = CollectorRegistry()
-        for collector in list(REGISTRY._collector_to_names):  # the default registry's metrics
-            registry.register(collector)
-    registry.register(QueueDepthCollector())
+    """The default registry in one process; the samples of every process in multiprocess mode."""
+    if not current_app.config.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(QUEUES)
     return registry
 
 
