@@ -12,6 +12,6 @@ def send_batch(campaign_id: int, low: int, high: int) -> dict[str, int]:
     return sending.send_batch(campaign_id=campaign_id, low=low, high=high)
 
 
-@job
+@job(cross_shop=True)
 def sweep() -> dict[str, int]:
     return sending.sweep()

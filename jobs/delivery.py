@@ -7,7 +7,7 @@ from shopify_app.services import delivery
 from . import job
 
 
-@job
+@job(cross_shop=True)
 def apply_reports() -> dict[str, int]:
     from shopify_app.extensions import redis_ext
 
@@ -19,7 +19,7 @@ def apply_reports() -> dict[str, int]:
     return totals
 
 
-@job
+@job(cross_shop=True)
 def poll_stale_messages() -> dict[str, int]:
     """Messages still `sent` after DLR_POLL_AFTER_MINUTES: ask Mitto for their status."""
     from datetime import timedelta

@@ -11,13 +11,13 @@ from shopify_app.services.webhook_intake import unprocessed_event_ids
 from . import job
 
 
-@job
+@job(cross_shop=True)
 def cleanup_webhook_events() -> dict[str, int]:
     """Delete processed webhook events after 7 days and failed ones after 30."""
     return webhook_events.delete_old_events()
 
 
-@job
+@job(cross_shop=True)
 def requeue_unprocessed_webhook_events() -> int:
     """Re-enqueue events recorded but not processed: a crash or Redis outage loses nothing."""
     event_ids = unprocessed_event_ids(older_than=timedelta(minutes=10))
@@ -26,7 +26,7 @@ def requeue_unprocessed_webhook_events() -> int:
     return len(event_ids)
 
 
-@job
+@job(cross_shop=True)
 def delete_expired_files() -> dict[str, int]:
     """Contact export files after 7 days, GDPR data-request exports after 30."""
     from shopify_app.services import contact_transfers, privacy
@@ -37,14 +37,14 @@ def delete_expired_files() -> dict[str, int]:
     }
 
 
-@job
+@job(cross_shop=True)
 def refresh_expiring_tokens() -> dict[str, int]:
     from shopify_app.services.auth import refresh_expiring_tokens as refresh
 
     return refresh()
 
 
-@job
+@job(cross_shop=True)
 def apply_retention() -> dict[str, int]:
     """GDPR storage limitation: delivery reports, unowned inbound texts, cancelled runs."""
     from shopify_app.services import privacy
@@ -52,7 +52,7 @@ def apply_retention() -> dict[str, int]:
     return privacy.apply_retention()
 
 
-@job
+@job(cross_shop=True)
 def grant_plan_credits() -> int:
     """Each active subscription's included credits at the start of every 30-day cycle."""
     from shopify_app.services import billing
@@ -60,7 +60,7 @@ def grant_plan_credits() -> int:
     return billing.grant_due_cycle_credits()
 
 
-@job
+@job(cross_shop=True)
 def compact_message_stats() -> int:
     """Fold the report counters' deltas together (PostgreSQL; nothing to do on SQLite)."""
     from shopify_app.services import reports
@@ -68,7 +68,7 @@ def compact_message_stats() -> int:
     return reports.compact_stats()
 
 
-@job
+@job(cross_shop=True)
 def check_failed_jobs() -> dict[str, int]:
     """Alert (once per cool-down) when a queue's parked failures pass the threshold."""
     from shopify_app.services import alerts

@@ -12,6 +12,8 @@ from typing import Any
 from alembic import context
 from flask import current_app
 
+from shopify_app.tenancy import admin_engine, grant_app_role
+
 logger = logging.getLogger("alembic.env")
 config = context.config
 migrate_ext = current_app.extensions["migrate"]
@@ -19,7 +21,7 @@ target_metadata = migrate_ext.db.metadata
 
 
 def _engine_url() -> str:
-    return migrate_ext.db.engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    return admin_engine().url.render_as_string(hide_password=False).replace("%", "%%")
 
 
 def run_migrations_offline() -> None:
@@ -36,10 +38,13 @@ def run_migrations_online() -> None:
 
     conf_args = dict(migrate_ext.configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
-    with migrate_ext.db.engine.connect() as connection:
+    # The admin (owner) role migrates; the app role then gets the grants it needs on whatever
+    # the migrations created (it never owns tables, so RLS binds it).
+    with admin_engine().connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+            grant_app_role(connection, migrate_ext.db.engines[None])
 
 
 if context.is_offline_mode():

@@ -1,8 +1,10 @@
 """Bulk writes behind one dialect-aware helper.
 
 PostgreSQL gets COPY (an order of magnitude faster than executemany, see
-bench/import_contacts.py); SQLite, the single-process embedded default, gets executemany.
-Everything runs inside the session's current transaction.
+bench/import_contacts.py) into a temporary staging table, then one INSERT … SELECT: PostgreSQL
+refuses COPY FROM into a table with row-level security (every shop table, migration 0010), and
+the INSERT checks each row against the shop's policy. SQLite, the single-process embedded
+default, gets executemany. Everything runs inside the session's current transaction.
 """
 
 from __future__ import annotations
@@ -26,13 +28,37 @@ def _copy_rows(connection: Connection, target: str, columns: list[str], rows: Se
             copy.write_row([row[name] for name in columns])
 
 
+def _staged(connection: Connection, table: Table, columns: list[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    """COPY `rows` into this transaction's staging twin of `table`; returns the twin's name."""
+    quote = connection.dialect.identifier_preparer.quote
+    staging = quote(f"staging_{table.name}")
+    column_list = ", ".join(quote(name) for name in columns)
+    target = connection.dialect.identifier_preparer.format_table(table)
+    connection.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608 (identifiers quoted)
+        f"SELECT {column_list} FROM {target} WITH NO DATA"
+    )
+    connection.exec_driver_sql(f"TRUNCATE {staging}")
+    _copy_rows(connection, staging, columns, rows)
+    return staging
+
+
+def _insert_from_staging(connection: Connection, table: Table, columns: list[str], staging: str) -> str:
+    quote = connection.dialect.identifier_preparer.quote
+    column_list = ", ".join(quote(name) for name in columns)
+    target = connection.dialect.identifier_preparer.format_table(table)
+    return f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM {staging}"  # noqa: S608
+
+
 def bulk_insert(table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
     """INSERT `rows` (dicts with the same keys) into `table`; returns the row count."""
     if not rows:
         return 0
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        _copy_rows(connection, connection.dialect.identifier_preparer.format_table(table), list(rows[0]), rows)
+        columns = list(rows[0])
+        staging = _staged(connection, table, columns, rows)
+        connection.exec_driver_sql(_insert_from_staging(connection, table, columns, staging))
     else:
         connection.execute(insert(table), list(rows))
     return len(rows)
@@ -54,17 +80,9 @@ def insert_new(
         result = connection.execute(statement.returning(*(table.c[name] for name in returning)), list(rows))
         return [tuple(row) for row in result.all()]
     quote = connection.dialect.identifier_preparer.quote
-    staging = quote(f"staging_{table.name}")
-    column_list = ", ".join(quote(name) for name in columns)
-    target = connection.dialect.identifier_preparer.format_table(table)
-    connection.exec_driver_sql(
-        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608 (identifiers quoted)
-        f"SELECT {column_list} FROM {target} WITH NO DATA"
-    )
-    connection.exec_driver_sql(f"TRUNCATE {staging}")
-    _copy_rows(connection, staging, columns, rows)
+    staging = _staged(connection, table, columns, rows)
     result = connection.exec_driver_sql(
-        f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM {staging} "  # noqa: S608
+        f"{_insert_from_staging(connection, table, columns, staging)} "
         f"ON CONFLICT ({', '.join(quote(name) for name in conflict)}) DO NOTHING "
         f"RETURNING {', '.join(quote(name) for name in returning)}"
     )

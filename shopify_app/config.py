@@ -192,11 +192,7 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         problems.append(f"APP_ENV must be development, test or production, got {config['APP_ENV']!r}")
     is_production = config["APP_ENV"] == "production"
 
-    if not config.get("DATABASE_URL"):
-        config["DATABASE_URL"] = _default_database_url()
-    config["DATABASE_URL"] = _normalise_database_url(config["DATABASE_URL"])
-    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["DATABASE_URL"]))
+    problems.extend(_database_settings(config))
 
     if config["SMS_BACKEND"] not in SMS_BACKENDS:
         problems.append(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}, got {config['SMS_BACKEND']!r}")
@@ -256,8 +252,7 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
     keyring = config.get("ENCRYPTION_KEYRING") or {}
     if DEV_KEY_ID in keyring or DEV_ENCRYPTION_KEY in str(config.get("ENCRYPTION_KEYS", "")):
         problems.append("ENCRYPTION_KEYS contains the insecure development key")
-    if str(config.get("DATABASE_URL", "")).startswith("sqlite"):
-        problems.append("DATABASE_URL must point at PostgreSQL in production, not SQLite")
+    problems.extend(_production_database_problems(config))
     if config.get("SMS_BACKEND") == "mitto":
         for name in ("MITTO_API_KEY", "MITTO_TRAFFIC_ACCOUNT_ID"):
             if not config.get(name):
@@ -277,6 +272,42 @@ def current_config() -> Mapping[str, Any]:
     from flask import current_app
 
     return current_app.config
+
+
+def _production_database_problems(config: Mapping[str, Any]) -> list[str]:
+    if str(config.get("DATABASE_URL", "")).startswith("sqlite"):
+        return ["DATABASE_URL must point at PostgreSQL in production, not SQLite"]
+    if not config.get("DATABASE_ADMIN_URL"):
+        return [
+            "DATABASE_ADMIN_URL is required in production: DATABASE_URL's role is walled by row-level "
+            "security, the admin role runs migrations and cross-shop jobs"
+        ]
+    return []
+
+
+def _database_settings(config: dict[str, Any]) -> list[str]:
+    """SQLAlchemy's URL, engine options and binds from DATABASE_URL / DATABASE_ADMIN_URL."""
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = _default_database_url()
+    config["DATABASE_URL"] = _normalise_database_url(config["DATABASE_URL"])
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["DATABASE_URL"]))
+    if not config.get("DATABASE_ADMIN_URL"):
+        return []
+    # The owner role for migrations and cross-shop work (shopify_app/tenancy.py).
+    admin_url = config["DATABASE_ADMIN_URL"] = _normalise_database_url(config["DATABASE_ADMIN_URL"])
+    if _database_of(admin_url) != _database_of(config["DATABASE_URL"]):
+        return ["DATABASE_ADMIN_URL must name the same database (host, port, name) as DATABASE_URL"]
+    if admin_url != config["DATABASE_URL"]:
+        config.setdefault("SQLALCHEMY_BINDS", {"admin": {"url": admin_url, **_engine_options(admin_url)}})
+    return []
+
+
+def _database_of(url: str) -> tuple[str, str | None, int | None, str | None]:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.get_backend_name(), parsed.host, parsed.port, parsed.database
 
 
 def _normalise_database_url(url: str) -> str:

@@ -18,7 +18,9 @@ from rq import Queue
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from . import tenancy
 from .config import QUEUE_NAMES
+from .tenancy import ScopedSession
 
 # Named constraints so Alembic (and SQLite batch mode) can alter and drop them reliably.
 NAMING_CONVENTION = {
@@ -34,7 +36,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Sessions route each statement by tenancy scope: the admin engine while privileged.
+db = SQLAlchemy(model_class=Base, session_options={"class_": ScopedSession})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 
 
@@ -86,6 +89,7 @@ def sms_backend(app: Flask | None = None) -> Any:
 
 def init_extensions(app: Flask) -> None:
     db.init_app(app)
+    tenancy.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations_dir())))
     redis_ext.init_app(app)
 

@@ -17,8 +17,10 @@ from rq.job import Job
 
 from .config import current_config
 from .extensions import redis_ext
+from .tenancy import Scope, current_scope, encode
 
 log = structlog.get_logger(__name__)
+INHERIT = object()
 
 
 def enqueue(
@@ -27,9 +29,14 @@ def enqueue(
     *args: Any,
     delay: timedelta | None = None,
     job_id: str | None = None,
+    scope: Scope | object = INHERIT,
     **options: Any,
 ) -> Job:
+    """`scope`: the database scope the job runs in (shopify_app/tenancy.py); by default the
+    enqueuer's, so work a request starts for its shop stays walled to that shop."""
     queue = redis_ext.queue(queue_name)
+    job_scope = current_scope() if scope is INHERIT else scope
+    options["meta"] = {**options.get("meta", {}), "db_scope": encode(job_scope)}  # type: ignore[arg-type]
     # The dead-letter rule: a job that raises runs again after 10 s, 1 min, 5 min... up to
     # JOB_MAX_ATTEMPTS runs in all, then stays parked in the failed registry with its error.
     if "retry" not in options:

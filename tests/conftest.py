@@ -2,7 +2,9 @@
 (`.ci/run` sets both) and on SQLite + fakeredis otherwise.
 
 On PostgreSQL a fresh database is created for the run (from DATABASE_URL's server) and built
-by the migrations, never `create_all`; it is dropped at the end. Tests commit freely; every
+by the migrations, never `create_all`; it is dropped at the end. Apps connect the way production
+does: as the application role `smsb_app` (created if missing: no superuser, no BYPASSRLS, so
+row-level security binds it), with DATABASE_URL's own user as DATABASE_ADMIN_URL. Tests commit freely; every
 table is emptied after each test. Redis isolation is `FLUSHDB` of the test database (never
 `FLUSHALL`).
 """
@@ -28,6 +30,7 @@ from shopify_app.extensions import db, redis_ext
 
 TEST_API_SECRET = "test-shopify-api-secret-0123456789abcdef0123"
 TEST_API_KEY = "test-api-key-0123456789"
+APP_ROLE = "smsb_app"
 
 
 def postgres_server_url() -> str | None:
@@ -45,6 +48,20 @@ def _run_on_server(server_url: str, statement: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def ensure_app_role(server_url: str) -> None:
+    """Create the application role once per server; concurrent or repeated runs are fine."""
+    _run_on_server(
+        server_url,
+        f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; "
+        "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+    )
+
+
+def app_role_url(admin_url: str) -> str:
+    """The same database, reached as the application role (trust authentication here)."""
+    return make_url(admin_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+
+
 @contextmanager
 def scratch_database(directory: Path, prefix: str) -> Iterator[str]:
     """A new, empty database for the duration: on the PostgreSQL server when DATABASE_URL names
@@ -54,6 +71,7 @@ def scratch_database(directory: Path, prefix: str) -> Iterator[str]:
         yield f"sqlite:///{directory / (prefix + '.sqlite3')}"
         return
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    ensure_app_role(server)
     _run_on_server(server, f'CREATE DATABASE "{name}"')
     try:
         yield make_url(_run_on_server(server, "SELECT 1")).set(database=name).render_as_string(hide_password=False)
@@ -68,10 +86,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def base_test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
+    """`database_url` is the admin (owner) URL; on PostgreSQL the app connects as APP_ROLE."""
+    postgres = database_url.startswith("postgres")
     config: dict[str, Any] = {
         "APP_ENV": "test",
         "TESTING": True,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": app_role_url(database_url) if postgres else database_url,
+        "DATABASE_ADMIN_URL": database_url if postgres else None,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "SHOPIFY_API_KEY": TEST_API_KEY,
         "SHOPIFY_API_SECRET": TEST_API_SECRET,
@@ -83,6 +104,8 @@ def base_test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         "API_RATE_PER_SHOP": 0,
         "API_RATE_PER_IP": 0,
     }
+    if "DATABASE_URL" in overrides and "DATABASE_ADMIN_URL" not in overrides:
+        config["DATABASE_ADMIN_URL"] = None  # another database on purpose: no admin of ours
     config.update(overrides)
     return config
 
@@ -112,7 +135,7 @@ def make_app(migrated_database: str) -> Iterator[Any]:
         with app.app_context():
             # Only the shared database and Redis need emptying; apps pointed elsewhere on
             # purpose (an unreachable server, a scratch SQLite file) are left alone.
-            if app.config["DATABASE_URL"] == migrated_database:
+            if migrated_database in (app.config["DATABASE_URL"], app.config["DATABASE_ADMIN_URL"]):
                 _empty_tables()
             if app.config["REDIS_URL"] == shared_redis:
                 redis_ext.client().flushdb()
@@ -132,9 +155,11 @@ def client(app: Flask) -> FlaskClient:
 
 
 def _empty_tables() -> None:
+    from shopify_app.tenancy import admin_engine
+
     db.session.remove()
     tables = [table.name for table in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as connection:
+    with admin_engine().begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:

@@ -27,3 +27,15 @@ def slow_marker(key: str, seconds: float) -> str:
     time.sleep(seconds)
     redis_ext.client().set(key, "finished")
     return "done"
+
+
+@job
+def record_scope() -> list[object]:
+    """The database scope the job ran in, and how many contacts it could see there."""
+    from sqlalchemy import func, select
+
+    from shopify_app.extensions import db
+    from shopify_app.models import Contact
+    from shopify_app.tenancy import current_scope, encode
+
+    return [encode(current_scope()), db.session.scalar(select(func.count()).select_from(Contact))]

@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "SHOPIFY_API_SECRET": "p" * 40,
     "SHOPIFY_APP_URL": "https://sms.example.com",
     "DATABASE_URL": "postgresql://app@db.internal/sms",
+    "DATABASE_ADMIN_URL": "postgresql://owner@db.internal/sms",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "ENCRYPTION_KEYS": "k2025:" + base64.b64encode(b"\x01" * 32).decode(),
     "BLIND_INDEX_KEY": base64.b64encode(b"\x02" * 32).decode(),
@@ -120,3 +121,13 @@ def test_config_module_is_the_only_reader_of_the_environment(project_root):
             offenders.append(str(path.relative_to(project_root)))
     assert offenders == []
     assert os.environ is not None
+
+
+def test_production_needs_an_admin_url_on_the_same_database():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DATABASE_ADMIN_URL"}
+    with pytest.raises(ConfigError, match="DATABASE_ADMIN_URL is required in production"):
+        load_config(environ=env)
+    with pytest.raises(ConfigError, match="DATABASE_ADMIN_URL must name the same database"):
+        load_config(environ={**PRODUCTION_ENV, "DATABASE_ADMIN_URL": "postgresql://owner@db.internal/other"})
+    config = load_config(environ=PRODUCTION_ENV)
+    assert config["SQLALCHEMY_BINDS"]["admin"]["url"] == "postgresql+psycopg://owner@db.internal/sms"

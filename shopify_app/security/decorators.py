@@ -73,6 +73,18 @@ def app_proxy_verified(view: F) -> F:
             raise Unauthorized("The signed request has expired.", code="stale_signature")
         g.shop_domain = normalise_shop_domain(request.args.get("shop"))
         g.logged_in_customer_id = request.args.get("logged_in_customer_id") or None
+        _enter_shop_by_domain(g.shop_domain)
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
+
+
+def _enter_shop_by_domain(domain: str) -> None:
+    """Narrow the request's database scope to the signed shop (none when not installed)."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..models import Shop
+    from ..tenancy import enter_shop
+
+    enter_shop(db.session.scalar(select(Shop.id).where(Shop.domain == domain)))

@@ -29,6 +29,7 @@ from ..extensions import db, redis_ext
 from ..models import Shop
 from ..models.types import utcnow
 from ..security.session_token import SessionToken, invalid_session
+from ..tenancy import privileged
 from . import credits
 
 log = structlog.get_logger(__name__)
@@ -81,7 +82,13 @@ def _get_or_create_shop(domain: str) -> Shop:
 
 
 def install_shop(*, domain: str, token: OfflineToken) -> Shop:
-    """Upsert the shop with its new offline token; a reinstall replaces tokens and scopes."""
+    """Upsert the shop with its new offline token; a reinstall replaces tokens and scopes.
+    Privileged: creating a tenant (and its trial grant) happens before any shop scope exists."""
+    with privileged():
+        return _install(domain=domain, token=token)
+
+
+def _install(*, domain: str, token: OfflineToken) -> Shop:
     now = utcnow()
     shop = _get_or_create_shop(domain)
     _store_token(shop, token, now=now)

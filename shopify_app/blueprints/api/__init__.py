@@ -19,6 +19,7 @@ from ...security.session_token import bearer_token, verify_session_token
 from ...services import audit
 from ...services.auth import ensure_offline_access, shop_profile
 from ...services.ratelimit import Decision, FixedWindowLimit
+from ...tenancy import enter_shop
 
 bp = Blueprint("api", __name__, url_prefix="/api", description="The embedded admin API")
 log = structlog.get_logger(__name__)
@@ -68,6 +69,7 @@ def authenticate() -> None:
     )
     g.session_token = session
     g.shop = ensure_offline_access(session=session)
+    enter_shop(g.shop.id)  # row-level security: from here on only this shop's rows exist
     _limit("shop", g.shop.id, current_app.config["API_RATE_PER_SHOP"])
 
 
