@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -56,7 +56,8 @@ from shopify_app.services.contact_transfers import _new_contact_row  # noqa: E40
 from shopify_app.services.phones import Phone  # noqa: E402
 from shopify_app.services.pii import phone_hash  # noqa: E402
 from shopify_app.services.settings import update_settings  # noqa: E402
-from tests.conftest import install_shop, scratch_database  # noqa: E402
+from shopify_app.tenancy import shop_scope  # noqa: E402
+from tests.conftest import app_role_url, install_shop, scratch_database  # noqa: E402
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13"
 API_KEY, ACCOUNT, SENDER = "test-mitto-key", "acct-bench", "SMSBlossom"
@@ -88,9 +89,16 @@ def fake_mitto() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+# --app-role: connect as the RLS-walled application role (admin = DATABASE_URL's user) and
+# launch inside the shop's scope, so workers send under row-level security as in production.
+def app_role() -> bool:
+    return os.environ.get("BENCH_APP_ROLE") == "1"
+
+
 def app_config(url: str, base_url: str, *, batch: int, per_shop: float = 0, per_account: float = 0) -> Row:
+    roles = {"DATABASE_URL": app_role_url(url), "DATABASE_ADMIN_URL": url} if app_role() else {"DATABASE_URL": url}
     return {
-        **{"APP_ENV": "test", "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"},
+        **{"APP_ENV": "test", **roles, "REDIS_URL": REDIS_URL, "LOG_LEVEL": "WARNING"},
         **{"SMS_BACKEND": "mitto", "MITTO_BASE_URL": base_url, "MITTO_API_KEY": API_KEY},
         **{"MITTO_TRAFFIC_ACCOUNT_ID": ACCOUNT, "SMS_BATCH_SIZE": batch},
         **{"SEND_RATE_PER_SHOP": per_shop, "SEND_RATE_PER_ACCOUNT": per_account},
@@ -145,6 +153,7 @@ def launch(shop: Shop) -> tuple[int, float, dict[str, float]]:
     with ExitStack() as stack:
         for owner, name in (*timed, (sending, "finish_if_done")):  # looked up at call time
             stack.enter_context(mock.patch.object(owner, name, stopwatch(getattr(owner, name), name, parts)))
+        stack.enter_context(shop_scope(shop.id) if app_role() else nullcontext())
         started = time.perf_counter()
         campaigns.launch(shop=shop, campaign_id=campaign.id)
         elapsed = time.perf_counter() - started
@@ -357,8 +366,11 @@ def main() -> None:
     parser.add_argument("--batch", default="500", help="SMS_BATCH_SIZE values, comma-separated")
     parser.add_argument("--limited", type=int, default=3000, help="messages for the rate-limited run; 0 skips")
     parser.add_argument("--launch-only", action="store_true", help="launch and COPY bound only: no sending")
+    parser.add_argument("--app-role", action="store_true", help="run as the RLS-walled app role (BENCH_APP_ROLE=1)")
     parser.add_argument("--profile", help="cProfile each simple worker into PREFIX-SIZE-BATCH.prof")
     args = parser.parse_args()
+    if args.app_role:
+        os.environ["BENCH_APP_ROLE"] = "1"
     batches = [int(value) for value in args.batch.split(",")]
     table: list[Row] = []
     sizes = [int(value) for value in args.sizes.split(",") if value]

@@ -49,6 +49,44 @@ def _database() -> list[Check]:
     ]
 
 
+def _row_level_security() -> Check:
+    """The app's role must be walled by RLS on every shop table, the admin role must not be."""
+    from sqlalchemy import text
+
+    from ..extensions import db
+    from ..tenancy import ADMIN_BIND, privileged, shop_scope
+
+    if db.engine.dialect.name != "postgresql":
+        return Check("row_level_security", OK, "SQLite: application filters only (no RLS)")
+    role_sql = text("SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+    unwalled_sql = text(
+        "SELECT count(*) FROM information_schema.columns col JOIN pg_class c ON c.relname = col.table_name "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = col.table_schema "
+        "WHERE col.table_schema = current_schema() AND col.column_name = 'shop_id' AND c.relkind = 'r' "
+        "AND NOT (c.relrowsecurity AND c.relforcerowsecurity)"
+    )
+    try:
+        with shop_scope(None):
+            role, bypasses = db.session.execute(role_sql).one()
+            unwalled = db.session.execute(unwalled_sql).scalar()
+        db.session.rollback()
+        with privileged():
+            _admin, admin_bypasses = db.session.execute(role_sql).one()
+        db.session.rollback()
+    except Exception as exc:
+        db.session.rollback()
+        return Check("row_level_security", FAIL, f"unreadable ({type(exc).__name__})")
+    if unwalled:
+        return Check("row_level_security", FAIL, f"{unwalled} shop table(s) without forced RLS: run `flask db upgrade`")
+    if not admin_bypasses:
+        return Check("row_level_security", FAIL, "the admin role is walled too: give it BYPASSRLS")
+    if bypasses:
+        walled = "DATABASE_URL's role bypasses RLS (superuser or BYPASSRLS): no second wall between shops"
+        return Check("row_level_security", WARN, walled)
+    admin = "admin role separate" if ADMIN_BIND in db.engines else "no DATABASE_ADMIN_URL"
+    return Check("row_level_security", OK, f"app role {role} walled on every shop table; {admin}")
+
+
 def _redis() -> Check:
     if current_app.config.get("REDIS_URL") is None:
         return Check("redis", WARN, "REDIS_URL unset: in-process queue (development only)")
@@ -143,7 +181,10 @@ def _aware(moment: datetime) -> datetime:
 
 def run_checks(*, now: datetime | None = None) -> list[Check]:
     now = now or datetime.now(UTC)
-    checks: list[Check] = [_settings(), *_database(), _redis()]
+    checks: list[Check] = [_settings(), *_database()]
+    if all(check.status == OK for check in checks[1:]):  # database reachable and migrated
+        checks.append(_row_level_security())
+    checks.append(_redis())
     steps: list[Callable[[], Check]] = [_queues, lambda: _workers(now), _scheduler, _mitto]
     redis_ok = next(c for c in checks if c.name == "redis").status != FAIL
     for step in steps:
