@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import BigInteger, Connection, Table, any_, bindparam, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -100,3 +101,11 @@ def insert_or_nothing(table: Table, values: Mapping[str, Any], *, conflict: Sequ
     column of the new row, or None when it already existed (one statement, one round trip)."""
     statement = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
     return db.session.execute(statement.returning(table.c[returning])).scalar()
+
+
+def id_in(column: Any, ids: Sequence[int]) -> Any:
+    """`column IN ids` for a batch's ids: on PostgreSQL `= ANY(array)`, one parameter instead of
+    500 (no per-parameter parsing and binding, one cached statement for every batch size)."""
+    if db.session.connection().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
+    return column.in_(list(ids))

@@ -162,7 +162,7 @@ class LedgerKind(enum.StrEnum):
 class CreditLedger(db.Model):  # type: ignore[name-defined,misc]
     """Append-only; a shop's balance is the sum of its rows and never negative.
 
-    Every row carries an idempotency key unique per shop (`debit:m42`, `reserve:c7`, ...), so a
+    Every row carries an idempotency key unique per shop (`debit:b42`, `reserve:c7`, ...), so a
     job that runs twice can never charge or grant twice.
     """
 

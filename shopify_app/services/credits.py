@@ -129,32 +129,28 @@ def release_messages(*, shop_id: int, campaign_id: int, holds: Iterable[tuple[in
 
 
 def debit_messages(*, shop_id: int, campaign_id: int, charges: Iterable[tuple[int, int]]) -> None:
-    """Charge accepted messages (message id, credits), each converting part of the hold."""
-    rows: list[dict[str, object]] = []
-    for message_id, credits in charges:
-        # The hold's share first, then the charge: the ledger never dips below zero in id order.
-        rows.append(
+    """Charge one provider call's accepted messages (message id, credits): two rows for the
+    batch, the hold's share released, then the charge (the ledger never dips below zero in id
+    order), not two per message. Keyed by the batch's lowest message id: an accepted message
+    is never sent again, so no later batch has that id, and recording the same answers twice
+    inserts nothing. Each message's own cost stays on `messages.credits`."""
+    charges = list(charges)
+    total = sum(credits for _, credits in charges)
+    if not charges or not total:
+        return
+    first = min(message_id for message_id, _ in charges)
+    batch = {"shop_id": shop_id, "campaign_id": campaign_id, "message_id": first}
+    _append(
+        [
             {
-                "shop_id": shop_id,
+                **batch,
                 "kind": LedgerKind.RESERVE_RELEASE,
-                "amount": credits,
-                "campaign_id": campaign_id,
-                "message_id": message_id,
-                "idempotency_key": f"reserve_release:m{message_id}",
-            }
-        )
-        rows.append(
-            {
-                "shop_id": shop_id,
-                "kind": LedgerKind.DEBIT,
-                "amount": -credits,
-                "campaign_id": campaign_id,
-                "message_id": message_id,
-                "idempotency_key": f"debit:m{message_id}",
-            }
-        )
-    if rows:
-        _append(rows)
+                "amount": total,
+                "idempotency_key": f"reserve_release:b{first}",
+            },
+            {**batch, "kind": LedgerKind.DEBIT, "amount": -total, "idempotency_key": f"debit:b{first}"},
+        ]
+    )
 
 
 def refund_message(*, shop_id: int, campaign_id: int, message_id: int, amount: int) -> int:

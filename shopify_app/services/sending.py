@@ -16,11 +16,12 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, text, update
 
+from ..bulk import id_in
 from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
 from ..clients.shopify import ShopifyError
 from ..config import current_config
@@ -41,6 +42,7 @@ from ..models import (
     Shop,
 )
 from ..models.types import utcnow
+from ..security.crypto import aad_for, keyring
 from . import alerts, credits, discounts, links, report_cache
 from .batches import enqueue_batch
 from .campaigns import unsubscribe_url
@@ -163,7 +165,7 @@ def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> list[Claim
 def _set(ids: list[int], **values: Any) -> None:
     if ids:
         db.session.execute(
-            update(Message).where(Message.id.in_(ids)).values(**values),
+            update(Message).where(id_in(Message.id, ids)).values(**values),
             execution_options={"synchronize_session": False},
         )
 
@@ -207,14 +209,13 @@ def _process(
 ) -> None:
     settings = load_settings(shop)
     policy = POLICIES[campaign.kind]
-    contacts = {
-        contact.id: contact
-        for contact in db.session.scalars(
-            select(Contact).where(Contact.id.in_([c.contact_id for c in claimed if c.contact_id]))
-        )
-    }
+    contacts = _contacts([c.contact_id for c in claimed if c.contact_id])
     cap = settings.get("frequency_cap") if policy.frequency_cap else None
     recent = _recent_counts(list(contacts), cap, now)
+    # Names are decrypted only when the text can use them (automations carry their own texts).
+    names = campaign.kind != CampaignKind.BROADCAST or any(
+        name in campaign.body for name in ("first_name", "last_name")
+    )
     sendable: list[tuple[Claimed, Recipient]] = []
     earliest_defer: datetime | None = None
     for item in claimed:
@@ -234,8 +235,7 @@ def _process(
             earliest_defer = min(filter(None, (earliest_defer, until)))
             outcome["deferred"] += 1
             continue
-        recipient = Recipient(contact.id, contact.phone, contact.first_name, contact.last_name, contact.country_code)
-        sendable.append((item, recipient))
+        sendable.append((item, _recipient(contact, names)))
     db.session.commit()
     if earliest_defer is not None:
         _reschedule(campaign.id, low, high, wait=(earliest_defer - now).total_seconds())
@@ -243,8 +243,50 @@ def _process(
         _submit(shop, campaign, sendable, low, high, now, outcome)
 
 
+NAME_VARIABLES = ("first_name", "last_name")
+
+
+class ContactRow(NamedTuple):
+    """The columns a batch reads of a contact: plain rows, not ORM objects (500 of those cost
+    more than the provider call), decrypted only for the recipients actually sent to."""
+
+    id: int
+    shop_id: int
+    consent_state: Any
+    timezone: str | None
+    country_code: str | None
+    phone_ciphertext: str
+    first_name_ciphertext: str | None
+    last_name_ciphertext: str | None
+
+
+def _contacts(ids: list[int]) -> dict[int, ContactRow]:
+    if not ids:
+        return {}
+    columns = [getattr(Contact, name) for name in ContactRow._fields]
+    rows = db.session.execute(select(*columns).where(id_in(Contact.id, ids)))
+    return {row[0]: ContactRow(*row) for row in rows}
+
+
+def _recipient(contact: ContactRow, names: bool) -> Recipient:
+    ring = keyring()
+
+    def opened(column: str, token: str | None) -> str | None:
+        if token is None:
+            return None
+        return ring.decrypt(token, aad=aad_for(table="contacts", column=column, shop_id=contact.shop_id))
+
+    return Recipient(
+        contact.id,
+        str(opened("phone", contact.phone_ciphertext)),
+        opened("first_name", contact.first_name_ciphertext) if names else None,
+        opened("last_name", contact.last_name_ciphertext) if names else None,
+        contact.country_code,
+    )
+
+
 def _skip_reason(
-    contact: Contact | None, policy: Policy, cap: dict[str, int] | None, recent: dict[int, int]
+    contact: ContactRow | None, policy: Policy, cap: dict[str, int] | None, recent: dict[int, int]
 ) -> str | None:
     if contact is None:
         return "contact_deleted"
@@ -261,7 +303,7 @@ def _recent_counts(contact_ids: list[int], cap: dict[str, int] | None, now: date
     since = now - timedelta(days=cap["per_days"])
     rows = db.session.execute(
         select(Message.contact_id, func.count())
-        .where(Message.contact_id.in_(contact_ids), Message.sent_at >= since)
+        .where(id_in(Message.contact_id, contact_ids), Message.sent_at >= since)
         .group_by(Message.contact_id)
     ).all()
     return {int(contact_id): int(count) for contact_id, count in rows}
@@ -457,7 +499,7 @@ def _record_attempt(sendable: list[tuple[Claimed, Recipient]], costs: list[int],
     for (cost, attempt), same in groups.items():
         rows = db.session.execute(
             update(Message)
-            .where(Message.id.in_(same), Message.state == MessageState.SUBMITTING, Message.attempts == attempt)
+            .where(id_in(Message.id, same), Message.state == MessageState.SUBMITTING, Message.attempts == attempt)
             .values(attempted_at=now, credits=cost)
             .returning(Message.id),
             execution_options={"synchronize_session": False},
@@ -485,22 +527,9 @@ def _record_answers(
             accepted.append({"mid": item_id, "pid": answer.message_id, "segments": parts, "credits": cost})
         else:
             rejected.append({"mid": item_id, "code": (answer.error_code or "rejected")[:64]})
-    # One executemany per outcome (psycopg pipelines it), not a round trip per message.
     if accepted:
-        db.session.execute(
-            update(Message.__table__)
-            .where(Message.__table__.c.id == bindparam("mid"))
-            .values(
-                state=MessageState.SENT.value,
-                provider_message_id=bindparam("pid"),
-                bulk_id=result.bulk_id,
-                sent_at=now,
-                segments=bindparam("segments"),
-                credits=bindparam("credits"),
-                lease_until=None,
-            ),
-            accepted,
-        )
+        _mark_sent(accepted, bulk_id=result.bulk_id, now=now)
+    # Rejections are rare: one executemany (psycopg pipelines it), not a round trip per message.
     if rejected:
         db.session.execute(
             update(Message.__table__)
@@ -517,6 +546,47 @@ def _record_answers(
     report_cache.invalidate(shop.id)
     outcome["sent"] += len(accepted)
     outcome["failed"] += len(rejected)
+
+
+# One statement for the whole batch on PostgreSQL: the per-message values travel as arrays.
+# (An executemany, even pipelined, is one statement per message: 4-5x slower at 500.)
+_MARK_SENT = text(
+    "UPDATE messages SET state = :state, provider_message_id = v.pid, bulk_id = :bulk_id, sent_at = :now, "
+    "segments = v.segments, credits = v.credits, lease_until = NULL "
+    "FROM unnest(CAST(:mids AS bigint[]), CAST(:pids AS varchar[]), CAST(:segments AS smallint[]), "
+    "CAST(:credits AS integer[])) AS v(mid, pid, segments, credits) WHERE messages.id = v.mid"
+)
+
+
+def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime) -> None:
+    if db.session.connection().dialect.name == "postgresql":
+        db.session.execute(
+            _MARK_SENT,
+            {
+                "state": MessageState.SENT.value,
+                "bulk_id": bulk_id,
+                "now": now,
+                **{key: [row[name] for row in rows] for key, name in _SENT_ARRAYS},
+            },
+        )
+        return
+    db.session.execute(
+        update(Message.__table__)
+        .where(Message.__table__.c.id == bindparam("mid"))
+        .values(
+            state=MessageState.SENT.value,
+            provider_message_id=bindparam("pid"),
+            bulk_id=bulk_id,
+            sent_at=now,
+            segments=bindparam("segments"),
+            credits=bindparam("credits"),
+            lease_until=None,
+        ),
+        rows,
+    )
+
+
+_SENT_ARRAYS = (("mids", "mid"), ("pids", "pid"), ("segments", "segments"), ("credits", "credits"))
 
 
 def _release_holds(campaign: Campaign, holds: list[Hold]) -> None:

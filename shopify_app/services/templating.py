@@ -137,6 +137,12 @@ def _count(items: Iterable[int | _Budget], encoding: str) -> SegmentInfo:
 
 def segment_info(text: str) -> SegmentInfo:
     """How `text` travels as SMS: encoding, length in encoding units, and parts billed."""
+    if _GSM_BASIC.issuperset(text):  # the common case, counted at C speed: every character is 1 unit
+        length = len(text)
+        if length <= _SINGLE_PART[GSM7]:
+            return SegmentInfo(encoding=GSM7, characters=length, segments=1, per_segment=_SINGLE_PART[GSM7])
+        parts = -(-length // _MULTIPART[GSM7])
+        return SegmentInfo(encoding=GSM7, characters=length, segments=parts, per_segment=_MULTIPART[GSM7])
     encoding = _encoding(text)
     return _count(_costs(text, encoding), encoding)
 
