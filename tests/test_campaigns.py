@@ -199,3 +199,23 @@ def test_messages_are_listed_by_state_without_phone_or_text(app, funded):
     assert len(rest["items"]) == 1
     assert funded.get(f"/api/campaigns/{campaign['id']}/messages?state=unknown").get_json()["items"] == []
     assert funded.get(f"/api/campaigns/{campaign['id']}/messages?state=bogus").status_code == 422
+
+
+def test_messages_follow_deletes_without_foreign_keys(app, funded, shop):
+    """messages has no foreign keys (migration 0011): deleting a contact keeps its messages
+    pointing at nobody, deleting a campaign deletes its messages, and nothing else moves."""
+    first, second = create(funded), create(funded, name="Spring sale")
+    for campaign in (first, second):
+        assert launch(app, funded, campaign["id"]).status_code == 200
+    ada = next(c for c in funded.get("/api/contacts").get_json()["items"] if c["first_name"] == "Ada")
+
+    assert funded.delete(f"/api/contacts/{ada['id']}").status_code == 204
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Message).where(Message.contact_id == ada["id"])) == 0
+    assert db.session.scalar(select(func.count()).select_from(Message).where(Message.contact_id.is_(None))) == 2
+
+    assert funded.delete(f"/api/campaigns/{first['id']}").status_code == 204
+    db.session.expire_all()
+    remaining = db.session.execute(select(Message.campaign_id, func.count()).group_by(Message.campaign_id)).all()
+    assert remaining == [(second["id"], 3)]
+    assert funded.get(f"/api/campaigns/{second['id']}").get_json()["counters"]["sent"] == 3

@@ -126,9 +126,12 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
-    campaign_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("campaigns.id", ondelete="CASCADE"))
-    contact_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("contacts.id", ondelete="SET NULL"))
+    # No foreign keys on shop, campaign and contact: their triggers were most of a launch's
+    # snapshot (migration 0011). Deleting a campaign deletes its messages, deleting a contact
+    # clears contact_id, a shop's redaction deletes everything (services/*, tests).
+    shop_id: Mapped[int] = mapped_column(BigIntFK)
+    campaign_id: Mapped[int] = mapped_column(BigIntFK)
+    contact_id: Mapped[int | None] = mapped_column(BigIntFK)
     # No foreign key: a run is deleted with its contact, the message stays for the reports.
     automation_run_id: Mapped[int | None] = mapped_column(BigInteger)
     state: Mapped[MessageState] = mapped_column(str_enum(MessageState), default=MessageState.QUEUED)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, and_, exists, func, insert, literal, select, update
+from sqlalchemy import Select, and_, delete, exists, func, insert, literal, select, update
 
 from ..config import current_config
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -120,6 +120,11 @@ def delete_campaign(*, shop: Shop, campaign_id: int) -> None:
         raise Conflict(
             "Cancel the campaign before deleting it.", code="invalid_state", details={"state": campaign.state}
         )
+    # messages.campaign_id has no foreign key (migration 0011): its messages go explicitly.
+    db.session.execute(
+        delete(Message).where(Message.shop_id == shop.id, Message.campaign_id == campaign.id),
+        execution_options={"synchronize_session": False},
+    )
     db.session.delete(campaign)
     db.session.commit()
 

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, delete, exists, select
+from sqlalchemy import Select, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
-from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Shop, Suppression
+from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Message, Shop, Suppression
 from ..models.types import utcnow
 from ..security.crypto import normalise_email
 from .owned import owned
@@ -231,12 +231,23 @@ def update_contact(*, shop: Shop, contact_id: int, data: Mapping[str, Any], cons
     return contact
 
 
+def detach_messages(*, shop_id: int, contact_ids: Iterable[int] | Any) -> None:
+    """What `ON DELETE SET NULL` did before messages lost their foreign keys (migration 0011):
+    a deleted contact's messages stay for the reports, pointing at nobody. Call it before
+    deleting contacts; `contact_ids` may be a list or a subquery."""
+    db.session.execute(
+        update(Message).where(Message.shop_id == shop_id, Message.contact_id.in_(contact_ids)).values(contact_id=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def delete_contact(*, shop: Shop, contact_id: int) -> None:
     """Hard-delete the contact, its consent events and tags; an opted-out number stays suppressed."""
     contact = get_contact(shop=shop, contact_id=contact_id)
     if contact.consent_state == ConsentState.UNSUBSCRIBED and contact.unsubscribed_at is not None:
         suppress(shop_id=shop.id, phone_digest=contact.phone_hash, reason="opted_out")
     db.session.execute(delete(ConsentEvent).where(ConsentEvent.contact_id == contact.id))
+    detach_messages(shop_id=shop.id, contact_ids=[contact.id])
     db.session.delete(contact)
     db.session.commit()
     log.info("contact_deleted", shop_id=shop.id, contact_id=contact_id)

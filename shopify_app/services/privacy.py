@@ -47,7 +47,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from . import audit
-from .contacts import contact_view, parse_phone
+from .contacts import contact_view, detach_messages, parse_phone
 from .pii import email_hash, phone_hash
 
 log = structlog.get_logger(__name__)
@@ -242,6 +242,7 @@ def redact_customer(
     )
     db.session.execute(delete(BackInStockRequest).where(BackInStockRequest.contact_id.in_(contact_ids)))
     db.session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(contact_ids)))
+    detach_messages(shop_id=shop.id, contact_ids=contact_ids)
     db.session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))
     db.session.execute(delete(Suppression).where(Suppression.shop_id == shop.id, Suppression.phone_hash.in_(digests)))
     if isinstance(customer.get("id"), int):
