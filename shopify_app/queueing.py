@@ -12,7 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from rq import Retry
+from redis.client import Pipeline
+from rq import Queue, Retry
 from rq.job import Job
 
 from .config import current_config
@@ -35,6 +36,16 @@ def enqueue(
     """`scope`: the database scope the job runs in (shopify_app/tenancy.py); by default the
     enqueuer's, so work a request starts for its shop stays walled to that shop."""
     queue = redis_ext.queue(queue_name)
+    options = _with_defaults(options, scope)
+    if delay is not None and delay > timedelta(0):
+        job = queue.enqueue_in(delay, func, *args, job_id=job_id, **options)
+    else:
+        job = queue.enqueue(func, *args, job_id=job_id, **options)
+    log.info("job_enqueued", queue=queue_name, func=func, job_id=job.id, delayed=delay is not None)
+    return job
+
+
+def _with_defaults(options: dict[str, Any], scope: Scope | object) -> dict[str, Any]:
     job_scope = current_scope() if scope is INHERIT else scope
     options["meta"] = {**options.get("meta", {}), "db_scope": encode(job_scope)}  # type: ignore[arg-type]
     # The dead-letter rule: a job that raises runs again after 10 s, 1 min, 5 min... up to
@@ -43,9 +54,18 @@ def enqueue(
         attempts = int(current_config()["JOB_MAX_ATTEMPTS"])
         if attempts > 1:
             options["retry"] = Retry(max=attempts - 1, interval=[10, 60, 300, 900][: attempts - 1])
-    if delay is not None and delay > timedelta(0):
-        job = queue.enqueue_in(delay, func, *args, job_id=job_id, **options)
-    else:
-        job = queue.enqueue(func, *args, job_id=job_id, **options)
-    log.info("job_enqueued", queue=queue_name, func=func, job_id=job.id, delayed=delay is not None)
-    return job
+    return options
+
+
+def enqueue_many(queue_name: str, func: str, calls: list[tuple[tuple[Any, ...], str]], pipeline: Pipeline) -> None:
+    """Enqueue one job per (args, job id) in `pipeline` (executed by the caller): thousands of
+    jobs in one round trip. Async queues only; a synchronous queue would run each job while the
+    pipeline is still unsent, so callers loop over `enqueue` there."""
+    queue = redis_ext.queue(queue_name)
+    if not queue.is_async:
+        raise ValueError("enqueue_many needs an asynchronous queue")
+    datas = [
+        Queue.prepare_data(func, args=args, job_id=job_id, **_with_defaults({}, INHERIT)) for args, job_id in calls
+    ]
+    queue.enqueue_many(datas, pipeline=pipeline)
+    log.info("jobs_enqueued", queue=queue_name, func=func, count=len(calls))

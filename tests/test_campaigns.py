@@ -219,3 +219,29 @@ def test_messages_follow_deletes_without_foreign_keys(app, funded, shop):
     remaining = db.session.execute(select(Message.campaign_id, func.count()).group_by(Message.campaign_id)).all()
     assert remaining == [(second["id"], 3)]
     assert funded.get(f"/api/campaigns/{second['id']}").get_json()["counters"]["sent"] == 3
+
+
+def test_a_launch_enqueues_its_batches_in_one_pipeline_scoped_to_the_shop(make_app):
+    from shopify_app.extensions import redis_ext
+    from shopify_app.services.batches import LATEST_JOB_KEY
+
+    from .conftest import open_shop, settle_jobs
+
+    app = make_app(QUEUE_ASYNC=True, SMS_BATCH_SIZE=2, JOB_MAX_ATTEMPTS=3)
+    with app.app_context():
+        api, shop = open_shop(app, credits=100)
+        for n in range(5):
+            assert api.post("/api/contacts", json={"phone": f"+1415555{n:04d}", **SUBSCRIBE}).status_code == 201
+        campaign = create(api)
+        assert api.post(f"/api/campaigns/{campaign['id']}/launch").status_code == 200
+        jobs = sorted(redis_ext.queue("campaigns").jobs, key=lambda job: job.args[1])
+        first = jobs[0].args[1]
+        assert [job.args for job in jobs] == [(campaign["id"], low, low + 2) for low in range(first, first + 6, 2)]
+        assert {job.meta["db_scope"] for job in jobs} == {shop.id}  # RLS: the shop's scope travels
+        assert {job.retries_left for job in jobs} == {2}
+        for job in jobs:
+            latest = redis_ext.client().get(LATEST_JOB_KEY.format(campaign_id=campaign["id"], low=job.args[1]))
+            assert latest.decode() == job.id
+        settle_jobs(app)
+        body = api.get(f"/api/campaigns/{campaign['id']}").get_json()
+        assert (body["state"], body["counters"]["sent"]) == ("completed", 5)

@@ -34,7 +34,7 @@ from ..models import (
 from ..models.types import UTCDateTime, utcnow
 from ..security.link_tokens import link_url, make_link_token
 from . import credits, links, report_cache
-from .batches import enqueue_batch
+from .batches import enqueue_batch, enqueue_ranges
 from .pagination import page
 from .plans import credits_per_segment
 from .segments import audience_query, segment_filters
@@ -287,10 +287,10 @@ def enqueue_batches(*, campaign: Campaign, only_open: bool = False, unless_waiti
     low, high = db.session.execute(select(func.min(Message.id), func.max(Message.id)).where(and_(*conditions))).one()
     if low is None:
         return 0
-    return sum(
-        enqueue_batch(campaign.id, start, start + size, unless_waiting=unless_waiting)
-        for start in range(int(low), int(high) + 1, size)
-    )
+    ranges = [(start, start + size) for start in range(int(low), int(high) + 1, size)]
+    if not only_open and not unless_waiting:  # a launch: nothing of this campaign waits yet
+        return enqueue_ranges(campaign.id, ranges)
+    return sum(enqueue_batch(campaign.id, low, high, unless_waiting=unless_waiting) for low, high in ranges)
 
 
 def _transition(campaign: Campaign, allowed: tuple[CampaignState, ...], target: CampaignState) -> None:
