@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Table, any_, bindparam, insert
+from sqlalchemy import BigInteger, Connection, Table, any_, bindparam, insert, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -66,28 +66,39 @@ def bulk_insert(table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
 
 
 def insert_new(
-    table: Table, rows: Sequence[Mapping[str, Any]], *, conflict: Sequence[str], returning: Sequence[str]
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict: Sequence[str],
+    returning: Sequence[str],
+    conflict_where: str | None = None,
 ) -> list[tuple[Any, ...]]:
     """INSERT the rows that do not collide on the unique `conflict` columns; return `returning`
     of the rows actually inserted. Rows created concurrently by someone else are skipped, never
     an error, and no lookup query is needed (a 1,000-value IN list on a table without fresh
-    statistics makes PostgreSQL scan the table: quadratic over a large import)."""
+    statistics makes PostgreSQL scan the table: quadratic over a large import). `conflict_where`:
+    the predicate of a partial unique index on `conflict` (SQL text, unqualified columns)."""
     if not rows:
         return []
     connection = db.session.connection()
     columns = list(rows[0])
     if connection.dialect.name != "postgresql":
-        statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+        where = text(conflict_where) if conflict_where else None
+        statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict), index_where=where)
         result = connection.execute(statement.returning(*(table.c[name] for name in returning)), list(rows))
         return [tuple(row) for row in result.all()]
     quote = connection.dialect.identifier_preparer.quote
     staging = _staged(connection, table, columns, rows)
     result = connection.exec_driver_sql(
         f"{_insert_from_staging(connection, table, columns, staging)} "
-        f"ON CONFLICT ({', '.join(quote(name) for name in conflict)}) DO NOTHING "
+        f"ON CONFLICT ({', '.join(quote(name) for name in conflict)}){_where(conflict_where)} DO NOTHING "
         f"RETURNING {', '.join(quote(name) for name in returning)}"
     )
     return [tuple(row) for row in result.all()]
+
+
+def _where(predicate: str | None) -> str:
+    return f" WHERE {predicate}" if predicate else ""
 
 
 def dialect_insert(table: Table) -> Any:

@@ -525,7 +525,11 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 1000, run_ids: lis
             }
         )
     inserted = insert_new(
-        Message.__table__, rows, conflict=("automation_run_id",), returning=("id", "automation_run_id")
+        Message.__table__,
+        rows,
+        conflict=("automation_run_id",),
+        conflict_where="automation_run_id IS NOT NULL",  # the unique index is partial
+        returning=("id", "automation_run_id"),
     )
     message_of = {int(run_id): int(message_id) for message_id, run_id in inserted}
     spans: dict[int, list[int]] = defaultdict(list)
