@@ -151,19 +151,18 @@ def _current_filters(campaign: Campaign) -> dict[str, Any]:
 
 def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
     """Recipients, segments per message (an upper bound) and the credits a launch would hold."""
-    ids = audience(shop=shop, campaign=campaign).subquery()
     # One pass over the audience, per destination country: how many, and the longest names
-    # (credits per segment depend on the country, services/plans.py).
+    # (credits per segment depend on the country, services/plans.py). The audience's own query
+    # with other columns: joining it back to contacts scanned a million rows twice.
     per_country = db.session.execute(
-        select(
+        audience(shop=shop, campaign=campaign)
+        .with_only_columns(
             Contact.country_code,
             func.count(),
             func.coalesce(func.max(Contact.first_name_len), 0),
             func.coalesce(func.max(Contact.last_name_len), 0),
             func.coalesce(func.max(func.cast(Contact.names_ucs2, db.Integer)), 0),
         )
-        .select_from(Contact)
-        .join(ids, Contact.id == ids.c.id)
         .group_by(Contact.country_code)
     ).all()
     counts = {country: int(count) for country, count, *_ in per_country}
