@@ -200,3 +200,27 @@ def test_old_mac_line_endings_import_and_broken_csv_fails_the_import_not_the_ser
         "/api/contacts/imports", data={"file": (io.BytesIO(stray), "x.csv")}, content_type="multipart/form-data"
     )
     assert broken.status_code in (200, 201)
+
+
+def test_an_export_downloads_whole_outside_any_outer_app_context(make_app):
+    """As in production: each request pushes and pops its own app context, so the streamed CSV
+    is produced after the view returned (and the request's session is gone)."""
+    from .conftest import ApiClient, install_shop
+
+    app = make_app(QUEUE_ASYNC=False)
+    with app.app_context():
+        domain = install_shop("alpha.myshopify.com").domain
+    api = ApiClient(app.test_client(), domain)
+    for n in range(3):
+        contact = {
+            "phone": f"+1415555010{n}",
+            "first_name": f"P{n}",
+            "consent_state": "subscribed",
+            "consent_text": "ok",
+        }
+        assert api.post("/api/contacts", json=contact).status_code == 201
+    export_id = api.post("/api/contacts/exports?consent_state=subscribed").get_json()["id"]
+    download = api.get(f"/api/contacts/exports/{export_id}/download")
+    assert download.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
+    assert sorted(r["first_name"] for r in rows) == ["P0", "P1", "P2"]

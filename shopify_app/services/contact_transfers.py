@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import IO, Any
 
 import structlog
+from flask import current_app
 from sqlalchemy import delete, select
 
 from ..bulk import bulk_insert, insert_new
@@ -39,6 +40,7 @@ from ..models import (
 from ..models.types import utcnow
 from ..schemas.contacts import validate_birthday
 from ..security.crypto import normalise_email
+from ..tenancy import shop_scope
 from .contacts import contact_query, contact_view, month_day
 from .phones import Phone, normalise_phone
 from .pii import email_hash, phone_hash, seal, unseal
@@ -111,20 +113,22 @@ def _store_chunks(transfer: ContactTransfer, pieces: Iterable[bytes]) -> None:
 
 
 def _read_chunks(transfer: ContactTransfer) -> Iterator[bytes]:
+    return _read_chunk_ids(transfer.id, transfer.shop_id)
+
+
+def _read_chunk_ids(transfer_id: int, shop_id: int) -> Iterator[bytes]:
     last = -1
     while True:
         chunk = db.session.scalar(
             select(TransferChunk)
-            .where(TransferChunk.transfer_id == transfer.id, TransferChunk.seq > last)
+            .where(TransferChunk.transfer_id == transfer_id, TransferChunk.seq > last)
             .order_by(TransferChunk.seq)
             .limit(1)
         )
         if chunk is None:
             return
         last = chunk.seq
-        yield (unseal(chunk.ciphertext, **chunk_aad(transfer_id=transfer.id, shop_id=transfer.shop_id)) or "").encode(
-            "latin-1"
-        )
+        yield (unseal(chunk.ciphertext, **chunk_aad(transfer_id=transfer_id, shop_id=shop_id)) or "").encode("latin-1")
 
 
 def _lines(pieces: Iterable[bytes]) -> Iterator[str]:
@@ -457,7 +461,17 @@ def run_export(*, transfer_id: int, filters: Mapping[str, Any]) -> ContactTransf
 
 
 def export_stream(transfer: ContactTransfer) -> Iterator[bytes]:
-    return _read_chunks(transfer)
+    """The export's bytes, read while the response streams: after the view has returned, so
+    with plain ids, in an app context and the shop's database scope of its own (the request's
+    session and scope are gone by then)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    transfer_id, shop_id = transfer.id, transfer.shop_id
+
+    def stream() -> Iterator[bytes]:
+        with app.app_context(), shop_scope(shop_id):
+            yield from _read_chunk_ids(transfer_id, shop_id)
+
+    return stream()
 
 
 EXPORT_RETENTION_DAYS = 7

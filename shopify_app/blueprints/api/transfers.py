@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request, stream_with_context
+from flask import Response, g, jsonify, request
 
 from ...errors import BadRequest
 from ...models import TransferKind, TransferStatus
@@ -56,7 +56,7 @@ def download_export(transfer_id: int) -> Response:
     transfer = contact_transfers.get_transfer(shop=g.shop, transfer_id=transfer_id, kind=TransferKind.EXPORT)
     if transfer.status != TransferStatus.COMPLETED:
         raise BadRequest("The export is not ready yet.", code="export_not_ready")
-    response = Response(stream_with_context(contact_transfers.export_stream(transfer)), mimetype="text/csv")
+    response = Response(contact_transfers.export_stream(transfer), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="contacts-{transfer.id}.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response
