@@ -65,10 +65,26 @@ def _observed(func: Callable[P, R], name: str, cross_shop: bool, *args: P.args, 
         observe_job(name, started, "failed")
         raise
     finally:
+        if meta is not None:
+            _end_transaction()
         if token is not None:
             reset_scope(token)
     observe_job(name, started, "succeeded")
     return result
+
+
+def _end_transaction() -> None:
+    """A worker runs job after job on one session: whatever a job left uncommitted (a read
+    transaction, a half-done change before an error) must not leak into the next job, which
+    may run for another shop; the rollback also empties the identity map, so the next job
+    reads its rows anew through its own scope's policies. Inline jobs (no Redis) belong to the
+    request that enqueued them and leave its transaction alone."""
+    from flask import current_app
+
+    from shopify_app.extensions import db
+
+    if current_app.config["QUEUE_ASYNC"]:
+        db.session.rollback()
 
 
 def _enqueued_scope(meta: dict[str, Any] | None, set_scope: Callable[[Any], Any]) -> Any:
