@@ -57,7 +57,14 @@ def _with_defaults(options: dict[str, Any], scope: Scope | object) -> dict[str, 
     return options
 
 
-def enqueue_many(queue_name: str, func: str, calls: list[tuple[tuple[Any, ...], str]], pipeline: Pipeline) -> None:
+def enqueue_many(
+    queue_name: str,
+    func: str,
+    calls: list[tuple[tuple[Any, ...], str]],
+    pipeline: Pipeline,
+    *,
+    scope: Scope | object = INHERIT,
+) -> None:
     """Enqueue one job per (args, job id) in `pipeline` (executed by the caller): thousands of
     jobs in one round trip. Async queues only; a synchronous queue would run each job while the
     pipeline is still unsent, so callers loop over `enqueue` there."""

@@ -221,7 +221,7 @@ def test_messages_follow_deletes_without_foreign_keys(app, funded, shop):
     assert funded.get(f"/api/campaigns/{second['id']}").get_json()["counters"]["sent"] == 3
 
 
-def test_a_launch_enqueues_its_batches_in_one_pipeline_scoped_to_the_shop(make_app):
+def test_batches_are_enqueued_in_one_pipeline_and_always_scoped_to_their_shop(make_app):
     from shopify_app.extensions import redis_ext
     from shopify_app.services.batches import LATEST_JOB_KEY
 
@@ -242,6 +242,12 @@ def test_a_launch_enqueues_its_batches_in_one_pipeline_scoped_to_the_shop(make_a
         for job in jobs:
             latest = redis_ext.client().get(LATEST_JOB_KEY.format(campaign_id=campaign["id"], low=job.args[1]))
             assert latest.decode() == job.id
+        # Redis loses them; the (privileged) sweeper re-enqueues them, still walled to the shop.
+        redis_ext.client().flushdb()
+        from shopify_app.services.sending import sweep
+
+        assert sweep()["batches"] == 3
+        assert {job.meta["db_scope"] for job in redis_ext.queue("campaigns").jobs} == {shop.id}
         settle_jobs(app)
         body = api.get(f"/api/campaigns/{campaign['id']}").get_json()
         assert (body["state"], body["counters"]["sent"]) == ("completed", 5)

@@ -547,8 +547,9 @@ def dispatch_due(*, now: datetime | None = None, limit: int = 1000, run_ids: lis
         if run.id in message_of:
             run.message_id = message_of[run.id]
     db.session.commit()
+    shop_of = {row["campaign_id"]: row["shop_id"] for row in rows}
     for campaign_id, ids in spans.items():
-        enqueue_batch(campaign_id, min(ids), max(ids) + 1)
+        enqueue_batch(campaign_id, min(ids), max(ids) + 1, shop_id=shop_of[campaign_id])
     summary = {"queued": len(message_of), "cancelled": cancelled}
     log.info("automations_dispatched", **summary)
     return summary

@@ -288,8 +288,11 @@ def enqueue_batches(*, campaign: Campaign, only_open: bool = False, unless_waiti
         return 0
     ranges = [(start, start + size) for start in range(int(low), int(high) + 1, size)]
     if not only_open and not unless_waiting:  # a launch: nothing of this campaign waits yet
-        return enqueue_ranges(campaign.id, ranges)
-    return sum(enqueue_batch(campaign.id, low, high, unless_waiting=unless_waiting) for low, high in ranges)
+        return enqueue_ranges(campaign.id, ranges, shop_id=campaign.shop_id)
+    return sum(
+        enqueue_batch(campaign.id, low, high, unless_waiting=unless_waiting, shop_id=campaign.shop_id)
+        for low, high in ranges
+    )
 
 
 def _transition(campaign: Campaign, allowed: tuple[CampaignState, ...], target: CampaignState) -> None:
