@@ -80,6 +80,12 @@ class Scheduler:
         return True
 
     def run(self, *, interval: float, stop: threading.Event) -> None:
+        from shopify_app.tenancy import privileged
+
+        with privileged():  # cross-shop by nature, also as a thread of a web process
+            self._run(interval=interval, stop=stop)
+
+    def _run(self, *, interval: float, stop: threading.Event) -> None:
         log.info("scheduler_started", jobs=[job.name for job in self.jobs], interval=interval)
         try:
             while not stop.is_set():

@@ -32,7 +32,8 @@ def run_worker(
     if not app.config["QUEUE_ASYNC"]:
         raise RuntimeError("REDIS_URL is not set: jobs already run inside the web process; no worker is needed")
     with app.app_context():
-        os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
+        # Every engine: the admin one (cross-shop jobs) as well as the app role's.
+        os.register_at_fork(after_in_child=lambda: [engine.dispose(close=False) for engine in db.engines.values()])
         queues = [redis_ext.queue(name) for name in queue_names]
         worker = WORKER_CLASSES[worker_class](queues, connection=redis_ext.client())
         return bool(worker.work(burst=burst, with_scheduler=with_scheduler))

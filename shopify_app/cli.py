@@ -77,6 +77,8 @@ def serve(host: str, port: int) -> None:
     """
     from jobs.scheduler import Scheduler
 
+    from .tenancy import set_process_default
+
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     stop = threading.Event()
 
@@ -86,6 +88,7 @@ def serve(host: str, port: int) -> None:
 
     thread = threading.Thread(target=run_scheduler, name="scheduler", daemon=True)
     thread.start()
+    set_process_default(None)  # outside a request the web side sees no shop's rows (tenancy.py)
     try:
         # Flask refuses app.run() inside its own CLI; this is the same development server.
         run_simple(host, port, app, use_reloader=False, threaded=True)

@@ -282,7 +282,15 @@ def _production_database_problems(config: Mapping[str, Any]) -> list[str]:
             "DATABASE_ADMIN_URL is required in production: DATABASE_URL's role is walled by row-level "
             "security, the admin role runs migrations and cross-shop jobs"
         ]
+    if _role_of(config["DATABASE_ADMIN_URL"]) == _role_of(config["DATABASE_URL"]):
+        return ["DATABASE_ADMIN_URL must log in as another role than DATABASE_URL (one that bypasses RLS)"]
     return []
+
+
+def _role_of(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).username
 
 
 def _database_settings(config: dict[str, Any]) -> list[str]:

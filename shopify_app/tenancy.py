@@ -30,10 +30,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any, Final
 
+import structlog
 from flask import Flask
 from flask_sqlalchemy.session import Session as FlaskSession
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction
 
 
@@ -45,17 +47,25 @@ class _Privileged:
 PRIVILEGED: Final = _Privileged()
 Scope = int | None | _Privileged
 
+log = structlog.get_logger(__name__)
 ADMIN_BIND = "admin"
 SETTING = "app.shop_id"
 _SET = text(f"SELECT set_config('{SETTING}', :value, true)")
 
-# The default is for code with no request or job around it: CLI commands, the scheduler,
-# tests' own set-up. Requests and jobs set their scope explicitly.
-_scope: ContextVar[Scope] = ContextVar("db_scope", default=PRIVILEGED)
+# Requests and jobs set their scope explicitly. Code with none around it gets the process
+# default: PRIVILEGED for CLI commands, workers and tests' own set-up; web processes (wsgi.py,
+# `flask serve`) switch it to None at start, so anything running outside a request there (a
+# streamed body, a thread) fails closed; their scheduler thread says PRIVILEGED itself.
+_scope: ContextVar[Scope] = ContextVar("db_scope")
+_process_default: list[Scope] = [PRIVILEGED]
 
 
 def current_scope() -> Scope:
-    return _scope.get()
+    return _scope.get(_process_default[0])
+
+
+def set_process_default(scope: Scope) -> None:
+    _process_default[0] = scope
 
 
 def set_scope(scope: Scope) -> Token[Scope]:
@@ -103,7 +113,7 @@ class ScopedSession(FlaskSession):
     """`db.session`: statements go to the admin engine while privileged, else to the app's."""
 
     def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
-        if bind is None and _scope.get() is PRIVILEGED:
+        if bind is None and current_scope() is PRIVILEGED:
             admin = self._db.engines.get(ADMIN_BIND)
             if admin is not None:
                 return admin
@@ -111,7 +121,7 @@ class ScopedSession(FlaskSession):
 
 
 def _setting_value() -> str:
-    scope = _scope.get()
+    scope = current_scope()
     return str(scope) if isinstance(scope, int) else ""
 
 
@@ -150,9 +160,12 @@ def _apply_to_open_transaction() -> None:
     if held is None:
         return
     connection: Connection = held[0]
-    if connection.connection.driver_connection.info.transaction_status == TransactionStatus.INERROR:
-        return  # leaving a scope because a statement failed: the rollback to come ends it all
-    connection.execute(_SET, {"value": _setting_value()})
+    try:
+        if connection.connection.driver_connection.info.transaction_status != TransactionStatus.INTRANS:
+            return  # failed or lost (leaving a scope because of an error): the rollback ends it all
+        connection.execute(_SET, {"value": _setting_value()})
+    except DBAPIError:  # a broken connection: the error that broke it is the one to report
+        log.warning("scope_setting_not_applied")
 
 
 # Blueprints whose requests are cross-shop by nature: Shopify webhooks (keyed by a signed shop

@@ -129,5 +129,7 @@ def test_production_needs_an_admin_url_on_the_same_database():
         load_config(environ=env)
     with pytest.raises(ConfigError, match="DATABASE_ADMIN_URL must name the same database"):
         load_config(environ={**PRODUCTION_ENV, "DATABASE_ADMIN_URL": "postgresql://owner@db.internal/other"})
+    with pytest.raises(ConfigError, match="must log in as another role"):
+        load_config(environ={**PRODUCTION_ENV, "DATABASE_ADMIN_URL": "postgresql://app:other@db.internal/sms"})
     config = load_config(environ=PRODUCTION_ENV)
     assert config["SQLALCHEMY_BINDS"]["admin"]["url"] == "postgresql+psycopg://owner@db.internal/sms"

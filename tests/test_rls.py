@@ -8,7 +8,7 @@ application's `shop_id` filters are the only wall (tests/test_isolation_matrix.p
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from shopify_app.extensions import db
@@ -177,3 +177,29 @@ def test_doctor_reports_the_wall_and_warns_when_the_app_role_bypasses_it(make_ap
         _code, rows, output = doctor(owner_app)
     assert rows["row_level_security"][0] == "warn"
     assert "bypasses RLS" in output
+
+
+def test_a_web_process_fails_closed_outside_requests(app, two_shops):
+    """wsgi.py and `flask serve` make None the process default: a thread (or a streamed body)
+    with no scope of its own sees no shop's rows; CLI and workers keep PRIVILEGED."""
+    import threading
+
+    from shopify_app.tenancy import set_process_default
+
+    seen = {}
+
+    def count_contacts() -> None:
+        with app.app_context():
+            seen["scope"] = current_scope()
+            seen["contacts"] = db.session.scalar(select(func.count()).select_from(Contact))
+
+    set_process_default(None)
+    try:
+        thread = threading.Thread(target=count_contacts)
+        thread.start()
+        thread.join()
+    finally:
+        set_process_default(PRIVILEGED)
+    assert seen == {"scope": None, "contacts": 0}
+    api = ApiClient(app.test_client(), two_shops[0].domain)
+    assert api.get("/api/contacts").get_json()["items"]  # requests still get their shop
