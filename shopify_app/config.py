@@ -141,6 +141,10 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     # Hosts every shop's texted links may point to besides its own (e.g. carriers' tracking pages).
     "SHORT_LINK_HOSTS": _str("www.ups.com,www.fedex.com,tools.usps.com,www.dhl.com"),
     "REPORT_CACHE_SECONDS": _int("REPORT_CACHE_SECONDS", 600, minimum=0),
+    # A statement waiting this long for a row lock fails instead of hanging (0 = wait forever):
+    # two connections of one session (app and admin roles) waiting on each other are a deadlock
+    # PostgreSQL cannot see.
+    "DATABASE_LOCK_TIMEOUT_MS": _int("DATABASE_LOCK_TIMEOUT_MS", 30_000, minimum=0),
     "ATTRIBUTION_CLICK_HOURS": _int("ATTRIBUTION_CLICK_HOURS", 120, minimum=1, maximum=24 * 90),
     "ATTRIBUTION_VIEW_HOURS": _int("ATTRIBUTION_VIEW_HOURS", 24, minimum=0, maximum=24 * 30),
     "CIRCUIT_FAILURE_THRESHOLD": _int("CIRCUIT_FAILURE_THRESHOLD", 5, minimum=1),
@@ -299,7 +303,8 @@ def _database_settings(config: dict[str, Any]) -> list[str]:
         config["DATABASE_URL"] = _default_database_url()
     config["DATABASE_URL"] = _normalise_database_url(config["DATABASE_URL"])
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["DATABASE_URL"]))
+    lock_timeout = int(config.get("DATABASE_LOCK_TIMEOUT_MS") or 0)
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["DATABASE_URL"], lock_timeout))
     if not config.get("DATABASE_ADMIN_URL"):
         return []
     # The owner role for migrations and cross-shop work (shopify_app/tenancy.py).
@@ -307,7 +312,7 @@ def _database_settings(config: dict[str, Any]) -> list[str]:
     if _database_of(admin_url) != _database_of(config["DATABASE_URL"]):
         return ["DATABASE_ADMIN_URL must name the same database (host, port, name) as DATABASE_URL"]
     if admin_url != config["DATABASE_URL"]:
-        config.setdefault("SQLALCHEMY_BINDS", {"admin": {"url": admin_url, **_engine_options(admin_url)}})
+        config.setdefault("SQLALCHEMY_BINDS", {"admin": {"url": admin_url, **_engine_options(admin_url, lock_timeout)}})
     return []
 
 
@@ -326,8 +331,11 @@ def _normalise_database_url(url: str) -> str:
     return url
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def _engine_options(url: str, lock_timeout_ms: int = 0) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Waits instead of failing when the web process and the scheduler write at once.
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
+    if lock_timeout_ms:
+        options["connect_args"] = {"options": f"-c lock_timeout={int(lock_timeout_ms)}"}
+    return options

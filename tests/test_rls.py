@@ -203,3 +203,25 @@ def test_a_web_process_fails_closed_outside_requests(app, two_shops):
     assert seen == {"scope": None, "contacts": 0}
     api = ApiClient(app.test_client(), two_shops[0].domain)
     assert api.get("/api/contacts").get_json()["items"]  # requests still get their shop
+
+
+def test_a_wait_between_the_sessions_two_connections_fails_fast_instead_of_hanging(make_app):
+    """Writes through the admin connection, then through the app connection, to the same row in
+    one session transaction: each waits for the other and PostgreSQL sees no deadlock. The
+    lock timeout (DATABASE_LOCK_TIMEOUT_MS, 30 s by default) turns the hang into an error."""
+    from sqlalchemy.exc import OperationalError
+
+    app = make_app(DATABASE_LOCK_TIMEOUT_MS=300)
+    with app.app_context():
+        shop = install_shop("alpha.myshopify.com")
+        api = ApiClient(app.test_client(), shop.domain)
+        contact_id = api.post("/api/contacts", json={"phone": "+14155550100"}).get_json()["id"]
+        with shop_scope(None):
+            assert db.session.execute(text("SHOW lock_timeout")).scalar() == "300ms"
+        db.session.rollback()
+        touch = update(Contact).where(Contact.id == contact_id).values(first_name_len=1)
+        with privileged():
+            db.session.execute(touch, execution_options={"synchronize_session": False})
+        with shop_scope(shop.id), pytest.raises(OperationalError, match="lock timeout"):
+            db.session.execute(touch, execution_options={"synchronize_session": False})
+        db.session.rollback()
