@@ -71,8 +71,10 @@ def enqueue_many(
     queue = redis_ext.queue(queue_name)
     if not queue.is_async:
         raise ValueError("enqueue_many needs an asynchronous queue")
+    defaults = _with_defaults({}, scope)  # the same meta and retry rule for every job
     datas = [
-        Queue.prepare_data(func, args=args, job_id=job_id, **_with_defaults({}, INHERIT)) for args, job_id in calls
+        Queue.prepare_data(func, args=args, job_id=job_id, meta=dict(defaults["meta"]), retry=defaults.get("retry"))
+        for args, job_id in calls
     ]
     queue.enqueue_many(datas, pipeline=pipeline)
     log.info("jobs_enqueued", queue=queue_name, func=func, count=len(calls))

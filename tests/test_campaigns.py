@@ -248,6 +248,15 @@ def test_batches_are_enqueued_in_one_pipeline_and_always_scoped_to_their_shop(ma
 
         assert sweep()["batches"] == 3
         assert {job.meta["db_scope"] for job in redis_ext.queue("campaigns").jobs} == {shop.id}
+        # A launch by privileged code (the scheduler launching a scheduled campaign) too.
+        redis_ext.client().flushdb()
+        from shopify_app.models import Campaign
+        from shopify_app.services.campaigns import enqueue_batches
+        from shopify_app.tenancy import privileged
+
+        with privileged():
+            assert enqueue_batches(campaign=db.session.get(Campaign, campaign["id"])) == 3
+        assert {job.meta["db_scope"] for job in redis_ext.queue("campaigns").jobs} == {shop.id}
         settle_jobs(app)
         body = api.get(f"/api/campaigns/{campaign['id']}").get_json()
         assert (body["state"], body["counters"]["sent"]) == ("completed", 5)
