@@ -101,10 +101,14 @@ def _where(predicate: str | None) -> str:
     return f" WHERE {predicate}" if predicate else ""
 
 
+def on_postgresql() -> bool:
+    """Whether the session's database is PostgreSQL (else the embedded SQLite)."""
+    return db.session.connection().dialect.name == "postgresql"
+
+
 def dialect_insert(table: Table) -> Any:
     """An INSERT construct with ON CONFLICT support for the session's database."""
-    postgres = db.session.connection().dialect.name == "postgresql"
-    return (postgresql_insert if postgres else sqlite_insert)(table)
+    return (postgresql_insert if on_postgresql() else sqlite_insert)(table)
 
 
 def insert_or_nothing(table: Table, values: Mapping[str, Any], *, conflict: Sequence[str], returning: str) -> Any:
@@ -117,6 +121,6 @@ def insert_or_nothing(table: Table, values: Mapping[str, Any], *, conflict: Sequ
 def id_in(column: Any, ids: Sequence[int]) -> Any:
     """`column IN ids` for a batch's ids: on PostgreSQL `= ANY(array)`, one parameter instead of
     500 (no per-parameter parsing and binding, one cached statement for every batch size)."""
-    if db.session.connection().dialect.name == "postgresql":
+    if on_postgresql():
         return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
     return column.in_(list(ids))

@@ -23,7 +23,7 @@ import structlog
 from sqlalchemy import and_, event, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..bulk import dialect_insert, insert_new, insert_or_nothing
+from ..bulk import dialect_insert, insert_new, insert_or_nothing, on_postgresql
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
@@ -635,7 +635,7 @@ def daily_tick(*, now: datetime | None = None) -> dict[str, int]:
 
 def _stable_text(moment: Any) -> Any:
     """A timestamp as text that does not depend on the session's TimeZone or DateStyle."""
-    if db.session.connection().dialect.name == "postgresql":
+    if on_postgresql():
         return func.to_char(func.timezone("UTC", moment), 'YYYY-MM-DD"T"HH24:MI:SS')
     return db.func.cast(moment, db.String)
 

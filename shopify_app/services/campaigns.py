@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Select, and_, delete, exists, func, insert, literal, select, update
 
+from ..bulk import on_postgresql
 from ..config import current_config
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
@@ -268,7 +269,7 @@ def _unique_code(campaign: Campaign) -> Any:
     if discount is None or discount.kind != DiscountKind.UNIQUE:
         return literal(None, type_=db.String)
     text = db.String
-    if db.session.connection().dialect.name == "postgresql":
+    if on_postgresql():
         contact_hex = func.to_hex(Contact.id, type_=text)
         noise = func.substr(func.md5(func.random().cast(db.Text).concat(Contact.id.cast(db.Text))), 1, 6, type_=text)
     else:

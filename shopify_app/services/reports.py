@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import and_, distinct, func, select, text
 
+from ..bulk import on_postgresql
 from ..extensions import db
 from ..models import (
     Attribution,
@@ -90,10 +91,6 @@ def _counted(*conditions: Any) -> dict[str, tuple[int, int, int]]:
     return {MessageState(state).value: (int(n), int(a), int(c)) for state, n, a, c in rows if n or a or c}
 
 
-def _postgres() -> bool:
-    return db.session.connection().dialect.name == "postgresql"
-
-
 def _by_state(*conditions: Any) -> dict[str, tuple[int, int, int]]:
     """Per state: (messages, accepted by the provider, credits of those accepted)."""
     accepted = Message.sent_at.is_not(None)
@@ -160,7 +157,7 @@ def campaign_report(*, shop: Shop, campaign_id: int) -> dict[str, Any]:
         )
     by_state = (
         _counted(MessageStat.campaign_id == campaign.id)
-        if _postgres()
+        if on_postgresql()
         else _by_state(Message.campaign_id == campaign.id)
     )
     figures = _figures(
@@ -178,7 +175,7 @@ def summary_report(*, shop: Shop, first: date, last: date) -> dict[str, Any]:
     """Everything the shop sent (campaigns and automations) on the UTC days first..last."""
     start = datetime.combine(first, time.min, tzinfo=UTC)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
-    if _postgres():
+    if on_postgresql():
         by_state = _counted(MessageStat.shop_id == shop.id, MessageStat.day >= first, MessageStat.day <= last)
     else:
         by_state = _by_state(Message.shop_id == shop.id, Message.sent_at >= start, Message.sent_at < end)
@@ -250,7 +247,7 @@ def as_csv(report: Mapping[str, Any], *, leading: tuple[str, ...]) -> str:
 def compact_stats() -> int:
     """Periodic (PostgreSQL): fold the deltas into one row per (campaign, shop, day, state), in one
     statement, so concurrent trigger inserts (ids above the cut) are never lost. Returns rows folded."""
-    if not _postgres():
+    if not on_postgresql():
         return 0
     cut = db.session.scalar(select(func.max(MessageStat.id)))
     if cut is None:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import structlog
 from sqlalchemy import and_, bindparam, func, select, text, update
 
-from ..bulk import id_in
+from ..bulk import id_in, on_postgresql
 from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
 from ..clients.shopify import ShopifyError
 from ..config import current_config
@@ -213,9 +213,7 @@ def _process(
     cap = settings.get("frequency_cap") if policy.frequency_cap else None
     recent = _recent_counts(list(contacts), cap, now)
     # Names are decrypted only when the text can use them (automations carry their own texts).
-    names = campaign.kind != CampaignKind.BROADCAST or any(
-        name in campaign.body for name in ("first_name", "last_name")
-    )
+    names = campaign.kind != CampaignKind.BROADCAST or any(name in campaign.body for name in NAME_VARIABLES)
     sendable: list[tuple[Claimed, Recipient]] = []
     earliest_defer: datetime | None = None
     for item in claimed:
@@ -559,7 +557,7 @@ _MARK_SENT = text(
 
 
 def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime) -> None:
-    if db.session.connection().dialect.name == "postgresql":
+    if on_postgresql():
         db.session.execute(
             _MARK_SENT,
             {
