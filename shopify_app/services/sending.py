@@ -607,20 +607,6 @@ def _record_error(
     outcome: dict[str, int],
 ) -> None:
     """What the provider's failure proves decides the rows' fate (and a carrier's holds)."""
-    _record_error_rows(exc, campaign, ids, attempts, holds, span, now, outcome)
-    report_cache.invalidate(campaign.shop_id)
-
-
-def _record_error_rows(
-    exc: MittoError,
-    campaign: Campaign,
-    ids: list[int],
-    attempts: dict[int, int],
-    holds: list[Hold],
-    span: tuple[int, int],
-    now: datetime,
-    outcome: dict[str, int],
-) -> None:
     if isinstance(exc, (MittoRateLimited, MittoUnavailable)):  # provably nothing accepted
         retry = _release(ids, attempts=attempts, now=now)
         _release_holds(campaign, holds)  # the next attempt holds again
@@ -648,6 +634,7 @@ def _record_error_rows(
         db.session.commit()
         outcome["unknown"] += len(ids)
         log.warning("send_batch_outcome_unknown", campaign_id=campaign.id, rows=len(ids))
+    report_cache.invalidate(campaign.shop_id)
 
 
 def _requeue_due_deferrals(campaign_id: int, low: int, high: int, now: datetime) -> None:
