@@ -7,6 +7,7 @@ accuracy, beside raw lower bounds measured in the same run. Run by hand; never p
     .venv/bin/python bench/send.py --sizes 1000000 --launch-only --limited 0
     .venv/bin/python bench/send.py --sizes '' --limited 20000                # rate limits only
     .venv/bin/python bench/send.py --sizes 10000 --limited 0 --profile /tmp/send   # cProfile the worker
+    .venv/bin/python bench/send.py --sizes 100000 --limited 0 --profile /tmp/send --profiler pyinstrument
 
 Per size: a scratch PostgreSQL database (dropped afterwards) with one shop and N subscribed
 contacts (sealed like an import, COPY; setup, timed apart). Per batch size: a campaign launched
@@ -182,8 +183,12 @@ def run_worker(
 ) -> tuple[float, float]:
     """One worker process, burst unless `done` is given (then SIGTERM once done() holds).
     Returns (seconds from spawn to exit, peak RSS of the worker and its children in MB)."""
-    command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else [])]
-    command += ["-m", "flask", "--app", "shopify_app", "worker", "-q", "campaigns", "--worker-class", worker_class]
+    if profile and profile.endswith(".txt"):  # a sampling profile: barely slows the worker down
+        command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", profile, "--interval", "0.001"]
+        command += ["--show-all", "-m", "flask"]
+    else:
+        command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "flask"]
+    command += ["--app", "shopify_app", "worker", "-q", "campaigns", "--worker-class", worker_class]
     command += ["--burst"] if done is None else []
     started, peak = time.perf_counter(), 0.0
     with log.open("w") as out:
@@ -308,7 +313,8 @@ def bench_size(count: int, batches: list[int], args: argparse.Namespace, table: 
                 print(f"  launch {launched:.2f} s ({', '.join(f'{k} {v:.2f}' for k, v in parts.items())}), ", end="")
                 print(f"raw COPY of the same rows {copied:,.0f} rows/s", flush=True)
                 continue
-            profile = f"{args.profile}-{count}-{batch}.prof" if args.profile and worker_class == "simple" else None
+            suffix = "txt" if args.profiler == "pyinstrument" else "prof"
+            profile = f"{args.profile}-{count}-{batch}.{suffix}" if args.profile and worker_class == "simple" else None
             log = Path(tempfile.gettempdir()) / f"bench-send-worker-{worker_class}.log"
             wall, rss = run_worker(worker_env(config), log, worker_class=worker_class, done=None, profile=profile)
             period, calls = verify(campaign_id, count)
@@ -367,7 +373,8 @@ def main() -> None:
     parser.add_argument("--limited", type=int, default=3000, help="messages for the rate-limited run; 0 skips")
     parser.add_argument("--launch-only", action="store_true", help="launch and COPY bound only: no sending")
     parser.add_argument("--app-role", action="store_true", help="run as the RLS-walled app role (BENCH_APP_ROLE=1)")
-    parser.add_argument("--profile", help="cProfile each simple worker into PREFIX-SIZE-BATCH.prof")
+    parser.add_argument("--profile", help="profile each simple worker into PREFIX-SIZE-BATCH.prof (or .txt)")
+    parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
     args = parser.parse_args()
     if args.app_role:
         os.environ["BENCH_APP_ROLE"] = "1"

@@ -3,6 +3,7 @@ gets a message twice, credits add up."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -316,33 +317,70 @@ def test_the_sweeper_does_not_duplicate_batches_that_are_still_waiting(sender, f
     assert states() == {"sent": RECIPIENTS}
 
 
-def test_a_worker_that_lost_its_rows_makes_no_provider_call_for_them(sender, fake_mitto, monkeypatch):
-    """The lease ran out while this worker rendered (the sweeper requeued the rows and another
-    worker claimed them): recording the attempt finds them no longer ours, so no call is made."""
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="row locks: PostgreSQL")
+def test_a_concurrent_claimer_skips_the_rows_a_batch_holds(sender, fake_mitto, monkeypatch):
+    """While a batch decides and renders, its rows are still `queued` but locked: another
+    worker's claim (on its own connection) skips them instead of sending them a second time."""
     from shopify_app.services import sending
+    from shopify_app.tenancy import admin_engine
 
     app, api, _shop = sender
     real_outbound = sending._outbound
-    stolen: list[int] = []
+    seen: list[tuple[set[int], set[int], set[int]]] = []
 
     def outbound_while_another_worker_claims(shop, campaign, sendable):
-        ids = [item.id for item, _ in sendable]
-        if not stolen:
-            stolen.extend(ids)
-            db.session.execute(db.update(Message).where(Message.id.in_(ids)).values(attempts=Message.attempts + 1))
-            db.session.commit()
+        held = {item.id for item, _ in sendable}
+        if not seen:
+            queued = "SELECT id FROM messages WHERE campaign_id = :c AND state = 'queued' ORDER BY id"
+            with admin_engine().connect() as other:
+                visible = set(other.scalars(db.text(queued), {"c": campaign.id}))
+                claimable = set(other.scalars(db.text(queued + " FOR UPDATE SKIP LOCKED"), {"c": campaign.id}))
+                other.rollback()
+            seen.append((held, visible, claimable))
         return real_outbound(shop, campaign, sendable)
 
     monkeypatch.setattr(sending, "_outbound", outbound_while_another_worker_claims)
     launch(api)
-    settle_jobs(app, rounds=3, strict=False)
-    db.session.expire_all()
-    calls = provider_calls_per_recipient(fake_mitto)
-    lost = db.session.scalars(select(Message).where(Message.id.in_(stolen))).all()
-    assert stolen
-    assert all(m.attempted_at is None for m in lost)  # never attempted by the worker that lost them
-    assert all(m.state == MessageState.SUBMITTING for m in lost)  # the other claimer's to finish
-    assert sum(calls.values()) == RECIPIENTS - len(stolen)
+    settle_jobs(app)
+    held, visible, claimable = seen[0]
+    assert held
+    assert held <= visible  # still queued as far as anyone can see...
+    assert not held & claimable  # ...yet no other claimer gets them
+    assert claimable == visible - held
+    assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+    assert states() == {"sent": RECIPIENTS}
+
+
+def test_a_batch_that_breaks_before_its_write_leaves_its_rows_and_counts_the_claim(sender, fake_mitto, monkeypatch):
+    """An error while deciding (before the one write) rolls everything back: the rows stay
+    queued, no provider call is made, and each such claim counts, so a row that always breaks
+    its batch fails after MAX_ATTEMPTS instead of cycling forever."""
+    from shopify_app.services import sending
+    from shopify_app.services.sending import MAX_ATTEMPTS
+
+    app, api, _shop = sender
+
+    def broken_outbound(shop, campaign, sendable):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(sending, "_outbound", broken_outbound)
+    campaign_id = launch(api)
+    settle_jobs(app, strict=False)
+    ids = sorted(db.session.scalars(select(Message.id)))
+    runs = 0
+    while states().get("queued"):
+        attempts = {m.attempts for m in db.session.scalars(select(Message))}
+        assert len(attempts) == 1
+        assert attempts.pop() < MAX_ATTEMPTS
+        with pytest.raises(RuntimeError, match="render failed"):
+            sending.send_batch(campaign_id=campaign_id, low=ids[0], high=ids[-1] + 1)
+        runs += 1
+        assert runs <= MAX_ATTEMPTS
+    assert not fake_mitto.received
+    rows = db.session.scalars(select(Message)).all()
+    assert {(m.state, m.error_code, m.attempts) for m in rows} == {
+        (MessageState.FAILED, "retries_exhausted", MAX_ATTEMPTS)
+    }
 
 
 def test_the_sweeper_gives_up_on_rows_whose_claims_keep_dying(app):

@@ -2,9 +2,11 @@
 once, and record what the answer proves.
 
 At most one accepted submission per recipient, ever:
-- rows are claimed atomically (`FOR UPDATE SKIP LOCKED` on PostgreSQL) into `submitting`;
-- `attempted_at` is committed before the provider call, so a crashed worker's rows are only
-  returned to the queue by the sweeper when no call was made for them;
+- a batch locks its rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL: concurrent claimers skip
+  them), decides each one, and writes every decision in one statement: the rows to send become
+  `submitting` with `attempted_at` and a lease, committed before the provider call. A worker
+  that dies before that commit leaves its rows untouched (the sweeper re-enqueues the range);
+  one that dies after it leaves `submitting` rows the sweeper makes `unknown`, never resent;
 - a retry follows only an answer that proves nothing was accepted (429, 503, no connection);
   anything else (read timeout, 500/502/504, an answer that does not match) makes the rows
   `unknown`: never resent automatically, their credits held until an operator resolves them.
@@ -14,12 +16,12 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import and_, bindparam, func, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 
 from ..bulk import id_in, on_postgresql
 from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
@@ -72,11 +74,12 @@ class Recipient:
     country_code: str | None = None
 
 
-@dataclass(frozen=True)
-class Claimed:
+class Claimed(NamedTuple):
+    """A row this batch holds: locked from the claim until the batch's one write commits."""
+
     id: int
     contact_id: int | None
-    attempts: int
+    attempts: int  # the attempt this claim would make: the stored count + 1
     automation_run_id: int | None = None
     discount_code: str | None = None
 
@@ -137,29 +140,137 @@ def _buckets(shop_id: int) -> list[TokenBucket]:
     ]
 
 
-def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> list[Claimed]:
-    """Move this range's queued rows to `submitting` under a lease; concurrent claimers skip
-    rows another holds (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite has one writer anyway)."""
-    candidates = (
-        select(Message.id)
-        .where(
-            Message.campaign_id == campaign_id,
-            Message.id >= low,
-            Message.id < high,
-            Message.state == MessageState.QUEUED,
-        )
-        .order_by(Message.id)
-        .with_for_update(skip_locked=True)
+# What a batch reads of its rows: the message columns of `Claimed`, then the contact's.
+_CLAIMED = (Message.id, Message.contact_id, Message.attempts, Message.automation_run_id, Message.discount_code)
+
+
+def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> tuple[list[Claimed], dict[int, ContactRow]]:
+    """Lock this range's sendable rows (queued, or deferred and now due) and read their
+    contacts, in one round trip. Nothing is written: the locks last until the batch's one
+    write (`_write`) records every decision, the attempt included, and commits. Concurrent
+    claimers skip locked rows (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite has one writer); a
+    worker that dies before that commit leaves its rows as they were, for the sweeper."""
+    due = or_(
+        Message.state == MessageState.QUEUED,
+        and_(Message.state == MessageState.DEFERRED, Message.defer_until <= now),
     )
     rows = db.session.execute(
-        update(Message)
-        .where(Message.id.in_(candidates.scalar_subquery()))
-        .values(state=MessageState.SUBMITTING, lease_until=now + LEASE, attempts=Message.attempts + 1)
-        .returning(Message.id, Message.contact_id, Message.attempts, Message.automation_run_id, Message.discount_code),
-        execution_options={"synchronize_session": False},
+        select(*_CLAIMED, *(getattr(Contact, name) for name in ContactRow._fields))
+        .outerjoin(Contact, Contact.id == Message.contact_id)
+        .where(Message.campaign_id == campaign_id, Message.id >= low, Message.id < high, due)
+        .order_by(Message.id)
+        .with_for_update(skip_locked=True, of=Message)
     ).all()
+    width = len(_CLAIMED)
+    claimed, contacts = [], {}
+    for row in rows:
+        claimed.append(Claimed(row[0], row[1], row[2] + 1, row[3], row[4]))
+        if row[width] is not None:
+            contacts[row[width]] = ContactRow(*row[width:])
+    return claimed, contacts
+
+
+class Write(NamedTuple):
+    """One claimed row's decision; a batch writes all of them in one or two statements."""
+
+    id: int
+    state: MessageState  # SUBMITTING (the attempt), SKIPPED or DEFERRED
+    attempts: int
+    credits: int | None = None
+    segments: int | None = None
+    skip_reason: str | None = None
+    defer_until: datetime | None = None
+
+
+# On PostgreSQL one statement per kind of decision, the per-row values as arrays: the attempt
+# (attempted_at, a lease, the cost) of the rows to send, and the skips and deferrals (rare).
+# Only rows still sendable are written: the claim's locks make that all of them; the guard
+# keeps it true without them.
+_WRITE_ATTEMPTS = text(
+    "UPDATE messages SET state = :submitting, attempts = v.attempts, credits = v.credits, segments = v.segments, "
+    "attempted_at = :now, lease_until = :lease, defer_until = NULL "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS smallint[]), CAST(:credits AS integer[]), "
+    "CAST(:segments AS smallint[])) AS v(id, attempts, credits, segments) "
+    "WHERE messages.id = v.id AND messages.state IN (:queued, :deferred) RETURNING messages.id"
+)
+_WRITE_OTHERS = text(
+    "UPDATE messages SET state = v.state, attempts = v.attempts, skip_reason = v.skip_reason, "
+    "defer_until = v.defer_until, lease_until = NULL "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS varchar[]), CAST(:attempts AS smallint[]), "
+    "CAST(:skip_reasons AS varchar[]), CAST(:defer_until AS timestamptz[])) "
+    "AS v(id, state, attempts, skip_reason, defer_until) "
+    "WHERE messages.id = v.id AND messages.state IN (:queued, :deferred) RETURNING messages.id"
+)
+
+
+def _write(writes: list[Write], now: datetime) -> set[int]:
+    """Record the batch's decisions (uncommitted); returns the ids written."""
+    if not writes:
+        return set()
+    lease = now + LEASE
+    if on_postgresql():
+        guard = {"queued": MessageState.QUEUED.value, "deferred": MessageState.DEFERRED.value}
+        attempts = [write for write in writes if write.state == MessageState.SUBMITTING]
+        others = [write for write in writes if write.state != MessageState.SUBMITTING]
+        written: set[int] = set()
+        if attempts:
+            values = {
+                name: [getattr(write, name) for write in attempts] for name in ("attempts", "credits", "segments")
+            }
+            ids = [write.id for write in attempts]
+            parameters = {"ids": ids, **values, "submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease}
+            written.update(db.session.execute(_WRITE_ATTEMPTS, {**parameters, **guard}).scalars())
+        if others:
+            values = {name: [getattr(write, name) for write in others] for name in ("attempts", "defer_until")}
+            parameters = {"ids": [write.id for write in others], "states": [write.state.value for write in others]}
+            parameters |= {"skip_reasons": [write.skip_reason for write in others], **values}
+            written.update(db.session.execute(_WRITE_OTHERS, {**parameters, **guard}).scalars())
+        return written
+    table = Message.__table__
+    db.session.execute(  # SQLite: one writer at a time, so every row is still ours
+        update(table)
+        .where(
+            table.c.id == bindparam("w_id"),
+            or_(table.c.state == MessageState.QUEUED, table.c.state == MessageState.DEFERRED),  # no IN: executemany
+        )
+        .values(
+            state=bindparam("w_state"),
+            attempts=bindparam("w_attempts"),
+            credits=bindparam("w_credits"),
+            segments=bindparam("w_segments"),
+            skip_reason=bindparam("w_skip_reason"),
+            defer_until=bindparam("w_defer_until"),
+            attempted_at=bindparam("w_attempted_at"),
+            lease_until=bindparam("w_lease_until"),
+        ),
+        [
+            {
+                **{f"w_{name}": value for name, value in write._asdict().items()},
+                "w_attempted_at": now if write.state == MessageState.SUBMITTING else None,
+                "w_lease_until": lease if write.state == MessageState.SUBMITTING else None,
+            }
+            for write in writes
+        ],
+    )
+    return {write.id for write in writes}
+
+
+def _count_failed_claim(claimed: list[Claimed], now: datetime) -> None:
+    """A batch that raised before its write left its rows untouched; count the claim anyway,
+    so a row that always breaks its batch fails after MAX_ATTEMPTS instead of cycling."""
+    ids = [item.id for item in claimed]
+    open_rows = Message.state.in_([MessageState.QUEUED, MessageState.DEFERRED])
+    db.session.execute(
+        update(Message).where(id_in(Message.id, ids), open_rows).values(attempts=Message.attempts + 1),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        update(Message)
+        .where(id_in(Message.id, ids), open_rows, Message.attempts >= MAX_ATTEMPTS)
+        .values(state=MessageState.FAILED, error_code="retries_exhausted", failed_at=now, defer_until=None),
+        execution_options={"synchronize_session": False},
+    )
     db.session.commit()
-    return sorted((Claimed(*row) for row in rows), key=lambda claimed: claimed.id)
 
 
 def _set(ids: list[int], **values: Any) -> None:
@@ -193,52 +304,147 @@ def send_batch(*, campaign_id: int, low: int, high: int) -> dict[str, int]:
         return {"claimed": 0}
     shop = db.session.get(Shop, campaign.shop_id)
     assert shop is not None
+    # Read-only here, and read on both sides of the batch's commits: detached, they are not
+    # expired by each commit (and reloaded with a query each, twice per batch).
+    db.session.expunge(campaign)
+    db.session.expunge(shop)
     now = utcnow()
-    _requeue_due_deferrals(campaign_id, low, high, now)
-    claimed = claim(campaign_id=campaign_id, low=low, high=high, now=now)
+    claimed, contacts = claim(campaign_id=campaign_id, low=low, high=high, now=now)
     outcome = {"claimed": len(claimed), "sent": 0, "failed": 0, "skipped": 0, "deferred": 0, "unknown": 0}
     if claimed:
-        _process(shop, campaign, claimed, low, high, now, outcome)
+        _process(shop, campaign, claimed, contacts, (low, high), now, outcome)
         count_messages(outcome)
-    finish_if_done(campaign_id=campaign_id)
+    else:
+        db.session.commit()  # the claim's (empty) transaction
+    finish_if_done(campaign_id=campaign_id, ahead_of=high)
     return outcome
 
 
+@dataclass
+class Plan:
+    """What a batch decided while it held its rows, before anything was written."""
+
+    writes: list[Write] = field(default_factory=list)
+    sending: list[tuple[Claimed, Recipient]] = field(default_factory=list)
+    outbound: list[OutboundSms] = field(default_factory=list)
+    segments: list[int] = field(default_factory=list)
+    costs: list[int] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
+    link_rows: list[dict[str, Any]] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)  # seconds until the range runs again, per reason
+    circuit: CircuitBreaker | None = None
+
+
 def _process(
-    shop: Shop, campaign: Campaign, claimed: list[Claimed], low: int, high: int, now: datetime, outcome: dict[str, int]
+    shop: Shop,
+    campaign: Campaign,
+    claimed: list[Claimed],
+    contacts: dict[int, ContactRow],
+    span: tuple[int, int],
+    now: datetime,
+    outcome: dict[str, int],
 ) -> None:
+    """Decide every claimed row, write the decisions (the attempt included) in one statement
+    and commit before the provider call; then call and record the answer."""
+    ids = (campaign.id, shop.id)
+    try:
+        plan = _plan(shop, campaign, claimed, contacts, now, outcome)
+        written = _write(plan.writes, now)
+        if lost := [item.id for item, _ in plan.sending if item.id not in written]:  # never with the locks
+            log.warning("send_batch_rows_lost", campaign_id=ids[0], rows=len(lost))
+            _release_holds(campaign, [hold for hold in plan.holds if hold.message_id in lost])
+            _keep(plan, [index for index, (item, _) in enumerate(plan.sending) if item.id in written])
+        links.store([row for row in plan.link_rows if row["message_id"] in written])
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        _count_failed_claim(claimed, now)
+        raise
+    for wait in plan.waits:
+        _reschedule(ids[0], *span, wait=wait)
+    if plan.sending:
+        _call(shop, campaign, plan, span, now, outcome)
+
+
+def _plan(
+    shop: Shop,
+    campaign: Campaign,
+    claimed: list[Claimed],
+    contacts: dict[int, ContactRow],
+    now: datetime,
+    outcome: dict[str, int],
+) -> Plan:
+    plan = Plan()
     settings = load_settings(shop)
     policy = POLICIES[campaign.kind]
-    contacts = _contacts([c.contact_id for c in claimed if c.contact_id])
     cap = settings.get("frequency_cap") if policy.frequency_cap else None
     recent = _recent_counts(list(contacts), cap, now)
-    # Names are decrypted only when the text can use them (automations carry their own texts).
-    names = campaign.kind != CampaignKind.BROADCAST or any(name in campaign.body for name in NAME_VARIABLES)
-    sendable: list[tuple[Claimed, Recipient]] = []
+    window = settings["quiet_hours"] if policy.quiet_hours else None
+    eligible: list[tuple[Claimed, ContactRow]] = []
     earliest_defer: datetime | None = None
     for item in claimed:
         contact = contacts.get(item.contact_id or -1)
         reason = _skip_reason(contact, policy, cap, recent)
         if reason:
-            _set([item.id], state=MessageState.SKIPPED, skip_reason=reason, lease_until=None)
+            plan.writes.append(Write(item.id, MessageState.SKIPPED, item.attempts - 1, skip_reason=reason))
             outcome["skipped"] += 1
             continue
         assert contact is not None
-        window = settings["quiet_hours"] if policy.quiet_hours else None
         until = quiet_until(now=now, timezone=contact.timezone or shop.timezone, window=window)
-        if until is not None:
-            _set(
-                [item.id], state=MessageState.DEFERRED, defer_until=until, lease_until=None, attempts=item.attempts - 1
-            )
+        if until is not None:  # not an attempt: the claim does not count
+            plan.writes.append(Write(item.id, MessageState.DEFERRED, item.attempts - 1, defer_until=until))
             earliest_defer = min(filter(None, (earliest_defer, until)))
             outcome["deferred"] += 1
             continue
-        sendable.append((item, _recipient(contact, names)))
-    db.session.commit()
+        eligible.append((item, contact))
     if earliest_defer is not None:
-        _reschedule(campaign.id, low, high, wait=(earliest_defer - now).total_seconds())
-    if sendable:
-        _submit(shop, campaign, sendable, low, high, now, outcome)
+        plan.waits.append((earliest_defer - now).total_seconds())
+    granted, plan.circuit, wait = _admit(shop.id, len(eligible))
+    if wait is not None:
+        plan.waits.append(wait)  # rows without a token stay as they were: the claim did not count
+    if granted:
+        _prepare(shop, campaign, eligible[:granted], plan, outcome)
+    return plan
+
+
+def _prepare(
+    shop: Shop, campaign: Campaign, eligible: list[tuple[Claimed, ContactRow]], plan: Plan, outcome: dict[str, int]
+) -> None:
+    """Render the texts of the rows that may be sent now, cost them and (carrier campaigns)
+    hold their credits; they become the plan's attempt."""
+    # Names are decrypted only when the text can use them (automations carry their own texts).
+    names = {name for name in NAME_VARIABLES if campaign.kind != CampaignKind.BROADCAST or name in campaign.body}
+    sendable = [(item, _recipient(contact, names)) for item, contact in eligible]
+    outbound, link_rows = _outbound(shop, campaign, sendable)
+    if not _unique_codes_pushed(shop, campaign, sendable):
+        plan.waits.append(_backoff(max(item.attempts for item, _ in sendable)))
+        return
+    # Each text's segments and cost, counted once: holds, the attempt record and the charge use them.
+    segments = [segment_info(message.text).segments for message in outbound]
+    costs = [message_credits(n, recipient.country_code) for (_, recipient), n in zip(sendable, segments, strict=True)]
+    plan.sending, plan.outbound, plan.segments, plan.costs = sendable, outbound, segments, costs
+    plan.link_rows = link_rows
+    if POLICIES[campaign.kind].hold_per_message:
+        keep, plan.holds = _hold(shop, campaign, sendable, costs)
+        kept = {sendable[index][0].id for index in keep}
+        for item, _ in sendable:
+            if item.id not in kept:
+                plan.writes.append(
+                    Write(item.id, MessageState.SKIPPED, item.attempts - 1, skip_reason="insufficient_credits")
+                )
+        outcome["skipped"] += len(sendable) - len(keep)
+        _keep(plan, keep)
+    plan.writes += [
+        Write(item.id, MessageState.SUBMITTING, item.attempts, cost, parts)
+        for (item, _), cost, parts in zip(plan.sending, plan.costs, plan.segments, strict=True)
+    ]
+
+
+def _keep(plan: Plan, keep: list[int]) -> None:
+    """Narrow the plan's parallel per-message lists to the positions kept."""
+    plan.sending, plan.outbound, plan.segments, plan.costs = (
+        [column[i] for i in keep] for column in (plan.sending, plan.outbound, plan.segments, plan.costs)
+    )
 
 
 NAME_VARIABLES = ("first_name", "last_name")
@@ -258,15 +464,7 @@ class ContactRow(NamedTuple):
     last_name_ciphertext: str | None
 
 
-def _contacts(ids: list[int]) -> dict[int, ContactRow]:
-    if not ids:
-        return {}
-    columns = [getattr(Contact, name) for name in ContactRow._fields]
-    rows = db.session.execute(select(*columns).where(id_in(Contact.id, ids)))
-    return {row[0]: ContactRow(*row) for row in rows}
-
-
-def _recipient(contact: ContactRow, names: bool) -> Recipient:
+def _recipient(contact: ContactRow, names: set[str]) -> Recipient:
     ring = keyring()
 
     def opened(column: str, token: str | None) -> str | None:
@@ -277,8 +475,8 @@ def _recipient(contact: ContactRow, names: bool) -> Recipient:
     return Recipient(
         contact.id,
         str(opened("phone", contact.phone_ciphertext)),
-        opened("first_name", contact.first_name_ciphertext) if names else None,
-        opened("last_name", contact.last_name_ciphertext) if names else None,
+        opened("first_name", contact.first_name_ciphertext) if "first_name" in names else None,
+        opened("last_name", contact.last_name_ciphertext) if "last_name" in names else None,
         contact.country_code,
     )
 
@@ -307,31 +505,23 @@ def _recent_counts(contact_ids: list[int], cap: dict[str, int] | None, now: date
     return {int(contact_id): int(count) for contact_id, count in rows}
 
 
-def _put_back(ids: list[int]) -> None:
-    """Unclaim rows nothing was attempted for (no token, circuit open): the claim did not count."""
-    _set(ids, state=MessageState.QUEUED, lease_until=None, attempts=Message.attempts - 1)
-    db.session.commit()
-
-
-def _admit(shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]], span: tuple[int, int]) -> Any:
-    """Rate limits, then the circuit breaker: the rows that may be sent now, and the breaker."""
-    decision = take_all(_buckets(shop.id), len(sendable))
-    if decision.granted < len(sendable):
+def _admit(shop_id: int, count: int) -> tuple[int, CircuitBreaker | None, float | None]:
+    """How many of `count` rows may be sent now (rate limits, then the circuit breaker), the
+    breaker to report the call's outcome to, and how long the rest must wait (None: nobody)."""
+    decision = take_all(_buckets(shop_id), count)
+    granted, wait = count, None
+    if decision.granted < count:
         RATE_LIMIT_WAITS.inc()
         RATE_LIMIT_WAIT_SECONDS.inc(max(decision.retry_after, 0.0))
         # Send what we got tokens for; the rest waits exactly as long as the script says.
-        _put_back([item.id for item, _ in sendable[decision.granted :]])
-        sendable = sendable[: decision.granted]
-        _reschedule(campaign.id, *span, wait=decision.retry_after)
-    if not sendable:
-        return [], None
+        granted, wait = decision.granted, decision.retry_after
+    if not granted:
+        return 0, None, wait
     circuit = breaker()
     status = circuit.allow()
     if status.state == CircuitState.OPEN:
-        _put_back([item.id for item, _ in sendable])
-        _reschedule(campaign.id, *span, wait=status.retry_after or 1.0)
-        return [], None
-    return sendable, circuit
+        return 0, None, status.retry_after or 1.0
+    return granted, circuit, wait
 
 
 def _run_contexts(sendable: list[tuple[Claimed, Recipient]]) -> dict[int, dict[str, Any]]:
@@ -413,98 +603,34 @@ def _hold(
 ) -> tuple[list[int], list[Hold]]:
     """Carrier campaigns have no launch-time hold: hold each message's cost now (shop row
     locked, in the transaction that records the attempt); what the balance cannot cover is
-    skipped as `insufficient_credits`, never sent on credit. Returns the positions kept and
-    their holds."""
+    skipped as `insufficient_credits` by the caller, never sent on credit. Returns the
+    positions kept and their holds."""
     wanted = [Hold(item.id, item.attempts, cost) for (item, _), cost in zip(sendable, costs, strict=True)]
     held = credits.hold_messages(
         shop_id=shop.id, campaign_id=campaign.id, holds=[(h.message_id, h.attempt, h.credits) for h in wanted]
     )
-    short = [h.message_id for h in wanted if h.message_id not in held]
-    if short:
-        _set(short, state=MessageState.SKIPPED, skip_reason="insufficient_credits", lease_until=None)
-        log.warning("automation_messages_unfunded", campaign_id=campaign.id, rows=len(short))
+    if short := len(wanted) - len(held):
+        log.warning("automation_messages_unfunded", campaign_id=campaign.id, rows=short)
     keep = [index for index, h in enumerate(wanted) if h.message_id in held]
     return keep, [wanted[i] for i in keep]
 
 
-def _only(keep: list[int], *columns: list[Any]) -> list[list[Any]]:
-    """The kept positions of parallel per-message lists."""
-    return [[column[i] for i in keep] for column in columns]
-
-
-def _submit(
-    shop: Shop,
-    campaign: Campaign,
-    sendable: list[tuple[Claimed, Recipient]],
-    low: int,
-    high: int,
-    now: datetime,
-    outcome: dict[str, int],
+def _call(
+    shop: Shop, campaign: Campaign, plan: Plan, span: tuple[int, int], now: datetime, outcome: dict[str, int]
 ) -> None:
-    sendable, circuit = _admit(shop, campaign, sendable, (low, high))
-    if not sendable:
-        return
-    outbound, link_rows = _outbound(shop, campaign, sendable)
-    if not _unique_codes_pushed(shop, campaign, sendable):  # before any hold: nothing to undo
-        _put_back([item.id for item, _ in sendable])
-        _reschedule(campaign.id, low, high, wait=_backoff(max(item.attempts for item, _ in sendable)))
-        return
-    # Each text's segments and cost, counted once: holds, the attempt record and the charge use them.
-    segments = [segment_info(message.text).segments for message in outbound]
-    costs = [message_credits(n, recipient.country_code) for (_, recipient), n in zip(sendable, segments, strict=True)]
-    holds: list[Hold] = []
-    if POLICIES[campaign.kind].hold_per_message:
-        skipped_before = len(sendable)
-        keep, holds = _hold(shop, campaign, sendable, costs)
-        sendable, outbound, segments, costs = _only(keep, sendable, outbound, segments, costs)
-        outcome["skipped"] += skipped_before - len(sendable)
-    recorded = _record_attempt(sendable, costs, now)
-    if len(recorded) < len(sendable):  # a row this worker no longer owns: never call for it
-        log.warning("send_batch_lease_lost", campaign_id=campaign.id, rows=len(sendable) - len(recorded))
-        _release_holds(campaign, [hold for hold in holds if hold.message_id not in recorded])
-        db.session.commit()
-        keep = [index for index, (item, _) in enumerate(sendable) if item.id in recorded]
-        sendable, outbound, segments, costs = _only(keep, sendable, outbound, segments, costs)
-        holds = [hold for hold in holds if hold.message_id in recorded]
-    ids = [item.id for item, _ in sendable]
-    kept = set(ids)
-    links.store([row for row in link_rows if row["message_id"] in kept])
-    db.session.commit()
-    if not ids:
-        return
+    """The provider call for the plan's attempt (committed), and what its answer proves."""
+    ids = [item.id for item, _ in plan.sending]
+    assert plan.circuit is not None
     try:
-        result = sms_backend().send_bulk(outbound)
+        result = sms_backend().send_bulk(plan.outbound)
     except MittoError as exc:
-        attempts = {item.id: item.attempts for item, _ in sendable}
-        _record_error(exc, campaign, ids, attempts, holds, (low, high), now, outcome)
+        attempts = {item.id: item.attempts for item, _ in plan.sending}
+        _record_error(exc, campaign, ids, attempts, plan.holds, span, now, outcome)
         if not isinstance(exc, (MittoRateLimited, MittoRejected)):
-            circuit.record_failure()
+            plan.circuit.record_failure()
         return
-    circuit.record_success()
-    _record_answers(shop, campaign, ids, segments, costs, result, holds, now, outcome)
-
-
-def _record_attempt(sendable: list[tuple[Claimed, Recipient]], costs: list[int], now: datetime) -> set[int]:
-    """Committed before the call: the sweeper never resends these, and an `unknown` outcome
-    knows what it may cost. Only rows still claimed by this worker (state `submitting` and the
-    attempt number this claim gave them) are recorded: if the lease ran out meanwhile and the
-    sweeper or another worker took a row, this worker must not call for it. One UPDATE per
-    distinct (cost, attempt), a batch usually has one. Returns the ids recorded."""
-    groups: dict[tuple[int, int], list[int]] = {}
-    for (item, _), cost in zip(sendable, costs, strict=True):
-        groups.setdefault((cost, item.attempts), []).append(item.id)
-    recorded: set[int] = set()
-    for (cost, attempt), same in groups.items():
-        rows = db.session.execute(
-            update(Message)
-            .where(id_in(Message.id, same), Message.state == MessageState.SUBMITTING, Message.attempts == attempt)
-            .values(attempted_at=now, credits=cost)
-            .returning(Message.id),
-            execution_options={"synchronize_session": False},
-        ).scalars()
-        recorded.update(rows)
-    db.session.commit()
-    return recorded
+    plan.circuit.record_success()
+    _record_answers(shop, campaign, ids, plan.segments, plan.costs, result, plan.holds, now, outcome)
 
 
 def _record_answers(
@@ -550,9 +676,8 @@ def _record_answers(
 # (An executemany, even pipelined, is one statement per message: 4-5x slower at 500.)
 _MARK_SENT = text(
     "UPDATE messages SET state = :state, provider_message_id = v.pid, bulk_id = :bulk_id, sent_at = :now, "
-    "segments = v.segments, credits = v.credits, lease_until = NULL "
-    "FROM unnest(CAST(:mids AS bigint[]), CAST(:pids AS varchar[]), CAST(:segments AS smallint[]), "
-    "CAST(:credits AS integer[])) AS v(mid, pid, segments, credits) WHERE messages.id = v.mid"
+    "lease_until = NULL FROM unnest(CAST(:mids AS bigint[]), CAST(:pids AS varchar[])) AS v(mid, pid) "
+    "WHERE messages.id = v.mid"
 )
 
 
@@ -576,15 +701,13 @@ def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime
             provider_message_id=bindparam("pid"),
             bulk_id=bulk_id,
             sent_at=now,
-            segments=bindparam("segments"),
-            credits=bindparam("credits"),
             lease_until=None,
         ),
         rows,
     )
 
 
-_SENT_ARRAYS = (("mids", "mid"), ("pids", "pid"), ("segments", "segments"), ("credits", "credits"))
+_SENT_ARRAYS = (("mids", "mid"), ("pids", "pid"))  # segments and credits were written with the attempt
 
 
 def _release_holds(campaign: Campaign, holds: list[Hold]) -> None:
@@ -637,10 +760,6 @@ def _record_error(
     report_cache.invalidate(campaign.shop_id)
 
 
-def _requeue_due_deferrals(campaign_id: int, low: int, high: int, now: datetime) -> None:
-    _requeue_deferred(and_(Message.campaign_id == campaign_id, Message.id >= low, Message.id < high), now)
-
-
 def _requeue_deferred(scope: Any, now: datetime) -> int:
     result = db.session.execute(
         update(Message)
@@ -652,22 +771,30 @@ def _requeue_deferred(scope: Any, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def has_open_rows(campaign_id: int) -> bool:
+def has_open_rows(campaign_id: int, *, ahead_of: int | None = None) -> bool:
     """One index seek per open state on (campaign_id, state, id); a COUNT of open rows after
-    every batch grew with the campaign (quadratic over a large send)."""
-    return any(
-        db.session.scalar(select(Message.id).where(Message.campaign_id == campaign_id, Message.state == state).limit(1))
-        for state in OPEN_MESSAGE_STATES
-    )
+    every batch grew with the campaign (quadratic over a large send). `ahead_of` (a batch's
+    upper bound) looks at the rows after it first: a seek from the start of a state would step
+    over the not yet vacuumed index entries of every row that state already left."""
+
+    def any_open(*where: Any) -> bool:
+        return any(
+            db.session.scalar(
+                select(Message.id).where(Message.campaign_id == campaign_id, Message.state == state, *where).limit(1)
+            )
+            for state in OPEN_MESSAGE_STATES
+        )
+
+    return (ahead_of is not None and any_open(Message.id >= ahead_of)) or any_open()
 
 
-def finish_if_done(*, campaign_id: int) -> bool:
+def finish_if_done(*, campaign_id: int, ahead_of: int | None = None) -> bool:
     """Complete a sending campaign with no open rows (once), and settle its credit hold.
     An automation's carrier campaign never completes: it sends as long as the automation runs."""
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or campaign.kind != CampaignKind.BROADCAST:
         return False
-    open_rows = has_open_rows(campaign_id)
+    open_rows = has_open_rows(campaign_id, ahead_of=ahead_of)
     finished = False
     if not open_rows and campaign.state == CampaignState.SENDING:
         result = db.session.execute(

@@ -10,6 +10,7 @@ network does, which can need one part more than `ceil(n / 153)`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -208,7 +209,7 @@ def validate_template(body: str, variables: Sequence[str] = VARIABLES) -> list[s
     return used
 
 
-def _substitute(tokens: list[str | _Slot], values: Mapping[str, str | None]) -> list[tuple[str, str | None]]:
+def _substitute(tokens: Sequence[str | _Slot], values: Mapping[str, str | None]) -> list[tuple[str, str | None]]:
     """(text, variable name or None for literal text) pieces of the rendered message."""
     pieces: list[tuple[str, str | None]] = []
     for index, token in enumerate(tokens):
@@ -236,7 +237,13 @@ def render(body: str, values: Mapping[str, str | None]) -> str:
     so "Hi {{first_name}}, ..." renders "Hi, ...". Raises TemplateError on malformed or unknown
     variables (validate_template first to also check emptiness and length).
     """
-    return _joined(_substitute(_parse(body), values))
+    return _joined(_substitute(_tokens(body), values))
+
+
+@functools.lru_cache(maxsize=256)
+def _tokens(body: str) -> tuple[str | _Slot, ...]:
+    """`_parse(body)`, once per body: a batch renders the same template for every recipient."""
+    return tuple(_parse(body))
 
 
 # --- compliance -----------------------------------------------------------------------------
