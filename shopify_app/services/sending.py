@@ -346,22 +346,27 @@ def _process(
 ) -> None:
     """Decide every claimed row, write the decisions (the attempt included) in one statement
     and commit before the provider call; then call and record the answer."""
-    ids = (campaign.id, shop.id)
     try:
         plan = _plan(shop, campaign, claimed, contacts, now, outcome)
         written = _write(plan.writes, now)
-        if lost := [item.id for item, _ in plan.sending if item.id not in written]:  # never with the locks
-            log.warning("send_batch_rows_lost", campaign_id=ids[0], rows=len(lost))
+        if lost := {item.id for item, _ in plan.sending} - written:  # never while the claim's locks hold
+            log.warning("send_batch_rows_lost", campaign_id=campaign.id, rows=len(lost))
             _release_holds(campaign, [hold for hold in plan.holds if hold.message_id in lost])
+            plan.holds = [hold for hold in plan.holds if hold.message_id not in lost]
             _keep(plan, [index for index, (item, _) in enumerate(plan.sending) if item.id in written])
         links.store([row for row in plan.link_rows if row["message_id"] in written])
         db.session.commit()
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
-        _count_failed_claim(claimed, now)
+        try:
+            _count_failed_claim(claimed, now)
+        except Exception as counting:  # e.g. the database is what failed: keep the first error
+            db.session.rollback()
+            log.warning("send_batch_claim_not_counted", campaign_id=campaign.id, error=type(counting).__name__)
+        log.warning("send_batch_failed_before_write", campaign_id=campaign.id, error=type(exc).__name__)
         raise
     for wait in plan.waits:
-        _reschedule(ids[0], *span, wait=wait)
+        _reschedule(campaign.id, *span, wait=wait)
     if plan.sending:
         _call(shop, campaign, plan, span, now, outcome)
 
