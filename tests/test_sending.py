@@ -239,6 +239,33 @@ def test_quiet_hours_defer_to_the_end_of_the_window(sender, fake_mitto, monkeypa
     assert states() == {"sent": RECIPIENTS}
 
 
+def test_a_batch_run_after_the_window_claims_its_deferred_rows_itself(sender, fake_mitto, monkeypatch):
+    """The rescheduled batch does not need the sweeper: rows deferred until now are claimed
+    like queued ones, and the deferral did not count as an attempt."""
+    from shopify_app.services import sending
+
+    app, api, _shop = sender
+    now = datetime.now(UTC)
+    window = {
+        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (now + timedelta(hours=2)).strftime("%H:%M"),
+    }
+    api.patch("/api/settings", json={"quiet_hours": window})
+    db.session.execute(db.text("UPDATE contacts SET timezone = 'UTC'"))
+    db.session.commit()
+    campaign_id = launch(api)
+    settle_jobs(app, rounds=3, strict=False)
+    assert states() == {"deferred": RECIPIENTS}
+    assert {m.attempts for m in db.session.scalars(select(Message))} == {0}
+    monkeypatch.setattr(sending, "utcnow", lambda: now + timedelta(hours=3))
+    ids = sorted(db.session.scalars(select(Message.id)))
+    outcome = sending.send_batch(campaign_id=campaign_id, low=ids[0], high=ids[-1] + 1)
+    assert outcome["claimed"] == outcome["sent"] == RECIPIENTS
+    rows = db.session.scalars(select(Message)).all()
+    assert {(m.state, m.attempts, m.defer_until) for m in rows} == {(MessageState.SENT, 1, None)}
+    assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+
+
 def test_the_frequency_cap_skips_recently_messaged_contacts(sender, fake_mitto):
     app, api, _shop = sender
     api.patch("/api/settings", json={"frequency_cap": {"max_messages": 1, "per_days": 7}})
