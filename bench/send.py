@@ -8,6 +8,7 @@ accuracy, beside raw lower bounds measured in the same run. Run by hand; never p
     .venv/bin/python bench/send.py --sizes '' --limited 20000                # rate limits only
     .venv/bin/python bench/send.py --sizes 10000 --limited 0 --profile /tmp/send   # cProfile the worker
     .venv/bin/python bench/send.py --sizes 100000 --limited 0 --profile /tmp/send --profiler pyinstrument
+        # sampling, text report (needs `.venv/bin/pip install pyinstrument`, not a dev requirement)
 
 Per size: a scratch PostgreSQL database (dropped afterwards) with one shop and N subscribed
 contacts (sealed like an import, COPY; setup, timed apart). Per batch size: a campaign launched
