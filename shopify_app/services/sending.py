@@ -298,16 +298,23 @@ def _backoff(attempt: int, retry_after: float = 0.0) -> float:
     return max(retry_after, min(MAX_BACKOFF, 2.0**attempt)) * random.uniform(1.0, 1.25)  # noqa: S311 (jitter)
 
 
+def _read_only(model: Any, ident: int) -> Any:
+    """The row, detached when this batch loaded it: it is read on both sides of the batch's
+    commits, and an attached object would be expired by each one and reloaded by a query.
+    An object the caller already holds (an inline job inside a request) is left attached."""
+    held = db.session.identity_key(model, ident) in db.session.identity_map
+    row = db.session.get(model, ident)
+    if row is not None and not held:
+        db.session.expunge(row)
+    return row
+
+
 def send_batch(*, campaign_id: int, low: int, high: int) -> dict[str, int]:
-    campaign = db.session.get(Campaign, campaign_id)
+    campaign = _read_only(Campaign, campaign_id)
     if campaign is None or campaign.state != CampaignState.SENDING:
         return {"claimed": 0}
-    shop = db.session.get(Shop, campaign.shop_id)
+    shop = _read_only(Shop, campaign.shop_id)
     assert shop is not None
-    # Read-only here, and read on both sides of the batch's commits: detached, they are not
-    # expired by each commit (and reloaded with a query each, twice per batch).
-    db.session.expunge(campaign)
-    db.session.expunge(shop)
     now = utcnow()
     claimed, contacts = claim(campaign_id=campaign_id, low=low, high=high, now=now)
     outcome = {"claimed": len(claimed), "sent": 0, "failed": 0, "skipped": 0, "deferred": 0, "unknown": 0}
