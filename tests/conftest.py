@@ -15,6 +15,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,18 @@ def settle_jobs(app: Flask, rounds: int = 50, *, strict: bool = True) -> None:
         promote_due_delayed_jobs(datetime.now(UTC) + timedelta(days=1))
     if strict:
         raise AssertionError("jobs kept rescheduling themselves")
+
+
+def quiet_hours_now(api: Any) -> datetime:
+    """Set the shop's quiet hours to a window from an hour ago to two hours ahead (UTC clock
+    times); returns now."""
+    now = datetime.now(UTC)
+    window = {
+        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (now + timedelta(hours=2)).strftime("%H:%M"),
+    }
+    assert api.patch("/api/settings", json={"quiet_hours": window}).status_code == 200
+    return now
 
 
 def mitto_config(fake: Any, **extra: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from shopify_app.models.types import utcnow
 from shopify_app.services import automations
 from shopify_app.services import credits as ledger
 
-from .conftest import ApiClient, install_shop, mitto_config, open_shop, settle_jobs
+from .conftest import ApiClient, install_shop, mitto_config, open_shop, quiet_hours_now, settle_jobs
 from .payloads import payload
 from .shopify_signing import proxy_query, webhook_request
 
@@ -180,12 +180,7 @@ def test_welcome_is_sent_once_per_contact(shop_app, fake_mitto):
 
 def test_a_welcome_waits_for_quiet_hours_to_end(shop_app, fake_mitto):
     app, api, _shop = shop_app
-    now = datetime.now(UTC)
-    window = {
-        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
-        "end": (now + timedelta(hours=2)).strftime("%H:%M"),
-    }
-    api.patch("/api/settings", json={"quiet_hours": window})
+    quiet_hours_now(api)
     enable(api, "welcome")
     subscriber(api, phone="+442071838750")  # a single-zone number: Europe/London
     db.session.execute(db.text("UPDATE contacts SET timezone = 'UTC'"))

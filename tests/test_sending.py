@@ -16,7 +16,7 @@ from shopify_app.services import credits
 from shopify_app.services.circuit import CircuitState
 from shopify_app.services.sending import breaker, sweep
 
-from .conftest import mitto_config, settle_jobs, shop_ready_to_send
+from .conftest import mitto_config, quiet_hours_now, settle_jobs, shop_ready_to_send
 from .test_jobs import drain_if_async
 
 RECIPIENTS = 12
@@ -219,10 +219,7 @@ def test_resume_continues_where_the_campaign_stopped(sender, fake_mitto):
 
 def test_quiet_hours_defer_to_the_end_of_the_window(sender, fake_mitto, monkeypatch):
     app, api, _shop = sender
-    now = datetime.now(UTC)
-    start = (now - timedelta(hours=1)).strftime("%H:%M")
-    end = (now + timedelta(hours=2)).strftime("%H:%M")
-    api.patch("/api/settings", json={"quiet_hours": {"start": start, "end": end}})
+    now = quiet_hours_now(api)
     db.session.execute(db.text("UPDATE contacts SET timezone = 'UTC'"))
     db.session.commit()
     launch(api)
@@ -245,12 +242,7 @@ def test_a_batch_run_after_the_window_claims_its_deferred_rows_itself(sender, fa
     from shopify_app.services import sending
 
     app, api, _shop = sender
-    now = datetime.now(UTC)
-    window = {
-        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
-        "end": (now + timedelta(hours=2)).strftime("%H:%M"),
-    }
-    api.patch("/api/settings", json={"quiet_hours": window})
+    now = quiet_hours_now(api)
     db.session.execute(db.text("UPDATE contacts SET timezone = 'UTC'"))
     db.session.commit()
     campaign_id = launch(api)
