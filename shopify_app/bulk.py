@@ -84,7 +84,6 @@ def insert_new(
     if not rows:
         return []
     connection = db.session.connection()
-    columns = list(rows[0])
     if connection.dialect.name != "postgresql" or len(rows) <= SMALL_INSERT:
         where = text(conflict_where) if conflict_where else None
         statement = dialect_insert(table).on_conflict_do_nothing(index_elements=list(conflict), index_where=where)
@@ -95,6 +94,7 @@ def insert_new(
             result = connection.execute(statement, list(rows))
         return [tuple(row) for row in result.all()]
     quote = connection.dialect.identifier_preparer.quote
+    columns = list(rows[0])
     staging = _staged(connection, table, columns, rows)
     result = connection.exec_driver_sql(
         f"{_insert_from_staging(connection, table, columns, staging)} "

@@ -189,18 +189,23 @@ class Write(NamedTuple):
 _WRITE_ATTEMPTS = text(
     "UPDATE messages SET state = :submitting, attempts = v.attempts, credits = v.credits, segments = v.segments, "
     "attempted_at = :now, lease_until = :lease, defer_until = NULL "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS smallint[]), CAST(:credits AS integer[]), "
+    "FROM unnest(CAST(:id AS bigint[]), CAST(:attempts AS smallint[]), CAST(:credits AS integer[]), "
     "CAST(:segments AS smallint[])) AS v(id, attempts, credits, segments) "
     "WHERE messages.id = v.id AND messages.state IN (:queued, :deferred) RETURNING messages.id"
 )
 _WRITE_OTHERS = text(
     "UPDATE messages SET state = v.state, attempts = v.attempts, skip_reason = v.skip_reason, "
     "defer_until = v.defer_until, lease_until = NULL "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS varchar[]), CAST(:attempts AS smallint[]), "
-    "CAST(:skip_reasons AS varchar[]), CAST(:defer_until AS timestamptz[])) "
+    "FROM unnest(CAST(:id AS bigint[]), CAST(:state AS varchar[]), CAST(:attempts AS smallint[]), "
+    "CAST(:skip_reason AS varchar[]), CAST(:defer_until AS timestamptz[])) "
     "AS v(id, state, attempts, skip_reason, defer_until) "
     "WHERE messages.id = v.id AND messages.state IN (:queued, :deferred) RETURNING messages.id"
 )
+
+
+def _arrays(writes: list[Write], *names: str) -> dict[str, list[Any]]:
+    """The named fields of `writes` as one list each: the arrays a statement unnests."""
+    return {name: [getattr(write, name) for write in writes] for name in names}
 
 
 def _write(writes: list[Write], now: datetime) -> set[int]:
@@ -214,17 +219,13 @@ def _write(writes: list[Write], now: datetime) -> set[int]:
         others = [write for write in writes if write.state != MessageState.SUBMITTING]
         written: set[int] = set()
         if attempts:
-            values = {
-                name: [getattr(write, name) for write in attempts] for name in ("attempts", "credits", "segments")
-            }
-            ids = [write.id for write in attempts]
-            parameters = {"ids": ids, **values, "submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease}
-            written.update(db.session.execute(_WRITE_ATTEMPTS, {**parameters, **guard}).scalars())
+            arrays = _arrays(attempts, "id", "attempts", "credits", "segments")
+            fixed = {"submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease}
+            written.update(db.session.execute(_WRITE_ATTEMPTS, {**arrays, **fixed, **guard}).scalars())
         if others:
-            values = {name: [getattr(write, name) for write in others] for name in ("attempts", "defer_until")}
-            parameters = {"ids": [write.id for write in others], "states": [write.state.value for write in others]}
-            parameters |= {"skip_reasons": [write.skip_reason for write in others], **values}
-            written.update(db.session.execute(_WRITE_OTHERS, {**parameters, **guard}).scalars())
+            arrays = _arrays(others, "id", "attempts", "skip_reason", "defer_until")
+            arrays["state"] = [write.state.value for write in others]
+            written.update(db.session.execute(_WRITE_OTHERS, {**arrays, **guard}).scalars())
         return written
     table = Message.__table__
     db.session.execute(  # SQLite: one writer at a time, so every row is still ours
@@ -642,14 +643,13 @@ def _call(
             plan.circuit.record_failure()
         return
     plan.circuit.record_success()
-    _record_answers(shop, campaign, ids, plan.segments, plan.costs, result, plan.holds, now, outcome)
+    _record_answers(shop, campaign, ids, plan.costs, result, plan.holds, now, outcome)
 
 
 def _record_answers(
     shop: Shop,
     campaign: Campaign,
     ids: list[int],
-    segments: list[int],
     costs: list[int],
     result: Any,
     holds: list[Hold],
@@ -658,9 +658,9 @@ def _record_answers(
 ) -> None:
     """What the provider accepted is sent and charged; what it refused per message failed."""
     accepted, rejected = [], []
-    for item_id, parts, cost, answer in zip(ids, segments, costs, result.results, strict=True):
-        if answer.accepted:
-            accepted.append({"mid": item_id, "pid": answer.message_id, "segments": parts, "credits": cost})
+    for item_id, cost, answer in zip(ids, costs, result.results, strict=True):
+        if answer.accepted:  # segments and credits were written with the attempt
+            accepted.append({"mid": item_id, "pid": answer.message_id, "credits": cost})
         else:
             rejected.append({"mid": item_id, "code": (answer.error_code or "rejected")[:64]})
     if accepted:
@@ -701,7 +701,8 @@ def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime
                 "state": MessageState.SENT.value,
                 "bulk_id": bulk_id,
                 "now": now,
-                **{key: [row[name] for row in rows] for key, name in _SENT_ARRAYS},
+                "mids": [row["mid"] for row in rows],
+                "pids": [row["pid"] for row in rows],
             },
         )
         return
@@ -717,9 +718,6 @@ def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime
         ),
         rows,
     )
-
-
-_SENT_ARRAYS = (("mids", "mid"), ("pids", "pid"))  # segments and credits were written with the attempt
 
 
 def _release_holds(campaign: Campaign, holds: list[Hold]) -> None:
