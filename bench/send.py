@@ -78,11 +78,15 @@ def raw_message(message_id: int, n: int) -> Row:  # the payload MittoClient send
     return {"trafficAccountId": ACCOUNT, "destination": phone(n), "sms": sms, "reference": str(message_id)}
 
 
+FAKE_PID = [0]  # the running fake's pid, for cpu_now()
+
+
 @contextmanager
 def fake_mitto() -> Iterator[str]:
     """`python -m tests.fakes.mitto` in its own process (its own GIL); yields the base URL."""
     command = [sys.executable, "-m", "tests.fakes.mitto", "--port", "0", "--api-key", API_KEY]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    FAKE_PID[0] = proc.pid
     try:
         assert proc.stdout is not None
         yield proc.stdout.readline().strip()
@@ -179,6 +183,32 @@ def peak_rss_mb(pid: int) -> float:
     return max([int(status.split()[0]) / 1024, *(peak_rss_mb(int(child)) for child in children)])
 
 
+def cpu_now() -> dict[str, float]:
+    """CPU seconds so far, from Linux /proc, by who spent them: this process ("bench"), its reaped
+    children ("worker": the worker processes), the fake Mitto, PostgreSQL (the postmaster with
+    its reaped backends, and the live ones) and Redis. Two cores serve them all."""
+    hz, own = os.sysconf("SC_CLK_TCK"), os.times()
+    spent = {"bench": own.user + own.system, "worker": own.children_user, "worker sys": own.children_system}
+    spent |= {"fake": 0.0, "postgres": 0.0, "redis": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # exited meanwhile
+        comm, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        group = "fake" if int(stat.parent.name) == FAKE_PID[0] else {"postgres": "postgres", "redis-server": "redis"}
+        group = group if isinstance(group, str) else group.get(comm, "")
+        if group:
+            spent[group] += sum(map(int, rest[11:15])) / hz  # utime, stime, and of reaped children
+    return spent
+
+
+def cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, float]:
+    """µs of CPU per message by group, from two cpu_now() snapshots; only groups that spent any."""
+    spent = {group: (after[group] - before[group]) * 1e6 / messages for group in after}
+    return {group: value for group, value in spent.items() if value >= 0.5}
+
+
 def run_worker(
     env: dict[str, str], log: Path, *, worker_class: str, done: Callable[[], bool] | None, profile: str | None
 ) -> tuple[float, float]:
@@ -187,9 +217,13 @@ def run_worker(
     if profile and profile.endswith(".txt"):  # a sampling profile: barely slows the worker down
         command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", profile, "--interval", "0.001"]
         command += ["--show-all", "-m", "flask"]
+    elif profile and profile.endswith(".spy"):  # py-spy: sampled, on-CPU only (--idle off), raw
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-r", "250", "-f", "raw", "-o", profile]
+        command += ["--", sys.executable, "-m", "flask"]
     else:
         command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "flask"]
     command += ["--app", "shopify_app", "worker", "-q", "campaigns", "--worker-class", worker_class]
+    command += ["--threads", os.environ.get("BENCH_THREADS", "2")] if worker_class == "threaded" else []
     command += ["--burst"] if done is None else []
     started, peak = time.perf_counter(), 0.0
     with log.open("w") as out:
@@ -253,7 +287,7 @@ def raw_bounds(url: str, base_url: str, campaign_id: int, batch: int, *, loop: b
             return {"copy": len(rows) / copied}
         cur.execute("SELECT id FROM raw_messages ORDER BY id")
         ids = [row[0] for row in cur]
-        session, best = requests.Session(), (float("inf"), 0.0)
+        session, best, before = requests.Session(), (float("inf"), 0.0), cpu_now()
         endpoint = f"{base_url}/api/v1.1/Messages/sendmessagesbulk"
         headers = {"Accept": "application/json", "X-Mitto-API-Key": API_KEY}
         for _ in range(2):  # the better of two passes: a lower bound should not carry noise
@@ -272,11 +306,12 @@ def raw_bounds(url: str, base_url: str, campaign_id: int, batch: int, *, loop: b
                 )
                 conn.commit()
             best = min(best, (time.perf_counter() - started, http))
+        cpu = cpu_per_message(before, cpu_now(), 2 * len(ids))
         cur.execute("SELECT count(*) FROM raw_messages WHERE state = 'sent'")
         assert cur.fetchone() == (len(ids),)
         cur.execute("DROP TABLE raw_messages")
         conn.commit()
-    return {"copy": len(ids) / copied, "loop": len(ids) / best[0], "http": len(ids) / best[1]}
+    return {"copy": len(ids) / copied, "loop": len(ids) / best[0], "http": len(ids) / best[1], "raw_cpu": cpu}
 
 
 @contextmanager
@@ -303,7 +338,8 @@ def worker_env(config: Row) -> dict[str, str]:
 
 def bench_size(count: int, batches: list[int], args: argparse.Namespace, table: list[Row]) -> None:
     fork = count <= 10_000 and not args.launch_only
-    runs = [(batch, "simple") for batch in batches] + ([(batches[0], "fork")] if fork else [])
+    classes = args.workers.split(",")
+    runs = [(batch, name) for batch in batches for name in classes] + ([(batches[0], "fork")] if fork else [])
     with scratch_shop("smsb_bench_send", count, len(runs), batch=batches[0]) as (url, base_url, config, shop):
         for batch, worker_class in runs:
             config["SMS_BATCH_SIZE"] = current_app.config["SMS_BATCH_SIZE"] = batch
@@ -314,14 +350,23 @@ def bench_size(count: int, batches: list[int], args: argparse.Namespace, table: 
                 print(f"  launch {launched:.2f} s ({', '.join(f'{k} {v:.2f}' for k, v in parts.items())}), ", end="")
                 print(f"raw COPY of the same rows {copied:,.0f} rows/s", flush=True)
                 continue
-            suffix = "txt" if args.profiler == "pyinstrument" else "prof"
-            profile = f"{args.profile}-{count}-{batch}.{suffix}" if args.profile and worker_class == "simple" else None
+            suffix = {"pyinstrument": "txt", "py-spy": "spy"}.get(args.profiler, "prof")
+            profile = (
+                f"{args.profile}-{count}-{batch}-{worker_class}.{suffix}"
+                if args.profile and worker_class != "fork"
+                else None
+            )
             log = Path(tempfile.gettempdir()) / f"bench-send-worker-{worker_class}.log"
+            before = cpu_now()
             wall, rss = run_worker(worker_env(config), log, worker_class=worker_class, done=None, profile=profile)
+            row["cpu"] = cpu_per_message(before, cpu_now(), count)
             period, calls = verify(campaign_id, count)
             row |= {"wall": wall, "period": period, "rss": rss, "calls": calls}
             table.append(row | raw_bounds(url, base_url, campaign_id, batch))
             print(table_row(table[-1]), flush=True)
+            for name, cpu in (("ours", row["cpu"]), ("raw loop", table[-1]["raw_cpu"])):
+                split = ", ".join(f"{group} {value:.1f}" for group, value in cpu.items())
+                print(f"  CPU per message, {name}: {sum(cpu.values()):.1f} µs ({split})", flush=True)
 
 
 HEADER = (
@@ -372,11 +417,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="recipients per run, comma-separated; '' for none")
     parser.add_argument("--batch", default="500", help="SMS_BATCH_SIZE values, comma-separated")
     parser.add_argument("--limited", type=int, default=3000, help="messages for the rate-limited run; 0 skips")
+    parser.add_argument("--workers", default="simple,threaded", help="worker classes per batch size, comma-separated")
+    parser.add_argument("--threads", type=int, default=2, help="jobs at once for the threaded worker")
     parser.add_argument("--launch-only", action="store_true", help="launch and COPY bound only: no sending")
     parser.add_argument("--app-role", action="store_true", help="run as the RLS-walled app role (BENCH_APP_ROLE=1)")
     parser.add_argument("--profile", help="profile each simple worker into PREFIX-SIZE-BATCH.prof (or .txt)")
-    parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
+    parser.add_argument("--profiler", choices=("cprofile", "pyinstrument", "py-spy"), default="cprofile")
     args = parser.parse_args()
+    os.environ["BENCH_THREADS"] = str(args.threads)
     if args.app_role:
         os.environ["BENCH_APP_ROLE"] = "1"
     batches = [int(value) for value in args.batch.split(",")]

@@ -2,6 +2,7 @@
 
     flask --app shopify_app worker                 # all queues, forking worker, scheduler on
     flask --app shopify_app worker -q campaigns --worker-class simple
+    flask --app shopify_app worker -q campaigns --worker-class threaded --threads 2   # PostgreSQL
 
 The RQ scheduler is enabled so delayed jobs and retries fire. Forked work horses inherit the
 app context but must not reuse the parent's database connections, so the pool is dropped in
@@ -11,14 +12,108 @@ the child right after fork.
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from flask import Flask
 from rq import SimpleWorker, Worker
+from rq.exceptions import StopRequested
+from rq.job import Job
+from rq.queue import Queue
+from rq.timeouts import TimerDeathPenalty
+from rq.worker import WorkerStatus
 
+from shopify_app.bulk import on_postgresql
 from shopify_app.config import QUEUE_NAMES
 from shopify_app.extensions import db, redis_ext
 
-WORKER_CLASSES: dict[str, type[Worker]] = {"fork": Worker, "simple": SimpleWorker}
+
+class ThreadedWorker(SimpleWorker):
+    """A non-forking worker that runs up to `threads` jobs at once, each in a thread of its own
+    with its own app context (so its own database session and connection).
+
+    A campaign batch spends about half its time waiting on PostgreSQL and on Mitto; a second
+    batch in flight uses that time and the machine's other core. Each job is still one batch,
+    run exactly as a SimpleWorker runs it: the per-batch protocol (row locks, the attempt
+    committed before the call) is what makes concurrent batches safe, in one process or in many.
+
+    RQ keeps one `execution` per worker; here it is per thread. Job timeouts use a timer
+    (signals reach only the main thread). Shutdown: a SIGTERM while the main thread waits for
+    a job stops at once, as an idle worker does; while every thread is busy it takes no new job.
+    Either way the jobs in flight finish before the process exits (threads cannot be killed,
+    so a second signal waits for them too; a batch is bounded by the provider's timeouts)."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def __init__(self, *args: Any, app: Flask, threads: int = 2, **kwargs: Any) -> None:
+        self._local = threading.local()
+        self._app = app
+        self._slots = threading.BoundedSemaphore(threads)
+        self._lock = threading.RLock()  # the signal handler may ask for the state while it is held
+        self._busy = 0
+        self._dequeuing = False
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rq-job")
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def execution(self) -> Any:
+        return getattr(self._local, "execution", None)
+
+    @execution.setter
+    def execution(self, value: Any) -> None:
+        self._local.execution = value
+
+    def get_state(self) -> str:
+        with self._lock:
+            return WorkerStatus.BUSY if self._busy else super().get_state()
+
+    def _shutdown(self) -> None:
+        if self._dequeuing:  # waiting on Redis for a job: stop now; teardown waits for the rest
+            if self.scheduler:
+                self.stop_scheduler()
+            raise StopRequested()
+        super()._shutdown()
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        """Take a job only once a thread is free (a job never waits inside this process), and
+        none after a stop was requested."""
+        self._slots.acquire()
+        result = None
+        try:
+            if not self._stop_requested:
+                self._dequeuing = True
+                try:
+                    result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+                finally:
+                    self._dequeuing = False
+        finally:
+            if result is None:
+                self._slots.release()
+        return result
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        with self._lock:
+            self._busy += 1
+        self._pool.submit(self._run, job, queue)
+
+    def _run(self, job: Job, queue: Queue) -> None:
+        try:
+            with self._app.app_context():
+                super().execute_job(job, queue)  # perform_job records the job's own errors
+        except BaseException:
+            self.log.exception("Worker %s: job %s escaped its handlers", self.name, job.id)
+        finally:
+            with self._lock:
+                self._busy -= 1
+            self._slots.release()
+
+    def teardown(self) -> None:
+        self._pool.shutdown(wait=True)  # the jobs in flight finish first
+        super().teardown()
+
+
+WORKER_CLASSES: dict[str, type[Worker]] = {"fork": Worker, "simple": SimpleWorker, "threaded": ThreadedWorker}
 
 
 def run_worker(
@@ -28,6 +123,7 @@ def run_worker(
     worker_class: str = "fork",
     burst: bool = False,
     with_scheduler: bool = True,
+    threads: int = 2,
 ) -> bool:
     if not app.config["QUEUE_ASYNC"]:
         raise RuntimeError("REDIS_URL is not set: jobs already run inside the web process; no worker is needed")
@@ -35,5 +131,10 @@ def run_worker(
         # Every engine: the admin one (cross-shop jobs) as well as the app role's.
         os.register_at_fork(after_in_child=lambda: [engine.dispose(close=False) for engine in db.engines.values()])
         queues = [redis_ext.queue(name) for name in queue_names]
-        worker = WORKER_CLASSES[worker_class](queues, connection=redis_ext.client())
+        options: dict[str, Any] = {}
+        if worker_class == "threaded":
+            if not on_postgresql():  # SQLite has one writer: concurrent batches would only wait
+                raise RuntimeError("--worker-class threaded needs PostgreSQL (DATABASE_URL)")
+            options = {"app": app, "threads": threads}
+        worker = WORKER_CLASSES[worker_class](queues, connection=redis_ext.client(), **options)
         return bool(worker.work(burst=burst, with_scheduler=with_scheduler))

@@ -27,11 +27,12 @@ def seed_demo(domain: str) -> None:
 
 @click.command("worker")
 @click.option("-q", "--queue", "queues", multiple=True, type=click.Choice(QUEUE_NAMES), help="Default: all.")
-@click.option("--worker-class", type=click.Choice(["fork", "simple"]), default="fork", show_default=True)
+@click.option("--worker-class", type=click.Choice(["fork", "simple", "threaded"]), default="fork", show_default=True)
+@click.option("--threads", type=click.IntRange(1, 16), default=2, show_default=True, help="Jobs at once (threaded).")
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option("--with-scheduler/--without-scheduler", default=True, show_default=True)
 @with_appcontext
-def worker(queues: tuple[str, ...], worker_class: str, burst: bool, with_scheduler: bool) -> None:
+def worker(queues: tuple[str, ...], worker_class: str, threads: int, burst: bool, with_scheduler: bool) -> None:
     """Run an RQ worker on the given queues (needs REDIS_URL)."""
     from jobs.worker import run_worker
 
@@ -43,6 +44,7 @@ def worker(queues: tuple[str, ...], worker_class: str, burst: bool, with_schedul
             worker_class=worker_class,
             burst=burst,
             with_scheduler=with_scheduler,
+            threads=threads,
         )
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None

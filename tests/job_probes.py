@@ -39,3 +39,36 @@ def record_scope() -> list[object]:
     from shopify_app.tenancy import current_scope, encode
 
     return [encode(current_scope()), db.session.scalar(select(func.count()).select_from(Contact))]
+
+
+@job
+def meet(key: str, parties: int, wait: float = 10.0) -> int:
+    """Counts itself in under `key`, then waits (`wait` s at most) until `parties` jobs with the
+    same key are running at the same time; raises if it ran alone."""
+    import time
+
+    from shopify_app.extensions import redis_ext
+
+    client = redis_ext.client()
+    client.incr(key)
+    deadline = time.monotonic() + wait
+    while int(client.get(key) or 0) < parties:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no other job under {key} ran at the same time")
+        time.sleep(0.01)
+    return parties
+
+
+@job
+def spin(key: str, seconds: float) -> str:
+    """Like slow_marker, in short sleeps: an exception sent to its thread lands within 10 ms."""
+    import time
+
+    from shopify_app.extensions import redis_ext
+
+    redis_ext.client().set(key, "started")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    redis_ext.client().set(key, "finished")
+    return "done"

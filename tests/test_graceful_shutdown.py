@@ -66,6 +66,39 @@ def test_sigterm_lets_the_running_job_finish_then_exits(app, project_root, worke
     assert second.get_status(refresh=True) == JobStatus.QUEUED  # not started: left for the next worker
 
 
+@needs_real_redis
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="threaded: PostgreSQL")
+def test_sigterm_lets_a_threaded_worker_finish_every_job_in_flight(app, project_root):
+    """Both threads busy when the signal comes: both jobs finish, the third is never taken."""
+    keys = ["graceful:threaded:a", "graceful:threaded:b"]
+    running = [enqueue("default", "tests.job_probes.slow_marker", key, 2.0) for key in keys]
+    waiting = enqueue("default", "tests.job_probes.slow_marker", "graceful:threaded:c", 0.1)
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "SHOPIFY_API_SECRET": app.config["SHOPIFY_API_SECRET"],
+    }
+    command = [sys.executable, "-m", "flask", "--app", "shopify_app", "worker", "-q", "default"]
+    command += ["--worker-class", "threaded", "--threads", "2"]
+    worker = subprocess.Popen(command, cwd=project_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while any(redis_ext.client().get(key) != b"started" for key in keys):
+            assert time.monotonic() < deadline, "the jobs never started together"
+            assert worker.poll() is None, worker.stderr.read()[-2000:]
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert code == 0, worker.stderr.read()[-2000:]
+    assert [redis_ext.client().get(key) for key in keys] == [b"finished", b"finished"]
+    assert [job.get_status(refresh=True) for job in running] == [JobStatus.FINISHED] * 2
+    assert waiting.get_status(refresh=True) == JobStatus.QUEUED
+
+
 def test_gunicorn_finishes_the_request_in_flight_on_sigterm(tmp_path, project_root):
     """gunicorn.conf.py as deployed: SIGTERM during a 2 s request, the request still answers."""
     import threading
