@@ -10,9 +10,10 @@ default, gets executemany. Everything runs inside the session's current transact
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Table, any_, bindparam, insert, text
+from sqlalchemy import BigInteger, Connection, Table, Text, any_, bindparam, cast, insert, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -108,6 +109,23 @@ def _where(predicate: str | None) -> str:
     return f" WHERE {predicate}" if predicate else ""
 
 
+def pg_array(values: Sequence[Any]) -> str:
+    """`values` as a PostgreSQL array literal, for `CAST(:param AS type[])`: ints as they are,
+    anything else double-quoted with backslash escapes (datetimes in ISO form), None as NULL.
+    psycopg's list adapter runs a Python loop per element, most of the client time of a
+    500-row `UPDATE … FROM unnest`; this is C-level joins and replaces."""
+    if all(type(value) is int for value in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    return "{" + ",".join(map(_element, values)) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def on_postgresql() -> bool:
     """Whether the session's database is PostgreSQL (else the embedded SQLite)."""
     return db.session.connection().dialect.name == "postgresql"
@@ -129,5 +147,5 @@ def id_in(column: Any, ids: Sequence[int]) -> Any:
     """`column IN ids` for a batch's ids: on PostgreSQL `= ANY(array)`, one parameter instead of
     500 (no per-parameter parsing and binding, one cached statement for every batch size)."""
     if on_postgresql():
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
+        return column == any_(cast(bindparam(None, pg_array(ids), type_=Text), ARRAY(BigInteger)))
     return column.in_(list(ids))

@@ -14,6 +14,7 @@ At most one accepted submission per recipient, ever:
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any, NamedTuple
 import structlog
 from sqlalchemy import and_, bindparam, func, or_, select, text, update
 
-from ..bulk import id_in, on_postgresql
+from ..bulk import id_in, on_postgresql, pg_array
 from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
 from ..clients.shopify import ShopifyError
 from ..config import current_config
@@ -44,7 +45,7 @@ from ..models import (
     Shop,
 )
 from ..models.types import utcnow
-from ..security.crypto import aad_for, keyring
+from ..security.crypto import Keyring, aad_for, keyring
 from . import alerts, credits, discounts, links, report_cache
 from .batches import enqueue_batch
 from .campaigns import unsubscribe_url
@@ -154,13 +155,17 @@ def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> tuple[list
         Message.state == MessageState.QUEUED,
         and_(Message.state == MessageState.DEFERRED, Message.defer_until <= now),
     )
-    rows = db.session.execute(
-        select(*_CLAIMED, *(getattr(Contact, name) for name in ContactRow._fields))
-        .outerjoin(Contact, Contact.id == Message.contact_id)
-        .where(Message.campaign_id == campaign_id, Message.id >= low, Message.id < high, due)
-        .order_by(Message.id)
-        .with_for_update(skip_locked=True, of=Message)
-    ).all()
+    rows = (
+        db.session.connection()  # Core: plain rows, none of the ORM's per-row loading machinery
+        .execute(
+            select(*_CLAIMED, *(getattr(Contact, name) for name in ContactRow._fields))
+            .outerjoin(Contact, Contact.id == Message.contact_id)
+            .where(Message.campaign_id == campaign_id, Message.id >= low, Message.id < high, due)
+            .order_by(Message.id)
+            .with_for_update(skip_locked=True, of=Message.__table__)
+        )
+        .all()
+    )
     width = len(_CLAIMED)
     claimed, contacts = [], {}
     for row in rows:
@@ -203,9 +208,9 @@ _WRITE_OTHERS = text(
 )
 
 
-def _arrays(writes: list[Write], *names: str) -> dict[str, list[Any]]:
-    """The named fields of `writes` as one list each: the arrays a statement unnests."""
-    return {name: [getattr(write, name) for write in writes] for name in names}
+def _arrays(writes: list[Write], *names: str) -> dict[str, str]:
+    """The named fields of `writes` as one array literal each: the arrays a statement unnests."""
+    return {name: pg_array([getattr(write, name) for write in writes]) for name in names}
 
 
 def _write(writes: list[Write], now: datetime) -> set[int]:
@@ -224,7 +229,7 @@ def _write(writes: list[Write], now: datetime) -> set[int]:
             written.update(db.session.execute(_WRITE_ATTEMPTS, {**arrays, **fixed, **guard}).scalars())
         if others:
             arrays = _arrays(others, "id", "attempts", "skip_reason", "defer_until")
-            arrays["state"] = [write.state.value for write in others]
+            arrays["state"] = pg_array([write.state.value for write in others])
             written.update(db.session.execute(_WRITE_OTHERS, {**arrays, **guard}).scalars())
         return written
     table = Message.__table__
@@ -324,7 +329,7 @@ def send_batch(*, campaign_id: int, low: int, high: int) -> dict[str, int]:
         count_messages(outcome)
     else:
         db.session.commit()  # the claim's (empty) transaction
-    finish_if_done(campaign_id=campaign_id, ahead_of=high)
+    finish_if_done(campaign_id=campaign_id, ahead_of=high, kind=campaign.kind)
     return outcome
 
 
@@ -427,7 +432,8 @@ def _prepare(
     hold their credits; they become the plan's attempt."""
     # Names are decrypted only when the text can use them (automations carry their own texts).
     names = {name for name in NAME_VARIABLES if campaign.kind != CampaignKind.BROADCAST or name in campaign.body}
-    sendable = [(item, _recipient(contact, names)) for item, contact in eligible]
+    ring = keyring()
+    sendable = [(item, _recipient(contact, names, ring)) for item, contact in eligible]
     outbound, link_rows = _outbound(shop, campaign, sendable)
     if not _unique_codes_pushed(shop, campaign, sendable):
         plan.waits.append(_backoff(max(item.attempts for item, _ in sendable)))
@@ -477,13 +483,14 @@ class ContactRow(NamedTuple):
     last_name_ciphertext: str | None
 
 
-def _recipient(contact: ContactRow, names: set[str]) -> Recipient:
-    ring = keyring()
+@functools.lru_cache(maxsize=1024)
+def _contact_aad(column: str, shop_id: int) -> str:
+    return aad_for(table="contacts", column=column, shop_id=shop_id)
 
+
+def _recipient(contact: ContactRow, names: set[str], ring: Keyring) -> Recipient:
     def opened(column: str, token: str | None) -> str | None:
-        if token is None:
-            return None
-        return ring.decrypt(token, aad=aad_for(table="contacts", column=column, shop_id=contact.shop_id))
+        return None if token is None else ring.decrypt(token, aad=_contact_aad(column, contact.shop_id))
 
     return Recipient(
         contact.id,
@@ -701,8 +708,8 @@ def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime
                 "state": MessageState.SENT.value,
                 "bulk_id": bulk_id,
                 "now": now,
-                "mids": [row["mid"] for row in rows],
-                "pids": [row["pid"] for row in rows],
+                "mids": pg_array([row["mid"] for row in rows]),
+                "pids": pg_array([row["pid"] for row in rows]),
             },
         )
         return
@@ -798,9 +805,13 @@ def has_open_rows(campaign_id: int, *, ahead_of: int | None = None) -> bool:
     return (ahead_of is not None and any_open(Message.id >= ahead_of)) or any_open()
 
 
-def finish_if_done(*, campaign_id: int, ahead_of: int | None = None) -> bool:
+def finish_if_done(*, campaign_id: int, ahead_of: int | None = None, kind: CampaignKind | None = None) -> bool:
     """Complete a sending campaign with no open rows (once), and settle its credit hold.
-    An automation's carrier campaign never completes: it sends as long as the automation runs."""
+    An automation's carrier campaign never completes: it sends as long as the automation runs.
+    A batch passes the `kind` it read: while rows remain open (nearly every batch) it then
+    returns without loading the campaign; the batch that leaves none does the rest."""
+    if kind is not None and (kind != CampaignKind.BROADCAST or has_open_rows(campaign_id, ahead_of=ahead_of)):
+        return False
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or campaign.kind != CampaignKind.BROADCAST:
         return False
