@@ -75,7 +75,7 @@ class MittoTimeout(MittoError):
     """The request may have been accepted but no usable answer arrived: the outcome is unknown."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs 2.5 µs, and a batch makes 500
 class OutboundSms:
     destination: str = field(repr=False)  # E.164
     text: str = field(repr=False)
@@ -83,7 +83,7 @@ class OutboundSms:
     reference: str | None = None  # our own message id, passed to Mitto as reference
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs 2.5 µs, and a batch makes 500
 class SubmitResult:
     reference: str | None
     message_id: str | None  # None when this message was rejected

@@ -35,7 +35,7 @@ MIN_BLIND_INDEX_KEY_BYTES = 32
 EXTENSION_NAME = "sms_blossom_keyring"
 
 _KID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # no "." so the token splits unambiguously
-_FROM_URLSAFE = str.maketrans("-_", "+/")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 _KIND = re.compile(r"[a-z][a-z0-9_]*")  # no ":" so the HMAC input splits unambiguously
 
 
@@ -164,9 +164,11 @@ def _parse(token: str) -> tuple[str, bytes]:
         raise DecryptionError("token has a malformed key id")
     if "+" in encoded or "/" in encoded or "=" in encoded:  # strict mode below rejects the rest
         raise DecryptionError("token payload is not base64url")
-    try:  # one C call: strict_mode refuses whitespace and anything outside the alphabet
-        blob = binascii.a2b_base64(encoded.translate(_FROM_URLSAFE) + "=" * (-len(encoded) % 4), strict_mode=True)
-    except (binascii.Error, ValueError):
+    try:  # C calls on bytes (str.translate is a slow per-character mapping); strict_mode
+        # refuses whitespace and anything outside the alphabet
+        standard = encoded.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(encoded) % 4)
+        blob = binascii.a2b_base64(standard, strict_mode=True)
+    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
         raise DecryptionError("token payload is not valid base64url") from None
     if len(blob) < NONCE_BYTES + TAG_BYTES:
         raise DecryptionError("token payload is too short to hold a nonce and tag")

@@ -75,6 +75,8 @@ def shorten(
     text: str, *, shop: Shop, hosts: set[str], campaign_id: int, message_id: int, contact_id: int | None
 ) -> tuple[str, list[dict[str, Any]]]:
     """`text` with each shortenable URL replaced, and the link rows to insert (url sealed)."""
+    if "://" not in text:  # no URL (most texts): skip the scan and the per-text setup
+        return text, []
     rows: list[dict[str, Any]] = []
     pieces: list[str] = []
     position = 0

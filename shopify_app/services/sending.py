@@ -63,15 +63,15 @@ MAX_ATTEMPTS = 5
 MAX_BACKOFF = 300.0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs 2.5 µs, and a batch makes 500
 class Recipient:
     """What a message needs of its contact, read (and decrypted) before the batch commits:
     after a commit the ORM would reload each contact with a query of its own."""
 
     contact_id: int
-    phone: str
-    first_name: str | None
-    last_name: str | None
+    phone: str = field(repr=False)  # PII stays out of reprs and tracebacks
+    first_name: str | None = field(repr=False)
+    last_name: str | None = field(repr=False)
     country_code: str | None = None
 
 
@@ -565,6 +565,7 @@ def _outbound(
     link_rows: list[dict[str, Any]] = []
     messages = []
     wants_link = "unsubscribe_url" in campaign.body
+    no_run = dict.fromkeys(RUN_VARIABLES)  # a broadcast's rows have no run: one dict for all
     for item, recipient in sendable:
         context = contexts.get(item.automation_run_id or -1, {})
         values = {
@@ -573,7 +574,7 @@ def _outbound(
             "shop_name": shop_name,
             "discount_code": item.discount_code or shared_code,
             "unsubscribe_url": unsubscribe_url(shop=shop, contact_id=recipient.contact_id) if wants_link else None,
-            **{name: context.get(name) for name in RUN_VARIABLES},
+            **({name: context.get(name) for name in RUN_VARIABLES} if context else no_run),
         }
         text = context["text"] if "text" in context else render(campaign.body, values)
         # Shortened first: a shop name inside a URL must not pass for the name the text needs.
