@@ -421,3 +421,36 @@ def test_the_sweeper_gives_up_on_rows_whose_claims_keep_dying(app):
     assert {(m.state, m.error_code) for m in db.session.scalars(select(Message))} == {
         (MessageState.FAILED, "retries_exhausted")
     }
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="query plans: PostgreSQL")
+def test_the_batch_writes_read_only_their_own_rows(app):
+    """Joined to `unnest` alone, PostgreSQL hashed a scan of the whole `messages` table for
+    every batch's UPDATE. With the batch's id range it reads the rows through the primary
+    key, also on rows no ANALYZE has seen yet (a launch's fresh snapshot)."""
+    from shopify_app.services.sending import _MARK_SENT, _WRITE_ATTEMPTS, _WRITE_OTHERS
+    from shopify_app.tenancy import admin_engine
+
+    now = datetime.now(UTC)
+    with admin_engine().connect() as connection:
+        connection.execute(
+            db.text(
+                "INSERT INTO messages (shop_id, campaign_id, contact_id, state, attempts, created_at) "
+                "SELECT 1, 1, n, 'queued', 0, now() FROM generate_series(1, 20000) AS n"
+            )
+        )
+        first = connection.scalar(db.text("SELECT min(id) FROM messages"))
+        ids = "{" + ",".join(str(first + n) for n in range(500)) + "}"
+        ones = "{" + ",".join(["1"] * 500) + "}"
+        span = {"first": first, "last": first + 499, "queued": "queued", "deferred": "deferred"}
+        statements = [
+            (_WRITE_ATTEMPTS, {"id": ids, "attempts": ones, "credits": ones, "segments": ones, "now": now}),
+            (_WRITE_OTHERS, {"id": ids, "attempts": ones, "state": "{}", "skip_reason": "{}", "defer_until": "{}"}),
+            (_MARK_SENT, {"mids": ids, "pids": "{" + ",".join(["p"] * 500) + "}", "bulk_id": "b", "now": now}),
+        ]
+        for statement, params in statements:
+            fixed = {"submitting": "submitting", "lease": now, "state": "sent", **span}
+            plan = "\n".join(connection.scalars(db.text("EXPLAIN " + statement.text), {**fixed, **params}))
+            assert "Seq Scan on messages" not in plan, plan
+            assert "pk_messages" in plan, plan
+        connection.rollback()

@@ -189,6 +189,10 @@ class Write(NamedTuple):
 
 # On PostgreSQL one statement per kind of decision, the per-row values as arrays: the attempt
 # (attempted_at, a lease, the cost) of the rows to send, and the skips and deferrals (rare).
+# The id range beside the join is for the planner: joined to `unnest` alone, it hashed a scan of
+# the whole table every batch (EXPLAIN on 50k rows: 50k read for 500, 45 ms against 20); with
+# the range it reads the batch's rows through the primary key, with or without statistics (a
+# launch's fresh rows have none until the next ANALYZE).
 # Only rows still sendable are written: the claim's locks make that all of them; the guard
 # keeps it true without them.
 _WRITE_ATTEMPTS = text(
@@ -196,7 +200,8 @@ _WRITE_ATTEMPTS = text(
     "attempted_at = :now, lease_until = :lease, defer_until = NULL "
     "FROM unnest(CAST(:id AS bigint[]), CAST(:attempts AS smallint[]), CAST(:credits AS integer[]), "
     "CAST(:segments AS smallint[])) AS v(id, attempts, credits, segments) "
-    "WHERE messages.id = v.id AND messages.state IN (:queued, :deferred) RETURNING messages.id"
+    "WHERE messages.id = v.id AND messages.id BETWEEN :first AND :last "
+    "AND messages.state IN (:queued, :deferred) RETURNING messages.id"
 )
 _WRITE_OTHERS = text(
     "UPDATE messages SET state = v.state, attempts = v.attempts, skip_reason = v.skip_reason, "
@@ -204,13 +209,20 @@ _WRITE_OTHERS = text(
     "FROM unnest(CAST(:id AS bigint[]), CAST(:state AS varchar[]), CAST(:attempts AS smallint[]), "
     "CAST(:skip_reason AS varchar[]), CAST(:defer_until AS timestamptz[])) "
     "AS v(id, state, attempts, skip_reason, defer_until) "
-    "WHERE messages.id = v.id AND messages.state IN (:queued, :deferred) RETURNING messages.id"
+    "WHERE messages.id = v.id AND messages.id BETWEEN :first AND :last "
+    "AND messages.state IN (:queued, :deferred) RETURNING messages.id"
 )
 
 
 def _arrays(writes: list[Write], *names: str) -> dict[str, str]:
     """The named fields of `writes` as one array literal each: the arrays a statement unnests."""
     return {name: pg_array([getattr(write, name) for write in writes]) for name in names}
+
+
+def _span(rows: list[Any]) -> dict[str, int]:
+    """The lowest and highest id of `rows` (each with an `id`): the range a statement reads."""
+    ids = [row.id for row in rows]
+    return {"first": min(ids), "last": max(ids)}
 
 
 def _write(writes: list[Write], now: datetime) -> set[int]:
@@ -225,12 +237,12 @@ def _write(writes: list[Write], now: datetime) -> set[int]:
         written: set[int] = set()
         if attempts:
             arrays = _arrays(attempts, "id", "attempts", "credits", "segments")
-            fixed = {"submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease}
+            fixed = {"submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease, **_span(attempts)}
             written.update(db.session.execute(_WRITE_ATTEMPTS, {**arrays, **fixed, **guard}).scalars())
         if others:
             arrays = _arrays(others, "id", "attempts", "skip_reason", "defer_until")
             arrays["state"] = pg_array([write.state.value for write in others])
-            written.update(db.session.execute(_WRITE_OTHERS, {**arrays, **guard}).scalars())
+            written.update(db.session.execute(_WRITE_OTHERS, {**arrays, **_span(others), **guard}).scalars())
         return written
     table = Message.__table__
     db.session.execute(  # SQLite: one writer at a time, so every row is still ours
@@ -697,20 +709,23 @@ def _record_answers(
 _MARK_SENT = text(
     "UPDATE messages SET state = :state, provider_message_id = v.pid, bulk_id = :bulk_id, sent_at = :now, "
     "lease_until = NULL FROM unnest(CAST(:mids AS bigint[]), CAST(:pids AS varchar[])) AS v(mid, pid) "
-    "WHERE messages.id = v.mid"
+    "WHERE messages.id = v.mid AND messages.id BETWEEN :first AND :last"
 )
 
 
 def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime) -> None:
     if on_postgresql():
+        mids = [row["mid"] for row in rows]
         db.session.execute(
             _MARK_SENT,
             {
                 "state": MessageState.SENT.value,
                 "bulk_id": bulk_id,
                 "now": now,
-                "mids": pg_array([row["mid"] for row in rows]),
+                "mids": pg_array(mids),
                 "pids": pg_array([row["pid"] for row in rows]),
+                "first": min(mids),
+                "last": max(mids),
             },
         )
         return
