@@ -9,11 +9,17 @@ accuracy, beside raw lower bounds measured in the same run. Run by hand; never p
     .venv/bin/python bench/send.py --sizes 10000 --limited 0 --profile /tmp/send   # cProfile the worker
     .venv/bin/python bench/send.py --sizes 100000 --limited 0 --profile /tmp/send --profiler pyinstrument
         # sampling, text report (needs `.venv/bin/pip install pyinstrument`, not a dev requirement)
+    .venv/bin/python bench/send.py --sizes 50000 --limited 0 --workers simple --profile /tmp/send --profiler py-spy
+        # sampled, on-CPU only, raw collapsed stacks (needs `.venv/bin/pip install py-spy`)
+    .venv/bin/python bench/send.py --sizes 100000 --workers simple,threaded --threads 3   # worker classes
 
 Per size: a scratch PostgreSQL database (dropped afterwards) with one shop and N subscribed
 contacts (sealed like an import, COPY; setup, timed apart). Per batch size: a campaign launched
-through the service, then ONE `flask worker --burst -q campaigns` (simple; fork too at <= 10k)
-sends to the fake Mitto in its own process, limits off; every message is then checked sent once.
+through the service, then ONE `flask worker --burst -q campaigns` per worker class (`--workers`,
+default simple and threaded with `--threads`; fork too at <= 10k) sends to the fake Mitto in its
+own process, limits off; every message is then checked sent once. A CHECKPOINT precedes every
+timed run, and the CPU each process spent per message (from /proc: the worker, PostgreSQL, the
+fake, Redis) is printed under each row: two cores serve them all.
 Raw bounds on the same database: COPY of the same rows into `raw_messages` (the indexes of
 `messages`), and a loop POSTing the same batches with one UPDATE ... FROM unnest each. With
 limits on, the worker runs WITHOUT --burst (RQ's scheduler must promote rescheduled batches; a
@@ -223,7 +229,7 @@ def run_worker(
     else:
         command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "flask"]
     command += ["--app", "shopify_app", "worker", "-q", "campaigns", "--worker-class", worker_class]
-    command += ["--threads", os.environ.get("BENCH_THREADS", "2")] if worker_class == "threaded" else []
+    command += ["--threads", os.environ.get("BENCH_THREADS", "3")] if worker_class == "threaded" else []
     command += ["--burst"] if done is None else []
     started, peak = time.perf_counter(), 0.0
     with log.open("w") as out:
@@ -432,7 +438,7 @@ def main() -> None:
     parser.add_argument("--batch", default="500", help="SMS_BATCH_SIZE values, comma-separated")
     parser.add_argument("--limited", type=int, default=3000, help="messages for the rate-limited run; 0 skips")
     parser.add_argument("--workers", default="simple,threaded", help="worker classes per batch size, comma-separated")
-    parser.add_argument("--threads", type=int, default=2, help="jobs at once for the threaded worker")
+    parser.add_argument("--threads", type=int, default=3, help="jobs at once for the threaded worker")
     parser.add_argument("--launch-only", action="store_true", help="launch and COPY bound only: no sending")
     parser.add_argument("--app-role", action="store_true", help="run as the RLS-walled app role (BENCH_APP_ROLE=1)")
     parser.add_argument("--profile", help="profile each simple worker into PREFIX-SIZE-BATCH.prof (or .txt)")

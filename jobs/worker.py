@@ -46,7 +46,7 @@ class ThreadedWorker(SimpleWorker):
 
     death_penalty_class = TimerDeathPenalty
 
-    def __init__(self, *args: Any, app: Flask, threads: int = 2, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, app: Flask, threads: int = 3, **kwargs: Any) -> None:
         self._local = threading.local()
         self._app = app
         self._slots = threading.BoundedSemaphore(threads)
@@ -123,7 +123,7 @@ def run_worker(
     worker_class: str = "fork",
     burst: bool = False,
     with_scheduler: bool = True,
-    threads: int = 2,
+    threads: int = 3,
 ) -> bool:
     if not app.config["QUEUE_ASYNC"]:
         raise RuntimeError("REDIS_URL is not set: jobs already run inside the web process; no worker is needed")

@@ -28,7 +28,7 @@ def seed_demo(domain: str) -> None:
 @click.command("worker")
 @click.option("-q", "--queue", "queues", multiple=True, type=click.Choice(QUEUE_NAMES), help="Default: all.")
 @click.option("--worker-class", type=click.Choice(["fork", "simple", "threaded"]), default="fork", show_default=True)
-@click.option("--threads", type=click.IntRange(1, 16), default=2, show_default=True, help="Jobs at once (threaded).")
+@click.option("--threads", type=click.IntRange(1, 16), default=3, show_default=True, help="Jobs at once (threaded).")
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option("--with-scheduler/--without-scheduler", default=True, show_default=True)
 @with_appcontext
