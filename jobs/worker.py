@@ -2,7 +2,7 @@
 
     flask --app shopify_app worker                 # all queues, forking worker, scheduler on
     flask --app shopify_app worker -q campaigns --worker-class simple
-    flask --app shopify_app worker -q campaigns --worker-class threaded --threads 2   # PostgreSQL
+    flask --app shopify_app worker -q campaigns --worker-class threaded --threads 3   # PostgreSQL
 
 The RQ scheduler is enabled so delayed jobs and retries fire. Forked work horses inherit the
 app context but must not reuse the parent's database connections, so the pool is dropped in
