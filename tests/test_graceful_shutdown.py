@@ -18,41 +18,23 @@ from shopify_app.queueing import enqueue
 needs_real_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a Redis shared with the worker")
 
 
-@needs_real_redis
-@pytest.mark.parametrize("worker_class", ["simple", "fork"])
-def test_sigterm_lets_the_running_job_finish_then_exits(app, project_root, worker_class):
-    key = f"graceful:{worker_class}"
-    job = enqueue("default", "tests.job_probes.slow_marker", key, 2.0)
-    second = enqueue("default", "tests.job_probes.slow_marker", key + ":next", 0.1)
+def sigterm_once_started(app, project_root, keys: list[str], *options: str) -> None:
+    """Start `flask worker -q default *options`, send SIGTERM once every job in `keys` has
+    started, and check that the worker then exits cleanly."""
     env = {
         **os.environ,
         "DATABASE_URL": app.config["DATABASE_URL"],
         "REDIS_URL": app.config["REDIS_URL"],
         "SHOPIFY_API_SECRET": app.config["SHOPIFY_API_SECRET"],
     }
+    command = [sys.executable, "-m", "flask", "--app", "shopify_app", "worker", "-q", "default", *options]
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "flask",
-            "--app",
-            "shopify_app",
-            "worker",
-            "-q",
-            "default",
-            "--worker-class",
-            worker_class,
-        ],
-        cwd=project_root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        command, cwd=project_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     try:
         deadline = time.monotonic() + 30
-        while redis_ext.client().get(key) != b"started":
-            assert time.monotonic() < deadline, "the job never started"
+        while any(redis_ext.client().get(key) != b"started" for key in keys):
+            assert time.monotonic() < deadline, "the jobs never started"
             assert worker.poll() is None, worker.stderr.read()[-2000:]
             time.sleep(0.05)
         worker.send_signal(signal.SIGTERM)
@@ -61,6 +43,15 @@ def test_sigterm_lets_the_running_job_finish_then_exits(app, project_root, worke
         if worker.poll() is None:
             worker.kill()
     assert code == 0, worker.stderr.read()[-2000:]
+
+
+@needs_real_redis
+@pytest.mark.parametrize("worker_class", ["simple", "fork"])
+def test_sigterm_lets_the_running_job_finish_then_exits(app, project_root, worker_class):
+    key = f"graceful:{worker_class}"
+    job = enqueue("default", "tests.job_probes.slow_marker", key, 2.0)
+    second = enqueue("default", "tests.job_probes.slow_marker", key + ":next", 0.1)
+    sigterm_once_started(app, project_root, [key], "--worker-class", worker_class)
     assert redis_ext.client().get(key) == b"finished"
     assert job.get_status(refresh=True) == JobStatus.FINISHED
     assert second.get_status(refresh=True) == JobStatus.QUEUED  # not started: left for the next worker
@@ -73,27 +64,7 @@ def test_sigterm_lets_a_threaded_worker_finish_every_job_in_flight(app, project_
     keys = ["graceful:threaded:a", "graceful:threaded:b"]
     running = [enqueue("default", "tests.job_probes.slow_marker", key, 2.0) for key in keys]
     waiting = enqueue("default", "tests.job_probes.slow_marker", "graceful:threaded:c", 0.1)
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["DATABASE_URL"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "SHOPIFY_API_SECRET": app.config["SHOPIFY_API_SECRET"],
-    }
-    command = [sys.executable, "-m", "flask", "--app", "shopify_app", "worker", "-q", "default"]
-    command += ["--worker-class", "threaded", "--threads", "2"]
-    worker = subprocess.Popen(command, cwd=project_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while any(redis_ext.client().get(key) != b"started" for key in keys):
-            assert time.monotonic() < deadline, "the jobs never started together"
-            assert worker.poll() is None, worker.stderr.read()[-2000:]
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGTERM)
-        code = worker.wait(timeout=30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    assert code == 0, worker.stderr.read()[-2000:]
+    sigterm_once_started(app, project_root, keys, "--worker-class", "threaded", "--threads", "2")
     assert [redis_ext.client().get(key) for key in keys] == [b"finished", b"finished"]
     assert [job.get_status(refresh=True) for job in running] == [JobStatus.FINISHED] * 2
     assert waiting.get_status(refresh=True) == JobStatus.QUEUED

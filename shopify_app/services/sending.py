@@ -219,9 +219,8 @@ def _arrays(writes: list[Write], *names: str) -> dict[str, str]:
     return {name: pg_array([getattr(write, name) for write in writes]) for name in names}
 
 
-def _span(rows: list[Any]) -> dict[str, int]:
-    """The lowest and highest id of `rows` (each with an `id`): the range a statement reads."""
-    ids = [row.id for row in rows]
+def _span(ids: list[int]) -> dict[str, int]:
+    """The lowest and highest of `ids`: the range a batch's UPDATE reads (see _WRITE_ATTEMPTS)."""
     return {"first": min(ids), "last": max(ids)}
 
 
@@ -237,12 +236,17 @@ def _write(writes: list[Write], now: datetime) -> set[int]:
         written: set[int] = set()
         if attempts:
             arrays = _arrays(attempts, "id", "attempts", "credits", "segments")
-            fixed = {"submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease, **_span(attempts)}
+            span = _span([write.id for write in attempts])
+            fixed = {"submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease, **span}
             written.update(db.session.execute(_WRITE_ATTEMPTS, {**arrays, **fixed, **guard}).scalars())
         if others:
             arrays = _arrays(others, "id", "attempts", "skip_reason", "defer_until")
             arrays["state"] = pg_array([write.state.value for write in others])
-            written.update(db.session.execute(_WRITE_OTHERS, {**arrays, **_span(others), **guard}).scalars())
+            written.update(
+                db.session.execute(
+                    _WRITE_OTHERS, {**arrays, **_span([write.id for write in others]), **guard}
+                ).scalars()
+            )
         return written
     table = Message.__table__
     db.session.execute(  # SQLite: one writer at a time, so every row is still ours
@@ -724,8 +728,7 @@ def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime
                 "now": now,
                 "mids": pg_array(mids),
                 "pids": pg_array([row["pid"] for row in rows]),
-                "first": min(mids),
-                "last": max(mids),
+                **_span(mids),
             },
         )
         return
