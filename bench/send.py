@@ -357,7 +357,7 @@ def worker_env(config: Row) -> dict[str, str]:
 
 def bench_size(count: int, batches: list[int], args: argparse.Namespace, table: list[Row]) -> None:
     fork = count <= 10_000 and not args.launch_only
-    classes = args.workers.split(",")
+    classes = args.workers.split(",")[:1] if args.launch_only else args.workers.split(",")  # no worker runs
     runs = [(batch, name) for batch in batches for name in classes] + ([(batches[0], "fork")] if fork else [])
     with scratch_shop("smsb_bench_send", count, len(runs), batch=batches[0]) as (url, base_url, config, shop):
         for batch, worker_class in runs:
