@@ -428,6 +428,7 @@ def test_the_batch_writes_read_only_their_own_rows(app):
     """Joined to `unnest` alone, PostgreSQL hashed a scan of the whole `messages` table for
     every batch's UPDATE. With the batch's id range it reads the rows through the primary
     key, also on rows no ANALYZE has seen yet (a launch's fresh snapshot)."""
+    from shopify_app.bulk import pg_array
     from shopify_app.services.sending import _MARK_SENT, _WRITE_ATTEMPTS, _WRITE_OTHERS
     from shopify_app.tenancy import admin_engine
 
@@ -440,13 +441,12 @@ def test_the_batch_writes_read_only_their_own_rows(app):
             )
         )
         first = connection.scalar(db.text("SELECT min(id) FROM messages"))
-        ids = "{" + ",".join(str(first + n) for n in range(500)) + "}"
-        ones = "{" + ",".join(["1"] * 500) + "}"
+        ids, ones = pg_array([first + n for n in range(500)]), pg_array([1] * 500)
         span = {"first": first, "last": first + 499, "queued": "queued", "deferred": "deferred"}
         statements = [
             (_WRITE_ATTEMPTS, {"id": ids, "attempts": ones, "credits": ones, "segments": ones, "now": now}),
             (_WRITE_OTHERS, {"id": ids, "attempts": ones, "state": "{}", "skip_reason": "{}", "defer_until": "{}"}),
-            (_MARK_SENT, {"mids": ids, "pids": "{" + ",".join(["p"] * 500) + "}", "bulk_id": "b", "now": now}),
+            (_MARK_SENT, {"mids": ids, "pids": pg_array(["p"] * 500), "bulk_id": "b", "now": now}),
         ]
         for statement, params in statements:
             fixed = {"submitting": "submitting", "lease": now, "state": "sent", **span}
