@@ -100,6 +100,20 @@ def raw_server(status: int | None, body: Any = None, **headers: str) -> Iterator
 
 
 # -- submission ----------------------------------------------------------------------------------
+def test_an_integer_id_past_64_bits_keeps_every_digit(client):
+    """Requests encode with orjson; answers still decode with json, which (unlike orjson, which
+    makes such an integer a float) keeps every digit of an id."""
+    huge = 2**70
+    with raw_server(200, {"bulkId": "b-1", "messages": [{"messageId": huge, "reference": "msg-1"}]}) as url:
+        result = client_for(url).send_bulk([sms()])
+    assert [item.message_id for item in result.results] == [str(huge)]
+
+
+def test_requests_declare_their_json_body(fake, client):
+    client.send_bulk([sms()])
+    with requests.post(f"{fake.base_url}/api/v1.1/Messages/sendmessagesbulk", data=b"{}", timeout=5) as refused:
+        assert refused.status_code == 415  # the fake, like the API, reads only declared JSON
+    assert len(fake.received) == 1
 
 
 def test_bulk_send_returns_ids_in_request_order_with_references_and_bulk_id(fake, client):

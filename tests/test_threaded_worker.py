@@ -3,16 +3,18 @@ process, each with its own app context, and still every recipient sent exactly o
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
+import weakref
 
 import pytest
 from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import select
 
-from jobs.worker import ThreadedWorker, run_worker
+from jobs.worker import GC_THRESHOLDS, ThreadedWorker, run_worker, tune_gc
 from shopify_app.extensions import db, redis_ext
 from shopify_app.models import Campaign, CampaignState, Message
 from shopify_app.queueing import enqueue
@@ -117,3 +119,30 @@ def test_flask_worker_runs_a_threaded_worker(campaign_app, fake_mitto, project_r
     assert result.returncode == 0, result.stderr[-2000:]
     assert states() == {"sent": 20}
     assert set(provider_calls_per_recipient(fake_mitto).values()) == {1}
+
+
+class _Probe:
+    cycle: object = None
+
+
+@pytest.fixture
+def restored_gc():
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_workers_freeze_startup_objects_and_collect_less_often(restored_gc):
+    gc.disable()  # nothing collects the cycle below before tune_gc does
+    try:
+        garbage = _Probe()
+        garbage.cycle = garbage  # only a collection frees a cycle
+        probe = weakref.ref(garbage)
+        del garbage
+        tune_gc()
+    finally:
+        gc.enable()
+    assert gc.get_threshold() == GC_THRESHOLDS
+    assert gc.get_freeze_count() > 0
+    assert probe() is None  # startup's garbage is collected first, not frozen for good

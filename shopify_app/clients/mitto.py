@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import orjson
 import requests
 import structlog
 
@@ -220,8 +221,12 @@ class MittoClient:
                 response = self._session.request(
                     method,
                     f"{settings.base_url}{API_PREFIX}{path}",
-                    json=payload,
-                    headers={"Accept": "application/json", "X-Mitto-API-Key": settings.api_key},
+                    data=None if payload is None else orjson.dumps(payload),  # ~5x json's speed
+                    headers={
+                        "Accept": "application/json",
+                        "X-Mitto-API-Key": settings.api_key,
+                        **({} if payload is None else {"Content-Type": "application/json"}),
+                    },
                     timeout=(settings.connect_timeout, settings.read_timeout),
                     allow_redirects=False,
                 )

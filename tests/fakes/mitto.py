@@ -70,9 +70,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        status, body, headers, delay = self.server.fake._answer(
-            method, urlsplit(self.path).path, self.headers.get("X-Mitto-API-Key"), raw
-        )
+        if method == "POST" and not (self.headers.get("Content-Type") or "").startswith("application/json"):
+            status, body, headers, delay = _error(415)  # the real API reads JSON bodies only
+        else:
+            status, body, headers, delay = self.server.fake._answer(
+                method, urlsplit(self.path).path, self.headers.get("X-Mitto-API-Key"), raw
+            )
         if delay:
             time.sleep(delay)
         encoded = json.dumps(body).encode()
