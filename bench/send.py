@@ -265,13 +265,18 @@ def run_worker(
     started, peak = time.perf_counter(), 0.0
     with log.open("w") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        polls = 0
         while proc.poll() is None:
-            peak = max(peak, peak_rss_mb(proc.pid))
+            peak = max(peak, peak_rss_mb(proc.pid))  # every 20 ms: fork's work horses are brief
             if when_idle is not None and worker_idle():
                 when_idle()
                 when_idle = None
-            if done is not None and (done() or time.perf_counter() - started > 900):
-                proc.send_signal(signal.SIGTERM)
+            polls += 1  # done() queries the database: every 0.25 s (the figures use completed_at)
+            if done is not None and polls % 12 == 0 and (done() or time.perf_counter() - started > 900):
+                # The worker itself: under py-spy it is the profiler's child, and py-spy killed
+                # first would orphan it (a stray worker then takes the next run's jobs).
+                children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+                os.kill(int(children[0]) if profile and profile.endswith(".spy") else proc.pid, signal.SIGTERM)
                 done = None
             time.sleep(0.02)
     if proc.returncode:

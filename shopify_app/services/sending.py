@@ -238,7 +238,7 @@ def _write(writes: list[Write], now: datetime) -> set[int]:
             arrays = _arrays(attempts, "id", "attempts", "credits", "segments")
             span = _span([write.id for write in attempts])
             fixed = {"submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease, **span}
-            written.update(db.session.execute(_WRITE_ATTEMPTS, {**arrays, **fixed, **guard}).scalars())
+            written.update(db.session.execute(_WRITE_ATTEMPTS, {**arrays, **fixed, **guard}).scalars().all())
         if others:
             arrays = _arrays(others, "id", "attempts", "skip_reason", "defer_until")
             arrays["state"] = pg_array([write.state.value for write in others])
