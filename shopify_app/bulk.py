@@ -9,6 +9,7 @@ default, gets executemany. Everything runs inside the session's current transact
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -86,14 +87,11 @@ def insert_new(
         return []
     connection = db.session.connection()
     if connection.dialect.name != "postgresql" or len(rows) <= SMALL_INSERT:
-        where = text(conflict_where) if conflict_where else None
-        statement = dialect_insert(table).on_conflict_do_nothing(index_elements=list(conflict), index_where=where)
-        statement = statement.returning(*(table.c[name] for name in returning))
-        if connection.dialect.name == "postgresql":  # a few rows: one multi-row VALUES, one round trip
-            result = connection.execute(statement.values(list(rows)))
-        else:
-            result = connection.execute(statement, list(rows))
-        return [tuple(row) for row in result.all()]
+        # A few rows: one multi-row VALUES, one round trip ("insertmanyvalues"), the statement
+        # built once (a send batch's two ledger rows paid more to build it than to run it).
+        postgres = connection.dialect.name == "postgresql"
+        statement = _insert_new_statement(table, tuple(conflict), tuple(returning), conflict_where, postgres)
+        return [tuple(row) for row in connection.execute(statement, list(rows)).all()]
     quote = connection.dialect.identifier_preparer.quote
     columns = list(rows[0])
     staging = _staged(connection, table, columns, rows)
@@ -103,6 +101,16 @@ def insert_new(
         f"RETURNING {', '.join(quote(name) for name in returning)}"
     )
     return [tuple(row) for row in result.all()]
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_new_statement(
+    table: Table, conflict: tuple[str, ...], returning: tuple[str, ...], conflict_where: str | None, postgres: bool
+) -> Any:
+    where = text(conflict_where) if conflict_where else None
+    insert = postgresql_insert(table) if postgres else sqlite_insert(table)
+    statement = insert.on_conflict_do_nothing(index_elements=list(conflict), index_where=where)
+    return statement.returning(*(table.c[name] for name in returning))
 
 
 def _where(predicate: str | None) -> str:

@@ -100,6 +100,20 @@ def raw_server(status: int | None, body: Any = None, **headers: str) -> Iterator
 
 
 # -- submission ----------------------------------------------------------------------------------
+def test_the_environment_proxy_and_ca_bundle_are_read_once(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/custom.pem")
+    settings = MittoSettings(api_key="k", base_url="https://messaging.mittoapi.com", traffic_account_id="t")
+    session = MittoClient(settings)._session
+    assert session.proxies.get("https") == "http://proxy.internal:3128"
+    assert session.verify == "/etc/ssl/custom.pem"
+    assert session.trust_env is False  # not read again on every request
+    monkeypatch.setenv("NO_PROXY", "messaging.mittoapi.com")
+    bypassed = MittoClient(settings)._session
+    assert "https" not in bypassed.proxies
+
+
 def test_an_integer_id_past_64_bits_keeps_every_digit(client):
     """Requests encode with orjson; answers still decode with json, which (unlike orjson, which
     makes such an integer a float) keeps every digit of an id."""

@@ -151,19 +151,9 @@ def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> tuple[list
     write (`_write`) records every decision, the attempt included, and commits. Concurrent
     claimers skip locked rows (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite has one writer); a
     worker that dies before that commit leaves its rows as they were, for the sweeper."""
-    due = or_(
-        Message.state == MessageState.QUEUED,
-        and_(Message.state == MessageState.DEFERRED, Message.defer_until <= now),
-    )
     rows = (
         db.session.connection()  # Core: plain rows, none of the ORM's per-row loading machinery
-        .execute(
-            select(*_CLAIMED, *(getattr(Contact, name) for name in ContactRow._fields))
-            .outerjoin(Contact, Contact.id == Message.contact_id)
-            .where(Message.campaign_id == campaign_id, Message.id >= low, Message.id < high, due)
-            .order_by(Message.id)
-            .with_for_update(skip_locked=True, of=Message.__table__)
-        )
+        .execute(_claim_statement(), {"campaign_id": campaign_id, "low": low, "high": high, "now": now})
         .all()
     )
     width = len(_CLAIMED)
@@ -173,6 +163,27 @@ def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> tuple[list
         if row[width] is not None:
             contacts[row[width]] = ContactRow(*row[width:])
     return claimed, contacts
+
+
+@functools.cache
+def _claim_statement() -> Any:
+    """Built once: constructing it took longer than a small batch's query (bound per call)."""
+    due = or_(
+        Message.state == MessageState.QUEUED,
+        and_(Message.state == MessageState.DEFERRED, Message.defer_until <= bindparam("now")),
+    )
+    return (
+        select(*_CLAIMED, *(getattr(Contact, name) for name in ContactRow._fields))
+        .outerjoin(Contact, Contact.id == Message.contact_id)
+        .where(
+            Message.campaign_id == bindparam("campaign_id"),
+            Message.id >= bindparam("low"),
+            Message.id < bindparam("high"),
+            due,
+        )
+        .order_by(Message.id)
+        .with_for_update(skip_locked=True, of=Message.__table__)
+    )
 
 
 class Write(NamedTuple):
@@ -320,23 +331,28 @@ def _backoff(attempt: int, retry_after: float = 0.0) -> float:
     return max(retry_after, min(MAX_BACKOFF, 2.0**attempt)) * random.uniform(1.0, 1.25)  # noqa: S311 (jitter)
 
 
-def _read_only(model: Any, ident: int) -> Any:
-    """The row, detached when this batch loaded it: it is read on both sides of the batch's
-    commits, and an attached object would be expired by each one and reloaded by a query.
-    An object the caller already holds (an inline job inside a request) is left attached."""
-    held = db.session.identity_key(model, ident) in db.session.identity_map
-    row = db.session.get(model, ident)
-    if row is not None and not held:
-        db.session.expunge(row)
-    return row
+def _read_only(campaign_id: int) -> tuple[Campaign, Shop] | None:
+    """The campaign and its shop in one query, detached when this batch loaded them: they are
+    read on both sides of the batch's commits, and attached objects would be expired by each
+    one and reloaded by a query apiece. Objects the caller already holds (an inline job inside
+    a request) stay attached: the identity map hands back the caller's own, refreshed."""
+    held = set(db.session.identity_map.keys())  # empty in a worker's job: it starts afresh
+    pair = db.session.execute(
+        select(Campaign, Shop).join(Shop, Shop.id == Campaign.shop_id).where(Campaign.id == campaign_id)
+    ).first()
+    if pair is None:
+        return None
+    for row in pair:
+        if db.session.identity_key(instance=row) not in held:
+            db.session.expunge(row)
+    return pair[0], pair[1]
 
 
 def send_batch(*, campaign_id: int, low: int, high: int) -> dict[str, int]:
-    campaign = _read_only(Campaign, campaign_id)
-    if campaign is None or campaign.state != CampaignState.SENDING:
+    pair = _read_only(campaign_id)
+    if pair is None or pair[0].state != CampaignState.SENDING:
         return {"claimed": 0}
-    shop = _read_only(Shop, campaign.shop_id)
-    assert shop is not None
+    campaign, shop = pair
     now = utcnow()
     claimed, contacts = claim(campaign_id=campaign_id, low=low, high=high, now=now)
     outcome = {"claimed": len(claimed), "sent": 0, "failed": 0, "skipped": 0, "deferred": 0, "unknown": 0}
@@ -813,15 +829,17 @@ def has_open_rows(campaign_id: int, *, ahead_of: int | None = None) -> bool:
     upper bound) looks at the rows after it first: a seek from the start of a state would step
     over the not yet vacuumed index entries of every row that state already left."""
 
-    def any_open(*where: Any) -> bool:
-        return any(
-            db.session.scalar(
-                select(Message.id).where(Message.campaign_id == campaign_id, Message.state == state, *where).limit(1)
-            )
-            for state in OPEN_MESSAGE_STATES
-        )
+    def any_open(ahead: bool) -> bool:
+        bound = {"campaign_id": campaign_id, "ahead_of": ahead_of}
+        return any(db.session.scalar(_open_row_statement(state, ahead), bound) for state in OPEN_MESSAGE_STATES)
 
-    return (ahead_of is not None and any_open(Message.id >= ahead_of)) or any_open()
+    return (ahead_of is not None and any_open(True)) or any_open(False)
+
+
+@functools.cache
+def _open_row_statement(state: MessageState, ahead: bool) -> Any:
+    where = [Message.campaign_id == bindparam("campaign_id"), Message.state == state]
+    return select(Message.id).where(*where, *([Message.id >= bindparam("ahead_of")] if ahead else [])).limit(1)
 
 
 def finish_if_done(*, campaign_id: int, ahead_of: int | None = None, kind: CampaignKind | None = None) -> bool:
