@@ -14,10 +14,12 @@ accuracy, beside raw lower bounds measured in the same run. Run by hand; never p
     .venv/bin/python bench/send.py --sizes 100000 --workers simple,threaded --threads 3   # worker classes
 
 Per size: a scratch PostgreSQL database (dropped afterwards) with one shop and N subscribed
-contacts (sealed like an import, COPY; setup, timed apart). Per batch size: a campaign launched
-through the service, then ONE `flask worker --burst -q campaigns` per worker class (`--workers`,
-default simple and threaded with `--threads`; fork too at <= 10k) sends to the fake Mitto in its
-own process, limits off; every message is then checked sent once. A CHECKPOINT precedes every
+contacts (sealed like an import, COPY; setup, timed apart). Per batch size and worker class
+(`--workers`, default simple and threaded with `--threads`; fork too at <= 10k): ONE `flask worker
+-q campaigns` starts, and once it waits for jobs a campaign is launched through the service; the
+worker sends to the fake Mitto in its own process, limits off, and is stopped (SIGTERM) once the
+campaign completes. Its rate: N / (the launch's return -> completed_at), its start printed apart;
+every message is then checked sent once. A CHECKPOINT precedes every
 timed run, and the CPU each process spent per message (from /proc: the worker, PostgreSQL, the
 fake, Redis) is printed under each row: two cores serve them all.
 Raw bounds on the same database: COPY of the same rows into `raw_messages` (the indexes of

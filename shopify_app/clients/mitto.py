@@ -22,7 +22,6 @@ or went quiet *after* being handed the request, so they do not prove nothing was
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -143,10 +142,10 @@ def validate_bulk_size(count: int) -> None:
 
 def _session_for(base_url: str) -> requests.Session:
     """A session that reads the proxy and CA-bundle variables once: by default requests reads
-    them from the environment on every request (a scan of os.environ, ~0.5 ms a call)."""
+    them from the environment on every request (a scan of every variable, ~0.5 ms a call)."""
     session = requests.Session()
-    session.proxies = requests.utils.get_environ_proxies(base_url)  # NO_PROXY honoured
-    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    settings = session.merge_environment_settings(base_url, {}, None, None, None)  # what each call would read
+    session.proxies, session.verify = settings["proxies"], settings["verify"]  # NO_PROXY honoured
     session.trust_env = False
     return session
 
