@@ -25,3 +25,10 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """The app is loaded: freeze it out of the garbage collector's reach (shopify_app/runtime.py)."""
+    from shopify_app.runtime import tune_gc
+
+    tune_gc()

@@ -11,7 +11,6 @@ the child right after fork.
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from rq.worker import WorkerStatus
 from shopify_app.bulk import on_postgresql
 from shopify_app.config import QUEUE_NAMES
 from shopify_app.extensions import db, redis_ext
+from shopify_app.runtime import tune_gc
 
 
 class ThreadedWorker(SimpleWorker):
@@ -140,20 +140,3 @@ def run_worker(
         worker = WORKER_CLASSES[worker_class](queues, connection=redis_ext.client(), **options)
         tune_gc()
         return bool(worker.work(burst=burst, with_scheduler=with_scheduler))
-
-
-# A batch allocates tens of thousands of short-lived containers (rows, payload dicts, answers):
-# with the default threshold of 700 that is a collection every few hundred messages, and each
-# older-generation pass walked the ~150k objects of the imports and the app as well. Measured
-# (bench/send.py, 100k, batch 2000, threaded): 1.48 s of 4.8 s of worker CPU was collection.
-GC_THRESHOLDS = (10_000, 10, 10)
-
-
-def tune_gc() -> None:
-    """Freeze what startup allocated (never garbage, now never scanned; a forked job child
-    shares those pages instead of copying them as a collection touches them), and collect the
-    young generation every 10,000 allocations instead of 700: the garbage a batch makes is
-    freed by reference counting long before, so fewer passes scan the same survivors."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)

@@ -14,10 +14,11 @@ from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import select
 
-from jobs.worker import GC_THRESHOLDS, ThreadedWorker, run_worker, tune_gc
+from jobs.worker import ThreadedWorker, run_worker
 from shopify_app.extensions import db, redis_ext
 from shopify_app.models import Campaign, CampaignState, Message
 from shopify_app.queueing import enqueue
+from shopify_app.runtime import GC_THRESHOLDS, tune_gc
 from shopify_app.services import credits
 
 from .conftest import mitto_config, shop_ready_to_send
