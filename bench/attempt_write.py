@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,8 +28,8 @@ import psycopg  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench._scratch import postgres_scratch  # noqa: E402
 from shopify_app import create_app  # noqa: E402
-from tests.conftest import scratch_database  # noqa: E402
 
 ATTEMPT = (
     "UPDATE messages SET state = 'submitting', attempts = 1, credits = 1, segments = 1, attempted_at = now(), "
@@ -97,8 +96,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=2000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(Path(tmp), "smsb_bench_attempt") as url:
-        assert url.startswith("postgres"), "bench/attempt_write.py needs PostgreSQL (DATABASE_URL)"
+    with postgres_scratch("smsb_bench_attempt", "bench/attempt_write.py") as url:
         with create_app({"APP_ENV": "test", "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}).app_context():
             upgrade()
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

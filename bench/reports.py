@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask_migrate import upgrade
 from sqlalchemy import text
 
+from bench._scratch import postgres_scratch
 from shopify_app import create_app
 from shopify_app.extensions import db
-from tests.conftest import ApiClient, base_test_config, install_shop, scratch_database
+from tests.conftest import ApiClient, base_test_config, install_shop
 
 SEED = """
 INSERT INTO contacts (shop_id, phone_ciphertext, phone_hash, first_name_len, last_name_len, names_ucs2,
@@ -90,8 +90,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(Path(tmp), "smsb_bench_reports") as url:
-        assert url.startswith("postgres"), "bench/reports.py needs PostgreSQL (DATABASE_URL)"
+    with postgres_scratch("smsb_bench_reports", "bench/reports.py") as url:
         app = create_app(base_test_config(url, LOG_LEVEL="WARNING"))
         with app.app_context():
             upgrade()
