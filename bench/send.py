@@ -59,6 +59,7 @@ from rq import Worker  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench._scratch import postgres_scratch  # noqa: E402
 from shopify_app import create_app  # noqa: E402
 from shopify_app.bulk import bulk_insert  # noqa: E402
 from shopify_app.extensions import db  # noqa: E402
@@ -69,7 +70,7 @@ from shopify_app.services.phones import Phone  # noqa: E402
 from shopify_app.services.pii import phone_hash  # noqa: E402
 from shopify_app.services.settings import update_settings  # noqa: E402
 from shopify_app.tenancy import shop_scope  # noqa: E402
-from tests.conftest import app_role_url, install_shop, scratch_database  # noqa: E402
+from tests.conftest import app_role_url, install_shop  # noqa: E402
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13"
 API_KEY, ACCOUNT, SENDER = "test-mitto-key", "acct-bench", "SMSBlossom"
@@ -195,9 +196,10 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def cpu_now() -> dict[str, float]:
-    """CPU seconds so far, from Linux /proc, by who spent them: this process ("bench"), its reaped
-    children ("worker": the worker processes), the fake Mitto, PostgreSQL (the postmaster with
-    its reaped backends, and the live ones) and Redis. Two cores serve them all."""
+    """CPU seconds so far, from Linux /proc, by who spent them: this process ("bench"), the worker
+    ("worker": reaped children and live descendants, under py-spy too), the fake Mitto,
+    PostgreSQL (the postmaster with its reaped backends, and the live ones) and Redis. Two
+    cores serve them all."""
     hz, own = os.sysconf("SC_CLK_TCK"), os.times()
     spent = {"bench": own.user + own.system, "worker": own.children_user, "worker sys": own.children_system}
     spent |= {"fake": 0.0, "postgres": 0.0, "redis": 0.0}
@@ -378,12 +380,7 @@ def raw_bounds(url: str, base_url: str, campaign_id: int, batch: int, *, loop: b
 def scratch_shop(prefix: str, count: int, launches: int, **config: Any) -> Iterator[tuple[str, str, Row, Shop]]:
     """Scratch database, fake Mitto process, app context and a shop with `count` contacts;
     yields (database URL, fake base URL, app config, shop)."""
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        scratch_database(Path(tmp), prefix) as url,
-        fake_mitto() as base_url,
-    ):
-        assert url.startswith("postgres"), "bench/send.py needs PostgreSQL (DATABASE_URL)"
+    with postgres_scratch(prefix, "bench/send.py") as url, fake_mitto() as base_url:
         settings = app_config(url, base_url, **config)
         with create_app(dict(settings)).app_context():
             shop, sealing, copying = setup(count, launches)
@@ -418,7 +415,7 @@ def bench_size(count: int, batches: list[int], args: argparse.Namespace, table: 
             log = Path(tempfile.gettempdir()) / f"bench-send-worker-{worker_class}.log"
             checkpoint(url)
             row = {"size": count, "batch": batch, "worker": worker_class} | send_warm(
-                shop, worker_env(config), log, worker_class=worker_class, profile=profile
+                shop, count, worker_env(config), log, worker_class=worker_class, profile=profile
             )
             period, calls = verify(row["campaign_id"], count)
             row |= {"period": period, "calls": calls}
@@ -429,7 +426,7 @@ def bench_size(count: int, batches: list[int], args: argparse.Namespace, table: 
                 print(f"  CPU per message, {name}: {sum(cpu.values()):.1f} µs ({split})", flush=True)
 
 
-def send_warm(shop: Shop, env: dict[str, str], log: Path, *, worker_class: str, profile: str | None) -> Row:
+def send_warm(shop: Shop, count: int, env: dict[str, str], log: Path, *, worker_class: str, profile: str | None) -> Row:
     """Start a worker, launch once it waits for jobs, stop it once the campaign completes: a
     worker process's rate is measured from the launch's return (its jobs enqueued) to the
     campaign's completion, as a long-running worker sends (and as the raw loop is timed: its
@@ -451,9 +448,8 @@ def send_warm(shop: Shop, env: dict[str, str], log: Path, *, worker_class: str, 
     spawned = time.perf_counter()
     _, rss = run_worker(env, log, worker_class=worker_class, done=done, profile=profile, when_idle=go)
     completed_at = db.session.scalar(select(Campaign.completed_at).where(Campaign.id == state["campaign_id"]))
-    count = db.session.scalar(select(func.count()).where(Message.campaign_id == state["campaign_id"]))
     state["wall"] = (completed_at - state["enqueued"]).total_seconds()
-    state["cpu"] = cpu_per_message(state.pop("before"), state.pop("after"), int(count))
+    state["cpu"] = cpu_per_message(state.pop("before"), state.pop("after"), count)
     return state | {"rss": rss}
 
 

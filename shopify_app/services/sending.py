@@ -335,7 +335,7 @@ def _read_only(campaign_id: int) -> tuple[Campaign, Shop] | None:
     """The campaign and its shop in one query, detached when this batch loaded them: they are
     read on both sides of the batch's commits, and attached objects would be expired by each
     one and reloaded by a query apiece. Objects the caller already holds (an inline job inside
-    a request) stay attached: the identity map hands back the caller's own, refreshed."""
+    a request) stay attached: the identity map hands back the caller's own, as the caller has them."""
     held = set(db.session.identity_map.keys())  # empty in a worker's job: it starts afresh
     pair = db.session.execute(
         select(Campaign, Shop).join(Shop, Shop.id == Campaign.shop_id).where(Campaign.id == campaign_id)
