@@ -454,3 +454,30 @@ def test_the_batch_writes_read_only_their_own_rows(app):
             assert "Seq Scan on messages" not in plan, plan
             assert "pk_messages" in plan, plan
         connection.rollback()
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="query plans: PostgreSQL")
+def test_sent_at_lookups_use_the_partial_indexes(app):
+    """The (contact_id, sent_at) and (shop_id, sent_at) indexes hold sent rows only (migration
+    0013); every lookup names a range of sent_at, which the planner must see implies NOT NULL."""
+    from shopify_app.tenancy import admin_engine
+
+    lookups = {  # the frequency cap, attribution, the shop's report by period
+        "ix_messages_contact_id_sent_at": [
+            "SELECT contact_id, count(*) FROM messages WHERE contact_id IN (1, 2, 3) AND sent_at >= now() "
+            "GROUP BY contact_id",
+            "SELECT campaign_id, id FROM messages WHERE contact_id = 1 AND sent_at <= now() "
+            "AND sent_at >= now() - interval '1 day' ORDER BY sent_at DESC LIMIT 1",
+        ],
+        "ix_messages_shop_id_sent_at": [
+            "SELECT state, count(*) FROM messages WHERE shop_id = 1 AND sent_at >= now() "
+            "AND sent_at < now() + interval '1 day' GROUP BY state",
+        ],
+    }
+    with admin_engine().connect() as connection:
+        connection.execute(db.text("SET LOCAL enable_seqscan = off"))
+        for index, queries in lookups.items():
+            for query in queries:
+                plan = "\n".join(connection.scalars(db.text("EXPLAIN " + query)))
+                assert index in plan, plan
+        connection.rollback()

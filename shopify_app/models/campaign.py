@@ -134,8 +134,21 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
             postgresql_where=text("provider_message_id IS NOT NULL"),
             sqlite_where=text("provider_message_id IS NOT NULL"),
         ),
-        Index("ix_messages_contact_id_sent_at", "contact_id", "sent_at"),
-        Index("ix_messages_shop_id_sent_at", "shop_id", "sent_at"),
+        # Partial: a row has no sent_at until the provider accepted it, and its snapshot and
+        # attempt would each take an insertion per index for nothing (migration 0013).
+        *(
+            Index(
+                name,
+                column,
+                "sent_at",
+                postgresql_where=text("sent_at IS NOT NULL"),
+                sqlite_where=text("sent_at IS NOT NULL"),
+            )
+            for name, column in (
+                ("ix_messages_contact_id_sent_at", "contact_id"),
+                ("ix_messages_shop_id_sent_at", "shop_id"),
+            )
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
