@@ -56,11 +56,12 @@ def _insert_from_staging(connection: Connection, table: Table, columns: list[str
     return f"INSERT INTO {target} ({column_list}) SELECT {column_list} FROM {staging}"  # noqa: S608
 
 
-def bulk_insert(table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
-    """INSERT `rows` (dicts with the same keys) into `table`; returns the row count."""
+def bulk_insert(table: Table, rows: Sequence[Mapping[str, Any]], *, connection: Connection | None = None) -> int:
+    """INSERT `rows` (dicts with the same keys) into `table`, in the session's transaction or
+    on `connection`; returns the row count."""
     if not rows:
         return 0
-    connection = db.session.connection()
+    connection = connection or db.session.connection()
     if connection.dialect.name == "postgresql":
         columns = list(rows[0])
         staging = _staged(connection, table, columns, rows)

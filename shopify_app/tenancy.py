@@ -210,6 +210,19 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_unscope_request)
 
 
+@contextmanager
+def side_transaction() -> Iterator[Connection]:
+    """A transaction of its own beside the session's, in the current scope (its engine, and on
+    the app role its `app.shop_id`), committed when the block ends: for what must be durable
+    while the session's transaction stays open and keeps its locks."""
+    from .extensions import db
+
+    with db.session.get_bind().begin() as connection:
+        if _is_app_postgres(connection, _app_engine()):
+            connection.execute(_SET, {"value": _setting_value()})
+        yield connection
+
+
 def admin_engine() -> Engine:
     """The engine for migrations and cross-shop maintenance: the admin one when configured."""
     from .extensions import db

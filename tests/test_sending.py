@@ -4,14 +4,15 @@ gets a message twice, credits add up."""
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import CreditLedger, Message, MessageState
+from shopify_app.extensions import db, sms_backend
+from shopify_app.models import CreditLedger, Message, MessageState, SendAttempt
 from shopify_app.services import credits
 from shopify_app.services.circuit import CircuitState
 from shopify_app.services.sending import breaker, sweep
@@ -50,6 +51,7 @@ def provider_calls_per_recipient(fake) -> Counter[str]:
 def ledger_is_consistent(shop_id: int) -> None:
     total = db.session.scalar(select(func.sum(CreditLedger.amount)).where(CreditLedger.shop_id == shop_id))
     assert total == credits.balance(shop_id=shop_id) >= 0
+    assert db.session.scalars(select(SendAttempt)).all() == []  # every answered attempt's record is gone
 
 
 def test_happy_path_sends_each_recipient_exactly_once(sender, fake_mitto):
@@ -446,7 +448,11 @@ def test_the_batch_writes_read_only_their_own_rows(app):
         statements = [
             (_WRITE_ATTEMPTS, {"id": ids, "attempts": ones, "credits": ones, "segments": ones, "now": now}),
             (_WRITE_OTHERS, {"id": ids, "attempts": ones, "state": "{}", "skip_reason": "{}", "defer_until": "{}"}),
-            (_MARK_SENT, {"mids": ids, "pids": pg_array(["p"] * 500), "bulk_id": "b", "now": now}),
+            (
+                _MARK_SENT,
+                {"mids": ids, "pids": pg_array(["p"] * 500), "bulk_id": "b", "now": now}
+                | {"attempts": ones, "credits": ones, "segments": ones},
+            ),
         ]
         for statement, params in statements:
             fixed = {"submitting": "submitting", "lease": now, "state": "sent", **span}
@@ -481,3 +487,114 @@ def test_sent_at_lookups_use_the_partial_indexes(app):
                 plan = "\n".join(connection.scalars(db.text("EXPLAIN " + query)))
                 assert index in plan, plan
         connection.rollback()
+
+
+# --- the record path (PostgreSQL): a batch's attempt is a `send_attempts` row beside its rows ---
+
+needs_postgres_and_redis = pytest.mark.skipif(
+    not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")),
+    reason="the record path (PostgreSQL) with jobs left queued (Redis)",
+)
+
+
+def dead_batch_record(shop_id: int, campaign_id: int, ids: list[int], now: datetime) -> None:
+    """What a batch that died after committing its attempt record leaves: the record, and its
+    rows `queued` and unlocked (its transaction rolled back)."""
+    from shopify_app.bulk import pg_array
+    from shopify_app.services.sending import LEASE
+
+    ones = pg_array([1] * len(ids))
+    db.session.add(
+        SendAttempt(
+            shop_id=shop_id,
+            campaign_id=campaign_id,
+            first_id=min(ids),
+            last_id=max(ids),
+            message_ids=pg_array(ids),
+            attempts=ones,
+            credits=ones,
+            segments=ones,
+            attempted_at=now,
+            lease_until=now + LEASE,
+        )
+    )
+    db.session.commit()
+
+
+@needs_postgres_and_redis
+def test_a_dead_batchs_rows_are_neither_resent_nor_cancelled_and_end_unknown(sender, fake_mitto):
+    from shopify_app.services.sending import LEASE
+
+    app, api, shop = sender
+    campaign_id = launch(api)  # the jobs wait in Redis
+    now = datetime.now(UTC)
+    lost = sorted(db.session.scalars(select(Message.id)))[:5]
+    dead_batch_record(shop.id, campaign_id, lost, now)
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS - 5, "queued": 5}  # no claim takes the record's rows
+    assert not {str(message_id) for message_id in lost} & {m["reference"] for m in fake_mitto.received}
+    body = api.post(f"/api/campaigns/{campaign_id}/cancel").get_json()
+    assert body["state"] == "cancelled"
+    assert states() == {"sent": RECIPIENTS - 5, "queued": 5}  # maybe sent: not the merchant's to cancel
+    assert body["credits"]["held"] == 5  # their share stays held
+    summary = sweep(now=now + LEASE + timedelta(seconds=1))
+    assert summary["unknown"] == 5
+    assert states() == {"sent": RECIPIENTS - 5, "unknown": 5}
+    rows = db.session.scalars(select(Message).where(Message.id.in_(lost))).all()
+    assert {(m.error_code, m.attempts, m.credits, m.segments) for m in rows} == {("worker_lost", 1, 1, 1)}
+    assert credits.held_for(campaign_id=campaign_id) == 5
+    ledger_is_consistent(shop.id)
+
+
+@needs_postgres_and_redis
+def test_the_sweeper_leaves_a_record_whose_rows_a_live_batch_still_holds(sender, fake_mitto):
+    from shopify_app.bulk import pg_array
+    from shopify_app.services.sending import LEASE
+    from shopify_app.tenancy import admin_engine
+
+    _app, api, shop = sender
+    campaign_id = launch(api)
+    now = datetime.now(UTC)
+    held = sorted(db.session.scalars(select(Message.id)))[:5]
+    dead_batch_record(shop.id, campaign_id, held, now)
+    later = now + LEASE + timedelta(seconds=1)
+    with admin_engine().connect() as batch:  # a batch past its lease, still in its call
+        lock = "SELECT id FROM messages WHERE id = ANY(CAST(:ids AS bigint[])) FOR NO KEY UPDATE"
+        batch.execute(db.text(lock), {"ids": pg_array(held)})
+        assert sweep(now=later)["unknown"] == 0  # neither waits on the locks nor takes the rows
+        batch.rollback()
+    assert states() == {"queued": RECIPIENTS}
+    assert len(db.session.scalars(select(SendAttempt)).all()) == 1
+    assert sweep(now=later)["unknown"] == 5
+    assert db.session.scalars(select(SendAttempt)).all() == []
+
+
+@needs_postgres_and_redis
+def test_cancel_during_a_provider_call_leaves_the_batch_its_rows(sender, fake_mitto, monkeypatch):
+    """The batch keeps its rows locked across the call: cancel skips them instead of waiting
+    (or cancelling what is being sent); they end as the answer says and the hold settles."""
+    app, api, shop = sender
+    backend = sms_backend()
+    real_send = backend.send_bulk
+    answers: list[dict] = []
+
+    def send_while_the_merchant_cancels(messages):
+        if not answers:
+            merchant = threading.Thread(
+                target=lambda: answers.append(api.post(f"/api/campaigns/{campaign_id}/cancel").get_json())
+            )
+            merchant.start()
+            merchant.join(timeout=20)
+            assert not merchant.is_alive(), "cancel waited for the batch's locks"
+        return real_send(messages)
+
+    monkeypatch.setattr(backend, "send_bulk", send_while_the_merchant_cancels)
+    campaign_id = launch(api)
+    settle_jobs(app)
+    assert answers[0]["state"] == "cancelled"
+    assert states() == {"sent": 5, "cancelled": RECIPIENTS - 5}
+    assert len(fake_mitto.received) == 5
+    body = api.get(f"/api/campaigns/{campaign_id}").get_json()
+    assert (body["credits"]["spent"], body["credits"]["held"]) == (5, 0)
+    assert credits.balance(shop_id=shop.id) == 1000 - 5
+    ledger_is_consistent(shop.id)

@@ -20,6 +20,7 @@ from .campaign import (
     Message,
     MessageStat,
     MessageState,
+    SendAttempt,
     Template,
 )
 from .commerce import Checkout, Order
@@ -72,6 +73,7 @@ __all__ = [
     "PurchaseStatus",
     "RunState",
     "Segment",
+    "SendAttempt",
     "Shop",
     "ShortLink",
     "StockLevel",

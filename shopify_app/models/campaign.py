@@ -179,6 +179,34 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SendAttempt(db.Model):  # type: ignore[name-defined,misc]
+    """A provider call about to be made for some of a campaign's rows (the PostgreSQL send path
+    of campaigns without per-message holds; services/sending.py).
+
+    Committed on a connection of its own before the call, while the batch's own transaction
+    keeps the rows locked and `queued`; deleted by the transaction that records the answer, so
+    the rows and the record change together. One that outlives its lease belongs to a batch
+    that died after it may have called: no claim takes its rows, and the sweeper makes them
+    `unknown` with the costs written here. The per-row values are PostgreSQL array literals
+    (`{1,2,3}`), parallel to `message_ids`, unnested in SQL."""
+
+    __tablename__ = "send_attempts"
+    __table_args__ = (Index("ix_send_attempts_campaign_id_first_id", "campaign_id", "first_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    # No foreign keys: the batch's transaction holds locks these would have to check against.
+    shop_id: Mapped[int] = mapped_column(BigInteger)
+    campaign_id: Mapped[int] = mapped_column(BigInteger)
+    first_id: Mapped[int] = mapped_column(BigInteger)  # the span of message_ids, for overlap lookups
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    message_ids: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[str] = mapped_column(Text)
+    credits: Mapped[str] = mapped_column(Text)
+    segments: Mapped[str] = mapped_column(Text)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class LedgerKind(enum.StrEnum):
     GRANT = "grant"  # trial, purchase, operator
     RESERVE = "reserve"  # a launch holds the estimate

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Select, and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import BigInteger, Select, and_, delete, exists, func, insert, literal, select, text, update
 
 from ..bulk import on_postgresql
 from ..config import current_config
@@ -324,6 +324,11 @@ def resume(*, shop: Shop, campaign_id: int) -> Campaign:
     return campaign
 
 
+_OPEN_ATTEMPT_IDS = text(
+    "SELECT unnest(CAST(message_ids AS bigint[])) FROM send_attempts WHERE campaign_id = :campaign_id"
+).columns(id=BigInteger)
+
+
 def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
     campaign = get_campaign(shop=shop, campaign_id=campaign_id)
     _transition(
@@ -331,10 +336,18 @@ def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
         (CampaignState.DRAFT, CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED),
         CampaignState.CANCELLED,
     )
-    db.session.execute(
-        update(Message)
+    # Rows a batch holds are in flight (it records their answer); rows an open attempt record
+    # names may have been sent (the sweeper settles them): neither is cancelled.
+    open_rows = (
+        select(Message.id)
         .where(Message.campaign_id == campaign.id, Message.state.in_([MessageState.QUEUED, MessageState.DEFERRED]))
-        .values(state=MessageState.CANCELLED)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    if on_postgresql():
+        open_rows = open_rows.where(Message.id.not_in(_OPEN_ATTEMPT_IDS.bindparams(campaign_id=campaign.id)))
+    db.session.execute(
+        update(Message).where(Message.id.in_(open_rows.scalar_subquery())).values(state=MessageState.CANCELLED),
+        execution_options={"synchronize_session": False},
     )
     campaign.completed_at = utcnow()
     db.session.commit()

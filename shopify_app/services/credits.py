@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
-from ..bulk import insert_new
+from ..bulk import insert_new, on_postgresql
 from ..errors import PaymentRequired
 from ..extensions import db
 from ..models import Campaign, CreditLedger, LedgerKind, Message, MessageState, Shop
@@ -192,9 +192,9 @@ def spent_for(*, campaign_id: int) -> int:
 def finalize_campaign(*, campaign: Campaign) -> int:
     """Give back the part of the hold no message can still need.
 
-    Messages in flight (`submitting`) and with an unknown outcome keep their share until they
-    settle; run again later, this releases the rest. The key is derived from what is held and
-    needed, so two runs over the same state release once.
+    Messages in flight (`submitting`, or named by an open attempt record) and with an unknown
+    outcome keep their share until they settle; run again later, this releases the rest. The
+    key is derived from what is held and needed, so two runs over the same state release once.
     """
     db.session.execute(select(Campaign.id).where(Campaign.id == campaign.id).with_for_update())
     # An attempted message knows its cost; a claimed one not yet attempted may cost the most a
@@ -209,7 +209,7 @@ def finalize_campaign(*, campaign: Campaign) -> int:
         )
     ).one()
     held = held_for(campaign_id=campaign.id)
-    needed = int(known or 0) + int(unattempted or 0) * campaign.estimated_segments
+    needed = int(known or 0) + int(unattempted or 0) * campaign.estimated_segments + _open_attempt_credits(campaign.id)
     amount = held - needed
     if amount <= 0:
         return 0
@@ -225,6 +225,16 @@ def finalize_campaign(*, campaign: Campaign) -> int:
         ]
     )
     return amount
+
+
+# The record path's attempts (services/sending.py): their rows are still `queued`, maybe sent.
+_OPEN_ATTEMPT_CREDITS = text(
+    "SELECT coalesce(sum(c), 0) FROM send_attempts, unnest(CAST(credits AS integer[])) AS c WHERE campaign_id = :id"
+)
+
+
+def _open_attempt_credits(campaign_id: int) -> int:
+    return int(db.session.scalar(_OPEN_ATTEMPT_CREDITS, {"id": campaign_id}) or 0) if on_postgresql() else 0
 
 
 def resolve_unknown(*, message: Message, accepted: bool, estimated_segments: int) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from ..bulk import bulk_insert
 from ..config import current_config
@@ -118,9 +118,9 @@ def estimation_body(body: str, *, shop: Shop) -> str:
     return "".join(result) + body[position:]
 
 
-def store(rows: list[dict[str, Any]]) -> None:
+def store(rows: list[dict[str, Any]], *, connection: Connection | None = None) -> None:
     if rows:
-        bulk_insert(ShortLink.__table__, rows)
+        bulk_insert(ShortLink.__table__, rows, connection=connection)
 
 
 def follow(*, code: str, user_agent: str | None, ip: str | None) -> str:

@@ -2,11 +2,18 @@
 once, and record what the answer proves.
 
 At most one accepted submission per recipient, ever:
-- a batch locks its rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL: concurrent claimers skip
-  them), decides each one, and writes every decision in one statement: the rows to send become
-  `submitting` with `attempted_at` and a lease, committed before the provider call. A worker
-  that dies before that commit leaves its rows untouched (the sweeper re-enqueues the range);
-  one that dies after it leaves `submitting` rows the sweeper makes `unknown`, never resent;
+- a batch locks its rows (`FOR NO KEY UPDATE SKIP LOCKED` on PostgreSQL: concurrent claimers
+  skip them) and decides each one; the attempt is durable before the provider call, one of two ways:
+  - the record path (PostgreSQL, campaigns without per-message holds: broadcasts): the rows stay
+    locked and `queued` in the batch's transaction across the call, and a `send_attempts` row
+    (ids, attempts, costs, a lease) is committed on a connection of its own before it. The
+    answer's transaction updates the rows and deletes the record together. A worker that dies
+    before the record commits leaves nothing (the sweeper re-enqueues the range); one that dies
+    after it leaves a record whose rows no claim takes, and the sweeper makes them `unknown`
+    once its lease expires, never resent. Each row is written once (to `sent`), not twice;
+  - the row path (SQLite; carrier campaigns, whose per-message holds need the shop's row lock
+    only briefly): the rows to send become `submitting` with `attempted_at` and a lease in one
+    statement, committed before the call; the sweeper makes expired ones `unknown`;
 - a retry follows only an answer that proves nothing was accepted (429, 503, no connection);
   anything else (read timeout, 500/502/504, an answer that does not match) makes the rows
   `unknown`: never resent automatically, their credits held until an operator resolves them.
@@ -22,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 
 from ..bulk import id_in, on_postgresql, pg_array
 from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
@@ -42,10 +49,12 @@ from ..models import (
     DiscountKind,
     Message,
     MessageState,
+    SendAttempt,
     Shop,
 )
 from ..models.types import utcnow
 from ..security.crypto import Keyring, aad_for, keyring
+from ..tenancy import side_transaction
 from . import alerts, credits, discounts, links, report_cache
 from .batches import enqueue_batch
 from .campaigns import unsubscribe_url
@@ -182,7 +191,9 @@ def _claim_statement() -> Any:
             due,
         )
         .order_by(Message.id)
-        .with_for_update(skip_locked=True, of=Message.__table__)
+        # NO KEY UPDATE: on the record path the locks last across the provider call, and a
+        # delivery report's or ledger row's foreign-key check (KEY SHARE) must not wait on them.
+        .with_for_update(skip_locked=True, key_share=True, of=Message.__table__)
     )
 
 
@@ -355,6 +366,8 @@ def send_batch(*, campaign_id: int, low: int, high: int) -> dict[str, int]:
     campaign, shop = pair
     now = utcnow()
     claimed, contacts = claim(campaign_id=campaign_id, low=low, high=high, now=now)
+    if claimed and records_attempts(campaign) and (taken := _in_open_attempts(campaign_id, claimed)):
+        claimed = [item for item in claimed if item.id not in taken]  # a dead batch's: the sweeper's
     outcome = {"claimed": len(claimed), "sent": 0, "failed": 0, "skipped": 0, "deferred": 0, "unknown": 0}
     if claimed:
         _process(shop, campaign, claimed, contacts, (low, high), now, outcome)
@@ -378,6 +391,60 @@ class Plan:
     link_rows: list[dict[str, Any]] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)  # seconds until the range runs again, per reason
     circuit: CircuitBreaker | None = None
+    record_id: int | None = None  # the record path's committed attempt (send_attempts)
+
+    def attempts(self) -> list[Write]:
+        return [write for write in self.writes if write.state == MessageState.SUBMITTING]
+
+
+def records_attempts(campaign: Campaign) -> bool:
+    """Whether a batch of `campaign` takes the record path (see the module docstring)."""
+    return on_postgresql() and not POLICIES[campaign.kind].hold_per_message
+
+
+# The rows of attempts still open (committed, not yet answered) that overlap a claimed span.
+_OPEN_ATTEMPT_IDS = text(
+    "SELECT unnest(CAST(message_ids AS bigint[])) FROM send_attempts "
+    "WHERE campaign_id = :campaign_id AND first_id <= :last AND last_id >= :first"
+)
+
+
+def _in_open_attempts(campaign_id: int, claimed: list[Claimed]) -> set[int]:
+    """Claimed rows that an open attempt record names: a batch that died after committing its
+    record (and maybe calling) left them `queued` and unlocked. Read after the claim's locks,
+    so a record committed before its batch let go of the rows is always seen."""
+    span = _span([item.id for item in claimed])
+    return set(db.session.scalars(_OPEN_ATTEMPT_IDS, {"campaign_id": campaign_id, **span}))
+
+
+def _open_attempt(shop: Shop, campaign: Campaign, plan: Plan, now: datetime) -> int:
+    """Commit the record of the provider call about to be made (and the texts' short links),
+    on a connection of its own: the batch's transaction keeps the rows locked and `queued`."""
+    attempts = plan.attempts()
+    ids = [write.id for write in attempts]
+    with side_transaction() as connection:
+        record_id = connection.execute(
+            insert(SendAttempt.__table__).returning(SendAttempt.__table__.c.id),
+            {
+                "shop_id": shop.id,
+                "campaign_id": campaign.id,
+                "first_id": min(ids),
+                "last_id": max(ids),
+                "message_ids": pg_array(ids),
+                **_arrays(attempts, "attempts", "credits", "segments"),
+                "attempted_at": now,
+                "lease_until": now + LEASE,
+            },
+        ).scalar_one()
+        links.store(plan.link_rows, connection=connection)
+    return int(record_id)
+
+
+def _close_attempt(plan: Plan) -> None:
+    """Delete the record path's attempt record, in the transaction that records the answer."""
+    if plan.record_id is None:
+        return
+    db.session.execute(delete(SendAttempt.__table__).where(SendAttempt.__table__.c.id == plan.record_id))
 
 
 def _process(
@@ -389,18 +456,26 @@ def _process(
     now: datetime,
     outcome: dict[str, int],
 ) -> None:
-    """Decide every claimed row, write the decisions (the attempt included) in one statement
-    and commit before the provider call; then call and record the answer."""
+    """Decide every claimed row and make the attempt durable before the provider call (the
+    record path: a record committed apart; the row path: the rows' decisions in one statement,
+    committed); then call and record the answer."""
     try:
         plan = _plan(shop, campaign, claimed, contacts, now, outcome)
-        written = _write(plan.writes, now)
-        if lost := {item.id for item, _ in plan.sending} - written:  # never while the claim's locks hold
-            log.warning("send_batch_rows_lost", campaign_id=campaign.id, rows=len(lost))
-            _release_holds(campaign, [hold for hold in plan.holds if hold.message_id in lost])
-            plan.holds = [hold for hold in plan.holds if hold.message_id not in lost]
-            _keep(plan, [index for index, (item, _) in enumerate(plan.sending) if item.id in written])
-        links.store([row for row in plan.link_rows if row["message_id"] in written])
-        db.session.commit()
+        if records_attempts(campaign):  # skips and deferrals commit with the answer
+            _write([write for write in plan.writes if write.state != MessageState.SUBMITTING], now)
+            if plan.sending:
+                plan.record_id = _open_attempt(shop, campaign, plan, now)
+            else:
+                db.session.commit()
+        else:
+            written = _write(plan.writes, now)
+            if lost := {item.id for item, _ in plan.sending} - written:  # never while the claim's locks hold
+                log.warning("send_batch_rows_lost", campaign_id=campaign.id, rows=len(lost))
+                _release_holds(campaign, [hold for hold in plan.holds if hold.message_id in lost])
+                plan.holds = [hold for hold in plan.holds if hold.message_id not in lost]
+                _keep(plan, [index for index, (item, _) in enumerate(plan.sending) if item.id in written])
+            links.store([row for row in plan.link_rows if row["message_id"] in written])
+            db.session.commit()
     except Exception as exc:
         db.session.rollback()
         try:
@@ -672,37 +747,30 @@ def _call(
     shop: Shop, campaign: Campaign, plan: Plan, span: tuple[int, int], now: datetime, outcome: dict[str, int]
 ) -> None:
     """The provider call for the plan's attempt (committed), and what its answer proves."""
-    ids = [item.id for item, _ in plan.sending]
     assert plan.circuit is not None
     try:
         result = sms_backend().send_bulk(plan.outbound)
     except MittoError as exc:
-        attempts = {item.id: item.attempts for item, _ in plan.sending}
-        _record_error(exc, campaign, ids, attempts, plan.holds, span, now, outcome)
+        _record_error(exc, campaign, plan, span, now, outcome)
         if not isinstance(exc, (MittoRateLimited, MittoRejected)):
             plan.circuit.record_failure()
         return
     plan.circuit.record_success()
-    _record_answers(shop, campaign, ids, plan.costs, result, plan.holds, now, outcome)
+    _record_answers(shop, campaign, plan, result, now, outcome)
 
 
 def _record_answers(
-    shop: Shop,
-    campaign: Campaign,
-    ids: list[int],
-    costs: list[int],
-    result: Any,
-    holds: list[Hold],
-    now: datetime,
-    outcome: dict[str, int],
+    shop: Shop, campaign: Campaign, plan: Plan, result: Any, now: datetime, outcome: dict[str, int]
 ) -> None:
-    """What the provider accepted is sent and charged; what it refused per message failed."""
+    """What the provider accepted is sent and charged; what it refused per message failed.
+    The attempt's columns are written here too: the record path has not written them yet."""
     accepted, rejected = [], []
-    for item_id, cost, answer in zip(ids, costs, result.results, strict=True):
-        if answer.accepted:  # segments and credits were written with the attempt
-            accepted.append({"mid": item_id, "pid": answer.message_id, "credits": cost})
+    for (item, _), cost, parts, answer in zip(plan.sending, plan.costs, plan.segments, result.results, strict=True):
+        if answer.accepted:
+            row = {"mid": item.id, "pid": answer.message_id, "attempts": item.attempts}
+            accepted.append({**row, "credits": cost, "segments": parts})
         else:
-            rejected.append({"mid": item_id, "code": (answer.error_code or "rejected")[:64]})
+            rejected.append({"mid": item.id, "attempts": item.attempts, "code": (answer.error_code or "rejected")[:64]})
     if accepted:
         _mark_sent(accepted, bulk_id=result.bulk_id, now=now)
     # Rejections are rare: one executemany (psycopg pipelines it), not a round trip per message.
@@ -710,11 +778,19 @@ def _record_answers(
         db.session.execute(
             update(Message.__table__)
             .where(Message.__table__.c.id == bindparam("mid"))
-            .values(state=MessageState.FAILED.value, error_code=bindparam("code"), failed_at=now, lease_until=None),
+            .values(
+                state=MessageState.FAILED.value,
+                attempts=bindparam("attempts"),
+                attempted_at=now,
+                error_code=bindparam("code"),
+                failed_at=now,
+                lease_until=None,
+            ),
             rejected,
         )
         refused = {row["mid"] for row in rejected}
-        _release_holds(campaign, [hold for hold in holds if hold.message_id in refused])
+        _release_holds(campaign, [hold for hold in plan.holds if hold.message_id in refused])
+    _close_attempt(plan)
     credits.debit_messages(
         shop_id=shop.id, campaign_id=campaign.id, charges=[(row["mid"], row["credits"]) for row in accepted]
     )
@@ -728,7 +804,9 @@ def _record_answers(
 # (An executemany, even pipelined, is one statement per message: 4-5x slower at 500.)
 _MARK_SENT = text(
     "UPDATE messages SET state = :state, provider_message_id = v.pid, bulk_id = :bulk_id, sent_at = :now, "
-    "lease_until = NULL FROM unnest(CAST(:mids AS bigint[]), CAST(:pids AS varchar[])) AS v(mid, pid) "
+    "attempted_at = :now, attempts = v.attempts, credits = v.credits, segments = v.segments, lease_until = NULL, "
+    "defer_until = NULL FROM unnest(CAST(:mids AS bigint[]), CAST(:pids AS varchar[]), CAST(:attempts AS smallint[]), "
+    "CAST(:credits AS integer[]), CAST(:segments AS smallint[])) AS v(mid, pid, attempts, credits, segments) "
     "WHERE messages.id = v.mid AND messages.id BETWEEN :first AND :last"
 )
 
@@ -744,6 +822,7 @@ def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime
                 "now": now,
                 "mids": pg_array(mids),
                 "pids": pg_array([row["pid"] for row in rows]),
+                **{name: pg_array([row[name] for row in rows]) for name in ("attempts", "credits", "segments")},
                 **_span(mids),
             },
         )
@@ -772,16 +851,15 @@ def _release_holds(campaign: Campaign, holds: list[Hold]) -> None:
 
 
 def _record_error(
-    exc: MittoError,
-    campaign: Campaign,
-    ids: list[int],
-    attempts: dict[int, int],
-    holds: list[Hold],
-    span: tuple[int, int],
-    now: datetime,
-    outcome: dict[str, int],
+    exc: MittoError, campaign: Campaign, plan: Plan, span: tuple[int, int], now: datetime, outcome: dict[str, int]
 ) -> None:
     """What the provider's failure proves decides the rows' fate (and a carrier's holds)."""
+    ids = [item.id for item, _ in plan.sending]
+    attempts = {item.id: item.attempts for item, _ in plan.sending}
+    holds = plan.holds
+    if plan.record_id is not None:  # rare: write the attempt onto the rows as the row path has it
+        _write(plan.attempts(), now)
+        _close_attempt(plan)
     if isinstance(exc, (MittoRateLimited, MittoUnavailable)):  # provably nothing accepted
         retry = _release(ids, attempts=attempts, now=now)
         _release_holds(campaign, holds)  # the next attempt holds again
@@ -874,6 +952,56 @@ def finish_if_done(*, campaign_id: int, ahead_of: int | None = None, kind: Campa
 
 # --- the sweeper ------------------------------------------------------------------------------------
 
+# An expired record's rows that are still open become `unknown` with the record's values.
+_EXPIRE_ATTEMPT = text(
+    "UPDATE messages SET state = :unknown, error_code = 'worker_lost', attempted_at = :attempted_at, "
+    "attempts = v.attempts, credits = v.credits, segments = v.segments, lease_until = NULL, defer_until = NULL "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS smallint[]), CAST(:credits AS integer[]), "
+    "CAST(:segments AS smallint[])) AS v(id, attempts, credits, segments) "
+    "WHERE messages.id = v.id AND messages.state IN (:queued, :deferred)"
+)
+
+
+def _expire_attempts(now: datetime) -> int:
+    """The record path's lost batches: an attempt record past its lease belongs to a batch that
+    died after committing it, maybe after calling. Its rows that are still open become
+    `unknown` (never resent; their credits held for an operator) and the record goes, in one
+    transaction. A record whose rows are still locked belongs to a batch still running: left
+    for that batch to close (or a later sweep). Returns the rows made unknown."""
+    if not on_postgresql():
+        return 0
+    table = SendAttempt.__table__
+    lost = 0
+    expired = db.session.execute(select(table).where(table.c.lease_until < now).order_by(table.c.id).limit(1000)).all()
+    for record in expired:
+        ids = [int(value) for value in record.message_ids.strip("{}").split(",") if value]
+        present = select(Message.id).where(id_in(Message.id, ids))
+        locked = db.session.scalars(present.with_for_update(skip_locked=True, key_share=True)).all()
+        if len(locked) < len(db.session.scalars(present).all()):
+            db.session.rollback()
+            continue
+        lost += int(
+            db.session.execute(
+                _EXPIRE_ATTEMPT,
+                {
+                    "unknown": MessageState.UNKNOWN.value,
+                    "queued": MessageState.QUEUED.value,
+                    "deferred": MessageState.DEFERRED.value,
+                    "attempted_at": record.attempted_at,
+                    "ids": record.message_ids,
+                    "attempts": record.attempts,
+                    "credits": record.credits,
+                    "segments": record.segments,
+                },
+            ).rowcount
+            or 0
+        )
+        db.session.execute(delete(table).where(table.c.id == record.id))
+        db.session.commit()
+        log.warning("send_attempt_lost", campaign_id=record.campaign_id, rows=len(ids))
+        report_cache.invalidate(record.shop_id)
+    return lost
+
 
 def sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Safety net, run periodically: reclaim expired leases, requeue due deferrals, re-enqueue
@@ -882,6 +1010,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     from .campaigns import enqueue_batches, launch_due_scheduled
 
     now = now or utcnow()
+    lost = _expire_attempts(now)
     expired = and_(Message.state == MessageState.SUBMITTING, Message.lease_until < now)
     # A row whose claims keep dying before the call (a worker crash it causes) is given up on
     # after MAX_ATTEMPTS claims instead of cycling forever.
@@ -917,7 +1046,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     summary = {
         "reclaimed": int(never_called or 0),
         "exhausted": int(exhausted or 0),
-        "unknown": int(maybe_called or 0),
+        "unknown": int(maybe_called or 0) + lost,
         "requeued": requeued,
         "batches": enqueued,
         "launched": launched,
