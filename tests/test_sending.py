@@ -431,11 +431,12 @@ def test_the_batch_writes_read_only_their_own_rows(app):
     every batch's UPDATE. With the batch's id range it reads the rows through the primary
     key, also on rows no ANALYZE has seen yet (a launch's fresh snapshot)."""
     from shopify_app.bulk import pg_array
-    from shopify_app.services.sending import _MARK_SENT, _WRITE_ATTEMPTS, _WRITE_OTHERS
+    from shopify_app.services.sending import _MARK_SENT, _WRITE_ATTEMPTS, _WRITE_OTHERS, _claim_statement
     from shopify_app.tenancy import admin_engine
 
     now = datetime.now(UTC)
     with admin_engine().connect() as connection:
+        connection.execute(db.text("ANALYZE messages"))  # statistics from before the launch, as live
         connection.execute(
             db.text(
                 "INSERT INTO messages (shop_id, campaign_id, contact_id, state, attempts, created_at) "
@@ -459,6 +460,14 @@ def test_the_batch_writes_read_only_their_own_rows(app):
             plan = "\n".join(connection.scalars(db.text("EXPLAIN " + statement.text), {**fixed, **params}))
             assert "Seq Scan on messages" not in plan, plan
             assert "pk_messages" in plan, plan
+        # The claim reads its range's rows only, not every row of the campaign filtered by id.
+        claim = _claim_statement().params(campaign_id=1, low=first + 1000, high=first + 1500, now=now)
+        sql = claim.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}").scalars())
+        scans = [line for line in plan.splitlines() if "Index Cond" in line and "campaign_id" in line]
+        assert all("state" in line for line in scans), plan  # not every campaign row, filtered by id
+        assert "Seq Scan on messages" not in plan, plan
+        assert "rows=500 loops=1" in plan, plan
         connection.rollback()
 
 

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, union_all, update
 
 from ..bulk import id_in, on_postgresql, pg_array
 from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
@@ -176,20 +176,28 @@ def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> tuple[list
 
 @functools.cache
 def _claim_statement() -> Any:
-    """Built once: constructing it took longer than a small batch's query (bound per call)."""
-    due = or_(
-        Message.state == MessageState.QUEUED,
-        and_(Message.state == MessageState.DEFERRED, Message.defer_until <= bindparam("now")),
+    """Built once: constructing it took longer than a small batch's query (bound per call).
+
+    The range's ids come from one index range scan per state on (campaign_id, state, id). With
+    the state condition an OR (or an IN), PostgreSQL scanned that index on campaign_id alone
+    and checked every entry of the campaign against the id range: each batch read the whole
+    campaign (1.3 ms at 20k rows for a batch of 50, growing with the campaign: quadratic over a
+    send). The outer condition repeats the states: a row locked after a concurrent change is
+    re-checked against it (the subquery's view is not)."""
+    span = (
+        Message.campaign_id == bindparam("campaign_id"),
+        Message.id >= bindparam("low"),
+        Message.id < bindparam("high"),
+    )
+    due_deferral = and_(Message.state == MessageState.DEFERRED, Message.defer_until <= bindparam("now"))
+    ids = union_all(
+        select(Message.id).where(*span, Message.state == MessageState.QUEUED),
+        select(Message.id).where(*span, due_deferral),
     )
     return (
         select(*_CLAIMED, *(getattr(Contact, name) for name in ContactRow._fields))
         .outerjoin(Contact, Contact.id == Message.contact_id)
-        .where(
-            Message.campaign_id == bindparam("campaign_id"),
-            Message.id >= bindparam("low"),
-            Message.id < bindparam("high"),
-            due,
-        )
+        .where(Message.id.in_(ids), or_(Message.state == MessageState.QUEUED, due_deferral))
         .order_by(Message.id)
         # NO KEY UPDATE: on the record path the locks last across the provider call, and a
         # delivery report's or ledger row's foreign-key check (KEY SHARE) must not wait on them.
