@@ -451,7 +451,7 @@ def test_the_batch_writes_read_only_their_own_rows(app):
             (_WRITE_OTHERS, {"id": ids, "attempts": ones, "state": "{}", "skip_reason": "{}", "defer_until": "{}"}),
             (
                 _MARK_SENT,
-                {"mids": ids, "pids": pg_array(["p"] * 500), "bulk_id": "b", "now": now}
+                {"mids": ids, "pids": pg_array(["p"] * 500), "bulk_id": "b", "now": now, "record_id": None}
                 | {"attempts": ones, "credits": ones, "segments": ones},
             ),
         ]
