@@ -335,7 +335,8 @@ def _engine_options(url: str, lock_timeout_ms: int = 0) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Waits instead of failing when the web process and the scheduler write at once.
         return {"connect_args": {"timeout": 15}}
-    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
+    # No pool_pre_ping: dbpool.ping_when_idle pings only connections that sat idle a while.
+    options: dict[str, Any] = {"pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
     if lock_timeout_ms:
         options["connect_args"] = {"options": f"-c lock_timeout={int(lock_timeout_ms)}"}
     return options

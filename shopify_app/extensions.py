@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from . import tenancy
 from .config import QUEUE_NAMES
+from .dbpool import ping_when_idle
 from .tenancy import ScopedSession
 
 # Named constraints so Alembic (and SQLite batch mode) can alter and drop them reliably.
@@ -89,6 +90,10 @@ def sms_backend(app: Flask | None = None) -> Any:
 
 def init_extensions(app: Flask) -> None:
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "postgresql":
+                ping_when_idle(engine)
     tenancy.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations_dir())))
     redis_ext.init_app(app)
