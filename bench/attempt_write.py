@@ -6,10 +6,11 @@
 A scratch database migrated like production (the indexes and triggers of `messages`), N queued
 rows of one campaign, then per variant: batch by batch, the attempt (committed), then the
 mark-sent UPDATE the send path makes (committed), each timed from the client (loopback: about
-the server's time). Variants: the attempt as the send path writes it today (an UPDATE setting
+the server's time). Variants: the attempt as the row path writes it (an UPDATE setting
 `submitting`, the cost and a lease); the same without the state change on a table with
 fillfactor 70 (HOT updates); and one INSERT per batch instead (an attempt record beside the
-rows). A CHECKPOINT precedes each. Run by hand; never part of CI. See bench/README.md, stop 17.
+rows: the record path, which PostgreSQL broadcasts take since stop 18). A CHECKPOINT precedes
+each. Run by hand; never part of CI. See bench/README.md, stops 17 and 18.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ MARK_SENT = (
     "FROM unnest(%s::bigint[]) v(id) WHERE messages.id = v.id AND messages.id BETWEEN %s AND %s"
 )
 VARIANTS = (
-    ("attempt UPDATE (today)", 100, ATTEMPT),
+    ("attempt UPDATE (the row path: SQLite, automation texts)", 100, ATTEMPT),
     ("attempt UPDATE, no state change, fillfactor 70", 70, ATTEMPT_NO_STATE),
-    ("one attempt record INSERT per batch", 100, RECORD),
+    ("one attempt record INSERT per batch (the record path: PostgreSQL broadcasts)", 100, RECORD),
 )
 
 
