@@ -139,6 +139,11 @@ def _app_engine() -> Engine | None:
 
 
 def _after_begin(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    _set_scope_setting(connection)
+
+
+def _set_scope_setting(connection: Connection) -> None:
+    """A new transaction on the app's PostgreSQL engine gets the current scope's setting."""
     if _is_app_postgres(connection, _app_engine()):
         connection.execute(_SET, {"value": _setting_value()})
 
@@ -218,8 +223,7 @@ def side_transaction() -> Iterator[Connection]:
     from .extensions import db
 
     with db.session.get_bind().begin() as connection:
-        if _is_app_postgres(connection, _app_engine()):
-            connection.execute(_SET, {"value": _setting_value()})
+        _set_scope_setting(connection)
         yield connection
 
 

@@ -517,8 +517,6 @@ def dead_batch_record(shop_id: int, campaign_id: int, ids: list[int], now: datet
         SendAttempt(
             shop_id=shop_id,
             campaign_id=campaign_id,
-            first_id=min(ids),
-            last_id=max(ids),
             message_ids=pg_array(ids),
             attempts=ones,
             credits=ones,

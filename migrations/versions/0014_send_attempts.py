@@ -30,8 +30,6 @@ def upgrade():
         sa.Column("id", BIGINT, nullable=False),
         sa.Column("shop_id", sa.BigInteger(), nullable=False),
         sa.Column("campaign_id", sa.BigInteger(), nullable=False),
-        sa.Column("first_id", sa.BigInteger(), nullable=False),
-        sa.Column("last_id", sa.BigInteger(), nullable=False),
         sa.Column("message_ids", sa.Text(), nullable=False),
         sa.Column("attempts", sa.Text(), nullable=False),
         sa.Column("credits", sa.Text(), nullable=False),
@@ -40,7 +38,7 @@ def upgrade():
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_send_attempts")),
     )
-    op.create_index("ix_send_attempts_campaign_id_first_id", "send_attempts", ["campaign_id", "first_id"])
+    op.create_index("ix_send_attempts_campaign_id", "send_attempts", ["campaign_id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE send_attempts ENABLE ROW LEVEL SECURITY")
         op.execute("ALTER TABLE send_attempts FORCE ROW LEVEL SECURITY")
@@ -48,5 +46,5 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_index("ix_send_attempts_campaign_id_first_id", table_name="send_attempts")
+    op.drop_index("ix_send_attempts_campaign_id", table_name="send_attempts")
     op.drop_table("send_attempts")

@@ -191,14 +191,12 @@ class SendAttempt(db.Model):  # type: ignore[name-defined,misc]
     (`{1,2,3}`), parallel to `message_ids`, unnested in SQL."""
 
     __tablename__ = "send_attempts"
-    __table_args__ = (Index("ix_send_attempts_campaign_id_first_id", "campaign_id", "first_id"),)
+    __table_args__ = (Index("ix_send_attempts_campaign_id", "campaign_id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     # No foreign keys: the batch's transaction holds locks these would have to check against.
     shop_id: Mapped[int] = mapped_column(BigInteger)
     campaign_id: Mapped[int] = mapped_column(BigInteger)
-    first_id: Mapped[int] = mapped_column(BigInteger)  # the span of message_ids, for overlap lookups
-    last_id: Mapped[int] = mapped_column(BigInteger)
     message_ids: Mapped[str] = mapped_column(Text)
     attempts: Mapped[str] = mapped_column(Text)
     credits: Mapped[str] = mapped_column(Text)

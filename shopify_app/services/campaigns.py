@@ -324,7 +324,9 @@ def resume(*, shop: Shop, campaign_id: int) -> Campaign:
     return campaign
 
 
-_OPEN_ATTEMPT_IDS = text(
+# The rows named by a campaign's open attempt records (the record path, services/sending.py):
+# in flight, or left by a batch that died after it may have called. Claims and cancel skip them.
+OPEN_ATTEMPT_IDS = text(
     "SELECT unnest(CAST(message_ids AS bigint[])) FROM send_attempts WHERE campaign_id = :campaign_id"
 ).columns(id=BigInteger)
 
@@ -344,7 +346,7 @@ def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
         .with_for_update(skip_locked=True, key_share=True)
     )
     if on_postgresql():
-        open_rows = open_rows.where(Message.id.not_in(_OPEN_ATTEMPT_IDS.bindparams(campaign_id=campaign.id)))
+        open_rows = open_rows.where(Message.id.not_in(OPEN_ATTEMPT_IDS.bindparams(campaign_id=campaign.id)))
     db.session.execute(
         update(Message).where(Message.id.in_(open_rows.scalar_subquery())).values(state=MessageState.CANCELLED),
         execution_options={"synchronize_session": False},

@@ -57,7 +57,7 @@ from ..security.crypto import Keyring, aad_for, keyring
 from ..tenancy import side_transaction
 from . import alerts, credits, discounts, links, report_cache
 from .batches import enqueue_batch
-from .campaigns import unsubscribe_url
+from .campaigns import OPEN_ATTEMPT_IDS, unsubscribe_url
 from .circuit import CircuitBreaker, CircuitState
 from .plans import message_credits
 from .quiet_hours import quiet_until
@@ -156,10 +156,11 @@ _CLAIMED = (Message.id, Message.contact_id, Message.attempts, Message.automation
 
 def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> tuple[list[Claimed], dict[int, ContactRow]]:
     """Lock this range's sendable rows (queued, or deferred and now due) and read their
-    contacts, in one round trip. Nothing is written: the locks last until the batch's one
-    write (`_write`) records every decision, the attempt included, and commits. Concurrent
-    claimers skip locked rows (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite has one writer); a
-    worker that dies before that commit leaves its rows as they were, for the sweeper."""
+    contacts, in one round trip. Nothing is written: the locks last until the batch commits
+    its decisions (the row path: before the provider call; the record path: with the answer,
+    see the module docstring). Concurrent claimers skip locked rows (PostgreSQL `FOR NO KEY
+    UPDATE SKIP LOCKED`; SQLite has one writer); a worker that dies before its attempt is
+    durable leaves its rows as they were, for the sweeper."""
     rows = (
         db.session.connection()  # Core: plain rows, none of the ORM's per-row loading machinery
         .execute(_claim_statement(), {"campaign_id": campaign_id, "low": low, "high": high, "now": now})
@@ -377,7 +378,7 @@ def send_batch(*, campaign_id: int, low: int, high: int) -> dict[str, int]:
     campaign, shop = pair
     now = utcnow()
     claimed, contacts = claim(campaign_id=campaign_id, low=low, high=high, now=now)
-    if claimed and records_attempts(campaign) and (taken := _in_open_attempts(campaign_id, claimed)):
+    if claimed and records_attempts(campaign) and (taken := _in_open_attempts(campaign_id)):
         claimed = [item for item in claimed if item.id not in taken]  # a dead batch's: the sweeper's
     outcome = {"claimed": len(claimed), "sent": 0, "failed": 0, "skipped": 0, "deferred": 0, "unknown": 0}
     if claimed:
@@ -413,35 +414,24 @@ def records_attempts(campaign: Campaign) -> bool:
     return on_postgresql() and not POLICIES[campaign.kind].hold_per_message
 
 
-# The rows of attempts still open (committed, not yet answered) that overlap a claimed span.
-_OPEN_ATTEMPT_IDS = text(
-    "SELECT unnest(CAST(message_ids AS bigint[])) FROM send_attempts "
-    "WHERE campaign_id = :campaign_id AND first_id <= :last AND last_id >= :first"
-)
-
-
-def _in_open_attempts(campaign_id: int, claimed: list[Claimed]) -> set[int]:
-    """Claimed rows that an open attempt record names: a batch that died after committing its
-    record (and maybe calling) left them `queued` and unlocked. Read after the claim's locks,
-    so a record committed before its batch let go of the rows is always seen."""
-    span = _span([item.id for item in claimed])
-    return set(db.session.scalars(_OPEN_ATTEMPT_IDS, {"campaign_id": campaign_id, **span}))
+def _in_open_attempts(campaign_id: int) -> set[int]:
+    """Rows an open attempt record names: a batch that died after committing its record (and
+    maybe calling) left them `queued` and unlocked. Read after the claim's locks, so a record
+    committed before its batch let go of the rows is always seen."""
+    return set(db.session.scalars(OPEN_ATTEMPT_IDS, {"campaign_id": campaign_id}))
 
 
 def _open_attempt(shop: Shop, campaign: Campaign, plan: Plan, now: datetime) -> int:
     """Commit the record of the provider call about to be made (and the texts' short links),
     on a connection of its own: the batch's transaction keeps the rows locked and `queued`."""
     attempts = plan.attempts()
-    ids = [write.id for write in attempts]
     with side_transaction() as connection:
         record_id = connection.execute(
             insert(SendAttempt.__table__).returning(SendAttempt.__table__.c.id),
             {
                 "shop_id": shop.id,
                 "campaign_id": campaign.id,
-                "first_id": min(ids),
-                "last_id": max(ids),
-                "message_ids": pg_array(ids),
+                "message_ids": pg_array([write.id for write in attempts]),
                 **_arrays(attempts, "attempts", "credits", "segments"),
                 "attempted_at": now,
                 "lease_until": now + LEASE,
