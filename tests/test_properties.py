@@ -25,11 +25,15 @@ from shopify_app.security.hmac import (
 )
 from shopify_app.services.phones import normalise_phone
 from shopify_app.services.templating import (
+    _STOP_WORD,
     UCS2,
+    _mentions_shop,
+    _mentions_stop,
     compliant_text,
     estimate_segments,
     longest_values,
     render,
+    segment_count,
     segment_info,
     validate_template,
 )
@@ -139,11 +143,41 @@ def test_segment_counts_follow_the_sms_limits(text):
         assert (info.segments - 1) * multi < info.characters <= info.segments * multi
 
 
+@given(text=st.one_of(ANY_TEXT, GSM_TEXT))
+def test_the_segment_count_is_the_segment_infos(text):
+    assert segment_count(text) == segment_info(text).segments
+
+
 @given(text=GSM_TEXT)
 def test_gsm_text_stays_gsm_and_extension_characters_count_twice(text):
     info = segment_info(text)
     assert info.encoding != UCS2
     assert info.characters == len(text) + sum(text.count(c) for c in "€[]{}")
+
+
+# Pieces that make opt-out wording likely, in any order and case, with word characters around.
+STOP_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(["STOP", "stop", "Stop", "\u017ftop", "reply", "Reply", "TEXT", "txt", "send"]),
+        st.sampled_from(["'", '"', " ", "\t"]),
+        st.sampled_from(["a", "_", "é", "1", ".", "STOPS", "nonSTOP", "\u00a0", "Ж"]),
+        st.text(max_size=3),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@given(text=STOP_PIECES)
+def test_the_fast_opt_out_check_agrees_with_the_pattern(text):
+    assert _mentions_stop(text) is bool(_STOP_WORD.search(text))
+
+
+@given(text=st.text(max_size=40), name=st.text(min_size=1, max_size=8))
+def test_the_fast_shop_name_check_agrees_with_case_folding(text, name):
+    assert _mentions_shop(text + name.upper() + text, name) is (
+        name.casefold() in (text + name.upper() + text).casefold()
+    )
+    assert _mentions_shop(text, name) is (name.casefold() in text.casefold())
 
 
 @given(

@@ -63,7 +63,7 @@ from .plans import message_credits
 from .quiet_hours import quiet_until
 from .ratelimit import TokenBucket, take_all
 from .settings import load_settings, sender_for
-from .templating import RUN_VARIABLES, compliant_text, render, segment_info
+from .templating import RUN_VARIABLES, compliant_text, render, segment_count
 
 log = structlog.get_logger(__name__)
 
@@ -547,7 +547,7 @@ def _prepare(
         plan.waits.append(_backoff(max(item.attempts for item, _ in sendable)))
         return
     # Each text's segments and cost, counted once: holds, the attempt record and the charge use them.
-    segments = [segment_info(message.text).segments for message in outbound]
+    segments = [segment_count(message.text) for message in outbound]
     costs = [message_credits(n, recipient.country_code) for (_, recipient), n in zip(sendable, segments, strict=True)]
     plan.sending, plan.outbound, plan.segments, plan.costs = sendable, outbound, segments, costs
     plan.link_rows = link_rows

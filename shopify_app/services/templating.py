@@ -29,6 +29,7 @@ __all__ = [
     "estimate_segments",
     "longest_values",
     "render",
+    "segment_count",
     "segment_info",
     "validate_template",
 ]
@@ -56,6 +57,9 @@ _VARIABLE_NAME = re.compile(r"\w+")
 # An opt-out instruction, not any use of the word: "Reply stop", "Text STOP", or the keyword
 # written in capitals ("STOP to end"). "Don't stop shopping!" is not one.
 _STOP_WORD = re.compile(r"(?i:\b(?:reply|text|txt|send)\s+[\"']?stop\b)|\bSTOP\b")
+# Both alternatives contain "stop" (any case); the capitals alone, tried where str.find puts them.
+_ANY_STOP = re.compile(r"(?i:stop)")
+_CAPITAL_STOP = re.compile(r"\bSTOP\b")
 # An empty variable drops the space before it when what follows is a space, punctuation or the end.
 _CLOSES_GAP = frozenset(",.!?;:)")
 # Stand-ins for variables when deciding compliance on the template's own text (see estimate_segments).
@@ -146,6 +150,15 @@ def segment_info(text: str) -> SegmentInfo:
         return SegmentInfo(encoding=GSM7, characters=length, segments=parts, per_segment=_MULTIPART[GSM7])
     encoding = _encoding(text)
     return _count(_costs(text, encoding), encoding)
+
+
+def segment_count(text: str) -> int:
+    """`segment_info(text).segments`, without building the SegmentInfo in the common case: a
+    batch counts every text it sends."""
+    if _GSM_BASIC.issuperset(text):
+        length = len(text)
+        return 1 if length <= _SINGLE_PART[GSM7] else -(-length // _MULTIPART[GSM7])
+    return segment_info(text).segments
 
 
 # --- templates ------------------------------------------------------------------------------
@@ -256,7 +269,20 @@ def _required_shop_name(shop_name: str) -> str:
 
 
 def _mentions_shop(text: str, shop_name: str) -> bool:
-    return shop_name.casefold() in text.casefold()
+    # Case folding maps character by character, so an exact occurrence is a folded one too.
+    return shop_name in text or shop_name.casefold() in text.casefold()
+
+
+def _mentions_stop(text: str) -> bool:
+    """`_STOP_WORD.search(text)`, at a third of its cost in the usual text ("Reply STOP ..."):
+    the pattern tries both alternatives at every position, while "STOP" is found at C speed
+    and checked where it stands; the full pattern runs only when no capital STOP counts."""
+    index = text.find("STOP")
+    while index != -1:
+        if _CAPITAL_STOP.match(text, index):  # \b at `index` sees the character before it
+            return True
+        index = text.find("STOP", index + 1)
+    return _ANY_STOP.search(text) is not None and _STOP_WORD.search(text) is not None
 
 
 def _compliance(shop_name: str, *, mentions_shop: bool, mentions_stop: bool) -> tuple[str, str]:
@@ -273,7 +299,7 @@ def compliant_text(rendered: str, *, shop_name: str) -> str:
     """
     name = _required_shop_name(shop_name)
     prefix, suffix = _compliance(
-        name, mentions_shop=_mentions_shop(rendered, name), mentions_stop=bool(_STOP_WORD.search(rendered))
+        name, mentions_shop=_mentions_shop(rendered, name), mentions_stop=_mentions_stop(rendered)
     )
     return prefix + rendered + suffix
 
@@ -332,7 +358,7 @@ def estimate_segments(body: str, *, shop_name: str, longest: Mapping[str, str]) 
     prefix, suffix = _compliance(
         name,
         mentions_shop=_mentions_shop(masked(_SHOP_NAME_MASK), name),
-        mentions_stop=bool(_STOP_WORD.search(masked(_STOP_WORD_MASK))),
+        mentions_stop=_mentions_stop(masked(_STOP_WORD_MASK)),
     )
     pieces = [(prefix, None), *_substitute(tokens, longest), (suffix, None)]
     encoding = _encoding(_joined(pieces))
