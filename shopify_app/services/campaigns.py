@@ -327,7 +327,7 @@ def resume(*, shop: Shop, campaign_id: int) -> Campaign:
 # The rows named by a campaign's open attempt records (the record path, services/sending.py):
 # in flight, or left by a batch that died after it may have called. Claims and cancel skip them.
 OPEN_ATTEMPT_IDS = text(
-    "SELECT unnest(CAST(message_ids AS bigint[])) FROM send_attempts WHERE campaign_id = :campaign_id"
+    "SELECT unnest(CAST(message_ids AS bigint[])) AS id FROM send_attempts WHERE campaign_id = :campaign_id"
 ).columns(id=BigInteger)
 
 

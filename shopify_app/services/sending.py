@@ -378,7 +378,7 @@ def send_batch(*, campaign_id: int, low: int, high: int) -> dict[str, int]:
     campaign, shop = pair
     now = utcnow()
     claimed, contacts = claim(campaign_id=campaign_id, low=low, high=high, now=now)
-    if claimed and records_attempts(campaign) and (taken := _in_open_attempts(campaign_id)):
+    if claimed and records_attempts(campaign) and (taken := _in_open_attempts(campaign_id, low, high)):
         claimed = [item for item in claimed if item.id not in taken]  # a dead batch's: the sweeper's
     outcome = {"claimed": len(claimed), "sent": 0, "failed": 0, "skipped": 0, "deferred": 0, "unknown": 0}
     if claimed:
@@ -414,11 +414,18 @@ def records_attempts(campaign: Campaign) -> bool:
     return on_postgresql() and not POLICIES[campaign.kind].hold_per_message
 
 
-def _in_open_attempts(campaign_id: int) -> set[int]:
-    """Rows an open attempt record names: a batch that died after committing its record (and
-    maybe calling) left them `queued` and unlocked. Read after the claim's locks, so a record
-    committed before its batch let go of the rows is always seen."""
-    return set(db.session.scalars(OPEN_ATTEMPT_IDS, {"campaign_id": campaign_id}))
+def _in_open_attempts(campaign_id: int, low: int, high: int) -> set[int]:
+    """Rows of this range an open attempt record names: a batch that died after committing its
+    record (and maybe calling) left them `queued` and unlocked. Read after the claim's locks,
+    so a record committed before its batch let go of the rows is always seen. Only the range's
+    ids come back: the records of the batches in flight beside this one name theirs."""
+    return set(db.session.scalars(_open_attempt_ids_in_range(), {"campaign_id": campaign_id, "low": low, "high": high}))
+
+
+@functools.cache
+def _open_attempt_ids_in_range() -> Any:
+    ids = OPEN_ATTEMPT_IDS.subquery("open_attempts")
+    return select(ids.c.id).where(ids.c.id >= bindparam("low"), ids.c.id < bindparam("high"))
 
 
 def _open_attempt(shop: Shop, campaign: Campaign, plan: Plan, now: datetime) -> int:
