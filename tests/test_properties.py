@@ -27,8 +27,12 @@ from shopify_app.services.phones import normalise_phone
 from shopify_app.services.templating import (
     _STOP_WORD,
     UCS2,
+    VARIABLES,
+    _joined,
     _mentions_shop,
     _mentions_stop,
+    _substitute,
+    _tokens,
     compliant_text,
     estimate_segments,
     longest_values,
@@ -141,6 +145,18 @@ def test_segment_counts_follow_the_sms_limits(text):
         assert info.segments == 1
     else:
         assert (info.segments - 1) * multi < info.characters <= info.segments * multi
+
+
+@given(
+    pieces=st.lists(
+        st.one_of(st.sampled_from([f"{{{{{name}}}}}" for name in VARIABLES]), st.sampled_from([" ", ", ", "!", "."])),
+        max_size=8,
+    ),
+    values=st.dictionaries(st.sampled_from(VARIABLES), st.one_of(st.none(), st.sampled_from(["", " ", "Ann", "0"]))),
+)
+def test_rendering_takes_its_shortcut_only_when_no_gap_closes(pieces, values):
+    body = "".join(pieces)
+    assert render(body, values) == _joined(_substitute(_tokens(body), values))
 
 
 @given(text=st.one_of(ANY_TEXT, GSM_TEXT))

@@ -680,26 +680,33 @@ def _outbound(
     link_rows: list[dict[str, Any]] = []
     messages = []
     wants_link = "unsubscribe_url" in campaign.body
-    no_run = dict.fromkeys(RUN_VARIABLES)  # a broadcast's rows have no run: one dict for all
+    # The values every row shares; a row's own are set on a copy (a broadcast's rows have no run).
+    shared = {"shop_name": shop_name, **dict.fromkeys(RUN_VARIABLES)}
     for item, recipient in sendable:
         context = contexts.get(item.automation_run_id or -1, {})
-        values = {
-            "first_name": recipient.first_name,
-            "last_name": recipient.last_name,
-            "shop_name": shop_name,
-            "discount_code": item.discount_code or shared_code,
-            "unsubscribe_url": unsubscribe_url(shop=shop, contact_id=recipient.contact_id) if wants_link else None,
-            **({name: context.get(name) for name in RUN_VARIABLES} if context else no_run),
-        }
+        values = shared.copy()
+        values["first_name"] = recipient.first_name
+        values["last_name"] = recipient.last_name
+        values["discount_code"] = item.discount_code or shared_code
+        if wants_link:
+            values["unsubscribe_url"] = unsubscribe_url(shop=shop, contact_id=recipient.contact_id)
+        if context:
+            values.update({name: context.get(name) for name in RUN_VARIABLES})
         text = context["text"] if "text" in context else render(campaign.body, values)
         # Shortened first: a shop name inside a URL must not pass for the name the text needs.
-        text, rows = links.shorten(
-            text, shop=shop, hosts=hosts, campaign_id=campaign.id, message_id=item.id, contact_id=recipient.contact_id
-        )
+        if "://" in text:  # shorten's own first check, without the call for the usual text
+            text, rows = links.shorten(
+                text,
+                shop=shop,
+                hosts=hosts,
+                campaign_id=campaign.id,
+                message_id=item.id,
+                contact_id=recipient.contact_id,
+            )
+            link_rows += rows
         if policy.footer:
             text = compliant_text(text, shop_name=shop_name)
-        link_rows += rows
-        messages.append(OutboundSms(destination=recipient.phone, text=text, sender=sender, reference=str(item.id)))
+        messages.append(OutboundSms(recipient.phone, text, sender, str(item.id)))
     return messages, link_rows
 
 

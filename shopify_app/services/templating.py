@@ -250,7 +250,18 @@ def render(body: str, values: Mapping[str, str | None]) -> str:
     so "Hi {{first_name}}, ..." renders "Hi, ...". Raises TemplateError on malformed or unknown
     variables (validate_template first to also check emptiness and length).
     """
-    return _joined(_substitute(_tokens(body), values))
+    tokens = _tokens(body)
+    pieces = []
+    for token in tokens:  # the usual case first: every variable has a value, no gap to close
+        if type(token) is str:
+            pieces.append(token)
+            continue
+        value = values.get(token.name)  # type: ignore[union-attr]
+        text = value if type(value) is str else "" if value is None else str(value)
+        if not text:
+            return _joined(_substitute(tokens, values))
+        pieces.append(text)
+    return "".join(pieces)
 
 
 @functools.lru_cache(maxsize=256)
