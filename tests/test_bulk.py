@@ -1,4 +1,5 @@
-"""The bulk helpers' array literals: what PostgreSQL reads back is exactly what was sent."""
+"""The bulk helpers: array literals (what PostgreSQL reads back is exactly what was sent) and
+insert_new's small-insert path."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import os
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
-from shopify_app.bulk import id_in, pg_array
+from shopify_app.bulk import id_in, insert_new, pg_array
 from shopify_app.extensions import db
-from shopify_app.models import Shop
+from shopify_app.models import CreditLedger, LedgerKind, Shop
 
 from .conftest import install_shop
 
@@ -44,3 +45,44 @@ def test_id_in_finds_exactly_the_ids_given(app):
     found = db.session.scalars(select(Shop.id).where(id_in(Shop.id, wanted)).order_by(Shop.id)).all()
     assert found == sorted(wanted)
     assert db.session.scalars(select(Shop.id).where(id_in(Shop.id, []))).all() == []
+
+
+def test_insert_new_returns_only_the_rows_it_inserted_and_keeps_their_types(app):
+    shop = install_shop("ledger.myshopify.com")
+    when = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+
+    def rows(*keys: str) -> list[dict[str, object]]:
+        return [
+            {
+                "shop_id": shop.id,
+                "kind": LedgerKind.GRANT,
+                "amount": 5,
+                "campaign_id": None,
+                "message_id": None,
+                "idempotency_key": key,
+                "note": None,
+                "created_at": when,
+            }
+            for key in keys
+        ]
+
+    table = CreditLedger.__table__
+    first = insert_new(table, rows("a", "b"), conflict=("shop_id", "idempotency_key"), returning=("id",))
+    again = insert_new(table, rows("b", "c"), conflict=("shop_id", "idempotency_key"), returning=("id",))
+    assert len(first) == 2
+    assert len(again) == 1  # "b" existed: skipped, not an error
+    stored = db.session.execute(
+        select(CreditLedger.kind, CreditLedger.created_at).where(CreditLedger.id == again[0][0])
+    )
+    assert stored.one() == (LedgerKind.GRANT, when)
+    if db.session.connection().dialect.name == "postgresql":
+        # The compiled statement is reused: SQLAlchemy compiled a PostgreSQL ON CONFLICT insert anew each time.
+        seen = []
+        listener = lambda conn, cursor, statement, params, context, many: seen.append(context.cache_hit)  # noqa: E731
+        engine = db.session.connection().engine
+        event.listen(engine, "after_cursor_execute", listener)
+        try:
+            insert_new(table, rows("d", "e"), conflict=("shop_id", "idempotency_key"), returning=("id",))
+        finally:
+            event.remove(engine, "after_cursor_execute", listener)
+        assert [str(hit) for hit in seen] == ["CacheStats.CACHE_HIT"]
