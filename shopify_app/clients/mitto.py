@@ -301,6 +301,11 @@ def _answer(response: requests.Response, operation: str) -> dict[str, Any]:
 
 def _submit_result(item: Any, message: OutboundSms) -> SubmitResult:
     """One answer item for one sent message; `_Malformed` when it cannot be that message's."""
+    if type(item) is dict:  # the usual item first: a string id, our reference echoed or absent
+        message_id = item.get("messageId")
+        echoed = item.get("reference")
+        if type(message_id) is str and message_id and (echoed is None or echoed == message.reference):
+            return SubmitResult(message.reference, message_id)
     if not isinstance(item, dict):
         raise _Malformed
     echoed = item.get("reference")

@@ -779,14 +779,18 @@ def _record_answers(
 ) -> None:
     """What the provider accepted is sent and charged; what it refused per message failed.
     The attempt's columns are written here too: the record path has not written them yet."""
-    accepted, rejected = [], []
+    accepted = Accepted([], [], [], [], [])
+    rejected = []
     for (item, _), cost, parts, answer in zip(plan.sending, plan.costs, plan.segments, result.results, strict=True):
-        if answer.accepted:
-            row = {"mid": item.id, "pid": answer.message_id, "attempts": item.attempts}
-            accepted.append({**row, "credits": cost, "segments": parts})
+        if answer.message_id is not None:  # accepted: a column per value, not a dict per row
+            accepted.ids.append(item.id)
+            accepted.provider_ids.append(answer.message_id)
+            accepted.attempts.append(item.attempts)
+            accepted.credits.append(cost)
+            accepted.segments.append(parts)
         else:
             rejected.append({"mid": item.id, "attempts": item.attempts, "code": (answer.error_code or "rejected")[:64]})
-    if accepted:
+    if accepted.ids:
         _mark_sent(accepted, bulk_id=result.bulk_id, now=now, record_id=plan.record_id)
     # Rejections are rare: one executemany (psycopg pipelines it), not a round trip per message.
     if rejected:
@@ -805,14 +809,14 @@ def _record_answers(
         )
         refused = {row["mid"] for row in rejected}
         _release_holds(campaign, [hold for hold in plan.holds if hold.message_id in refused])
-    if not accepted:  # else _mark_sent closed it
+    if not accepted.ids:  # else _mark_sent closed it
         _close_attempt(plan)
     credits.debit_messages(
-        shop_id=shop.id, campaign_id=campaign.id, charges=[(row["mid"], row["credits"]) for row in accepted]
+        shop_id=shop.id, campaign_id=campaign.id, charges=zip(accepted.ids, accepted.credits, strict=True)
     )
     db.session.commit()
     report_cache.invalidate(shop.id)
-    outcome["sent"] += len(accepted)
+    outcome["sent"] += len(accepted.ids)
     outcome["failed"] += len(rejected)
 
 
@@ -829,9 +833,18 @@ _MARK_SENT = text(
 )
 
 
-def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime, record_id: int | None) -> None:
+class Accepted(NamedTuple):
+    """The messages the provider accepted, column by column (the arrays of `_MARK_SENT`)."""
+
+    ids: list[int]
+    provider_ids: list[str]
+    attempts: list[int]
+    credits: list[int]
+    segments: list[int]
+
+
+def _mark_sent(accepted: Accepted, *, bulk_id: str | None, now: datetime, record_id: int | None) -> None:
     if on_postgresql():
-        mids = [row["mid"] for row in rows]
         db.session.execute(
             _MARK_SENT,
             {
@@ -839,13 +852,16 @@ def _mark_sent(rows: list[dict[str, Any]], *, bulk_id: str | None, now: datetime
                 "state": MessageState.SENT.value,
                 "bulk_id": bulk_id,
                 "now": now,
-                "mids": pg_array(mids),
-                "pids": pg_array([row["pid"] for row in rows]),
-                **{name: pg_array([row[name] for row in rows]) for name in ("attempts", "credits", "segments")},
-                **_span(mids),
+                "mids": pg_array(accepted.ids),
+                "pids": pg_array(accepted.provider_ids),
+                "attempts": pg_array(accepted.attempts),
+                "credits": pg_array(accepted.credits),
+                "segments": pg_array(accepted.segments),
+                **_span(accepted.ids),
             },
         )
         return
+    rows = [{"mid": mid, "pid": pid} for mid, pid in zip(accepted.ids, accepted.provider_ids, strict=True)]
     db.session.execute(
         update(Message.__table__)
         .where(Message.__table__.c.id == bindparam("mid"))
