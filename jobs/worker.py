@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -46,6 +47,12 @@ class ThreadedWorker(SimpleWorker):
     so a second signal waits for them too; a batch is bounded by the provider's timeouts)."""
 
     death_penalty_class = TimerDeathPenalty
+    # RQ beats three times per job outside any pipeline (after handing a job over, before and
+    # after each dequeue): an EXPIRE and an HSET each, six round trips a job on the main thread.
+    # The key lives `worker_ttl` + 60 s (8 minutes by default); one beat a second keeps it and
+    # `last_heartbeat` as current as any monitor reads them. Beats inside RQ's pipelines (with a
+    # job's own timeout) always go out.
+    heartbeat_interval = 1.0
 
     def __init__(self, *args: Any, app: Flask, threads: int = 3, **kwargs: Any) -> None:
         self._local = threading.local()
@@ -55,7 +62,16 @@ class ThreadedWorker(SimpleWorker):
         self._busy = 0
         self._dequeuing = False
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rq-job")
+        self._last_beat = float("-inf")
         super().__init__(*args, **kwargs)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        if timeout is None and pipeline is None:
+            beat = time.monotonic()
+            if beat - self._last_beat < self.heartbeat_interval:
+                return
+            self._last_beat = beat
+        super().heartbeat(timeout, pipeline)
 
     @property  # type: ignore[override]
     def execution(self) -> Any:

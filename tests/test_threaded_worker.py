@@ -61,6 +61,32 @@ def test_a_job_over_its_timeout_is_stopped_inside_its_thread(app):
 
 
 @needs_queues
+def test_the_worker_beats_at_most_once_a_second_outside_pipelines(app, monkeypatch):
+    """RQ beats three times a job on its own (two round trips each); the worker's key expires
+    only after worker_ttl + 60 s, so one beat a second is enough. Beats inside RQ's pipelines
+    (with a job's timeout) all go out."""
+    worker = threaded(app)
+    beats = []
+    original = SimpleWorker.heartbeat
+
+    def counted(self, timeout=None, pipeline=None):
+        beats.append((timeout, pipeline))
+        return original(self, timeout, pipeline)
+
+    monkeypatch.setattr(SimpleWorker, "heartbeat", counted)
+    for n in range(6):
+        enqueue("default", "tests.job_probes.create_shop", f"beat{n}.myshopify.com")
+    assert worker.work(burst=True)
+    lone = [beat for beat in beats if beat == (None, None)]
+    assert 1 <= len(lone) < 6  # RQ asked for about 20 lone beats: the first went out
+    assert len(beats) - len(lone) >= 6  # one per job at least, in a pipeline
+    worker._last_beat = float("-inf")  # a second later: the next one goes out again
+    worker.heartbeat()
+    assert beats[-1] == (None, None)
+    assert redis_ext.client().ttl(worker.key) > worker.worker_ttl
+
+
+@needs_queues
 def test_a_failing_job_does_not_stop_the_others(app):
     failing = enqueue("default", "tests.job_probes.always_fails", retry=None)
     fine = [enqueue("default", "tests.job_probes.create_shop", f"s{n}.myshopify.com") for n in range(3)]
