@@ -24,6 +24,7 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import WorkerStatus
+from sqlalchemy import Engine
 
 from shopify_app.bulk import on_postgresql
 from shopify_app.config import QUEUE_NAMES
@@ -130,6 +131,27 @@ class ThreadedWorker(SimpleWorker):
         super().teardown()
 
 
+# The tables a send batch touches: planning a statement over them loads a new PostgreSQL
+# backend's catalog caches (relations, indexes, policies) without reading a row.
+_SEND_TABLES = "messages, contacts, campaigns, shops, send_attempts, credit_ledger, short_links"
+
+
+def warm_up(engine: Engine, *, connections: int) -> None:
+    """Open the pool's connections before the first job, and warm their backends: otherwise
+    the first batch of each thread connects twice (its session and its attempt record) and
+    each new backend builds its caches on the batch's own statements."""
+    if engine.dialect.name != "postgresql":
+        return
+    held = [engine.connect() for _ in range(min(connections, engine.pool.size()))]
+    try:
+        for connection in held:
+            connection.exec_driver_sql(f"EXPLAIN SELECT 1 FROM {_SEND_TABLES}")  # noqa: S608 (a constant)
+            connection.rollback()
+    finally:
+        for connection in held:
+            connection.close()
+
+
 WORKER_CLASSES: dict[str, type[Worker]] = {"fork": Worker, "simple": SimpleWorker, "threaded": ThreadedWorker}
 
 
@@ -153,6 +175,7 @@ def run_worker(
             if not on_postgresql():  # SQLite has one writer: concurrent batches would only wait
                 raise RuntimeError("--worker-class threaded needs PostgreSQL (DATABASE_URL)")
             options = {"app": app, "threads": threads}
+            warm_up(db.engines[None], connections=2 * threads)
         worker = WORKER_CLASSES[worker_class](queues, connection=redis_ext.client(), **options)
         tune_gc()
         return bool(worker.work(burst=burst, with_scheduler=with_scheduler))

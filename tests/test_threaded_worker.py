@@ -14,7 +14,7 @@ from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import select
 
-from jobs.worker import ThreadedWorker, run_worker
+from jobs.worker import ThreadedWorker, run_worker, warm_up
 from shopify_app.extensions import db, redis_ext
 from shopify_app.models import Campaign, CampaignState, Message
 from shopify_app.queueing import enqueue
@@ -84,6 +84,15 @@ def test_the_worker_beats_at_most_once_a_second_outside_pipelines(app, monkeypat
     worker.heartbeat()
     assert beats[-1] == (None, None)
     assert redis_ext.client().ttl(worker.key) > worker.worker_ttl
+
+
+@pytest.mark.skipif(not on_postgresql, reason="warming a PostgreSQL pool")
+def test_warm_up_leaves_the_pool_holding_open_connections(app):
+    engine = db.engines[None]
+    engine.dispose()
+    warm_up(engine, connections=4)
+    assert engine.pool.checkedin() == 4  # the first batches find their connections open
+    assert engine.pool.checkedout() == 0
 
 
 @needs_queues
