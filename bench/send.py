@@ -10,7 +10,7 @@ accuracy, beside raw lower bounds measured in the same run. Run by hand; never p
     .venv/bin/python bench/send.py --sizes 100000 --limited 0 --profile /tmp/send --profiler pyinstrument
         # sampling, text report (needs `.venv/bin/pip install pyinstrument`, not a dev requirement)
     .venv/bin/python bench/send.py --sizes 50000 --limited 0 --workers simple --profile /tmp/send --profiler py-spy
-        # sampled, on-CPU only, raw collapsed stacks (needs `.venv/bin/pip install py-spy`)
+        # sampled, GIL holder only, raw collapsed stacks (needs `.venv/bin/pip install py-spy`)
     .venv/bin/python bench/send.py --sizes 100000 --workers simple,threaded --threads 3   # worker classes
 
 Per size: a scratch PostgreSQL database (dropped afterwards) with one shop and N subscribed
@@ -258,8 +258,11 @@ def run_worker(
     if profile and profile.endswith(".txt"):  # a sampling profile: barely slows the worker down
         command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", profile, "--interval", "0.001"]
         command += ["--show-all", "-m", "flask"]
-    elif profile and profile.endswith(".spy"):  # py-spy: sampled, on-CPU only (--idle off), raw
-        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-r", "250", "-f", "raw", "-o", profile]
+    elif profile and profile.endswith(".spy"):  # py-spy: sampled, raw collapsed stacks
+        # --gil (default): only the thread holding the GIL, the threaded worker's bound; its
+        # idle heuristics counted threads waiting in psycopg and on locks. BENCH_SPY_ARGS=--idle: wall.
+        spy = [str(Path(sys.executable).parent / "py-spy"), "record", "-r", "250", "-f", "raw"]
+        command = [*spy, *os.environ.get("BENCH_SPY_ARGS", "--gil").split(), "-o", profile]
         command += ["--", sys.executable, "-m", "flask"]
     else:
         command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "flask"]
