@@ -12,14 +12,15 @@ import weakref
 import pytest
 from rq import SimpleWorker
 from rq.job import JobStatus
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from jobs.worker import ThreadedWorker, run_worker, warm_up
 from shopify_app.extensions import db, redis_ext
 from shopify_app.models import Campaign, CampaignState, Message
 from shopify_app.queueing import enqueue
 from shopify_app.runtime import GC_THRESHOLDS, tune_gc
-from shopify_app.services import credits
+from shopify_app.services import credits, sending
 
 from .conftest import mitto_config, shop_ready_to_send
 from .test_sending import launch, provider_calls_per_recipient, states
@@ -87,12 +88,25 @@ def test_the_worker_beats_at_most_once_a_second_outside_pipelines(app, monkeypat
 
 
 @pytest.mark.skipif(not on_postgresql, reason="warming a PostgreSQL pool")
-def test_warm_up_leaves_the_pool_holding_open_connections(app):
+def test_warm_up_opens_the_pool_and_compiles_the_batch_statements(app):
     engine = db.engines[None]
     engine.dispose()
+    engine.clear_compiled_cache()
     warm_up(engine, connections=4)
     assert engine.pool.checkedin() == 4  # the first batches find their connections open
     assert engine.pool.checkedout() == 0
+    hits = []
+    listener = lambda conn, cursor, statement, params, context, many: hits.append(str(context.cache_hit))  # noqa: E731
+    event.listen(engine, "after_cursor_execute", listener)
+    try:
+        with Session(bind=engine) as session:
+            session.execute(sending._read_only_statement(), {"campaign_id": 0})
+            session.connection().execute(
+                sending._claim_statement(), {"campaign_id": 0, "low": 0, "high": 0, "now": None}
+            )
+    finally:
+        event.remove(engine, "after_cursor_execute", listener)
+    assert hits[-2:] == ["CacheStats.CACHE_HIT"] * 2  # compiled before the first batch
 
 
 @needs_queues

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, union_all, update
+from sqlalchemy.orm import Session
 
 from ..bulk import id_in, on_postgresql, pg_array
 from ..clients.mitto import MittoError, MittoRateLimited, MittoRejected, MittoUnavailable, OutboundSms
@@ -369,6 +370,19 @@ def _read_only(campaign_id: int) -> tuple[Campaign, Shop] | None:
 @functools.cache
 def _read_only_statement() -> Any:
     return select(Campaign, Shop).join(Shop, Shop.id == Campaign.shop_id).where(Campaign.id == bindparam("campaign_id"))
+
+
+def prepare_statements(session: Session) -> None:
+    """Run a batch's reading statements once for campaign 0 (ids start at 1: no row, no lock),
+    so a worker's first batches find them compiled: under the GIL three threads compiling the
+    same statements at once took 35-50 ms before the first claim. The caller rolls back."""
+    # The same parameter names as the batch's own calls: they are part of the compiled cache's key.
+    session.execute(_read_only_statement(), {"campaign_id": 0})
+    session.connection().execute(_claim_statement(), {"campaign_id": 0, "low": 0, "high": 0, "now": utcnow()})
+    session.scalars(_open_attempt_ids_in_range(), {"campaign_id": 0, "low": 0, "high": 0}).all()
+    for state in OPEN_MESSAGE_STATES:
+        for ahead in (True, False):
+            session.scalar(_open_row_statement(state, ahead), {"campaign_id": 0, "ahead_of": 0})
 
 
 def send_batch(*, campaign_id: int, low: int, high: int) -> dict[str, int]:
