@@ -301,19 +301,16 @@ def _answer(response: requests.Response, operation: str) -> dict[str, Any]:
 
 def _submit_result(item: Any, message: OutboundSms) -> SubmitResult:
     """One answer item for one sent message; `_Malformed` when it cannot be that message's."""
-    if type(item) is dict:  # the usual item first: a string id, our reference echoed or absent
-        message_id = item.get("messageId")
-        echoed = item.get("reference")
-        if type(message_id) is str and message_id and (echoed is None or echoed == message.reference):
-            return SubmitResult(message.reference, message_id)
     if not isinstance(item, dict):
         raise _Malformed
     echoed = item.get("reference")
-    if echoed is not None and message.reference is not None and str(echoed) != message.reference:
+    # `echoed != reference` first: the usual echo is our own string, compared without str().
+    reference = message.reference
+    if echoed is not None and reference is not None and echoed != reference and str(echoed) != reference:
         raise _Malformed  # answers out of order: ids would be pinned on the wrong recipients
     message_id = item.get("messageId")
-    if isinstance(message_id, (str, int)) and not isinstance(message_id, bool) and str(message_id):
-        return SubmitResult(reference=message.reference, message_id=str(message_id))
+    if isinstance(message_id, (str, int)) and not isinstance(message_id, bool) and (accepted := str(message_id)):
+        return SubmitResult(message.reference, accepted)  # positional: a batch makes 500
     error = item.get("error")
     if not isinstance(error, dict) and str(item.get("status", "")).lower() != "rejected":
         raise _Malformed
