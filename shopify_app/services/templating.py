@@ -144,10 +144,8 @@ def segment_info(text: str) -> SegmentInfo:
     """How `text` travels as SMS: encoding, length in encoding units, and parts billed."""
     if _GSM_BASIC.issuperset(text):  # the common case, counted at C speed: every character is 1 unit
         length = len(text)
-        if length <= _SINGLE_PART[GSM7]:
-            return SegmentInfo(encoding=GSM7, characters=length, segments=1, per_segment=_SINGLE_PART[GSM7])
-        parts = -(-length // _MULTIPART[GSM7])
-        return SegmentInfo(encoding=GSM7, characters=length, segments=parts, per_segment=_MULTIPART[GSM7])
+        per_segment = _SINGLE_PART[GSM7] if length <= _SINGLE_PART[GSM7] else _MULTIPART[GSM7]
+        return SegmentInfo(encoding=GSM7, characters=length, segments=_basic_parts(length), per_segment=per_segment)
     encoding = _encoding(text)
     return _count(_costs(text, encoding), encoding)
 
@@ -155,10 +153,12 @@ def segment_info(text: str) -> SegmentInfo:
 def segment_count(text: str) -> int:
     """`segment_info(text).segments`, without building the SegmentInfo in the common case: a
     batch counts every text it sends."""
-    if _GSM_BASIC.issuperset(text):
-        length = len(text)
-        return 1 if length <= _SINGLE_PART[GSM7] else -(-length // _MULTIPART[GSM7])
-    return segment_info(text).segments
+    return _basic_parts(len(text)) if _GSM_BASIC.issuperset(text) else segment_info(text).segments
+
+
+def _basic_parts(length: int) -> int:
+    """Parts for `length` characters of the GSM-7 basic set (1 unit each)."""
+    return 1 if length <= _SINGLE_PART[GSM7] else -(-length // _MULTIPART[GSM7])
 
 
 # --- templates ------------------------------------------------------------------------------
