@@ -110,8 +110,7 @@ def insert_new(
     staging = _staged(connection, table, columns, rows)
     result = connection.exec_driver_sql(
         f"{_insert_from_staging(connection, table, columns, staging)} "
-        f"ON CONFLICT ({', '.join(quote(name) for name in conflict)}){_where(conflict_where)} DO NOTHING "
-        f"RETURNING {', '.join(quote(name) for name in returning)}"
+        f"{_skip_conflicts(quote, conflict, conflict_where, returning)}"
     )
     return [tuple(row) for row in result.all()]
 
@@ -143,11 +142,18 @@ def _small_insert_new(
     rows = ", ".join("(" + ", ".join(f":{name}_{index}" for name in columns) + ")" for index in range(count))
     sql = (
         f"INSERT INTO {preparer.format_table(table)} ({', '.join(quote(name) for name in columns)}) "  # noqa: S608
-        f"VALUES {rows} ON CONFLICT ({', '.join(quote(name) for name in conflict)}){_where(conflict_where)} "
-        f"DO NOTHING RETURNING {', '.join(quote(name) for name in returning)}"
+        f"VALUES {rows} {_skip_conflicts(quote, conflict, conflict_where, returning)}"
     )
     binds = [bindparam(f"{name}_{index}", type_=table.c[name].type) for index in range(count) for name in columns]
     return text(sql).bindparams(*binds).columns(*(table.c[name] for name in returning))
+
+
+def _skip_conflicts(quote: Any, conflict: Sequence[str], conflict_where: str | None, returning: Sequence[str]) -> str:
+    """The tail of insert_new's PostgreSQL INSERTs: skip rows that collide, return the rest."""
+    return (
+        f"ON CONFLICT ({', '.join(quote(name) for name in conflict)}){_where(conflict_where)} DO NOTHING "
+        f"RETURNING {', '.join(quote(name) for name in returning)}"
+    )
 
 
 def _where(predicate: str | None) -> str:
