@@ -25,13 +25,14 @@ from rq.queue import Queue
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import WorkerStatus
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, configure_mappers
+from sqlalchemy.orm import configure_mappers
 
 from shopify_app.bulk import on_postgresql
 from shopify_app.config import QUEUE_NAMES
 from shopify_app.extensions import db, redis_ext
 from shopify_app.runtime import tune_gc
 from shopify_app.services import sending
+from shopify_app.tenancy import shop_scope
 
 
 class ThreadedWorker(SimpleWorker):
@@ -147,9 +148,9 @@ def warm_up(engine: Engine, *, connections: int) -> None:
     if engine.dialect.name != "postgresql":
         return
     configure_mappers()
-    with Session(bind=engine) as session:
-        sending.prepare_statements(session)
-        session.rollback()
+    with shop_scope(0):  # the app engine, where no row is shop 0's
+        sending.prepare_statements()
+        db.session.rollback()
     held = [engine.connect() for _ in range(min(connections, engine.pool.size()))]
     try:
         for connection in held:
