@@ -498,6 +498,42 @@ def test_sent_at_lookups_use_the_partial_indexes(app):
         connection.rollback()
 
 
+def test_the_sweeper_cancels_what_reached_a_cancelled_campaign_late_and_frees_its_hold(sender, fake_mitto):
+    """A batch that claimed before the cancel can still write deferrals (quiet hours) or give its
+    rows back after it: they would wait forever, with their share of the hold."""
+    app, api, shop = sender
+    circuit = breaker()
+    for _ in range(circuit.threshold):  # nothing goes out: the rows stay as the test sets them
+        circuit.record_failure()
+    campaign_id = launch(api)
+    in_flight = sorted(db.session.scalars(select(Message.id)))[:5]
+    db.session.execute(
+        db.update(Message).where(Message.id.in_(in_flight)).values(state=MessageState.SUBMITTING, attempts=1)
+    )
+    db.session.commit()
+    body = api.post(f"/api/campaigns/{campaign_id}/cancel").get_json()
+    assert body["credits"]["held"] == 5  # a claimed row may still cost its estimate
+    assert states() == {"cancelled": RECIPIENTS - 5, "submitting": 5}
+    deferred = datetime.now(UTC) + timedelta(hours=8)  # the batch's answer, written after the cancel
+    db.session.execute(
+        db.update(Message)
+        .where(Message.id.in_(in_flight[:3]))
+        .values(state=MessageState.DEFERRED, defer_until=deferred)
+    )
+    db.session.execute(db.update(Message).where(Message.id.in_(in_flight[3:])).values(state=MessageState.QUEUED))
+    db.session.commit()
+    summary = sweep()
+    assert summary["cancelled"] == 5
+    assert summary["batches"] == 0
+    assert states() == {"cancelled": RECIPIENTS}
+    assert credits.held_for(campaign_id=campaign_id) == 0
+    assert credits.balance(shop_id=shop.id) == 1000
+    assert sweep()["cancelled"] == 0  # settled once
+    settle_jobs(app, rounds=3, strict=False)
+    assert fake_mitto.received == []
+    ledger_is_consistent(shop.id)
+
+
 # --- the record path (PostgreSQL): a batch's attempt is a `send_attempts` row beside its rows ---
 
 needs_postgres_and_redis = pytest.mark.skipif(
@@ -539,6 +575,7 @@ def test_a_dead_batchs_rows_are_neither_resent_nor_cancelled_and_end_unknown(sen
     dead_batch_record(shop.id, campaign_id, lost, now)
     settle_jobs(app)
     assert states() == {"sent": RECIPIENTS - 5, "queued": 5}  # no claim takes the record's rows
+    assert sweep(now=now)["batches"] == 0  # nor does the sweeper send a batch after them
     assert not {str(message_id) for message_id in lost} & {m["reference"] for m in fake_mitto.received}
     body = api.post(f"/api/campaigns/{campaign_id}/cancel").get_json()
     assert body["state"] == "cancelled"
@@ -605,3 +642,51 @@ def test_cancel_during_a_provider_call_leaves_the_batch_its_rows(sender, fake_mi
     assert (body["credits"]["spent"], body["credits"]["held"]) == (5, 0)
     assert credits.balance(shop_id=shop.id) == 1000 - 5
     ledger_is_consistent(shop.id)
+
+
+@needs_postgres_and_redis
+def test_cancel_during_a_call_answered_429_cancels_the_batchs_rows_too(sender, fake_mitto, monkeypatch):
+    """Cancel skips the rows a batch holds; when its call then proves nothing was sent, the rows
+    it gives back are cancelled (not left `queued` in a cancelled campaign) and the hold settles."""
+    app, api, shop = sender
+    backend = sms_backend()
+    real_send = backend.send_bulk
+    answers: list[dict] = []
+
+    def rate_limited_while_the_merchant_cancels(messages):
+        if not answers:
+            merchant = threading.Thread(
+                target=lambda: answers.append(api.post(f"/api/campaigns/{campaign_id}/cancel").get_json())
+            )
+            merchant.start()
+            merchant.join(timeout=20)
+            assert not merchant.is_alive(), "cancel waited for the batch's locks"
+        return real_send(messages)
+
+    fake_mitto.fail_next(429, times=1, retry_after="1")
+    monkeypatch.setattr(backend, "send_bulk", rate_limited_while_the_merchant_cancels)
+    campaign_id = launch(api)
+    settle_jobs(app)
+    assert answers[0]["state"] == "cancelled"
+    assert answers[0]["credits"]["held"] == 5  # the batch's rows were in its call
+    assert states() == {"cancelled": RECIPIENTS}
+    assert fake_mitto.received == []
+    body = api.get(f"/api/campaigns/{campaign_id}").get_json()
+    assert (body["credits"]["spent"], body["credits"]["held"]) == (0, 0)
+    assert credits.balance(shop_id=shop.id) == 1000
+    ledger_is_consistent(shop.id)
+
+
+@needs_postgres_and_redis
+def test_the_sweeper_reads_every_expired_attempt_record_a_page_at_a_time(sender, fake_mitto):
+    from shopify_app.services.sending import LEASE, _expired_attempts
+
+    _app, api, shop = sender
+    campaign_id = launch(api)
+    now = datetime.now(UTC)
+    ids = sorted(db.session.scalars(select(Message.id)))
+    for group in (ids[0:3], ids[3:6], ids[6:9]):
+        dead_batch_record(shop.id, campaign_id, group, now)
+    later = now + LEASE + timedelta(seconds=1)
+    assert len(list(_expired_attempts(later, page=2))) == 3
+    assert list(_expired_attempts(now, page=2)) == []

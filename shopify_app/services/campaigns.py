@@ -281,9 +281,10 @@ def _unique_code(campaign: Campaign) -> Any:
 def enqueue_batches(*, campaign: Campaign, only_open: bool = False, unless_waiting: bool = False) -> int:
     """One job per id range of `SMS_BATCH_SIZE` messages; jobs carry ids only."""
     size = int(current_config()["SMS_BATCH_SIZE"])
-    conditions = [Message.campaign_id == campaign.id]
     if only_open:
-        conditions.append(Message.state.in_([MessageState.QUEUED, MessageState.DEFERRED]))
+        conditions = waiting(campaign.id, MessageState.QUEUED, MessageState.DEFERRED)
+    else:
+        conditions = [Message.campaign_id == campaign.id]
     low, high = db.session.execute(select(func.min(Message.id), func.max(Message.id)).where(and_(*conditions))).one()
     if low is None:
         return 0
@@ -331,6 +332,31 @@ OPEN_ATTEMPT_IDS = text(
 ).columns(id=BigInteger)
 
 
+def waiting(campaign_id: int, *states: MessageState) -> list[Any]:
+    """Conditions for the campaign's rows in `states` that no open attempt record names: those
+    are `queued` while their batch is in its call, or until the sweeper settles a dead one."""
+    conditions = [Message.campaign_id == campaign_id, Message.state.in_(states)]
+    if on_postgresql():
+        conditions.append(Message.id.not_in(OPEN_ATTEMPT_IDS.bindparams(campaign_id=campaign_id)))
+    return conditions
+
+
+def cancel_waiting_rows(campaign_id: int) -> int:
+    """Cancel the campaign's `queued` and `deferred` rows; the number cancelled. Rows a batch
+    holds are in flight (it records their answer); rows an open attempt record names may have
+    been sent (the sweeper settles them): neither is cancelled."""
+    rows = (
+        select(Message.id)
+        .where(*waiting(campaign_id, MessageState.QUEUED, MessageState.DEFERRED))
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    result = db.session.execute(
+        update(Message).where(Message.id.in_(rows.scalar_subquery())).values(state=MessageState.CANCELLED),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)
+
+
 def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
     campaign = get_campaign(shop=shop, campaign_id=campaign_id)
     _transition(
@@ -338,19 +364,7 @@ def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
         (CampaignState.DRAFT, CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED),
         CampaignState.CANCELLED,
     )
-    # Rows a batch holds are in flight (it records their answer); rows an open attempt record
-    # names may have been sent (the sweeper settles them): neither is cancelled.
-    open_rows = (
-        select(Message.id)
-        .where(Message.campaign_id == campaign.id, Message.state.in_([MessageState.QUEUED, MessageState.DEFERRED]))
-        .with_for_update(skip_locked=True, key_share=True)
-    )
-    if on_postgresql():
-        open_rows = open_rows.where(Message.id.not_in(OPEN_ATTEMPT_IDS.bindparams(campaign_id=campaign.id)))
-    db.session.execute(
-        update(Message).where(Message.id.in_(open_rows.scalar_subquery())).values(state=MessageState.CANCELLED),
-        execution_options={"synchronize_session": False},
-    )
+    cancel_waiting_rows(campaign.id)
     campaign.completed_at = utcnow()
     db.session.commit()
     credits.finalize_campaign(campaign=campaign)

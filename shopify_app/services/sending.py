@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -57,7 +58,7 @@ from ..security.crypto import Keyring, aad_for, keyring
 from ..tenancy import side_transaction
 from . import alerts, credits, discounts, links, report_cache
 from .batches import enqueue_batch
-from .campaigns import OPEN_ATTEMPT_IDS, unsubscribe_url
+from .campaigns import OPEN_ATTEMPT_IDS, cancel_waiting_rows, unsubscribe_url, waiting
 from .circuit import CircuitBreaker, CircuitState
 from .plans import message_credits
 from .quiet_hours import quiet_until
@@ -908,9 +909,13 @@ def _record_error(
         _write(plan.attempts(), now)
         _close_attempt(plan)
     if isinstance(exc, (MittoRateLimited, MittoUnavailable)):  # provably nothing accepted
-        retry = _release(ids, attempts=attempts, now=now)
+        if _cancelled_meanwhile(campaign.id):
+            _set(ids, state=MessageState.CANCELLED, lease_until=None, attempted_at=None)
+            retry = []
+        else:
+            retry = _release(ids, attempts=attempts, now=now)
+            outcome["failed"] += len(ids) - len(retry)
         _release_holds(campaign, holds)  # the next attempt holds again
-        outcome["failed"] += len(ids) - len(retry)
         db.session.commit()
         if retry:
             wait = exc.retry_after if isinstance(exc, MittoRateLimited) else 0.0
@@ -935,6 +940,16 @@ def _record_error(
         outcome["unknown"] += len(ids)
         log.warning("send_batch_outcome_unknown", campaign_id=campaign.id, rows=len(ids))
     report_cache.invalidate(campaign.shop_id)
+
+
+def _cancelled_meanwhile(campaign_id: int) -> bool:
+    """Whether the merchant cancelled while the batch's call was out. Cancel skips the rows a
+    batch holds, so rows given back now would stay `queued` in a cancelled campaign (its hold
+    with them); they are cancelled here instead. The share lock orders this against a cancel in
+    progress: one that has written the campaign is waited for and seen; one that has not yet
+    waits for this transaction, and then finds the rows given back."""
+    state = db.session.scalar(select(Campaign.state).where(Campaign.id == campaign_id).with_for_update(read=True))
+    return state == CampaignState.CANCELLED
 
 
 def _requeue_deferred(scope: Any, now: datetime) -> int:
@@ -1019,8 +1034,7 @@ def _expire_attempts(now: datetime) -> int:
         return 0
     table = SendAttempt.__table__
     lost = 0
-    expired = db.session.execute(select(table).where(table.c.lease_until < now).order_by(table.c.id).limit(1000)).all()
-    for record in expired:
+    for record in _expired_attempts(now):
         ids = [int(value) for value in record.message_ids.strip("{}").split(",") if value]
         present = select(Message.id).where(id_in(Message.id, ids))
         locked = db.session.scalars(present.with_for_update(skip_locked=True, key_share=True)).all()
@@ -1048,6 +1062,47 @@ def _expire_attempts(now: datetime) -> int:
         log.warning("send_attempt_lost", campaign_id=record.campaign_id, rows=len(ids))
         report_cache.invalidate(record.shop_id)
     return lost
+
+
+# A batch's rows can reach a cancelled campaign's `queued` or `deferred` after the cancel: a
+# deferral written by a batch that claimed before it, a release racing it. Looked for this long.
+SETTLE_CANCELLED_WITHIN = timedelta(days=2)
+_WAITING = (MessageState.QUEUED, MessageState.DEFERRED)
+
+
+def _settle_cancelled(now: datetime) -> int:
+    """Cancel what waits in recently cancelled campaigns and give back the hold it kept."""
+    recent = select(Campaign.id).where(
+        Campaign.state == CampaignState.CANCELLED,
+        Campaign.kind == CampaignKind.BROADCAST,
+        Campaign.completed_at >= now - SETTLE_CANCELLED_WITHIN,
+    )
+    cancelled = 0
+    for campaign_id in db.session.scalars(recent).all():
+        if db.session.scalar(select(Message.id).where(*waiting(campaign_id, *_WAITING)).limit(1)) is None:
+            continue
+        count = cancel_waiting_rows(campaign_id)
+        db.session.commit()
+        if count:
+            cancelled += count
+            finish_if_done(campaign_id=campaign_id)  # a cancelled campaign: settles its hold
+            log.info("cancelled_rows_settled", campaign_id=campaign_id, rows=count)
+    return cancelled
+
+
+def _expired_attempts(now: datetime, page: int = 1000) -> Iterator[Any]:
+    """Every attempt record past its lease, a page at a time in id order (keyset: a record
+    left for its live batch is not read again in this sweep)."""
+    table = SendAttempt.__table__
+    after = 0
+    while True:
+        rows = db.session.execute(
+            select(table).where(table.c.lease_until < now, table.c.id > after).order_by(table.c.id).limit(page)
+        ).all()
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1].id
 
 
 def sweep(*, now: datetime | None = None) -> dict[str, int]:
@@ -1083,10 +1138,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     requeued = _requeue_deferred(Message.defer_until.is_not(None), now)
     enqueued = 0
     for campaign in db.session.scalars(select(Campaign).where(Campaign.state == CampaignState.SENDING)):
-        has_queued = db.session.scalar(
-            select(Message.id).where(Message.campaign_id == campaign.id, Message.state == MessageState.QUEUED).limit(1)
-        )
-        if has_queued is not None:
+        if db.session.scalar(select(Message.id).where(*waiting(campaign.id, MessageState.QUEUED)).limit(1)) is not None:
             enqueued += enqueue_batches(campaign=campaign, only_open=True, unless_waiting=True)
         finish_if_done(campaign_id=campaign.id)
     launched = launch_due_scheduled(now=now)
@@ -1097,6 +1149,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         "requeued": requeued,
         "batches": enqueued,
         "launched": launched,
+        "cancelled": _settle_cancelled(now),
     }
     if any(summary.values()):
         log.info("sweep", **summary)
