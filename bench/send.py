@@ -19,7 +19,9 @@ contacts (sealed like an import, COPY; setup, timed apart). Per batch size and w
 -q campaigns` starts, and once it waits for jobs a campaign is launched through the service; the
 worker sends to the fake Mitto in its own process, limits off, and is stopped (SIGTERM) once the
 campaign completes. Its rate: N / (the launch's return -> completed_at), its start printed apart;
-every message is then checked sent once. A CHECKPOINT precedes every
+every message is then checked sent once. `--repeat n` (default 3) makes that n (ours, raw loop)
+pairs in turn, one raw pass each, and adds a "best of n" row and the pairs' ratios with their
+median (with `--repeat 1` the raw loop takes the better of two passes). A CHECKPOINT precedes every
 timed run, and the CPU each process spent per message (from /proc: the worker, PostgreSQL, the
 fake, Redis) is printed under each row: two cores serve them all.
 Raw bounds on the same database: COPY of the same rows into `raw_messages` (the indexes of
