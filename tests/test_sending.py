@@ -613,19 +613,19 @@ def test_the_sweeper_leaves_a_record_whose_rows_a_live_batch_still_holds(sender,
     assert db.session.scalars(select(SendAttempt)).all() == []
 
 
-@needs_postgres_and_redis
-def test_cancel_during_a_provider_call_leaves_the_batch_its_rows(sender, fake_mitto, monkeypatch):
-    """The batch keeps its rows locked across the call: cancel skips them instead of waiting
-    (or cancelling what is being sent); they end as the answer says and the hold settles."""
-    app, api, shop = sender
+def merchant_cancels_during_the_first_call(api, monkeypatch) -> tuple[list[dict], dict[str, int]]:
+    """While the first provider call is out, the merchant cancels from another request (and must
+    not wait for the batch's locks). Returns the cancel's answers and a dict to put the launched
+    campaign's id in (as "id") before any job runs."""
     backend = sms_backend()
     real_send = backend.send_bulk
     answers: list[dict] = []
+    launched: dict[str, int] = {}
 
     def send_while_the_merchant_cancels(messages):
         if not answers:
             merchant = threading.Thread(
-                target=lambda: answers.append(api.post(f"/api/campaigns/{campaign_id}/cancel").get_json())
+                target=lambda: answers.append(api.post(f"/api/campaigns/{launched['id']}/cancel").get_json())
             )
             merchant.start()
             merchant.join(timeout=20)
@@ -633,7 +633,16 @@ def test_cancel_during_a_provider_call_leaves_the_batch_its_rows(sender, fake_mi
         return real_send(messages)
 
     monkeypatch.setattr(backend, "send_bulk", send_while_the_merchant_cancels)
-    campaign_id = launch(api)
+    return answers, launched
+
+
+@needs_postgres_and_redis
+def test_cancel_during_a_provider_call_leaves_the_batch_its_rows(sender, fake_mitto, monkeypatch):
+    """The batch keeps its rows locked across the call: cancel skips them instead of waiting
+    (or cancelling what is being sent); they end as the answer says and the hold settles."""
+    app, api, shop = sender
+    answers, launched = merchant_cancels_during_the_first_call(api, monkeypatch)
+    launched["id"] = campaign_id = launch(api)
     settle_jobs(app)
     assert answers[0]["state"] == "cancelled"
     assert states() == {"sent": 5, "cancelled": RECIPIENTS - 5}
@@ -649,23 +658,9 @@ def test_cancel_during_a_call_answered_429_cancels_the_batchs_rows_too(sender, f
     """Cancel skips the rows a batch holds; when its call then proves nothing was sent, the rows
     it gives back are cancelled (not left `queued` in a cancelled campaign) and the hold settles."""
     app, api, shop = sender
-    backend = sms_backend()
-    real_send = backend.send_bulk
-    answers: list[dict] = []
-
-    def rate_limited_while_the_merchant_cancels(messages):
-        if not answers:
-            merchant = threading.Thread(
-                target=lambda: answers.append(api.post(f"/api/campaigns/{campaign_id}/cancel").get_json())
-            )
-            merchant.start()
-            merchant.join(timeout=20)
-            assert not merchant.is_alive(), "cancel waited for the batch's locks"
-        return real_send(messages)
-
     fake_mitto.fail_next(429, times=1, retry_after="1")
-    monkeypatch.setattr(backend, "send_bulk", rate_limited_while_the_merchant_cancels)
-    campaign_id = launch(api)
+    answers, launched = merchant_cancels_during_the_first_call(api, monkeypatch)
+    launched["id"] = campaign_id = launch(api)
     settle_jobs(app)
     assert answers[0]["state"] == "cancelled"
     assert answers[0]["credits"]["held"] == 5  # the batch's rows were in its call
