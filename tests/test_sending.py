@@ -564,15 +564,24 @@ def dead_batch_record(shop_id: int, campaign_id: int, ids: list[int], now: datet
     db.session.commit()
 
 
-@needs_postgres_and_redis
-def test_a_dead_batchs_rows_are_neither_resent_nor_cancelled_and_end_unknown(sender, fake_mitto):
+def launch_beside_dead_batches(api, shop, *parts: slice) -> tuple[int, list[list[int]], datetime, datetime]:
+    """Launch (the jobs wait in Redis), then leave a dead batch's record for each slice of the
+    message ids. Returns the campaign id, each record's ids, now and a moment past the lease."""
     from shopify_app.services.sending import LEASE
 
-    app, api, shop = sender
-    campaign_id = launch(api)  # the jobs wait in Redis
+    campaign_id = launch(api)
     now = datetime.now(UTC)
-    lost = sorted(db.session.scalars(select(Message.id)))[:5]
-    dead_batch_record(shop.id, campaign_id, lost, now)
+    ids = sorted(db.session.scalars(select(Message.id)))
+    groups = [ids[part] for part in parts]
+    for group in groups:
+        dead_batch_record(shop.id, campaign_id, group, now)
+    return campaign_id, groups, now, now + LEASE + timedelta(seconds=1)
+
+
+@needs_postgres_and_redis
+def test_a_dead_batchs_rows_are_neither_resent_nor_cancelled_and_end_unknown(sender, fake_mitto):
+    app, api, shop = sender
+    campaign_id, [lost], now, later = launch_beside_dead_batches(api, shop, slice(0, 5))
     settle_jobs(app)
     assert states() == {"sent": RECIPIENTS - 5, "queued": 5}  # no claim takes the record's rows
     assert sweep(now=now)["batches"] == 0  # nor does the sweeper send a batch after them
@@ -581,7 +590,7 @@ def test_a_dead_batchs_rows_are_neither_resent_nor_cancelled_and_end_unknown(sen
     assert body["state"] == "cancelled"
     assert states() == {"sent": RECIPIENTS - 5, "queued": 5}  # maybe sent: not the merchant's to cancel
     assert body["credits"]["held"] == 5  # their share stays held
-    summary = sweep(now=now + LEASE + timedelta(seconds=1))
+    summary = sweep(now=later)
     assert summary["unknown"] == 5
     assert states() == {"sent": RECIPIENTS - 5, "unknown": 5}
     rows = db.session.scalars(select(Message).where(Message.id.in_(lost))).all()
@@ -593,15 +602,10 @@ def test_a_dead_batchs_rows_are_neither_resent_nor_cancelled_and_end_unknown(sen
 @needs_postgres_and_redis
 def test_the_sweeper_leaves_a_record_whose_rows_a_live_batch_still_holds(sender, fake_mitto):
     from shopify_app.bulk import pg_array
-    from shopify_app.services.sending import LEASE
     from shopify_app.tenancy import admin_engine
 
     _app, api, shop = sender
-    campaign_id = launch(api)
-    now = datetime.now(UTC)
-    held = sorted(db.session.scalars(select(Message.id)))[:5]
-    dead_batch_record(shop.id, campaign_id, held, now)
-    later = now + LEASE + timedelta(seconds=1)
+    _campaign_id, [held], _now, later = launch_beside_dead_batches(api, shop, slice(0, 5))
     with admin_engine().connect() as batch:  # a batch past its lease, still in its call
         lock = "SELECT id FROM messages WHERE id = ANY(CAST(:ids AS bigint[])) FOR NO KEY UPDATE"
         batch.execute(db.text(lock), {"ids": pg_array(held)})
@@ -674,14 +678,9 @@ def test_cancel_during_a_call_answered_429_cancels_the_batchs_rows_too(sender, f
 
 @needs_postgres_and_redis
 def test_the_sweeper_reads_every_expired_attempt_record_a_page_at_a_time(sender, fake_mitto):
-    from shopify_app.services.sending import LEASE, _expired_attempts
+    from shopify_app.services.sending import _expired_attempts
 
     _app, api, shop = sender
-    campaign_id = launch(api)
-    now = datetime.now(UTC)
-    ids = sorted(db.session.scalars(select(Message.id)))
-    for group in (ids[0:3], ids[3:6], ids[6:9]):
-        dead_batch_record(shop.id, campaign_id, group, now)
-    later = now + LEASE + timedelta(seconds=1)
+    _, _, now, later = launch_beside_dead_batches(api, shop, slice(0, 3), slice(3, 6), slice(6, 9))
     assert len(list(_expired_attempts(later, page=2))) == 3
     assert list(_expired_attempts(now, page=2)) == []
