@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
+from shopify_app.extensions import db, sms_backend
 from shopify_app.models import (
     AutomationRun,
     BackInStockRequest,
@@ -448,6 +448,34 @@ def test_disabling_cancels_what_is_pending(shop_app, fake_mitto):
     assert fake_mitto.received == []
     listed = api.get(f"/api/automations/{automation['id']}/runs").get_json()["items"]
     assert [(r["state"], r["cancel_reason"]) for r in listed] == [("cancelled", "automation_disabled")]
+
+
+def test_turning_off_during_a_call_answered_429_cancels_the_text(shop_app, fake_mitto, monkeypatch):
+    """The batch's rows are in its call when the merchant turns the automation off: the 429
+    proves nothing was sent, and the text is cancelled instead of waiting for the next batch."""
+    app, api, shop = shop_app
+    automation = enable(api, "welcome")
+    backend = sms_backend()
+    real_send = backend.send_bulk
+    turned_off: list[int] = []
+
+    def send_while_the_merchant_turns_it_off(messages):
+        if not turned_off:
+            response = api.patch(f"/api/automations/{automation['id']}", json={"enabled": False})
+            turned_off.append(response.status_code)
+        return real_send(messages)
+
+    fake_mitto.fail_next(429, times=1, retry_after="1")
+    monkeypatch.setattr(backend, "send_bulk", send_while_the_merchant_turns_it_off)
+    subscriber(api, first_name="Ana")
+    settle_jobs(app)
+    dispatch(app, at=utcnow() + timedelta(minutes=5))
+    assert turned_off == [200]
+    assert fake_mitto.received == []
+    db.session.expire_all()
+    rows = [(m.state.value, m.skip_reason) for m in db.session.scalars(select(Message))]
+    assert rows == [("cancelled", "automation_disabled")]
+    assert ledger.balance(shop_id=shop.id) == 1000  # the text's hold was given back
 
 
 # --- inbox replies --------------------------------------------------------------------------------

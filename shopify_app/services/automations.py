@@ -222,6 +222,11 @@ def _set_enabled(automation: Automation, enabled: bool) -> None:
     if enabled:
         carrier_for(automation)
     elif automation.enabled:
+        # The automation row first: a batch whose call then proves nothing was sent reads it
+        # under a share lock before giving its rows back (services/sending.py), so it either
+        # waits for this transaction and cancels them itself, or this UPDATE finds them.
+        automation.enabled = False
+        db.session.flush()
         db.session.execute(
             update(AutomationRun)
             .where(AutomationRun.automation_id == automation.id, AutomationRun.state == RunState.PENDING)

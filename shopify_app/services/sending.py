@@ -40,6 +40,7 @@ from ..extensions import db, redis_ext, sms_backend
 from ..metrics import RATE_LIMIT_WAIT_SECONDS, RATE_LIMIT_WAITS, count_messages
 from ..models import (
     OPEN_MESSAGE_STATES,
+    Automation,
     AutomationRun,
     Campaign,
     CampaignKind,
@@ -909,8 +910,9 @@ def _record_error(
         _write(plan.attempts(), now)
         _close_attempt(plan)
     if isinstance(exc, (MittoRateLimited, MittoUnavailable)):  # provably nothing accepted
-        if _cancelled_meanwhile(campaign.id):
-            _set(ids, state=MessageState.CANCELLED, lease_until=None, attempted_at=None)
+        if _stopped_meanwhile(campaign):
+            reason = None if campaign.kind == CampaignKind.BROADCAST else "automation_disabled"
+            _set(ids, state=MessageState.CANCELLED, skip_reason=reason, lease_until=None, attempted_at=None)
             retry = []
         else:
             retry = _release(ids, attempts=attempts, now=now)
@@ -942,14 +944,18 @@ def _record_error(
     report_cache.invalidate(campaign.shop_id)
 
 
-def _cancelled_meanwhile(campaign_id: int) -> bool:
-    """Whether the merchant cancelled while the batch's call was out. Cancel skips the rows a
-    batch holds, so rows given back now would stay `queued` in a cancelled campaign (its hold
-    with them); they are cancelled here instead. The share lock orders this against a cancel in
-    progress: one that has written the campaign is waited for and seen; one that has not yet
-    waits for this transaction, and then finds the rows given back."""
-    state = db.session.scalar(select(Campaign.state).where(Campaign.id == campaign_id).with_for_update(read=True))
-    return state == CampaignState.CANCELLED
+def _stopped_meanwhile(campaign: Campaign) -> bool:
+    """Whether the merchant cancelled the campaign (or turned its automation off) while the
+    batch's call was out. Both skip the rows a batch holds, so rows given back now would wait
+    in a cancelled campaign (its hold with them), or be sent by the automation's next batch;
+    they are cancelled here instead. The share lock orders this against a cancel in progress:
+    one that has written the campaign (automation) row is waited for and seen; one that has
+    not yet waits for this transaction, and then finds the rows given back."""
+    if campaign.kind == CampaignKind.BROADCAST:
+        stopped = select(Campaign.state == CampaignState.CANCELLED).where(Campaign.id == campaign.id)
+    else:
+        stopped = select(Automation.enabled.is_(False)).where(Automation.campaign_id == campaign.id)
+    return bool(db.session.scalar(stopped.with_for_update(read=True)))
 
 
 def _requeue_deferred(scope: Any, now: datetime) -> int:
