@@ -1073,7 +1073,6 @@ def _expire_attempts(now: datetime) -> int:
 # A batch's rows can reach a cancelled campaign's `queued` or `deferred` after the cancel: a
 # deferral written by a batch that claimed before it, a release racing it. Looked for this long.
 SETTLE_CANCELLED_WITHIN = timedelta(days=2)
-_WAITING = (MessageState.QUEUED, MessageState.DEFERRED)
 
 
 def _settle_cancelled(now: datetime) -> int:
@@ -1085,8 +1084,6 @@ def _settle_cancelled(now: datetime) -> int:
     )
     cancelled = 0
     for campaign_id in db.session.scalars(recent).all():
-        if db.session.scalar(select(Message.id).where(*waiting(campaign_id, *_WAITING)).limit(1)) is None:
-            continue
         count = cancel_waiting_rows(campaign_id)
         db.session.commit()
         if count:
