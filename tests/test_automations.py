@@ -30,6 +30,7 @@ from shopify_app.services import credits as ledger
 from .conftest import ApiClient, install_shop, mitto_config, open_shop, quiet_hours_now, settle_jobs
 from .payloads import payload
 from .shopify_signing import proxy_query, webhook_request
+from .test_sending import dead_batch_record, needs_postgres_and_redis
 
 SHOP = "alpha.myshopify.com"
 SHOPPER = "+14155550199"  # the phone on the example order, checkout and customer payloads
@@ -476,6 +477,35 @@ def test_turning_off_during_a_call_answered_429_cancels_the_text(shop_app, fake_
     rows = [(m.state.value, m.skip_reason) for m in db.session.scalars(select(Message))]
     assert rows == [("cancelled", "automation_disabled")]
     assert ledger.balance(shop_id=shop.id) == 1000  # the text's hold was given back
+
+
+@needs_postgres_and_redis
+def test_turning_off_leaves_a_dead_batchs_text_to_the_sweeper(shop_app, fake_mitto):
+    """A batch that died after its attempt record may have sent the text: turning the
+    automation off does not cancel it (as a campaign's cancel does not); the sweeper makes it
+    `unknown` once the record's lease is past."""
+    from shopify_app.services.sending import LEASE, breaker, sweep
+
+    app, api, shop = shop_app
+    automation = enable(api, "welcome")
+    circuit = breaker()
+    for _ in range(circuit.threshold):  # nothing goes out: the text stays queued
+        circuit.record_failure()
+    subscriber(api, first_name="Ana")
+    settle_jobs(app, rounds=3, strict=False)  # the open circuit reschedules the batch
+    automations.dispatch_due(now=utcnow() + timedelta(minutes=5))
+    settle_jobs(app, rounds=3, strict=False)
+    [text] = db.session.scalars(select(Message)).all()
+    assert text.state.value == "queued"
+    now = datetime.now(UTC)
+    dead_batch_record(shop.id, text.campaign_id, [text.id], now)
+    assert api.patch(f"/api/automations/{automation['id']}", json={"enabled": False}).status_code == 200
+    db.session.expire_all()
+    assert (text.state.value, text.skip_reason) == ("queued", None)  # maybe sent: not cancelled
+    assert sweep(now=now + LEASE + timedelta(seconds=1))["unknown"] == 1
+    db.session.expire_all()
+    assert text.state.value == "unknown"
+    assert fake_mitto.received == []
 
 
 # --- inbox replies --------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from ..models.types import UTCDateTime, utcnow
 from ..queueing import enqueue
 from ..security.crypto import aad_for, keyring
 from .batches import enqueue_batch
+from .campaigns import cancel_waiting_rows
 from .pagination import page
 from .templates import referenced_template
 from .templating import VARIABLES, TemplateError, validate_template
@@ -224,7 +225,7 @@ def _set_enabled(automation: Automation, enabled: bool) -> None:
     elif automation.enabled:
         # The automation row first: a batch whose call then proves nothing was sent reads it
         # under a share lock before giving its rows back (services/sending.py), so it either
-        # waits for this transaction and cancels them itself, or this UPDATE finds them.
+        # waits for this transaction and cancels them itself, or the cancel below finds them.
         automation.enabled = False
         db.session.flush()
         db.session.execute(
@@ -232,15 +233,8 @@ def _set_enabled(automation: Automation, enabled: bool) -> None:
             .where(AutomationRun.automation_id == automation.id, AutomationRun.state == RunState.PENDING)
             .values(state=RunState.CANCELLED, cancel_reason="automation_disabled")
         )
-        if automation.campaign_id is not None:
-            db.session.execute(
-                update(Message)
-                .where(
-                    Message.campaign_id == automation.campaign_id,
-                    Message.state.in_([MessageState.QUEUED, MessageState.DEFERRED]),
-                )
-                .values(state=MessageState.CANCELLED, skip_reason="automation_disabled")
-            )
+        if automation.campaign_id is not None:  # what a campaign's cancel cancels, no more
+            cancel_waiting_rows(automation.campaign_id, skip_reason="automation_disabled")
     automation.enabled = enabled
 
 

@@ -341,17 +341,21 @@ def waiting(campaign_id: int, *states: MessageState) -> list[Any]:
     return conditions
 
 
-def cancel_waiting_rows(campaign_id: int) -> int:
-    """Cancel the campaign's `queued` and `deferred` rows; the number cancelled. Rows a batch
-    holds are in flight (it records their answer); rows an open attempt record names may have
-    been sent (the sweeper settles them): neither is cancelled."""
+def cancel_waiting_rows(campaign_id: int, *, skip_reason: str | None = None) -> int:
+    """Cancel the campaign's `queued` and `deferred` rows (with `skip_reason`, when given); the
+    number cancelled. Rows a batch holds are in flight (it records their answer, or cancels
+    them itself when its call proves nothing was sent); rows an open attempt record names may
+    have been sent (the sweeper settles them): neither is cancelled."""
     rows = (
         select(Message.id)
         .where(*waiting(campaign_id, MessageState.QUEUED, MessageState.DEFERRED))
         .with_for_update(skip_locked=True, key_share=True)
     )
+    values: dict[str, Any] = {"state": MessageState.CANCELLED}
+    if skip_reason is not None:
+        values["skip_reason"] = skip_reason
     result = db.session.execute(
-        update(Message).where(Message.id.in_(rows.scalar_subquery())).values(state=MessageState.CANCELLED),
+        update(Message).where(Message.id.in_(rows.scalar_subquery())).values(**values),
         execution_options={"synchronize_session": False},
     )
     return int(result.rowcount or 0)
