@@ -1145,6 +1145,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
             enqueued += enqueue_batches(campaign=campaign, only_open=True, unless_waiting=True)
         finish_if_done(campaign_id=campaign.id)
     launched = launch_due_scheduled(now=now)
+    cancelled = _settle_cancelled(now)
     summary = {
         "reclaimed": int(never_called or 0),
         "exhausted": int(exhausted or 0),
@@ -1152,7 +1153,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         "requeued": requeued,
         "batches": enqueued,
         "launched": launched,
-        "cancelled": _settle_cancelled(now),
+        "cancelled": cancelled,
     }
     if any(summary.values()):
         log.info("sweep", **summary)
