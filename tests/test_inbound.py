@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from shopify_app.extensions import db, sms_backend
-from shopify_app.models import ConsentEvent, Contact, InboundMessage
+from shopify_app.models import ConsentEvent, Contact, InboundMessage, Shop
+from shopify_app.services.contacts import is_suppressed
 
 from .conftest import ApiClient, install_shop, settle_jobs
 
@@ -92,6 +93,16 @@ def test_an_opt_out_written_as_a_sentence_unsubscribes_and_stays_in_the_inbox(in
     assert [m["text"] for m in api.get(f"/api/inbox/{contact().id}").get_json()["items"]] == [sentence]
     assert len(replies()) == 1
     assert "unsubscribed" in replies()[0]
+
+
+def test_a_stop_from_a_number_that_is_not_a_contact_suppresses_it(inbox):
+    app, _api = inbox
+    text(app, "Stop texting me")
+    [stored] = db.session.scalars(select(InboundMessage)).all()
+    assert (stored.keyword, stored.outcome) == ("stop", "suppressed")
+    shop = db.session.get(Shop, stored.shop_id)
+    assert is_suppressed(shop=shop, e164=SHOPPER)
+    assert db.session.scalars(select(Contact)).all() == []
 
 
 @pytest.mark.parametrize("question", ["When does the sale end?", "I'll cancel my order if it's late", "Yes, in blue?"])

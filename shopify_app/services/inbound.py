@@ -21,7 +21,7 @@ from ..errors import ValidationFailed
 from ..extensions import db, sms_backend
 from ..models import ConsentSource, ConsentState, Contact, InboundMessage, Shop
 from ..models.types import utcnow
-from .contacts import ConsentChange, apply_consent, create_or_merge, find_by_phone, parse_phone
+from .contacts import ConsentChange, apply_consent, create_or_merge, find_by_phone, parse_phone, suppress
 from .pii import phone_hash
 from .reply_intent import Intent, classify, normalise
 from .settings import load_settings, sender_for
@@ -125,7 +125,10 @@ def _keyword_change(contact: Contact, state: ConsentState, word: str) -> None:
 
 
 def _on_stop(shop: Shop, contact: Contact | None, phone: Any, word: str) -> Outcome:
-    if contact is None or contact.consent_state == ConsentState.UNSUBSCRIBED:
+    if contact is None:  # not a contact yet: kept as a suppression, so an import never texts them
+        suppress(shop_id=shop.id, phone_digest=phone_hash(phone.e164, shop_id=shop.id), reason="opted_out")
+        return "suppressed", None
+    if contact.consent_state == ConsentState.UNSUBSCRIBED:
         return "already_unsubscribed", None
     _keyword_change(contact, ConsentState.UNSUBSCRIBED, word)
     return "unsubscribed", f"{_name(shop)}: You are unsubscribed and will get no more messages. Reply START to rejoin."
