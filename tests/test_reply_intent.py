@@ -51,6 +51,7 @@ OPT_OUTS = [
     ("how do I unsubscribe?", "UNSUBSCRIBE"),
     ("never text me again", "NEVER TEXT ME"),
     ("wrong number", "WRONG NUMBER"),
+    ("Not interested, thanks", "NOT INTERESTED THANKS"),
     ("Yes stop texting me", "STOP TEXTING"),  # opt-out wins over a START word
 ]
 
@@ -76,6 +77,7 @@ def test_an_opt_out_in_any_reasonable_words_is_recognised(text, keyword):
         "I want more texts like this!",
         "Please send me the tracking number",
         "quite nice",
+        "Not interested in the red one, do you have it in blue?",
         "Yes, is it in blue?",
         "Start date of the sale?",
         "can you help me find my size",

@@ -72,6 +72,7 @@ REVOCATION_PHRASES = tuple(
         rf"\bno more {_TEXTS}\b",
         rf"\b(?:dont|do not|no longer) want (?:to (?:receive|get) )?{_THESE}{_TEXTS}\b",
         r"\bleave me alone\b",
+        r"^(?:im |i am )?not interested(?: anymore| any more)?(?: thanks| thank you)?$",  # the whole message only
         r"\bwrong number\b",
         r"\b(?:unsubscribe|opt ?out|opt me out)\b",
     )
