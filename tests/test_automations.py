@@ -523,7 +523,8 @@ def test_a_reply_from_the_inbox_is_sent_once_per_idempotency_key(shop_app, fake_
     again = api.post(f"/api/inbox/{contact_id}/reply", json={"text": "Yes, it ships Monday."}, headers=headers)
     assert again.status_code == 202
     assert again.get_json()["id"] == response.get_json()["id"]
-    assert texts(fake_mitto) == ["Yes, it ships Monday."]  # a conversation: no footer
+    # The first reply of a conversation names the shop and says how to opt out (test_inbox_replies.py).
+    assert texts(fake_mitto) == ["Alpha: Yes, it ships Monday. Reply STOP to opt out"]
     assert ledger.balance(shop_id=shop.id) == 999
 
 

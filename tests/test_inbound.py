@@ -1,4 +1,5 @@
-"""Inbound texts: STOP/START/HELP keywords, Y for a pending opt-in, the join keyword, the inbox store."""
+"""Inbound texts: STOP/START/HELP keywords and opt-outs in other words (the rules themselves are in
+test_reply_intent.py), Y for a pending opt-in, the join keyword, the inbox store."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from shopify_app.extensions import db, sms_backend
-from shopify_app.models import ConsentEvent, Contact, InboundMessage
+from shopify_app.models import ConsentEvent, Contact, InboundMessage, Shop
+from shopify_app.services.contacts import is_suppressed
 
 from .conftest import ApiClient, install_shop, settle_jobs
 
@@ -48,7 +50,21 @@ def subscribe(api) -> None:
 
 
 @pytest.mark.parametrize(
-    "word", ["STOP", "stop", " Stop ", "opt out", "OptOut", "STOPALL", "unsubscribe", "cancel", "END", "quit", "revoke"]
+    "word",
+    [
+        "STOP",
+        "stop",
+        " Stop ",
+        "opt out",
+        "OptOut",
+        "STOPALL",
+        "unsubscribe",
+        "cancel",
+        "END",
+        "quit",
+        "revoke",
+        "stop!!!",
+    ],
 )
 def test_every_stop_keyword_unsubscribes_and_confirms_once(inbox, word):
     app, api = inbox
@@ -63,6 +79,52 @@ def test_every_stop_keyword_unsubscribes_and_confirms_once(inbox, word):
     assert len(replies()) == 1
 
 
+@pytest.mark.parametrize("sentence", ["Stop texting me please.", "please remove me", "I don't want these messages"])
+def test_an_opt_out_written_as_a_sentence_unsubscribes_and_stays_in_the_inbox(inbox, sentence):
+    app, api = inbox
+    subscribe(api)
+    assert text(app, sentence).status_code == 202
+    assert contact().consent_state.value == "unsubscribed"
+    [stored] = db.session.scalars(select(InboundMessage)).all()
+    assert (stored.keyword, stored.outcome, stored.text) == ("stop", "unsubscribed", sentence)
+    event = db.session.scalars(select(ConsentEvent).order_by(ConsentEvent.id.desc())).first()
+    assert event.source.value == "keyword"
+    assert event.consent_text.startswith("Texted ")
+    assert [m["text"] for m in api.get(f"/api/inbox/{contact().id}").get_json()["items"]] == [sentence]
+    assert len(replies()) == 1
+    assert "unsubscribed" in replies()[0]
+
+
+def test_a_stop_from_a_number_that_is_not_a_contact_suppresses_it(inbox):
+    app, _api = inbox
+    text(app, "Stop texting me")
+    [stored] = db.session.scalars(select(InboundMessage)).all()
+    assert (stored.keyword, stored.outcome) == ("stop", "suppressed")
+    shop = db.session.get(Shop, stored.shop_id)
+    assert is_suppressed(shop=shop, e164=SHOPPER)
+    assert db.session.scalars(select(Contact)).all() == []
+
+
+@pytest.mark.parametrize("question", ["When does the sale end?", "I'll cancel my order if it's late", "Yes, in blue?"])
+def test_a_keyword_inside_a_question_stays_in_the_inbox_and_changes_nothing(inbox, question):
+    app, api = inbox
+    subscribe(api)
+    text(app, question)
+    assert contact().consent_state.value == "subscribed"
+    [stored] = db.session.scalars(select(InboundMessage)).all()
+    assert (stored.keyword, stored.outcome) == (None, "stored")
+    assert replies() == []
+
+
+def test_start_inside_a_question_does_not_resubscribe(inbox):
+    app, api = inbox
+    subscribe(api)
+    text(app, "STOP")
+    text(app, "Start date of the next sale?")
+    assert contact().consent_state.value == "unsubscribed"
+    assert len(replies()) == 1
+
+
 @pytest.mark.parametrize("word", ["START", "unstop", "Yes"])
 def test_start_keywords_resubscribe(inbox, word):
     app, api = inbox
@@ -73,7 +135,7 @@ def test_start_keywords_resubscribe(inbox, word):
     assert "subscribed to marketing texts" in replies()[-1]
 
 
-@pytest.mark.parametrize("word", ["help", "INFO", " Info "])
+@pytest.mark.parametrize("word", ["help", "INFO", " Info ", "help me"])
 def test_help_answers_with_the_shop_name(inbox, word):
     app, api = inbox
     subscribe(api)

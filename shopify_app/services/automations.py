@@ -24,7 +24,7 @@ from sqlalchemy import and_, event, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..bulk import dialect_insert, insert_new, insert_or_nothing, on_postgresql
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
     Automation,
@@ -48,6 +48,7 @@ from ..queueing import enqueue
 from ..security.crypto import aad_for, keyring
 from .batches import enqueue_batch
 from .campaigns import cancel_waiting_rows
+from .inbox_replies import check_may_reply, opens_conversation
 from .pagination import page
 from .templates import referenced_template
 from .templating import VARIABLES, TemplateError, validate_template
@@ -658,19 +659,19 @@ def _inbox_automation(shop: Shop) -> Automation:
 
 def reply(*, shop: Shop, contact: Contact, text: str, key: str) -> tuple[AutomationRun, Message | None]:
     """The merchant's answer to a shopper, sent now through the send path (consent, quiet hours,
-    credits). `key` makes a retried request send once. Returns the run and its message."""
-    if contact.consent_state == ConsentState.UNSUBSCRIBED:
-        raise Conflict(
-            "This contact opted out; they can be texted again only after they text START.",
-            code="contact_unsubscribed",
-        )
+    credits). `key` makes a retried request send once. Returns the run and its message. Who may
+    be answered and what a conversation's first reply adds: services/inbox_replies.py."""
+    now = utcnow()
+    check_may_reply(shop=shop, contact=contact, now=now)
     automation = _inbox_automation(shop)
+    assert automation.campaign_id is not None
+    first = opens_conversation(contact=contact, campaign_id=automation.campaign_id, now=now)
     run_id = trigger(
         shop_id=shop.id,
         kind=AutomationKind.INBOX_REPLY,
         contact_id=contact.id,
         key=f"reply:{key}",
-        context={"text": text},
+        context={"text": text, "footer": first},
         automation=automation,
         soon=False,
     )

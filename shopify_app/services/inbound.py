@@ -1,9 +1,11 @@
 """Inbound SMS: the carrier keywords (STOP, START, HELP), double opt-in replies, a shop's join
 keyword, and everything else kept sealed for the merchant's inbox.
 
-Keywords are matched on the whole message, case- and space-insensitive. Every consent change is
-a consent event with source `keyword`; confirmations go out once, through the SMS backend's
-single-send call. A replayed inbound message id is processed once.
+What a text asks for is decided by services/reply_intent.py (an opt-out keyword opening the
+message or a revocation phrase anywhere; HELP at the start; START only as the whole message);
+`Y` and the join keyword are whole-message words. Every consent change is a consent event with
+source `keyword`; confirmations go out once, through the SMS backend's single-send call. A
+replayed inbound message id is processed once; every text is kept for the inbox, keywords too.
 """
 
 from __future__ import annotations
@@ -19,20 +21,18 @@ from ..errors import ValidationFailed
 from ..extensions import db, sms_backend
 from ..models import ConsentSource, ConsentState, Contact, InboundMessage, Shop
 from ..models.types import utcnow
-from .contacts import ConsentChange, apply_consent, create_or_merge, find_by_phone, parse_phone
+from .contacts import ConsentChange, apply_consent, create_or_merge, find_by_phone, parse_phone, suppress
 from .pii import phone_hash
+from .reply_intent import Intent, classify, normalise
 from .settings import load_settings, sender_for
 
 log = structlog.get_logger(__name__)
 
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
-START_WORDS = frozenset({"START", "UNSTOP", "YES"})
-HELP_WORDS = frozenset({"HELP", "INFO"})
-
 
 def keyword_of(text: str) -> str:
-    """`" opt out "` -> `OPTOUT`: the whole message, spaces removed, upper case."""
-    return "".join(text.split()).upper()
+    """`" opt-out! "` -> `OPTOUT`: the whole normalised message, spaces removed, upper case
+    (for whole-message words: `Y` and the shop's join keyword)."""
+    return normalise(text).replace(" ", "").upper()
 
 
 def record(*, sender: str, to: str, text: str, message_id: str | None) -> int | None:
@@ -89,8 +89,7 @@ def process(*, inbound_id: int) -> str:
     assert shop is not None
     phone = parse_phone(shop, inbound.sender)
     contact = find_by_phone(shop=shop, e164=phone.e164)
-    word = keyword_of(inbound.text or "")
-    keyword = _keyword_name(shop, contact, word)
+    keyword, word = _keyword_name(shop, contact, inbound.text or "")
     outcome, reply = _act(shop, contact, phone, word, keyword)
     contact = contact or find_by_phone(shop=shop, e164=phone.e164)
     inbound.contact_id = contact.id if contact else None
@@ -102,15 +101,19 @@ def process(*, inbound_id: int) -> str:
     return outcome
 
 
-def _keyword_name(shop: Shop, contact: Contact | None, word: str) -> str | None:
-    if word in STOP_WORDS:
-        return "stop"
-    if word in START_WORDS or (word == "Y" and contact is not None):
-        return "start"
-    if word in HELP_WORDS:
-        return "help"
+def _keyword_name(shop: Shop, contact: Contact | None, text: str) -> tuple[str | None, str]:
+    """(stop | start | help | join | None, the keyword or phrase that decided it). Opt-out first:
+    a text that also asks something, or is also a START or join word, opts out."""
+    found = classify(text)
+    if found.intent == Intent.STOP:
+        return "stop", found.keyword or ""
+    word = keyword_of(text)
+    if found.intent == Intent.START or (word == "Y" and contact is not None):
+        return "start", found.keyword or word
+    if found.intent == Intent.HELP:
+        return "help", found.keyword or ""
     join = (load_settings(shop).get("join_keyword") or "").upper()
-    return "join" if join and word == join else None
+    return ("join", word) if join and word == join else (None, word)
 
 
 RATES = "Msg & data rates may apply."
@@ -122,7 +125,10 @@ def _keyword_change(contact: Contact, state: ConsentState, word: str) -> None:
 
 
 def _on_stop(shop: Shop, contact: Contact | None, phone: Any, word: str) -> Outcome:
-    if contact is None or contact.consent_state == ConsentState.UNSUBSCRIBED:
+    if contact is None:  # not a contact yet: kept as a suppression, so an import never texts them
+        suppress(shop_id=shop.id, phone_digest=phone_hash(phone.e164, shop_id=shop.id), reason="opted_out")
+        return "suppressed", None
+    if contact.consent_state == ConsentState.UNSUBSCRIBED:
         return "already_unsubscribed", None
     _keyword_change(contact, ConsentState.UNSUBSCRIBED, word)
     return "unsubscribed", f"{_name(shop)}: You are unsubscribed and will get no more messages. Reply START to rejoin."

@@ -718,7 +718,7 @@ def _outbound(
                 contact_id=recipient.contact_id,
             )
             link_rows += rows
-        if policy.footer:
+        if policy.footer or context.get("footer"):  # an inbox conversation's first reply asks for it
             text = compliant_text(text, shop_name=shop_name)
         messages.append(OutboundSms(recipient.phone, text, sender, str(item.id)))
     return messages, link_rows

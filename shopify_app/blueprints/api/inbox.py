@@ -62,7 +62,9 @@ def thread(contact_id: int) -> Response:
 @bp.post("/inbox/<int:contact_id>/reply")
 def reply_to_contact(contact_id: int) -> tuple[Response, int]:
     """Answer a shopper: sent through the campaign send path (consent, quiet hours, credits).
-    An `Idempotency-Key` header makes a retried request send once."""
+    Only to a subscribed contact, or a pending one who texted in the last 24 hours (else 409);
+    a conversation's first reply gets the shop's name and STOP wording. An `Idempotency-Key`
+    header makes a retried request send once."""
     contact = get_contact(shop=g.shop, contact_id=contact_id)
     text = json_body(ReplyInSchema())["text"]
     key = (request.headers.get("Idempotency-Key") or "").strip()[:100] or uuid.uuid4().hex
