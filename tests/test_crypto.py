@@ -256,3 +256,122 @@ def test_keyring_for_the_app_comes_from_config_and_is_built_once() -> None:
         assert ring.current_kid == next(iter(app.config["ENCRYPTION_KEYRING"]))
         token = ring.encrypt(PHONE, aad=PHONE_AAD)
         assert Keyring.from_config(app.config).decrypt(token, aad=PHONE_AAD) == PHONE
+
+
+# --- The token parser is strict: one spelling per value ----------------------------------------
+
+
+def strays(token: str) -> list[str]:
+    """Spellings of a valid token that differ from it by stray characters or separators."""
+    version, kid, encoded = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # The payload's last character carries unused low bits; flipping one decodes to the same bytes.
+    last = alphabet[alphabet.index(encoded[-1]) ^ 1]
+    return [
+        f" {token}",
+        f"{token} ",
+        f"{token}\n",
+        f"{version}.{kid}. {encoded}",
+        f"{version}.{kid}.{encoded[:8]}\t{encoded[8:]}",
+        f"{version}.{kid}.{encoded[:8]}\n{encoded[8:]}",
+        f"{token}=",
+        f"{token}==",
+        f"{version}.{kid}.{encoded[:8]}={encoded[8:]}",
+        f"{version}.{kid}.{encoded[:-1]}+",
+        f"{version}.{kid}.{encoded[:-1]}/",
+        f"{version}.{kid}.{encoded[:-1]}*",
+        f"{version}.{kid}.{encoded[:-1]}\u0661",  # an Arabic-Indic digit
+        f"{version}.{kid}.{encoded[:-1]}é",
+        f"{version}.{kid}.{encoded[:-1]}\x00",
+        f"{version}.{kid}.{encoded[:-1]}{last}",
+        f"{token}.",
+        f".{token}",
+        f"{version}..{kid}.{encoded}",
+        f"{version}.{kid}..{encoded}",
+        f"{version}.{kid}.{encoded[:8]}.{encoded[8:]}",
+    ]
+
+
+def test_a_token_with_any_stray_character_or_separator_is_refused_before_decryption() -> None:
+    ring = make_ring(("k1", new_key()))
+    token = ring.encrypt(PHONE, aad=PHONE_AAD)
+    assert ring.decrypt(token, aad=PHONE_AAD) == PHONE
+    for stray in strays(token):
+        with pytest.raises(DecryptionError) as caught:
+            ring.decrypt(stray, aad=PHONE_AAD)
+        assert "authentication" not in str(caught.value), repr(stray)  # the parser refused it
+
+
+MALFORMED_KIDS = ["", "k" * 33, "k 1", "k/1", "k+1", "kä", "k1\n"]
+
+
+@pytest.mark.parametrize("kid", MALFORMED_KIDS)
+def test_a_key_id_that_is_not_1_to_32_letters_digits_dashes_or_underscores_is_refused(kid: str) -> None:
+    ring = make_ring(("k1", new_key()))
+    _, _, encoded = ring.encrypt(PHONE, aad=PHONE_AAD).split(".")
+    with pytest.raises(DecryptionError, match="malformed key id"):
+        ring.decrypt(f"v1.{kid}.{encoded}", aad=PHONE_AAD)
+    with pytest.raises(DecryptionError, match="malformed key id"):
+        ring.needs_rotation(f"v1.{kid}.{encoded}")
+
+
+@pytest.mark.parametrize("kid", ["k" * 32, "K-_9", "k"])
+def test_a_well_formed_key_id_the_keyring_lacks_is_unknown_not_malformed(kid: str) -> None:
+    ring = make_ring(("k1", new_key()))
+    _, _, encoded = ring.encrypt(PHONE, aad=PHONE_AAD).split(".")
+    with pytest.raises(DecryptionError, match="unknown key id"):
+        ring.decrypt(f"v1.{kid}.{encoded}", aad=PHONE_AAD)
+    assert ring.needs_rotation(f"v1.{kid}.{encoded}") is True
+
+
+def test_a_keyring_takes_key_ids_of_1_to_32_characters() -> None:
+    assert make_ring(("k" * 32, new_key())).current_kid == "k" * 32
+    assert make_ring(("K-_9", new_key())).current_kid == "K-_9"
+    for kid in ("", "k" * 33, "k 1", "kä"):
+        with pytest.raises(ValueError, match="key id"):
+            make_ring((kid, new_key()))
+
+
+@pytest.mark.parametrize("version", ["", "v", "V1", "v2", "v01", " v1", "v1 ", "v1\n"])
+def test_only_version_v1_is_read(version: str) -> None:
+    ring = make_ring(("k1", new_key()))
+    _, kid, encoded = ring.encrypt(PHONE, aad=PHONE_AAD).split(".")
+    with pytest.raises(DecryptionError, match="unknown version"):
+        ring.decrypt(f"{version}.{kid}.{encoded}", aad=PHONE_AAD)
+
+
+def test_a_payload_shorter_than_nonce_and_tag_is_refused_and_exactly_that_long_is_read() -> None:
+    ring = make_ring(("k1", new_key()))
+    empty = ring.encrypt("", aad=PHONE_AAD)
+    assert len(payload(empty)) == 12 + 16
+    assert ring.decrypt(empty, aad=PHONE_AAD) == ""
+    for cut in (27, 12, 1):
+        with pytest.raises(DecryptionError, match="too short"):
+            ring.decrypt(with_payload(empty, payload(empty)[:cut]), aad=PHONE_AAD)
+
+
+def test_nonce_and_tag_are_split_at_12_bytes() -> None:
+    ring = make_ring(("k1", new_key()))
+    token = ring.encrypt(PHONE, aad=PHONE_AAD)
+    blob = payload(token)
+    assert len(blob) == 12 + len(PHONE) + 16
+    moved = blob[1:12] + blob[:1] + blob[12:]  # the same bytes, the nonce rotated by one
+    with pytest.raises(DecryptionError, match="authentication"):
+        ring.decrypt(with_payload(token, moved), aad=PHONE_AAD)
+
+
+@pytest.mark.parametrize("token", [None, b"v1.k1.AAAA", 42])
+def test_a_token_that_is_not_a_string_is_refused(token: object) -> None:
+    with pytest.raises(DecryptionError, match=r"version\.kid\.payload"):
+        make_ring().decrypt(token, aad=PHONE_AAD)  # type: ignore[arg-type]
+
+
+def test_invalid_utf8_plaintext_is_a_decryption_error() -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = new_key()
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, b"\xff\xfe", f"v1.k1|{PHONE_AAD}".encode())
+    token = f"v1.k1.{base64.urlsafe_b64encode(nonce + sealed).rstrip(b'=').decode()}"
+    with pytest.raises(DecryptionError, match="UTF-8"):
+        make_ring(("k1", key)).decrypt(token, aad=PHONE_AAD)
