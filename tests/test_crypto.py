@@ -375,3 +375,82 @@ def test_invalid_utf8_plaintext_is_a_decryption_error() -> None:
     token = f"v1.k1.{base64.urlsafe_b64encode(nonce + sealed).rstrip(b'=').decode()}"
     with pytest.raises(DecryptionError, match="UTF-8"):
         make_ring(("k1", key)).decrypt(token, aad=PHONE_AAD)
+
+
+# --- Known answers and exact messages ----------------------------------------------------------
+
+KAT_KEY = bytes(range(32))
+KAT_NONCE = bytes(range(100, 112))
+KAT_PLAINTEXT = "+3069000000154"
+# AES-256-GCM(KAT_KEY, KAT_NONCE, KAT_PLAINTEXT, aad=b"v1.k1|contacts.phone:shop=42"), nonce first,
+# base64url without padding (it ends in "X", uses "-" and "_"): pinned once, checked below.
+KAT_TOKEN = "v1.k1.ZGVmZ2hpamtsbW5vYyjuUEDZZq4OUm_Z71EmyktfNl_IsBcEuRdrL-8X"
+
+
+def test_encryption_matches_the_pinned_vector(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from shopify_app.security import crypto
+
+    ring = Keyring({"k1": KAT_KEY}, b"b" * 32)
+    monkeypatch.setattr(crypto.os, "urandom", lambda n: KAT_NONCE[:n])
+    assert ring.encrypt(KAT_PLAINTEXT, aad=PHONE_AAD) == KAT_TOKEN
+    sealed = AESGCM(KAT_KEY).encrypt(KAT_NONCE, KAT_PLAINTEXT.encode(), b"v1.k1|contacts.phone:shop=42")
+    assert payload(KAT_TOKEN) == KAT_NONCE + sealed
+    assert ring.decrypt(KAT_TOKEN, aad=PHONE_AAD) == KAT_PLAINTEXT
+
+
+def test_values_that_belong_to_no_shop_say_so_in_their_aad() -> None:
+    assert aad_for(table="app", column="secret", shop_id=None) == "app.secret:shop=none"
+    assert aad_for(table="t", column="c", shop_id=0) == "t.c:shop=0"
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("v1.k1", "token is not of the form version.kid.payload"),
+        ("v2.k1.AAAA", "token has an unknown version"),
+        ("v1.k 1.AAAA", "token has a malformed key id"),
+        ("v1.k1.AAAA/AAA", "token payload is not base64url"),
+        ("v1.k1.AAAA+AAA", "token payload is not base64url"),
+        ("v1.k1.AAAA=AAA", "token payload is not base64url"),
+        ("v1.k1.AAAA AAA", "token payload is not valid base64url"),
+        ("v1.k1.AAAA*AAA", "token payload is not valid base64url"),
+        ("v1.k1.AAAAé", "token payload is not valid base64url"),
+        ("v1.k1.AAAAB", "token payload is not valid base64url"),  # 5 characters hold no whole byte
+        ("v1.k1.AB", "token payload is not canonical base64url"),  # "AA" is the one spelling
+        ("v1.k1.AAAA", "token payload is too short to hold a nonce and tag"),
+        ("v1.k2." + "A" * 38, "token was encrypted with unknown key id 'k2'"),
+        ("v1.k1." + "A" * 38, "token failed authentication for 'contacts.phone:shop=42' (tampered or wrong row)"),
+    ],
+)
+def test_each_refusal_names_its_reason(token: str, message: str) -> None:
+    with pytest.raises(DecryptionError) as caught:
+        make_ring(("k1", new_key())).decrypt(token, aad=PHONE_AAD)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("keys", "blind_index_key", "message"),
+    [
+        ({}, b"b" * 32, "a keyring needs at least one encryption key"),
+        ({"k.1": b"k" * 32}, b"b" * 32, "key id 'k.1' must be 1-32 letters, digits, - or _"),
+        ({"k1": b"k" * 31}, b"b" * 32, "key 'k1' must be 32 bytes (AES-256), got 31"),
+        ({"k1": b"k" * 33}, b"b" * 32, "key 'k1' must be 32 bytes (AES-256), got 33"),
+        ({"k1": b"k" * 32}, b"b" * 31, "the blind index key must be at least 32 bytes"),
+    ],
+)
+def test_an_unusable_keyring_says_what_is_wrong(keys: dict, blind_index_key: bytes, message: str) -> None:
+    with pytest.raises(ValueError) as caught:  # noqa: PT011 (the message is checked exactly below)
+        Keyring(keys, blind_index_key)
+    assert str(caught.value) == message
+
+
+def test_a_blind_index_key_longer_than_32_bytes_is_fine() -> None:
+    assert len(make_ring(blind_index_key=b"b" * 64).blind_index(PHONE, kind="phone", shop_id=1)) == 64
+
+
+def test_a_bad_blind_index_kind_is_named() -> None:
+    with pytest.raises(ValueError) as caught:  # noqa: PT011
+        make_ring().blind_index(PHONE, kind="Phone", shop_id=1)
+    assert str(caught.value) == "blind index kind 'Phone' must be lower-case letters, digits or _"

@@ -187,6 +187,13 @@ def test_in_the_repeated_hour_the_window_ends_in_the_future_not_the_past() -> No
     assert ends > now
 
 
+def test_a_skipped_end_time_that_would_read_now_is_not_the_end() -> None:
+    """03:30 EDT on 8 March is the instant 02:30 would have been without the jump; the clock has
+    read 03:00 (the start) but not 02:30 since, so the window runs to 02:30 the next night."""
+    window = {"start": "03:00", "end": "02:30"}
+    assert until("2026-03-08 07:30", "America/New_York", window) == at("2026-03-09 06:30")
+
+
 def test_lord_howe_half_hour_changes_are_followed() -> None:
     window = {"start": "22:00", "end": "02:15"}
     # 5 April 2026 02:00 (+11) -> 01:30 (+10:30) at 15:00 UTC on the 4th: 01:30-02:00 repeats.
@@ -223,7 +230,9 @@ def test_an_unknown_zone_is_quiet_at_any_hour_and_rechecked_later(zone: str) -> 
     """We cannot tell whether it is the middle of the recipient's night, so we do not text them:
     the message waits and is looked at again an hour later (a corrected zone then applies)."""
     for now in ("2026-06-01 03:00", "2026-06-01 12:00"):
-        assert until(now, zone, NIGHT) == at(now) + timedelta(hours=1) == at(now) + UNKNOWN_ZONE_RECHECK
+        ends = until(now, zone, NIGHT)
+        assert ends == at(now) + timedelta(hours=1) == at(now) + UNKNOWN_ZONE_RECHECK
+        assert ends.tzinfo is UTC
 
 
 def test_an_unknown_zone_does_not_matter_when_quiet_hours_are_off() -> None:

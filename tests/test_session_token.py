@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 import pytest
+from structlog.testing import capture_logs
 
 from shopify_app import errors
 from shopify_app.security.session_token import RETRY_HEADER, bearer_token, verify_session_token
@@ -52,9 +53,15 @@ def verify(raw: str, secrets: tuple[str, ...] = (SECRET,)) -> Any:
     return verify_session_token(raw, api_key=API_KEY, secrets=list(secrets))
 
 
-def refused(raw: str, secrets: tuple[str, ...] = (SECRET,)) -> errors.Unauthorized:
-    with pytest.raises(errors.Unauthorized) as caught:
+def refused(raw: str, secrets: tuple[str, ...] = (SECRET,), *, reason: str | None = None) -> errors.Unauthorized:
+    """Assert a 401 that asks App Bridge for a new token, logged with `reason` (not the token)."""
+    with capture_logs() as logs, pytest.raises(errors.Unauthorized) as caught:
         verify(raw, secrets)
+    rejections = [entry for entry in logs if entry["event"] == "session_token_rejected"]
+    if reason is not None:
+        assert rejections == [{"event": "session_token_rejected", "reason": reason, "log_level": "info"}]
+    assert not raw or raw not in repr(logs)
+    assert caught.value.message == "The session token is invalid or expired."
     assert caught.value.code == "invalid_session_token"
     assert caught.value.headers == RETRY_HEADER == {"X-Shopify-Retry-Invalid-Session-Request": "1"}
     assert not raw or raw not in str(caught.value.message)
@@ -111,14 +118,26 @@ def test_a_token_without_a_required_claim_is_refused(claim: str) -> None:
 def test_the_previous_secret_is_tried_after_the_current_one() -> None:
     assert verify(token(secret=OLD_SECRET), (SECRET, OLD_SECRET)).shop_domain == SHOP
     assert verify(token(secret=SECRET), (SECRET, OLD_SECRET)).shop_domain == SHOP
-    refused(token(secret=OLD_SECRET), (SECRET,))
-    refused(token(secret="someone-else-0123456789abcdef0123456789"), (SECRET, OLD_SECRET))
-    refused(token(), ())
+    refused(token(secret=OLD_SECRET), (SECRET,), reason="InvalidSignatureError")
+    refused(
+        token(secret="someone-else-0123456789abcdef0123456789"), (SECRET, OLD_SECRET), reason="InvalidSignatureError"
+    )
+    refused(token(), (), reason="InvalidSignatureError")
 
 
 def test_an_expired_token_is_refused_whichever_secret_signed_it() -> None:
-    refused(token(exp=NOW - 60), (SECRET, OLD_SECRET))
-    refused(token(secret=OLD_SECRET, exp=NOW - 60), (SECRET, OLD_SECRET))
+    refused(token(exp=NOW - 60), (SECRET, OLD_SECRET), reason="ExpiredSignatureError")
+    refused(token(secret=OLD_SECRET, exp=NOW - 60), (SECRET, OLD_SECRET), reason="ExpiredSignatureError")
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf"])
+def test_a_token_without_exp_or_nbf_is_refused_as_missing_expiry(claim: str) -> None:
+    # PyJWT checks these only when present: without them a token would never expire.
+    refused(token(drop=(claim,)), reason="MissingExpiry")
+
+
+def test_a_rejection_not_wrapped_by_pyjwt_is_logged_under_its_own_name() -> None:
+    refused(token(iss="https://beta.myshopify.com/admin"), reason="MismatchedHostsError")
 
 
 @pytest.mark.parametrize(
@@ -174,6 +193,7 @@ def test_a_malformed_token_is_refused(raw: str) -> None:
         ("Bearer  abc.def.ghi", "abc.def.ghi"),  # extra spaces around the token are trimmed
         ("Bearer abc.def.ghi ", "abc.def.ghi"),
         ("Bearer a-b_c.d+e/f=", "a-b_c.d+e/f="),
+        ("Bearer Xa.b.cX", "Xa.b.cX"),
     ],
 )
 def test_the_bearer_token_is_the_word_after_the_scheme(header: str, expected: str) -> None:
@@ -197,6 +217,7 @@ def test_the_bearer_token_is_the_word_after_the_scheme(header: str, expected: st
         "Bearer abc def",
         "Bearer abc.déf.ghi",  # non-ASCII
         "Bearer abc\ndef",
+        "Bearer abc.def.ghi\t",
         "Bearer ab=c",
     ],
 )

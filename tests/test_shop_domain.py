@@ -70,6 +70,8 @@ def test_a_host_parameter_of_512_characters_is_read_and_513_is_refused_unread() 
 def test_host_letters_are_compared_lower_cased() -> None:
     assert shop_from_host(b64("ADMIN.SHOPIFY.COM/STORE/My-Shop")) == "my-shop.myshopify.com"
     assert shop_from_host(b64("My-Shop.MyShopify.com/Admin")) == "my-shop.myshopify.com"
+    assert b64("admin.shopify.com/store/abW").endswith("X")  # padding is trimmed, letters are not
+    assert shop_from_host(b64("admin.shopify.com/store/abW")) == "abw.myshopify.com"
 
 
 @pytest.mark.parametrize("padding", ["", "=", "=="])
@@ -78,6 +80,13 @@ def test_host_padding_is_optional_but_never_more_than_two(padding: str) -> None:
     assert shop_from_host(host + padding) == "ab.myshopify.com"
     with refused("invalid_host"):
         shop_from_host(host + "===")
+
+
+@pytest.mark.parametrize("padding", ["", "=", "=="])
+def test_host_padding_is_ignored_even_where_none_was_due(padding: str) -> None:
+    host = b64("admin.shopify.com/store/aaa")
+    assert "=" not in host
+    assert shop_from_host(host + padding) == "aaa.myshopify.com"
 
 
 @pytest.mark.parametrize("host", [None, 42, b"YWRtaW4="])

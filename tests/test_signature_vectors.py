@@ -197,3 +197,23 @@ def test_proxy_signature_is_compared_exactly() -> None:
     for provided in (signature.upper(), signature[:-1], signature + "0"):
         assert not proxy_signature_is_valid([("a", "1"), ("signature", provided)], secrets=[SECRET])
     assert proxy_signature_is_valid([("a", "1"), ("signature", signature)], secrets=["", "other", SECRET])
+
+
+# --- Inputs -----------------------------------------------------------------------------------
+
+
+def test_a_werkzeug_multidict_keeps_every_value_of_a_repeated_key() -> None:
+    from werkzeug.datastructures import MultiDict
+
+    signature = hex_hmac('ids=["1", "2"]')
+    assert oauth_query_is_valid(MultiDict([("ids[]", "1"), ("ids[]", "2"), ("hmac", signature)]), secrets=[SECRET])
+    repeated = MultiDict([("id", "1"), ("id", "2"), ("hmac", hex_hmac("id=1"))])
+    assert not oauth_query_is_valid(repeated, secrets=[SECRET])
+    proxy = MultiDict([("extra", "1"), ("extra", "2"), ("signature", hex_hmac("extra=1,2"))])
+    assert proxy_signature_is_valid(proxy, secrets=[SECRET])
+
+
+@pytest.mark.parametrize("secrets", ["hush", b"hush"])
+def test_one_secret_passed_bare_is_a_type_error_naming_the_mistake(secrets: object) -> None:
+    with pytest.raises(TypeError, match=r"^secrets must be a sequence of secrets, not a single string$"):
+        oauth_query_is_valid([("a", "1"), ("hmac", hex_hmac("a=1"))], secrets=secrets)  # type: ignore[arg-type]
