@@ -293,7 +293,12 @@ def settle_jobs(app: Flask, rounds: int = 50, *, strict: bool = True) -> None:
 
 def quiet_hours_now(api: Any) -> datetime:
     """Set the shop's quiet hours to a window from an hour ago to two hours ahead (UTC clock
-    times); returns now."""
+    times); returns now. Give the recipients the UTC zone.
+
+    The send path reads the wall clock, so the window is built from it: it holds now at any time
+    of day (near midnight it wraps, 23:30 -> 22:30-01:30), never for less than the hour ahead.
+    Which branch of `quiet_until` that takes is pinned on a fixed clock in test_quiet_hours.py.
+    """
     now = datetime.now(UTC)
     window = {
         "start": (now - timedelta(hours=1)).strftime("%H:%M"),

@@ -256,3 +256,204 @@ def test_keyring_for_the_app_comes_from_config_and_is_built_once() -> None:
         assert ring.current_kid == next(iter(app.config["ENCRYPTION_KEYRING"]))
         token = ring.encrypt(PHONE, aad=PHONE_AAD)
         assert Keyring.from_config(app.config).decrypt(token, aad=PHONE_AAD) == PHONE
+
+
+# --- The token parser is strict: one spelling per value ----------------------------------------
+
+
+def strays(token: str) -> list[str]:
+    """Spellings of a valid token that differ from it by stray characters or separators."""
+    version, kid, encoded = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # The payload's last character carries unused low bits; flipping one decodes to the same bytes.
+    last = alphabet[alphabet.index(encoded[-1]) ^ 1]
+    return [
+        f" {token}",
+        f"{token} ",
+        f"{token}\n",
+        f"{version}.{kid}. {encoded}",
+        f"{version}.{kid}.{encoded[:8]}\t{encoded[8:]}",
+        f"{version}.{kid}.{encoded[:8]}\n{encoded[8:]}",
+        f"{token}=",
+        f"{token}==",
+        f"{version}.{kid}.{encoded[:8]}={encoded[8:]}",
+        f"{version}.{kid}.{encoded[:-1]}+",
+        f"{version}.{kid}.{encoded[:-1]}/",
+        f"{version}.{kid}.{encoded[:-1]}*",
+        f"{version}.{kid}.{encoded[:-1]}\u0661",  # an Arabic-Indic digit
+        f"{version}.{kid}.{encoded[:-1]}é",
+        f"{version}.{kid}.{encoded[:-1]}\x00",
+        f"{version}.{kid}.{encoded[:-1]}{last}",
+        f"{token}.",
+        f".{token}",
+        f"{version}..{kid}.{encoded}",
+        f"{version}.{kid}..{encoded}",
+        f"{version}.{kid}.{encoded[:8]}.{encoded[8:]}",
+    ]
+
+
+def test_a_token_with_any_stray_character_or_separator_is_refused_before_decryption() -> None:
+    ring = make_ring(("k1", new_key()))
+    token = ring.encrypt(PHONE, aad=PHONE_AAD)
+    assert ring.decrypt(token, aad=PHONE_AAD) == PHONE
+    for stray in strays(token):
+        with pytest.raises(DecryptionError) as caught:
+            ring.decrypt(stray, aad=PHONE_AAD)
+        assert "authentication" not in str(caught.value), repr(stray)  # the parser refused it
+
+
+MALFORMED_KIDS = ["", "k" * 33, "k 1", "k/1", "k+1", "kä", "k1\n"]
+
+
+@pytest.mark.parametrize("kid", MALFORMED_KIDS)
+def test_a_key_id_that_is_not_1_to_32_letters_digits_dashes_or_underscores_is_refused(kid: str) -> None:
+    ring = make_ring(("k1", new_key()))
+    _, _, encoded = ring.encrypt(PHONE, aad=PHONE_AAD).split(".")
+    with pytest.raises(DecryptionError, match="malformed key id"):
+        ring.decrypt(f"v1.{kid}.{encoded}", aad=PHONE_AAD)
+    with pytest.raises(DecryptionError, match="malformed key id"):
+        ring.needs_rotation(f"v1.{kid}.{encoded}")
+
+
+@pytest.mark.parametrize("kid", ["k" * 32, "K-_9", "k"])
+def test_a_well_formed_key_id_the_keyring_lacks_is_unknown_not_malformed(kid: str) -> None:
+    ring = make_ring(("k1", new_key()))
+    _, _, encoded = ring.encrypt(PHONE, aad=PHONE_AAD).split(".")
+    with pytest.raises(DecryptionError, match="unknown key id"):
+        ring.decrypt(f"v1.{kid}.{encoded}", aad=PHONE_AAD)
+    assert ring.needs_rotation(f"v1.{kid}.{encoded}") is True
+
+
+def test_a_keyring_takes_key_ids_of_1_to_32_characters() -> None:
+    assert make_ring(("k" * 32, new_key())).current_kid == "k" * 32
+    assert make_ring(("K-_9", new_key())).current_kid == "K-_9"
+    for kid in ("", "k" * 33, "k 1", "kä"):
+        with pytest.raises(ValueError, match="key id"):
+            make_ring((kid, new_key()))
+
+
+@pytest.mark.parametrize("version", ["", "v", "V1", "v2", "v01", " v1", "v1 ", "v1\n"])
+def test_only_version_v1_is_read(version: str) -> None:
+    ring = make_ring(("k1", new_key()))
+    _, kid, encoded = ring.encrypt(PHONE, aad=PHONE_AAD).split(".")
+    with pytest.raises(DecryptionError, match="unknown version"):
+        ring.decrypt(f"{version}.{kid}.{encoded}", aad=PHONE_AAD)
+
+
+def test_a_payload_shorter_than_nonce_and_tag_is_refused_and_exactly_that_long_is_read() -> None:
+    ring = make_ring(("k1", new_key()))
+    empty = ring.encrypt("", aad=PHONE_AAD)
+    assert len(payload(empty)) == 12 + 16
+    assert ring.decrypt(empty, aad=PHONE_AAD) == ""
+    for cut in (27, 12, 1):
+        with pytest.raises(DecryptionError, match="too short"):
+            ring.decrypt(with_payload(empty, payload(empty)[:cut]), aad=PHONE_AAD)
+
+
+def test_nonce_and_tag_are_split_at_12_bytes() -> None:
+    ring = make_ring(("k1", new_key()))
+    token = ring.encrypt(PHONE, aad=PHONE_AAD)
+    blob = payload(token)
+    assert len(blob) == 12 + len(PHONE) + 16
+    moved = blob[1:12] + blob[:1] + blob[12:]  # the same bytes, the nonce rotated by one
+    with pytest.raises(DecryptionError, match="authentication"):
+        ring.decrypt(with_payload(token, moved), aad=PHONE_AAD)
+
+
+@pytest.mark.parametrize("token", [None, b"v1.k1.AAAA", 42])
+def test_a_token_that_is_not_a_string_is_refused(token: object) -> None:
+    with pytest.raises(DecryptionError, match=r"version\.kid\.payload"):
+        make_ring().decrypt(token, aad=PHONE_AAD)  # type: ignore[arg-type]
+
+
+def test_invalid_utf8_plaintext_is_a_decryption_error() -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = new_key()
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, b"\xff\xfe", f"v1.k1|{PHONE_AAD}".encode())
+    token = f"v1.k1.{base64.urlsafe_b64encode(nonce + sealed).rstrip(b'=').decode()}"
+    with pytest.raises(DecryptionError) as caught:
+        make_ring(("k1", key)).decrypt(token, aad=PHONE_AAD)
+    assert str(caught.value) == "decrypted value is not valid UTF-8"
+
+
+# --- Known answers and exact messages ----------------------------------------------------------
+
+KAT_KEY = bytes(range(32))
+KAT_NONCE = bytes(range(100, 112))
+KAT_PLAINTEXT = "+3069000000154"
+# AES-256-GCM(KAT_KEY, KAT_NONCE, KAT_PLAINTEXT, aad=b"v1.k1|contacts.phone:shop=42"), nonce first,
+# base64url without padding (it ends in "X", uses "-" and "_"): pinned once, checked below.
+KAT_TOKEN = "v1.k1.ZGVmZ2hpamtsbW5vYyjuUEDZZq4OUm_Z71EmyktfNl_IsBcEuRdrL-8X"
+
+
+def test_encryption_matches_the_pinned_vector(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from shopify_app.security import crypto
+
+    ring = Keyring({"k1": KAT_KEY}, b"b" * 32)
+    monkeypatch.setattr(crypto.os, "urandom", lambda n: KAT_NONCE[:n])
+    assert ring.encrypt(KAT_PLAINTEXT, aad=PHONE_AAD) == KAT_TOKEN
+    sealed = AESGCM(KAT_KEY).encrypt(KAT_NONCE, KAT_PLAINTEXT.encode(), b"v1.k1|contacts.phone:shop=42")
+    assert payload(KAT_TOKEN) == KAT_NONCE + sealed
+    assert ring.decrypt(KAT_TOKEN, aad=PHONE_AAD) == KAT_PLAINTEXT
+
+
+def test_values_that_belong_to_no_shop_say_so_in_their_aad() -> None:
+    assert aad_for(table="app", column="secret", shop_id=None) == "app.secret:shop=none"
+    assert aad_for(table="t", column="c", shop_id=0) == "t.c:shop=0"
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("v1.k1", "token is not of the form version.kid.payload"),
+        ("v2.k1.AAAA", "token has an unknown version"),
+        ("v1.k 1.AAAA", "token has a malformed key id"),
+        ("v1.k1.AAAA/AAA", "token payload is not base64url"),
+        ("v1.k1.AAAA+AAA", "token payload is not base64url"),
+        ("v1.k1.AAAA=AAA", "token payload is not base64url"),
+        ("v1.k1.AAAA AAA", "token payload is not valid base64url"),
+        ("v1.k1.AAAA AAAA", "token payload is not valid base64url"),  # 8 characters once the space goes
+        ("v1.k1.AAAA*AAAA", "token payload is not valid base64url"),
+        ("v1.k1.AAAA\nAAAA", "token payload is not valid base64url"),
+        ("v1.k1.AAAAé", "token payload is not valid base64url"),
+        ("v1.k1.AAAAB", "token payload is not valid base64url"),  # 5 characters hold no whole byte
+        ("v1.k1.AB", "token payload is not canonical base64url"),  # "AA" is the one spelling
+        ("v1.k1.AAAA", "token payload is too short to hold a nonce and tag"),
+        ("v1.k2." + "A" * 38, "token was encrypted with unknown key id 'k2'"),
+        ("v1.k1." + "A" * 38, "token failed authentication for 'contacts.phone:shop=42' (tampered or wrong row)"),
+    ],
+)
+def test_each_refusal_names_its_reason(token: str, message: str) -> None:
+    with pytest.raises(DecryptionError) as caught:
+        make_ring(("k1", new_key())).decrypt(token, aad=PHONE_AAD)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("keys", "blind_index_key", "message"),
+    [
+        ({}, b"b" * 32, "a keyring needs at least one encryption key"),
+        ({"k.1": b"k" * 32}, b"b" * 32, "key id 'k.1' must be 1-32 letters, digits, - or _"),
+        ({"k1": b"k" * 31}, b"b" * 32, "key 'k1' must be 32 bytes (AES-256), got 31"),
+        ({"k1": b"k" * 33}, b"b" * 32, "key 'k1' must be 32 bytes (AES-256), got 33"),
+        ({"k1": b"k" * 32}, b"b" * 31, "the blind index key must be at least 32 bytes"),
+    ],
+)
+def test_an_unusable_keyring_says_what_is_wrong(keys: dict, blind_index_key: bytes, message: str) -> None:
+    with pytest.raises(ValueError) as caught:  # noqa: PT011 (the message is checked exactly below)
+        Keyring(keys, blind_index_key)
+    assert str(caught.value) == message
+
+
+def test_a_blind_index_key_longer_than_32_bytes_is_fine() -> None:
+    assert len(make_ring(blind_index_key=b"b" * 64).blind_index(PHONE, kind="phone", shop_id=1)) == 64
+
+
+def test_a_bad_blind_index_kind_is_named() -> None:
+    with pytest.raises(ValueError) as caught:  # noqa: PT011
+        make_ring().blind_index(PHONE, kind="Phone", shop_id=1)
+    assert str(caught.value) == "blind index kind 'Phone' must be lower-case letters, digits or _"

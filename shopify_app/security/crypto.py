@@ -171,6 +171,10 @@ def _parse(token: str, known: Container[str] = ()) -> tuple[str, bytes]:
         blob = binascii.a2b_base64(standard, strict_mode=True)
     except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
         raise DecryptionError("token payload is not valid base64url") from None
+    # The decoder ignores the unused low bits of the last character, so four spellings would
+    # decode alike; only the one we write is a token.
+    if binascii.b2a_base64(blob, newline=False) != standard:
+        raise DecryptionError("token payload is not canonical base64url")
     if len(blob) < NONCE_BYTES + TAG_BYTES:
         raise DecryptionError("token payload is too short to hold a nonce and tag")
     return kid, blob

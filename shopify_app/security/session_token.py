@@ -9,6 +9,7 @@ App Bridge to fetch a new token and retry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from .shop_domain import normalise_shop_domain
 log = structlog.get_logger(__name__)
 
 RETRY_HEADER = {"X-Shopify-Retry-Invalid-Session-Request": "1"}
+_B64TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # RFC 6750 section 2.1 (ASCII only)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,13 @@ def verify_session_token(token: str, *, api_key: str, secrets: Sequence[str]) ->
 
 
 def bearer_token(authorization: str | None) -> str:
-    """The token of an `Authorization: Bearer <jwt>` header, or a 401."""
+    """The token of an `Authorization: Bearer <jwt>` header, or a 401.
+
+    Exactly one RFC 6750 b64token after the scheme: a second word, a stray character or a
+    non-ASCII one is refused here rather than handed on to the JWT parser.
+    """
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip(" ")
+    if scheme.lower() != "bearer" or not _B64TOKEN.fullmatch(token):
         raise invalid_session("A session token (Authorization: Bearer) is required.")
-    return token.strip()
+    return token

@@ -13,8 +13,9 @@ import re
 
 from shopify_app import errors
 
-_SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
-_SHOP_HANDLE = r"[a-z0-9][a-z0-9-]*"
+# A handle is one DNS label: at most 63 characters (RFC 1035), so a domain fits its column.
+_SHOP_HANDLE = r"[a-z0-9][a-z0-9-]{0,62}"
+_SHOP_DOMAIN = re.compile(rf"{_SHOP_HANDLE}\.myshopify\.com")
 # Today's embedded admin: admin.shopify.com/store/<handle>. Before 2023: <shop>.myshopify.com/admin.
 _UNIFIED_ADMIN_HOST = re.compile(rf"admin\.shopify\.com/store/({_SHOP_HANDLE})")
 _LEGACY_ADMIN_HOST = re.compile(rf"({_SHOP_HANDLE}\.myshopify\.com)/admin")
