@@ -240,3 +240,43 @@ def test_preferences_show_the_masked_phone_and_state(client, shop):
     assert body["phone"] == "+1******0142"
     assert body["consent_state"] == "pending"
     assert "/apps/sms/unsubscribe?t=" in body["unsubscribe_url"]
+
+
+# --- a shop whose country is unknown (Shopify's shop query failed at install) ---------------------
+
+
+def with_unknown_country(shop, **settings):
+    shop.country_code = None
+    shop.settings = settings
+    db.session.commit()
+
+
+@pytest.mark.parametrize("path", ["subscribe", "back-in-stock"])
+def test_with_no_shop_country_and_no_signup_countries_every_sign_up_is_refused(app, client, shop, path):
+    with_unknown_country(shop)
+    for phone in ("+14155550142", "+306912345678"):
+        url = f"/proxy/{path}?" + proxy_query()
+        response = client.post(url, json={**FORM, "phone": phone, "variant_id": 7})
+        assert response.status_code == 403
+        error = response.get_json()["error"]
+        assert error["code"] == "signup_countries_required"
+        assert error["details"]["settings"] == ["signup_countries", "default_country"]
+    assert contacts() == []
+    drain_if_async(app)
+    assert sms_backend().sent == []
+
+
+def test_with_no_shop_country_the_default_country_is_home(app, client, shop):
+    with_unknown_country(shop, default_country="US")
+    assert post(client, json=FORM).status_code == 201  # a national number reads as a US one
+    foreign = post(client, json={**FORM, "phone": "+306912345678"})
+    assert foreign.status_code == 422
+    assert "phone" in foreign.get_json()["error"]["details"]["fields"]
+    assert [contact.country_code for contact in contacts()] == ["US"]
+
+
+def test_with_no_shop_country_signup_countries_are_the_only_ones_accepted(app, client, shop):
+    with_unknown_country(shop, signup_countries=["GR"])
+    assert post(client, json={**FORM, "phone": "+306912345678"}).status_code == 201
+    assert post(client, json={**FORM, "phone": "+14155550142"}).status_code == 422
+    assert [contact.country_code for contact in contacts()] == ["GR"]

@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy import select
 
 from ..clients.mitto import MittoError, MittoRejected, MittoTimeout, OutboundSms
-from ..errors import NotFound, TooManyRequests
+from ..errors import Forbidden, NotFound, TooManyRequests
 from ..extensions import db, redis_ext, sms_backend
 from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, Shop
 from ..queueing import enqueue
@@ -60,20 +60,30 @@ def _enforce(scope: str, value: str) -> None:
 
 
 def allowed_countries(shop: Shop) -> set[str]:
+    """Where sign-up texts may go: `signup_countries`, else the home country (`default_country`,
+    else the shop's country from Shopify). With none of them every number is foreign, so none is
+    accepted: each opt-in text costs the merchant money, foreign ones more (fail closed)."""
     configured = load_settings(shop)["signup_countries"]
     if configured:
         return set(configured)
     region = default_region(shop)
-    return {region.upper()} if region else set()
+    if region:
+        return {region.upper()}
+    log.warning("signup_refused_no_countries", shop_id=shop.id)
+    raise Forbidden(
+        "This shop has not chosen which countries may sign up for texts yet.",
+        code="signup_countries_required",
+        details={"settings": ["signup_countries", "default_country"]},
+    )
 
 
 def sign_up(*, shop: Shop, form: Mapping[str, Any], ip: str | None, user_agent: str | None) -> SignupResult:
+    allowed = allowed_countries(shop)  # before any counting: a shop without countries refuses all
     _enforce("shop", str(shop.id))
     if ip:
         _enforce("ip", f"{shop.id}:{ip}")
     phone = parse_phone(shop, form["phone"])
-    allowed = allowed_countries(shop)
-    if allowed and phone.region not in allowed:
+    if phone.region not in allowed:
         raise phone_error("Sign-ups from this country are not accepted by this shop.")
     _enforce("phone", f"{shop.id}:{phone.e164}")
 
