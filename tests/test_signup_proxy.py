@@ -9,11 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from shopify_app.extensions import db, sms_backend
+from shopify_app.extensions import db, redis_ext, sms_backend
 from shopify_app.models import ConsentEvent, Contact
 from shopify_app.security.link_tokens import CONFIRM_MAX_AGE, make_link_token
 from shopify_app.services.signup import SIGNUP_LIMITS
 
+from .redis_contents import redis_contents
 from .shopify_signing import proxy_query
 from .test_jobs import drain_if_async
 
@@ -280,3 +281,18 @@ def test_with_no_shop_country_signup_countries_are_the_only_ones_accepted(app, c
     assert post(client, json={**FORM, "phone": "+306912345678"}).status_code == 201
     assert post(client, json={**FORM, "phone": "+14155550142"}).status_code == 422
     assert [contact.country_code for contact in contacts()] == ["GR"]
+
+
+def test_sign_ups_leave_no_phone_email_or_ip_in_clear_in_redis(app, client):
+    shopper = {**FORM, "email": "shopper@example.com", "first_name": "Ada"}
+    headers = {"X-Forwarded-For": "203.0.113.9"}
+    assert post(client, json=shopper, headers=headers).status_code == 201
+    url = "/proxy/back-in-stock?" + proxy_query()
+    assert client.post(url, json={**shopper, "phone": "+14155550177", "variant_id": 7}, headers=headers).status_code
+    stored = redis_contents(redis_ext.client())  # limit windows and the queued opt-in jobs
+    drain_if_async(app)
+    stored += redis_contents(redis_ext.client())  # and after the jobs ran
+    assert b"sms_blossom:rl:signup:ip:" in stored
+    assert b"sms_blossom:rl:signup:phone:" in stored
+    for clear in (b"4155550142", b"4155550177", b"shopper@example.com", b"203.0.113.9"):
+        assert clear not in stored
