@@ -252,3 +252,11 @@ def test_an_export_filter_waits_sealed_in_its_row(app, api, shop):
     transfer = contact_transfers.start_export(shop=shop, query={"phone": "+14155550101", "tag": "vip"})
     assert "4155550101" not in transfer.filters_ciphertext
     assert json.loads(transfer.filters) == {"phone": "+14155550101", "tag": "vip"}
+
+
+def test_an_export_job_enqueued_by_an_earlier_release_still_applies_its_filter(app, api, shop):
+    api.post("/api/contacts", json={"phone": "+14155550101", "first_name": "Ada"})
+    api.post("/api/contacts", json={"phone": "+14155550102", "first_name": "Bob"})
+    transfer = contact_transfers.start_export(shop=shop, query={})
+    done = contact_transfers.run_export(transfer_id=transfer.id, legacy_query={"phone": "+14155550102"})
+    assert done.processed_rows == 1
