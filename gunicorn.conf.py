@@ -3,6 +3,8 @@
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
 bind = "0.0.0.0:" + os.environ.get("PORT", "8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -15,6 +17,20 @@ max_requests_jitter = 10_000
 # Path only (%(U)s), never the query string: proxy and OAuth queries carry signatures and PII.
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
+
+
+class RedactingLogger(Logger):
+    """Every access-log atom that can hold the path (%(U)s, %(r)s, %({raw_uri}e)s...) without the
+    Mitto callbacks' path secret, their only credential: /mitto/dlr/[redacted]."""
+
+    def atoms(self, resp, req, environ, request_time):
+        from shopify_app.logging import redact_path  # the worker has loaded the app: no import cost
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {name: redact_path(value) if isinstance(value, str) else value for name, value in atoms.items()}
+
+
+logger_class = RedactingLogger
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

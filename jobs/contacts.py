@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopify_app.schemas.contacts import ContactListQuerySchema
 from shopify_app.services import contact_transfers
 
 from . import job
@@ -16,6 +15,6 @@ def run_import(transfer_id: int) -> int:
 
 
 @job
-def run_export(transfer_id: int, query: dict[str, Any]) -> int:
-    filters = ContactListQuerySchema().load(query)["filters"]
-    return contact_transfers.run_export(transfer_id=transfer_id, filters=filters).processed_rows
+def run_export(transfer_id: int, legacy_query: dict[str, Any] | None = None) -> int:
+    """The filter lives (sealed) in the export's row: job arguments sit in clear in Redis."""
+    return contact_transfers.run_export(transfer_id=transfer_id, legacy_query=legacy_query).processed_rows

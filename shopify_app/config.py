@@ -240,6 +240,9 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
         "REDIS_URL",
         "MITTO_WEBHOOK_SECRET",
         "OPERATOR_TOKEN",
+        # Without it /metrics answers anyone: queue depths, send volumes and error rates are
+        # the operator's business, and an open scrape endpoint is a cheap load amplifier.
+        "METRICS_TOKEN",
     )
     for name in required:
         if not config.get(name):

@@ -2,8 +2,8 @@
 
 Every log line, ours or a library's (werkzeug, rq, gunicorn, sqlalchemy), passes through
 `scrub`: values under sensitive keys are replaced, and phone numbers, emails, bearer tokens and
-URL query strings (app-proxy and OAuth queries carry signatures and shopper data) are masked
-wherever they appear in text.
+URL query strings (app-proxy and OAuth queries carry signatures and shopper data) and the
+Mitto callbacks' path secret are masked wherever they appear in text.
 """
 
 from __future__ import annotations
@@ -28,7 +28,12 @@ _SENSITIVE_KEY = re.compile(
     r"phone|mobile|email|destination|first_name|last_name|address|ip_address|\bcode\b|query",
     re.IGNORECASE,
 )
+# The Mitto callbacks' last path segment is their only credential (MITTO_WEBHOOK_SECRET): a
+# recorded path keeps the route and drops the segment, right or wrong (a near miss, or last
+# rotation's secret, is as sensitive).
+_SECRET_PATH = re.compile(r"(/mitto/(?:dlr|inbound)/)[^/\s?#\"']+")
 _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_SECRET_PATH, r"\1" + REDACTED),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),  # JWTs
     (re.compile(r"\bshp(?:at|ca|pa|ss|rt)_[A-Za-z0-9]+"), REDACTED),  # Shopify access/refresh tokens
@@ -39,6 +44,11 @@ _TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\+\d[\d\s().-]{6,}\d"), "[phone]"),
     (re.compile(r"(?<![\w/.:-])\(?\d{2,4}\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?![\w/.:-])"), "[phone]"),
 )
+
+
+def redact_path(path: str) -> str:
+    """A URL or path as it may be recorded (access logs, error reports): no path secret."""
+    return _SECRET_PATH.sub(r"\1" + REDACTED, path)
 
 
 def scrub_text(text: str) -> str:
@@ -146,7 +156,7 @@ def init_logging(app: Flask) -> None:
         access_log.info(
             "request",
             method=request.method,
-            path=request.path,
+            path=redact_path(request.path),
             status=response.status_code,
             duration_ms=round((time.perf_counter() - started) * 1000, 2) if started else None,
         )

@@ -1,9 +1,10 @@
 """Optional error reporting to Sentry (`SENTRY_DSN`), with the same scrubbing as the logs.
 
-PII collection stays at its default (off), and every event passes `before_send`: request bodies, cookies and
-query strings are dropped, headers other than a safe few removed, and every remaining string
-(messages, exception values, breadcrumbs, local variables) goes through the log scrubber, so
-tokens, phone numbers and emails never leave the process.
+PII collection stays at its default (off), and every event passes `before_send`: request bodies,
+cookies and query strings are dropped, the Mitto callbacks' path secret is cut from the URL,
+headers other than a safe few removed, and every remaining string (messages, exception values,
+breadcrumbs, local variables) goes through the log scrubber, so tokens, phone numbers and emails
+never leave the process.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 
-from .logging import scrub
+from .logging import redact_path, scrub
 
 SAFE_HEADERS = frozenset({"content-type", "content-length", "user-agent", "x-request-id", "x-shopify-topic"})
 
@@ -25,10 +26,12 @@ def scrub_event(event: dict[str, Any], _hint: dict[str, Any] | None = None) -> d
         request.pop("query_string", None)
         request.pop("env", None)
         if isinstance(request.get("url"), str):
-            request["url"] = request["url"].split("?", 1)[0]
+            request["url"] = redact_path(request["url"].split("?", 1)[0])
         headers = request.get("headers")
         if isinstance(headers, dict):
             request["headers"] = {k: v for k, v in headers.items() if k.lower() in SAFE_HEADERS}
+    if isinstance(event.get("transaction"), str):  # the URL, with transaction_style="url"
+        event["transaction"] = redact_path(event["transaction"])
     event.pop("user", None)
     for key in ("message", "logentry", "exception", "breadcrumbs", "extra", "contexts", "tags"):
         if key in event:

@@ -3,7 +3,10 @@ X-RateLimit headers, other shops unaffected."""
 
 from __future__ import annotations
 
+from shopify_app.extensions import redis_ext
+
 from .conftest import ApiClient, install_shop
+from .redis_contents import redis_contents
 from .shopify_signing import session_token
 
 
@@ -37,3 +40,15 @@ def test_an_address_is_limited_before_its_tokens_are_verified(make_app):
         assert third.get_json()["error"]["details"]["scope"] == "ip"
         other = client.get("/api/shop", headers=forged, environ_base={"REMOTE_ADDR": "10.0.0.9"})
         assert other.status_code == 401
+
+
+def test_the_per_address_limit_keys_hold_no_address_in_clear(make_app):
+    app = make_app(API_RATE_PER_SHOP=5, API_RATE_PER_IP=5)
+    with app.app_context():
+        install_shop("alpha.myshopify.com")
+        client = app.test_client()
+        forged = {"Authorization": "Bearer " + session_token(secret="not-the-app-secret-0123456789abcdef012345")}
+        client.get("/api/shop", headers=forged, environ_base={"REMOTE_ADDR": "198.51.100.23"})
+        stored = redis_contents(redis_ext.client())
+        assert b"sms_blossom:rl:api:ip:" in stored
+        assert b"198.51.100.23" not in stored

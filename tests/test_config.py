@@ -21,6 +21,7 @@ PRODUCTION_ENV = {
     "BLIND_INDEX_KEY": base64.b64encode(b"\x02" * 32).decode(),
     "MITTO_WEBHOOK_SECRET": "w" * 32,
     "OPERATOR_TOKEN": "o" * 32,
+    "METRICS_TOKEN": "m" * 32,
     "SMS_BACKEND": "console",
 }
 
@@ -81,6 +82,17 @@ def test_create_app_refuses_production_with_a_missing_secret(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("SHOPIFY_API_SECRET")
     with pytest.raises(ConfigError, match="SHOPIFY_API_SECRET still holds the insecure development value"):
+        create_app()
+
+
+def test_production_refuses_to_start_without_a_metrics_token(monkeypatch):
+    env = {name: value for name, value in PRODUCTION_ENV.items() if name != "METRICS_TOKEN"}
+    with pytest.raises(ConfigError, match="METRICS_TOKEN is required in production"):
+        load_config(environ=env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("METRICS_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="METRICS_TOKEN is required in production"):
         create_app()
 
 

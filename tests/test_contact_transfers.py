@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from sqlalchemy import func, select
 
-from shopify_app.extensions import db
-from shopify_app.models import ConsentEvent, Contact, TransferChunk
+from shopify_app.extensions import db, redis_ext
+from shopify_app.models import ConsentEvent, Contact, ContactTransfer, TransferChunk
 from shopify_app.services import contact_transfers
 
+from .redis_contents import redis_contents
 from .test_jobs import drain_if_async
 
 
@@ -224,3 +226,37 @@ def test_an_export_downloads_whole_outside_any_outer_app_context(make_app):
     assert download.status_code == 200
     rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
     assert sorted(r["first_name"] for r in rows) == ["P0", "P1", "P2"]
+
+
+def test_an_export_filtered_by_phone_leaves_the_number_nowhere_in_redis(app, api):
+    api.post("/api/contacts", json={"phone": "+14155550101", "first_name": "Ada"})
+    api.post("/api/contacts", json={"phone": "+14155550102", "first_name": "Bob"})
+    response = api.post("/api/contacts/exports?phone=%2B14155550101")
+    assert response.status_code == 202
+    export_id = response.get_json()["id"]
+    stored = redis_contents(redis_ext.client())  # the job is in Redis (queued, or run and kept)
+    assert b"4155550101" not in stored
+    assert b"rq:job:" in stored
+    drain_if_async(app)
+    rows = list(
+        csv.DictReader(io.StringIO(api.get(f"/api/contacts/exports/{export_id}/download").get_data(as_text=True)))
+    )
+    assert [row["phone"] for row in rows] == ["+14155550101"]  # the filter reached the job
+    assert b"4155550101" not in redis_contents(redis_ext.client())
+    transfer = db.session.get(ContactTransfer, export_id)
+    db.session.refresh(transfer)
+    assert transfer.filters_ciphertext is None  # done: the filter is not kept
+
+
+def test_an_export_filter_waits_sealed_in_its_row(app, api, shop):
+    transfer = contact_transfers.start_export(shop=shop, query={"phone": "+14155550101", "tag": "vip"})
+    assert "4155550101" not in transfer.filters_ciphertext
+    assert json.loads(transfer.filters) == {"phone": "+14155550101", "tag": "vip"}
+
+
+def test_an_export_job_enqueued_by_an_earlier_release_still_applies_its_filter(app, api, shop):
+    api.post("/api/contacts", json={"phone": "+14155550101", "first_name": "Ada"})
+    api.post("/api/contacts", json={"phone": "+14155550102", "first_name": "Bob"})
+    transfer = contact_transfers.start_export(shop=shop, query={})
+    done = contact_transfers.run_export(transfer_id=transfer.id, legacy_query={"phone": "+14155550102"})
+    assert done.processed_rows == 1

@@ -97,3 +97,71 @@ def test_request_logs_carry_the_path_but_never_the_query_string(client, capsys):
     assert "path=/health" in err
     assert "deadbeef" not in err
     assert "14155550142" not in err
+
+
+MITTO_SECRET = "mitto-path-secret-0123456789abcdef"
+
+
+@pytest.mark.parametrize("kind", ["dlr", "inbound"])
+def test_the_mitto_path_secret_never_reaches_the_apps_log_lines(make_app, capsys, kind):
+    app = make_app(MITTO_WEBHOOK_SECRET=MITTO_SECRET)
+    client = app.test_client()
+    client.post(f"/mitto/{kind}/{MITTO_SECRET}", json={"bogus": True}, headers={"X-Request-ID": "trace-mitto"})
+    client.post(f"/mitto/{kind}/{MITTO_SECRET}x", json=[])  # a near miss is a secret too
+    logging.getLogger("werkzeug").info('127.0.0.1 - - "POST /mitto/%s/%s HTTP/1.1" 202 -', kind, MITTO_SECRET)
+    err = capsys.readouterr().err
+    assert f"path=/mitto/{kind}/[redacted]" in err
+    assert "trace-mitto" in err
+    assert MITTO_SECRET not in err
+    assert scrub_text(f"POST https://app.example/mitto/{kind}/{MITTO_SECRET}?x=1") == (
+        f"POST https://app.example/mitto/{kind}/[redacted]?[redacted]"
+    )
+
+
+def _gunicorn_logger(project_root, access_log_format: str | None = None):
+    """The logger gunicorn builds from gunicorn.conf.py, as `gunicorn -c gunicorn.conf.py` does."""
+    from gunicorn.app.base import Application
+
+    class ConfigOnly(Application):
+        def init(self, parser, opts, args):
+            return None
+
+        def load_config(self):
+            self.load_config_from_file(str(project_root / "gunicorn.conf.py"))
+
+        def load(self):
+            raise AssertionError("no app is served here")
+
+    cfg = ConfigOnly().cfg
+    if access_log_format is not None:
+        cfg.set("access_log_format", access_log_format)
+    return cfg.logger_class(cfg)
+
+
+@pytest.mark.parametrize("access_log_format", [None, "%(r)s %(U)s %({raw_uri}e)s %({path_info}e)s"])
+def test_gunicorns_access_log_never_shows_the_mitto_path_secret(project_root, capsys, access_log_format):
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    logger = _gunicorn_logger(project_root, access_log_format)
+    path = f"/mitto/dlr/{MITTO_SECRET}"
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": path,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.9",
+    }
+    response = SimpleNamespace(status="202 ACCEPTED", sent=31, headers=[("X-Request-ID", "rid-1")])
+    try:
+        logger.access(response, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=4))
+    finally:
+        access = logging.getLogger("gunicorn.access")
+        access.handlers.clear()
+        access.propagate = True
+    out = capsys.readouterr().out
+    assert "/mitto/dlr/[redacted]" in out
+    assert MITTO_SECRET not in out
+    if access_log_format is None:
+        assert '"POST /mitto/dlr/[redacted]" 202 31 4ms rid=rid-1' in out

@@ -96,3 +96,14 @@ def test_multiprocess_mode_aggregates_what_other_processes_counted(tmp_path, mig
     ).stdout
     assert list(tmp_path.iterdir())  # the serving process wrote its samples to the directory
     assert re.search(r'http_requests_total\{method="GET",route="/health",status="200"\} 3\.0', scraped)
+
+
+def test_the_mitto_callbacks_are_labelled_by_route_never_by_their_secret(make_app):
+    secret = "mitto-path-secret-0123456789abcdef"
+    client = make_app(MITTO_WEBHOOK_SECRET=secret).test_client()
+    client.post(f"/mitto/dlr/{secret}", json=[])
+    client.post(f"/mitto/inbound/{secret}-wrong", json={})
+    scraped = samples(client)
+    assert value(scraped, "http_requests_total", route="/mitto/dlr/<secret>", method="POST", status="202") >= 1
+    assert value(scraped, "http_requests_total", route="/mitto/inbound/<secret>", method="POST", status="404") >= 1
+    assert secret not in client.get("/metrics").get_data(as_text=True)

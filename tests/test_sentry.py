@@ -65,3 +65,29 @@ def test_without_a_dsn_nothing_is_initialised(make_app):
     sentry_sdk.init(dsn=None)
     make_app()
     assert sentry_sdk.get_client().dsn is None
+
+
+def test_the_mitto_path_secret_never_reaches_sentry(make_app, monkeypatch):
+    secret = "mitto-path-secret-0123456789abcdef"
+    transport = Capture()
+    app = make_app(
+        MITTO_WEBHOOK_SECRET=secret,
+        SENTRY_DSN="https://public@sentry.example.invalid/1",
+        SENTRY_OPTIONS={"transport": transport},
+    )
+    from shopify_app.services import delivery
+
+    def explode(_reports):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(delivery, "record_reports", explode)
+    try:
+        response = app.test_client().post(f"/mitto/dlr/{secret}", json={"messageId": "m-1", "status": "delivered"})
+        assert response.status_code == 500
+        sentry_sdk.flush()
+        assert len(transport.events) == 1
+        assert secret not in json.dumps(transport.events[0])
+        assert transport.events[0]["request"]["url"].endswith("/mitto/dlr/[redacted]")
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.init(dsn=None)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
 
-from shopify_app.extensions import db, sms_backend
+from shopify_app.extensions import db, redis_ext, sms_backend
 from shopify_app.models import ConsentEvent, Contact
-from shopify_app.security.link_tokens import make_link_token
+from shopify_app.security.link_tokens import CONFIRM_MAX_AGE, make_link_token
 from shopify_app.services.signup import SIGNUP_LIMITS
 
+from .redis_contents import redis_contents
 from .shopify_signing import proxy_query
 from .test_jobs import drain_if_async
 
@@ -70,22 +73,74 @@ def test_json_sign_up_gets_json(client):
     assert response.get_json() == {"status": "pending"}
 
 
-def test_the_confirmation_link_subscribes(app, client):
+def token_of(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["t"][0]
+
+
+def confirm_by_post(client, token, **query):
+    return client.post("/proxy/confirm?" + proxy_query(t=token, **query), headers={"Accept": "application/json"})
+
+
+def test_the_confirmation_link_shows_a_button_and_only_its_post_subscribes(app, client):
     post(client)
-    link = confirm_link(app)
-    token = parse_qs(urlsplit(link).query)["t"][0]
-    response = get(client, "confirm", t=token)
+    token = token_of(confirm_link(app))
+    page = get(client, "confirm", t=token)  # what a link scanner or a preview fetches
+    assert page.status_code == 200
+    assert page.mimetype == "application/liquid"
+    body = page.get_data(as_text=True)
+    assert '<form method="post" action="/apps/sms/confirm?t=' in body
+    assert "<button" in body
+    assert contacts()[0].consent_state.value == "pending"  # GET alone changes nothing
+    as_json = client.get("/proxy/confirm?" + proxy_query(t=token), headers={"Accept": "application/json"})
+    assert as_json.get_json() == {"phone": "+1******0142", "consent_state": "pending"}
+    assert contacts()[0].consent_state.value == "pending"
+
+    response = confirm_by_post(client, token)
     assert response.status_code == 200
+    assert response.get_json() == {"status": "subscribed"}
     [contact] = contacts()
     assert contact.consent_state.value == "subscribed"
     assert contact.consent_source.value == "confirmation_link"
-    assert get(client, "confirm", t=token).status_code == 200  # idempotent
+    assert confirm_by_post(client, token).status_code == 200  # idempotent
+    form = client.post("/proxy/confirm?" + proxy_query(t=token))  # the page's own button
+    assert (form.status_code, form.mimetype) == (200, "application/liquid")
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_bad_or_expired_confirmation_token_is_401_invalid_link(app, client, shop, method):
+    post(client)
+    [contact] = contacts()
+    token = make_link_token("confirm", contact_id=contact.id, shop_id=shop.id)
+    send = getattr(client, method)
+    headers = {"Accept": "application/json"}
+    for bad in (token + "x", make_link_token("unsubscribe", contact_id=contact.id, shop_id=shop.id), ""):
+        response = send("/proxy/confirm?" + proxy_query(t=bad), headers=headers)
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "invalid_link"
+    expired = time.time() + CONFIRM_MAX_AGE + 60
+    with mock.patch("itsdangerous.timed.TimestampSigner.get_timestamp", return_value=int(expired)):
+        response = send("/proxy/confirm?" + proxy_query(t=token), headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "invalid_link"
+    assert contacts()[0].consent_state.value == "pending"
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_shops_confirmation_token_is_404(app, client, shop, other_shop, method):
+    post(client)
+    [contact] = contacts()
+    token = make_link_token("confirm", contact_id=contact.id, shop_id=shop.id)
+    response = getattr(client, method)(
+        "/proxy/confirm?" + proxy_query(shop=other_shop.domain, t=token), headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "contact_not_found"
+    assert contacts()[0].consent_state.value == "pending"
 
 
 def test_signing_up_again_when_subscribed_sends_nothing(app, client):
     post(client)
-    token = parse_qs(urlsplit(confirm_link(app)).query)["t"][0]
-    get(client, "confirm", t=token)
+    confirm_by_post(client, token_of(confirm_link(app)))
     response = post(client, json=FORM)
     assert response.status_code == 200
     assert response.get_json() == {"status": "subscribed"}
@@ -186,3 +241,58 @@ def test_preferences_show_the_masked_phone_and_state(client, shop):
     assert body["phone"] == "+1******0142"
     assert body["consent_state"] == "pending"
     assert "/apps/sms/unsubscribe?t=" in body["unsubscribe_url"]
+
+
+# --- a shop whose country is unknown (Shopify's shop query failed at install) ---------------------
+
+
+def with_unknown_country(shop, **settings):
+    shop.country_code = None
+    shop.settings = settings
+    db.session.commit()
+
+
+@pytest.mark.parametrize("path", ["subscribe", "back-in-stock"])
+def test_with_no_shop_country_and_no_signup_countries_every_sign_up_is_refused(app, client, shop, path):
+    with_unknown_country(shop)
+    for phone in ("+14155550142", "+306912345678"):
+        url = f"/proxy/{path}?" + proxy_query()
+        response = client.post(url, json={**FORM, "phone": phone, "variant_id": 7})
+        assert response.status_code == 403
+        error = response.get_json()["error"]
+        assert error["code"] == "signup_countries_required"
+        assert error["details"]["settings"] == ["signup_countries", "default_country"]
+    assert contacts() == []
+    drain_if_async(app)
+    assert sms_backend().sent == []
+
+
+def test_with_no_shop_country_the_default_country_is_home(app, client, shop):
+    with_unknown_country(shop, default_country="US")
+    assert post(client, json=FORM).status_code == 201  # a national number reads as a US one
+    foreign = post(client, json={**FORM, "phone": "+306912345678"})
+    assert foreign.status_code == 422
+    assert "phone" in foreign.get_json()["error"]["details"]["fields"]
+    assert [contact.country_code for contact in contacts()] == ["US"]
+
+
+def test_with_no_shop_country_signup_countries_are_the_only_ones_accepted(app, client, shop):
+    with_unknown_country(shop, signup_countries=["GR"])
+    assert post(client, json={**FORM, "phone": "+306912345678"}).status_code == 201
+    assert post(client, json={**FORM, "phone": "+14155550142"}).status_code == 422
+    assert [contact.country_code for contact in contacts()] == ["GR"]
+
+
+def test_sign_ups_leave_no_phone_email_or_ip_in_clear_in_redis(app, client):
+    shopper = {**FORM, "email": "shopper@example.com", "first_name": "Ada"}
+    headers = {"X-Forwarded-For": "203.0.113.9"}
+    assert post(client, json=shopper, headers=headers).status_code == 201
+    url = "/proxy/back-in-stock?" + proxy_query()
+    assert client.post(url, json={**shopper, "phone": "+14155550177", "variant_id": 7}, headers=headers).status_code
+    stored = redis_contents(redis_ext.client())  # limit windows and the queued opt-in jobs
+    drain_if_async(app)
+    stored += redis_contents(redis_ext.client())  # and after the jobs ran
+    assert b"sms_blossom:rl:signup:ip:" in stored
+    assert b"sms_blossom:rl:signup:phone:" in stored
+    for clear in (b"4155550142", b"4155550177", b"shopper@example.com", b"203.0.113.9"):
+        assert clear not in stored

@@ -17,7 +17,7 @@ from ..errors import AppError, BadRequest, ValidationFailed, error_response
 from ..extensions import db
 from ..schemas.signup import BackInStockSchema, SignupSchema
 from ..security.decorators import app_proxy_verified
-from ..security.link_tokens import link_url, make_link_token, read_link_token
+from ..security.link_tokens import Purpose, link_url, make_link_token, read_link_token
 from ..services import signup, stock
 from ..services.contacts import contact_phone
 from ..services.phones import mask_phone
@@ -135,6 +135,24 @@ def back_in_stock() -> Response:
 
 @bp.get("/confirm")
 @app_proxy_verified
+def confirm_page() -> Response:
+    """A page with one button: link scanners and previews fetch GET URLs, so GET alone never
+    subscribes (consent must be the shopper's own act)."""
+    shop = signup.installed_shop(g.shop_domain)
+    token = request.args.get("t")
+    contact = signup.contact_for_preferences(shop=shop, claims=read_link_token("confirm", token))
+    phone = mask_phone(contact_phone(contact))
+    return render(
+        200,
+        title="Confirm your subscription",
+        message=f"Get our marketing texts at {phone}?",
+        data={"phone": phone, "consent_state": contact.consent_state.value},
+        form=_button_form("confirm", token, label="Confirm"),
+    )
+
+
+@bp.post("/confirm")
+@app_proxy_verified
 def confirm() -> Response:
     shop = signup.installed_shop(g.shop_domain)
     claims = read_link_token("confirm", request.args.get("t"))
@@ -147,6 +165,12 @@ def confirm() -> Response:
     )
 
 
+def _button_form(purpose: Purpose, token: str | None, *, label: str) -> str:
+    """A form POSTing back to the same signed link (Shopify's proxy signs the query again)."""
+    action = link_url(purpose, liquid_escape(token))
+    return f'<form method="post" action="{action}"><button type="submit">{liquid_escape(label)}</button></form>'
+
+
 @bp.get("/unsubscribe")
 @app_proxy_verified
 def unsubscribe_page() -> Response:
@@ -154,8 +178,7 @@ def unsubscribe_page() -> Response:
     shop = signup.installed_shop(g.shop_domain)
     token = request.args.get("t")
     contact = signup.contact_for_preferences(shop=shop, claims=read_link_token("unsubscribe", token))
-    action = link_url("unsubscribe", liquid_escape(token))
-    form = f'<form method="post" action="{action}"><button type="submit">Unsubscribe</button></form>'
+    form = _button_form("unsubscribe", token, label="Unsubscribe")
     phone = mask_phone(contact_phone(contact))
     return render(
         200,

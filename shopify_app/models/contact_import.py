@@ -14,6 +14,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .sealed import Sealed
 from .types import BigIntFK, BigIntPK, UTCDateTime, str_enum, utcnow
 
 
@@ -49,6 +50,11 @@ class ContactTransfer(db.Model):  # type: ignore[name-defined,misc]
     failure: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An export's filter as the merchant sent it (JSON; `phone` is PII), read by the job so
+    # Redis never holds it; cleared once the export is done.
+    filters_ciphertext: Mapped[str | None] = mapped_column(Text)
+
+    filters = Sealed()
 
 
 class TransferChunk(db.Model):  # type: ignore[name-defined,misc]

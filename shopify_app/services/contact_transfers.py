@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,7 +39,7 @@ from ..models import (
     TransferStatus,
 )
 from ..models.types import utcnow
-from ..schemas.contacts import validate_birthday
+from ..schemas.contacts import ContactListQuerySchema, validate_birthday
 from ..security.crypto import normalise_email
 from ..tenancy import shop_scope
 from .contacts import contact_query, contact_view, month_day
@@ -399,19 +400,25 @@ def _insert_contacts(
 # --- export --------------------------------------------------------------------------------------
 
 
-def start_export(*, shop: Shop) -> ContactTransfer:
+def start_export(*, shop: Shop, query: Mapping[str, str]) -> ContactTransfer:
+    """The export's filter (already validated) is sealed in its row: the job takes only the id,
+    so a phone filter never sits in Redis."""
     transfer = ContactTransfer(shop_id=shop.id, kind=TransferKind.EXPORT, filename="contacts.csv")
+    transfer.filters = json.dumps(dict(query)) if query else None
     db.session.add(transfer)
     db.session.commit()
     return transfer
 
 
-def run_export(*, transfer_id: int, filters: Mapping[str, Any]) -> ContactTransfer:
+def run_export(*, transfer_id: int, legacy_query: Mapping[str, str] | None = None) -> ContactTransfer:
+    """`legacy_query`: only from jobs an earlier release enqueued with the filter as an argument."""
     transfer = db.session.get(ContactTransfer, transfer_id)
     if transfer is None:
         raise NotFound("No such export.")
     shop = db.session.get(Shop, transfer.shop_id)
     assert shop is not None
+    query = json.loads(transfer.filters) if transfer.filters else dict(legacy_query or {})
+    filters = ContactListQuerySchema().load(query)["filters"]
     transfer.status = TransferStatus.RUNNING
     db.session.execute(TransferChunk.__table__.delete().where(TransferChunk.transfer_id == transfer.id))
     db.session.commit()
@@ -454,6 +461,7 @@ def run_export(*, transfer_id: int, filters: Mapping[str, Any]) -> ContactTransf
 
     _store_chunks(transfer, pieces())
     transfer.total_rows = transfer.processed_rows
+    transfer.filters = None  # the file is what was asked for; the filter (maybe a phone) is kept no longer
     transfer.status = TransferStatus.COMPLETED
     transfer.finished_at = utcnow()
     db.session.commit()

@@ -27,3 +27,10 @@ def phone_hash(e164: str, *, shop_id: int) -> str:
 
 def email_hash(email: str, *, shop_id: int) -> str:
     return keyring().blind_index(normalise_email(email), kind="email", shop_id=shop_id)
+
+
+def limit_subject(value: str, *, kind: str, shop_id: int | None = None) -> str:
+    """How a rate-limit key names a phone or an IP: a keyed hash (the blind index's HMAC, its own
+    kind, so it matches no stored index), never the value, since Redis keys are in clear.
+    `shop_id=None` for limits that are not per shop (0 is no shop's id)."""
+    return keyring().blind_index(value, kind=f"limit_{kind}", shop_id=shop_id or 0)

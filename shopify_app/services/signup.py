@@ -17,13 +17,14 @@ import structlog
 from sqlalchemy import select
 
 from ..clients.mitto import MittoError, MittoRejected, MittoTimeout, OutboundSms
-from ..errors import NotFound, TooManyRequests
+from ..errors import Forbidden, NotFound, TooManyRequests
 from ..extensions import db, redis_ext, sms_backend
 from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, Shop
 from ..queueing import enqueue
 from ..security.link_tokens import LinkClaims, link_url, make_link_token
 from .contacts import ConsentChange, apply_consent, contact_phone, create_or_merge, parse_phone
 from .phones import phone_error
+from .pii import limit_subject
 from .ratelimit import FixedWindowLimit
 from .settings import default_region, load_settings, sender_for
 
@@ -48,9 +49,14 @@ def installed_shop(domain: str) -> Shop:
     return shop
 
 
-def _enforce(scope: str, value: str) -> None:
+def _enforce(scope: str, shop: Shop, subject: str | None = None) -> None:
+    """One fixed window per shop, or per shop and shopper IP / phone, keyed by a keyed hash: a
+    Redis key is plain text, and it must not hold the number or the address."""
+    key = f"signup:{scope}:{shop.id}"
+    if subject is not None:
+        key += ":" + limit_subject(subject, kind=scope, shop_id=shop.id)
     limit, window = SIGNUP_LIMITS[scope]
-    decision = FixedWindowLimit(redis_ext.client(), key=f"signup:{scope}:{value}", limit=limit, window=window).hit()
+    decision = FixedWindowLimit(redis_ext.client(), key=key, limit=limit, window=window).hit()
     if not decision.allowed:
         raise TooManyRequests(
             "Too many sign-up attempts; try again later.",
@@ -60,22 +66,32 @@ def _enforce(scope: str, value: str) -> None:
 
 
 def allowed_countries(shop: Shop) -> set[str]:
+    """Where sign-up texts may go: `signup_countries`, else the home country (`default_country`,
+    else the shop's country from Shopify). With none of them every number is foreign, so none is
+    accepted: each opt-in text costs the merchant money, foreign ones more (fail closed)."""
     configured = load_settings(shop)["signup_countries"]
     if configured:
         return set(configured)
     region = default_region(shop)
-    return {region.upper()} if region else set()
+    if region:
+        return {region.upper()}
+    log.warning("signup_refused_no_countries", shop_id=shop.id)
+    raise Forbidden(
+        "This shop has not chosen which countries may sign up for texts yet.",
+        code="signup_countries_required",
+        details={"settings": ["signup_countries", "default_country"]},
+    )
 
 
 def sign_up(*, shop: Shop, form: Mapping[str, Any], ip: str | None, user_agent: str | None) -> SignupResult:
-    _enforce("shop", str(shop.id))
+    allowed = allowed_countries(shop)  # before any counting: a shop without countries refuses all
+    _enforce("shop", shop)
     if ip:
-        _enforce("ip", f"{shop.id}:{ip}")
+        _enforce("ip", shop, ip)
     phone = parse_phone(shop, form["phone"])
-    allowed = allowed_countries(shop)
-    if allowed and phone.region not in allowed:
+    if phone.region not in allowed:
         raise phone_error("Sign-ups from this country are not accepted by this shop.")
-    _enforce("phone", f"{shop.id}:{phone.e164}")
+    _enforce("phone", shop, phone.e164)
 
     profile = {key: form[key] for key in ("first_name", "last_name", "email", "birthday") if form.get(key)}
     contact, _created = create_or_merge(shop=shop, phone=phone, data=profile, consent=None)

@@ -18,6 +18,7 @@ from ...security.decorators import api_secrets
 from ...security.session_token import bearer_token, verify_session_token
 from ...services import audit
 from ...services.auth import ensure_offline_access, shop_profile
+from ...services.pii import limit_subject
 from ...services.ratelimit import Decision, FixedWindowLimit
 from ...tenancy import enter_shop
 
@@ -55,7 +56,9 @@ def limit_by_address() -> None:
     if request.method == "OPTIONS":
         return  # a CORS preflight (answered by flask-cors) carries no token and changes nothing
     # Before authentication: a flood of forged tokens is refused without verifying each.
-    _limit("ip", request.remote_addr or "unknown", current_app.config["API_RATE_PER_IP"])
+    # The key holds a keyed hash of the address, never the address (Redis keys are plain text).
+    address = limit_subject(request.remote_addr or "unknown", kind="ip")
+    _limit("ip", address, current_app.config["API_RATE_PER_IP"])
 
 
 @bp.before_request

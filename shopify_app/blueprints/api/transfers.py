@@ -40,8 +40,8 @@ def get_import(transfer_id: int) -> Response:
 @bp.post("/contacts/exports")
 def create_export() -> tuple[Response, int]:
     query_args(ContactListQuerySchema())  # validate the filters now, not in the job
-    transfer = contact_transfers.start_export(shop=g.shop)
-    enqueue("default", "jobs.contacts.run_export", transfer.id, request.args.to_dict(), job_timeout=3600)
+    transfer = contact_transfers.start_export(shop=g.shop, query=request.args.to_dict())
+    enqueue("default", "jobs.contacts.run_export", transfer.id, job_timeout=3600)  # the id only: args sit in Redis
     return jsonify(transfer_schema.dump(transfer)), 202
 
 
