@@ -184,6 +184,7 @@ def test_retention_deletes_only_rows_past_their_period(app, shop):
         "delivery_events": 1,
         "unowned_inbound_messages": 1,
         "cancelled_automation_runs": 0,
+        "import_files": 0,
     }
     assert db.session.scalar(select(func.count()).select_from(DeliveryEvent)) == 2
     assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 1

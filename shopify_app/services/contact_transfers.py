@@ -14,7 +14,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 import structlog
@@ -151,7 +151,8 @@ def _lines(pieces: Iterable[bytes]) -> Iterator[str]:
 
 def start_import(*, shop: Shop, stream: IO[bytes], filename: str | None) -> ContactTransfer:
     """Store the upload encrypted and count its rows; the caller decides inline or job."""
-    transfer = ContactTransfer(shop_id=shop.id, kind=TransferKind.IMPORT, filename=(filename or "")[:255] or None)
+    name = (filename or "").replace("\x00", "")[:255] or None  # PostgreSQL text refuses NUL
+    transfer = ContactTransfer(shop_id=shop.id, kind=TransferKind.IMPORT, filename=name)
     db.session.add(transfer)
     db.session.flush()
     newlines = 0
@@ -171,6 +172,8 @@ def start_import(*, shop: Shop, stream: IO[bytes], filename: str | None) -> Cont
 @dataclass
 class _Batch:
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # rows refused before parsing
+    skipped: int = 0
 
 
 def _header_map(fieldnames: list[str] | None) -> dict[str, str]:
@@ -183,7 +186,20 @@ def _header_map(fieldnames: list[str] | None) -> dict[str, str]:
     return found
 
 
-def run_import(*, transfer_id: int) -> ContactTransfer:
+def run_import(*, transfer_id: int, last_attempt: bool = True) -> ContactTransfer:
+    """Import the stored file, resuming after the last committed batch. An unexpected error
+    propagates; on the `last_attempt` (inline, or RQ's final retry) the import is first marked
+    `failed`, so no import stays `running` with no one left to finish it."""
+    try:
+        return _run_import(transfer_id)
+    except Exception as exc:
+        db.session.rollback()
+        if last_attempt:
+            fail_transfer(transfer_id=transfer_id, reason=f"The import stopped on an error ({type(exc).__name__}).")
+        raise
+
+
+def _run_import(transfer_id: int) -> ContactTransfer:
     transfer = db.session.get(ContactTransfer, transfer_id)
     if transfer is None or transfer.status in (TransferStatus.COMPLETED, TransferStatus.FAILED):
         raise NotFound("No such pending import.")
@@ -216,8 +232,14 @@ def _import_rows(
         row_number = index + 2  # 1-based, after the header
         if index < transfer.processed_rows:
             continue  # resumed run: these rows were committed before
-        batch.rows.append((row_number, {key: (raw.get(column) or "").strip() for key, column in columns.items()}))
-        if len(batch.rows) >= BATCH_ROWS:
+        row = {key: (raw.get(column) or "").strip() for key, column in columns.items()}
+        if nul := [key for key, value in row.items() if "\x00" in value]:
+            # PostgreSQL refuses NUL in text: the row is refused alone, counted like any other.
+            batch.errors.extend({"row": row_number, "field": key, "error": "Contains a NUL byte."} for key in nul)
+            batch.skipped += 1
+        else:
+            batch.rows.append((row_number, row))
+        if len(batch.rows) + batch.skipped >= BATCH_ROWS:
             _import_batch(shop, transfer, batch, seen)
             batch = _Batch()
     _import_batch(shop, transfer, batch, seen)
@@ -239,11 +261,47 @@ def _import_rows(
 
 
 def _fail(transfer: ContactTransfer, reason: str) -> ContactTransfer:
+    """A terminal state: nothing will read the stored file again, so it goes at once."""
     transfer.status = TransferStatus.FAILED
     transfer.failure = reason
     transfer.finished_at = utcnow()
+    db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id == transfer.id))
     db.session.commit()
+    log.info("contact_transfer_failed", shop_id=transfer.shop_id, transfer_id=transfer.id, kind=transfer.kind.value)
     return transfer
+
+
+def fail_transfer(*, transfer_id: int, reason: str) -> bool:
+    """Mark a queued or running transfer `failed` (a dead job, a stall); False if it had ended."""
+    transfer = db.session.get(ContactTransfer, transfer_id)
+    if transfer is None or transfer.status not in (TransferStatus.QUEUED, TransferStatus.RUNNING):
+        return False
+    _fail(transfer, reason)
+    return True
+
+
+# A transfer job runs at most JOB_MAX_ATTEMPTS times, each killed by RQ after TRANSFER_JOB_TIMEOUT,
+# with backoffs of at most 15 minutes between runs: past that (plus an hour's slack for a busy
+# queue) no worker is still on it, and it would otherwise stay `running` forever.
+TRANSFER_JOB_TIMEOUT = 3600
+
+
+def stall_deadline() -> timedelta:
+    attempts = int(current_app.config["JOB_MAX_ATTEMPTS"])
+    return attempts * timedelta(seconds=TRANSFER_JOB_TIMEOUT, minutes=15) + timedelta(hours=1)
+
+
+def fail_stalled_transfers(*, now: datetime | None = None) -> int:
+    """Periodic: imports and exports queued or running past `stall_deadline()` end `failed`,
+    reason `stalled` (their job died: a worker crash, a flushed Redis)."""
+    cutoff = (now or utcnow()) - stall_deadline()
+    stalled = db.session.scalars(
+        select(ContactTransfer.id).where(
+            ContactTransfer.status.in_([TransferStatus.QUEUED, TransferStatus.RUNNING]),
+            ContactTransfer.created_at < cutoff,
+        )
+    ).all()
+    return sum(fail_transfer(transfer_id=transfer_id, reason="stalled") for transfer_id in stalled)
 
 
 def _add_errors(transfer: ContactTransfer, errors: list[dict[str, Any]]) -> None:
@@ -339,9 +397,9 @@ def _new_contact_row(shop: Shop, phone: Phone, digest: str, profile: dict[str, A
 
 
 def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: set[str]) -> None:
-    if not batch.rows:
+    if not batch.rows and not batch.skipped:
         return
-    errors: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = list(batch.errors)
     parsed = _parse_batch(shop, batch, seen, errors)
     suppressed = _hashes_in(Suppression, shop, [digest for *_, digest in parsed])
     new_rows: list[dict[str, Any]] = []
@@ -357,7 +415,7 @@ def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: se
         new_rows.append(_new_contact_row(shop, phone, digest, profile, consent))
         extras[digest] = (row_number, profile["tags"], consent, row.get("consent_text") or None)
     errors.extend(_insert_contacts(shop, transfer, new_rows, extras))
-    transfer.processed_rows += len(batch.rows)
+    transfer.processed_rows += len(batch.rows) + batch.skipped
     _add_errors(transfer, errors)
     db.session.commit()
 

@@ -43,6 +43,7 @@ from ..models import (
     Suppression,
     TransferChunk,
     TransferKind,
+    TransferStatus,
     WebhookEvent,
 )
 from ..models.types import utcnow
@@ -311,12 +312,13 @@ def delete_expired_exports() -> int:
 
 # Kept only as long as they are useful: delivery reports feed counters (applied at once) and
 # support questions; a text to a number no shop owns has no one to read it; a cancelled
-# automation run only explains itself for a while.
+# automation run only explains itself for a while; a finished import's upload not at all.
 RETENTION = {
     "delivery_events": timedelta(days=90),
     "unowned_inbound_messages": timedelta(days=30),
     "cancelled_automation_runs": timedelta(days=90),
 }
+FINISHED = (TransferStatus.COMPLETED, TransferStatus.FAILED)
 
 
 def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
@@ -333,6 +335,15 @@ def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
         "cancelled_automation_runs": delete(AutomationRun).where(
             AutomationRun.state == RunState.CANCELLED,
             AutomationRun.created_at < now - RETENTION["cancelled_automation_runs"],
+        ),
+        # A finished import's upload is never read again; its end deletes it, this catches a
+        # file left by a crash between the two.
+        "import_files": delete(TransferChunk).where(
+            TransferChunk.transfer_id.in_(
+                select(ContactTransfer.id).where(
+                    ContactTransfer.kind == TransferKind.IMPORT, ContactTransfer.status.in_(FINISHED)
+                )
+            )
         ),
     }
     deleted = {name: int(db.session.execute(statement).rowcount or 0) for name, statement in statements.items()}
