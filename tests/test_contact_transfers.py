@@ -336,3 +336,25 @@ def test_retention_purges_the_files_of_finished_imports_only(app, shop):
     apply_retention()
     assert chunks_of(finished.id) == 0
     assert chunks_of(queued.id) > 0
+
+
+def test_an_export_escapes_spreadsheet_formulas_as_the_reports_do(app, api):
+    from shopify_app.services.reports import as_csv
+
+    api.post(
+        "/api/contacts",
+        json={"phone": "+14155550101", "first_name": '=HYPERLINK("http://evil.example","x")', "tags": ["+cmd"]},
+    )
+    api.post("/api/contacts", json={"phone": "+14155550102", "first_name": "-2+3", "last_name": "@SUM(A1)"})
+    export_id = api.post("/api/contacts/exports").get_json()["id"]
+    drain_if_async(app)
+    rows = list(
+        csv.DictReader(io.StringIO(api.get(f"/api/contacts/exports/{export_id}/download").get_data(as_text=True)))
+    )
+    assert [(r["first_name"], r["last_name"], r["tags"]) for r in rows] == [
+        ('\'=HYPERLINK("http://evil.example","x")', "", "'+cmd"),
+        ("'-2+3", "'@SUM(A1)", ""),
+    ]
+    assert [r["phone"] for r in rows] == ["+14155550101", "+14155550102"]  # our E.164, re-importable
+    report = as_csv({"name": "=cmd|' /C calc'!A0", "revenue": {}}, leading=("name",))
+    assert report.splitlines()[1].startswith("'=cmd")

@@ -45,6 +45,7 @@ from .contacts import contact_query, contact_view, month_day
 from .phones import Phone, normalise_phone
 from .pii import email_hash, phone_hash, seal, unseal
 from .settings import default_region
+from .spreadsheet import safe_cell
 
 log = structlog.get_logger(__name__)
 
@@ -486,20 +487,27 @@ def run_export(*, transfer_id: int, filters: Mapping[str, Any]) -> ContactTransf
                 break
             for contact in rows:
                 view = contact_view(contact)
+                # The phone is our own E.164 ("+" and digits), kept as is so a re-import reads it;
+                # every other text came from a shopper or a merchant and may be a formula.
                 writer.writerow(
                     [
                         view["id"],
                         contact.phone,
-                        view["first_name"],
-                        view["last_name"],
-                        view["email"],
-                        view["birthday"],
-                        ",".join(view["tags"]),
-                        view["consent_state"],
-                        view["consent_source"],
-                        view["consented_at"],
-                        view["country_code"],
-                        view["created_at"],
+                        *(
+                            safe_cell(value)
+                            for value in (
+                                view["first_name"],
+                                view["last_name"],
+                                view["email"],
+                                view["birthday"],
+                                ",".join(view["tags"]),
+                                view["consent_state"],
+                                view["consent_source"],
+                                view["consented_at"],
+                                view["country_code"],
+                                view["created_at"],
+                            )
+                        ),
                     ]
                 )
                 transfer.processed_rows += 1
