@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from ..bulk import bulk_insert, insert_new
-from ..errors import NotFound, ValidationFailed
+from ..errors import Gone, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
     ConsentEvent,
@@ -261,23 +261,24 @@ def _import_rows(
     return transfer
 
 
-def _fail(transfer: ContactTransfer, reason: str) -> ContactTransfer:
+def _fail(transfer: ContactTransfer, reason: str, *, commit: bool = True) -> ContactTransfer:
     """A terminal state: nothing will read the stored file again, so it goes at once."""
     transfer.status = TransferStatus.FAILED
     transfer.failure = reason
     transfer.finished_at = utcnow()
     db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id == transfer.id))
-    db.session.commit()
+    if commit:
+        db.session.commit()
     log.info("contact_transfer_failed", shop_id=transfer.shop_id, transfer_id=transfer.id, kind=transfer.kind.value)
     return transfer
 
 
-def fail_transfer(*, transfer_id: int, reason: str) -> bool:
+def fail_transfer(*, transfer_id: int, reason: str, commit: bool = True) -> bool:
     """Mark a queued or running transfer `failed` (a dead job, a stall); False if it had ended."""
     transfer = db.session.get(ContactTransfer, transfer_id)
     if transfer is None or transfer.status not in (TransferStatus.QUEUED, TransferStatus.RUNNING):
         return False
-    _fail(transfer, reason)
+    _fail(transfer, reason, commit=commit)
     return True
 
 
@@ -532,6 +533,10 @@ def export_stream(transfer: ContactTransfer) -> Iterator[bytes]:
     session and scope are gone by then)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     transfer_id, shop_id = transfer.id, transfer.shop_id
+    if db.session.scalar(select(TransferChunk.seq).where(TransferChunk.transfer_id == transfer_id).limit(1)) is None:
+        # Even an empty export has its header: no chunk means the file was deleted (after 7
+        # days, or by a customer's erasure).
+        raise Gone("This export's file was deleted; export again.", code="export_gone")
 
     def stream() -> Iterator[bytes]:
         with app.app_context(), shop_scope(shop_id):

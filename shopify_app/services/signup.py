@@ -21,9 +21,11 @@ from ..errors import NotFound, TooManyRequests
 from ..extensions import db, redis_ext, sms_backend
 from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, Shop
 from ..queueing import enqueue
+from ..security.crypto import keyring
 from ..security.link_tokens import LinkClaims, link_url, make_link_token
 from .contacts import ConsentChange, apply_consent, contact_phone, create_or_merge, parse_phone
 from .phones import phone_error
+from .ratelimit import KEY_PREFIX as RATE_KEY_PREFIX
 from .ratelimit import FixedWindowLimit
 from .settings import default_region, load_settings, sender_for
 
@@ -48,9 +50,21 @@ def installed_shop(domain: str) -> Shop:
     return shop
 
 
-def _enforce(scope: str, value: str) -> None:
+def limit_key(scope: str, *, shop_id: int, value: str) -> str:
+    """The limiter's key: a keyed hash of the number or address, never the value itself, which
+    would sit in Redis in clear (and outlive an erasure by its window)."""
+    return f"signup:{scope}:{shop_id}:{keyring().blind_index(value, kind=f'signup_{scope}', shop_id=shop_id)}"
+
+
+def forget_phone(*, shop_id: int, e164: str) -> None:
+    """An erased customer's number leaves the limiter too."""
+    redis_ext.client().delete(RATE_KEY_PREFIX + limit_key("phone", shop_id=shop_id, value=e164))
+
+
+def _enforce(scope: str, *, shop_id: int, value: str) -> None:
     limit, window = SIGNUP_LIMITS[scope]
-    decision = FixedWindowLimit(redis_ext.client(), key=f"signup:{scope}:{value}", limit=limit, window=window).hit()
+    key = limit_key(scope, shop_id=shop_id, value=value)
+    decision = FixedWindowLimit(redis_ext.client(), key=key, limit=limit, window=window).hit()
     if not decision.allowed:
         raise TooManyRequests(
             "Too many sign-up attempts; try again later.",
@@ -68,14 +82,14 @@ def allowed_countries(shop: Shop) -> set[str]:
 
 
 def sign_up(*, shop: Shop, form: Mapping[str, Any], ip: str | None, user_agent: str | None) -> SignupResult:
-    _enforce("shop", str(shop.id))
+    _enforce("shop", shop_id=shop.id, value="all")
     if ip:
-        _enforce("ip", f"{shop.id}:{ip}")
+        _enforce("ip", shop_id=shop.id, value=ip)
     phone = parse_phone(shop, form["phone"])
     allowed = allowed_countries(shop)
     if allowed and phone.region not in allowed:
         raise phone_error("Sign-ups from this country are not accepted by this shop.")
-    _enforce("phone", f"{shop.id}:{phone.e164}")
+    _enforce("phone", shop_id=shop.id, value=phone.e164)
 
     profile = {key: form[key] for key in ("first_name", "last_name", "email", "birthday") if form.get(key)}
     contact, _created = create_or_merge(shop=shop, phone=phone, data=profile, consent=None)
