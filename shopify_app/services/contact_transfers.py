@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from ..bulk import bulk_insert, insert_new
+from ..config import current_config
 from ..errors import Gone, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
@@ -289,7 +290,7 @@ TRANSFER_JOB_TIMEOUT = 3600
 
 
 def stall_deadline() -> timedelta:
-    attempts = int(current_app.config["JOB_MAX_ATTEMPTS"])
+    attempts = int(current_config()["JOB_MAX_ATTEMPTS"])
     return attempts * timedelta(seconds=TRANSFER_JOB_TIMEOUT, minutes=15) + timedelta(hours=1)
 
 
