@@ -9,9 +9,17 @@ from shopify_app.services import contact_transfers
 from . import job
 
 
+def _last_attempt() -> bool:
+    """True unless RQ will run this job again after an error (retries left)."""
+    from rq import get_current_job
+
+    current = get_current_job()
+    return current is None or not current.retries_left
+
+
 @job
 def run_import(transfer_id: int) -> int:
-    return contact_transfers.run_import(transfer_id=transfer_id).processed_rows
+    return contact_transfers.run_import(transfer_id=transfer_id, last_attempt=_last_attempt()).processed_rows
 
 
 @job

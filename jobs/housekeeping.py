@@ -38,6 +38,14 @@ def delete_expired_files() -> dict[str, int]:
 
 
 @job(cross_shop=True)
+def fail_stalled_transfers() -> int:
+    """Imports and exports whose job died (worker crash, flushed Redis) end `failed`, `stalled`."""
+    from shopify_app.services import contact_transfers
+
+    return contact_transfers.fail_stalled_transfers()
+
+
+@job(cross_shop=True)
 def refresh_expiring_tokens() -> dict[str, int]:
     from shopify_app.services.auth import refresh_expiring_tokens as refresh
 
@@ -46,7 +54,8 @@ def refresh_expiring_tokens() -> dict[str, int]:
 
 @job(cross_shop=True)
 def apply_retention() -> dict[str, int]:
-    """GDPR storage limitation: delivery reports, unowned inbound texts, cancelled runs."""
+    """GDPR storage limitation: delivery reports, unowned inbound texts, cancelled runs, the
+    uploaded files of finished imports."""
     from shopify_app.services import privacy
 
     return privacy.apply_retention()

@@ -43,6 +43,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     ),
     PeriodicJob(name="check-failed-jobs", func="jobs.housekeeping.check_failed_jobs", every=timedelta(minutes=5)),
     PeriodicJob(name="apply-retention", func="jobs.housekeeping.apply_retention", cron="53 3 * * *"),
+    PeriodicJob(
+        name="fail-stalled-transfers", func="jobs.housekeeping.fail_stalled_transfers", every=timedelta(minutes=15)
+    ),
     PeriodicJob(name="delete-expired-files", func="jobs.housekeeping.delete_expired_files", cron="41 3 * * *"),
     PeriodicJob(
         name="requeue-webhook-events",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -127,7 +128,7 @@ def test_an_interrupted_import_resumes_after_the_last_committed_batch(api, shop,
 
     monkeypatch.setattr(contact_transfers, "_import_batch", crash_on_second_batch)
     with pytest.raises(RuntimeError):
-        contact_transfers.run_import(transfer_id=transfer.id)
+        contact_transfers.run_import(transfer_id=transfer.id, last_attempt=False)  # RQ retries it
     db.session.rollback()
     monkeypatch.setattr(contact_transfers, "_import_batch", original)
     done = contact_transfers.run_import(transfer_id=transfer.id)
@@ -260,3 +261,136 @@ def test_an_export_job_enqueued_by_an_earlier_release_still_applies_its_filter(a
     transfer = contact_transfers.start_export(shop=shop, query={})
     done = contact_transfers.run_export(transfer_id=transfer.id, legacy_query={"phone": "+14155550102"})
     assert done.processed_rows == 1
+
+
+def test_a_nul_byte_in_a_row_is_that_rows_error_and_the_others_import(api):
+    text = (
+        "phone,first_name,tags,consent_text\n"
+        "+14155550101,Ada,vip,ok\n"
+        "+14155550102,Bob,a\x00b,ok\n"
+        "+14155550103,Cy,,o\x00k\n"
+        "+14155550104,Di,,ok\n"
+    )
+    response = upload(api, text)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "completed"
+    assert (body["processed_rows"], body["created_count"]) == (4, 2)
+    assert [(e["row"], e["field"]) for e in body["errors"] if e["field"] != "consent"] == [
+        (3, "tags"),
+        (4, "consent_text"),
+    ]
+    assert sorted(c["first_name"] for c in api.get("/api/contacts").get_json()["items"]) == ["Ada", "Di"]
+
+
+def test_a_nul_byte_in_the_file_name_does_not_break_the_upload(api):
+    response = upload(api, "phone\n+14155550101\n", filename="con\x00tacts.csv")
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["created_count"] == 1
+
+
+def _stored_import(shop, rows: int = 1200):
+    text = csv_text([{"phone": f"+1415555{n:04d}", "consent": "yes"} for n in range(rows)], ["phone", "consent"])
+    return contact_transfers.start_import(shop=shop, stream=io.BytesIO(text.encode()), filename="big.csv")
+
+
+def chunks_of(transfer_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(TransferChunk).where(TransferChunk.transfer_id == transfer_id)
+    )
+
+
+def test_an_import_job_that_raises_on_its_last_attempt_ends_failed_and_retention_purges_its_file(
+    app, shop, monkeypatch
+):
+    from jobs.contacts import run_import
+    from shopify_app.models import ContactTransfer
+    from shopify_app.services.privacy import apply_retention
+
+    transfer = _stored_import(shop)
+    calls = {"n": 0}
+    original = contact_transfers._import_batch
+
+    def crash_on_second_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("+14155550001 broke it")  # a message that must not be stored
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(contact_transfers, "_import_batch", crash_on_second_batch)
+    with pytest.raises(RuntimeError):
+        run_import(transfer.id)  # called directly: no RQ retry is left
+    db.session.expire_all()
+    failed = db.session.get(ContactTransfer, transfer.id)
+    assert failed.status == "failed"
+    assert "RuntimeError" in failed.failure
+    assert "4155550001" not in failed.failure
+    assert failed.finished_at is not None
+    db.session.add(TransferChunk(transfer_id=transfer.id, seq=99, shop_id=shop.id, ciphertext="left by a crash"))
+    db.session.commit()
+    assert apply_retention()["import_files"] >= 1
+    assert chunks_of(transfer.id) == 0
+
+
+def test_an_import_job_that_raises_with_retries_left_stays_resumable(app, shop, monkeypatch):
+    from shopify_app.models import ContactTransfer
+
+    transfer = _stored_import(shop)
+    monkeypatch.setattr(contact_transfers, "_import_batch", lambda *a, **k: (_ for _ in ()).throw(RuntimeError()))
+    with pytest.raises(RuntimeError):
+        contact_transfers.run_import(transfer_id=transfer.id, last_attempt=False)
+    db.session.expire_all()
+    assert db.session.get(ContactTransfer, transfer.id).status == "running"
+    assert chunks_of(transfer.id) > 0
+
+
+def test_housekeeping_fails_an_import_stalled_past_its_deadline_and_drops_its_file(app, shop):
+    from jobs.housekeeping import fail_stalled_transfers
+    from shopify_app.models import ContactTransfer, TransferStatus
+    from shopify_app.models.types import utcnow
+
+    stalled, recent = _stored_import(shop, rows=3), _stored_import(shop, rows=3)
+    stalled.status = recent.status = TransferStatus.RUNNING
+    stalled.created_at = utcnow() - contact_transfers.stall_deadline() - timedelta(minutes=1)
+    db.session.commit()
+    assert fail_stalled_transfers() == 1
+    db.session.expire_all()
+    failed = db.session.get(ContactTransfer, stalled.id)
+    assert (failed.status, failed.failure) == ("failed", "stalled")
+    assert chunks_of(stalled.id) == 0
+    assert db.session.get(ContactTransfer, recent.id).status == "running"
+    assert chunks_of(recent.id) > 0
+
+
+def test_retention_purges_the_files_of_finished_imports_only(app, shop):
+    from shopify_app.models import TransferStatus
+    from shopify_app.services.privacy import apply_retention
+
+    finished, queued = _stored_import(shop, rows=3), _stored_import(shop, rows=3)
+    finished.status = TransferStatus.COMPLETED
+    db.session.commit()
+    apply_retention()
+    assert chunks_of(finished.id) == 0
+    assert chunks_of(queued.id) > 0
+
+
+def test_an_export_escapes_spreadsheet_formulas_as_the_reports_do(app, api):
+    from shopify_app.services.reports import as_csv
+
+    api.post(
+        "/api/contacts",
+        json={"phone": "+14155550101", "first_name": '=HYPERLINK("http://evil.example","x")', "tags": ["+cmd"]},
+    )
+    api.post("/api/contacts", json={"phone": "+14155550102", "first_name": "-2+3", "last_name": "@SUM(A1)"})
+    export_id = api.post("/api/contacts/exports").get_json()["id"]
+    drain_if_async(app)
+    rows = list(
+        csv.DictReader(io.StringIO(api.get(f"/api/contacts/exports/{export_id}/download").get_data(as_text=True)))
+    )
+    assert [(r["first_name"], r["last_name"], r["tags"]) for r in rows] == [
+        ('\'=HYPERLINK("http://evil.example","x")', "", "'+cmd"),
+        ("'-2+3", "'@SUM(A1)", ""),
+    ]
+    assert [r["phone"] for r in rows] == ["+14155550101", "+14155550102"]  # our E.164, re-importable
+    report = as_csv({"name": "=cmd|' /C calc'!A0", "revenue": {}}, leading=("name",))
+    assert report.splitlines()[1].startswith("'=cmd")

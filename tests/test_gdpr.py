@@ -184,6 +184,117 @@ def test_retention_deletes_only_rows_past_their_period(app, shop):
         "delivery_events": 1,
         "unowned_inbound_messages": 1,
         "cancelled_automation_runs": 0,
+        "import_files": 0,
     }
     assert db.session.scalar(select(func.count()).select_from(DeliveryEvent)) == 2
     assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+
+
+# --- every erasure, against every table, the sealed files and Redis ----------------------------
+
+# Bob's phone (E.164 and national digits, as typed), email and names.
+BOB = ("+14155550199", "4155550199", "555-0199", "bob@biller.com", "Biller", "Bobbington")
+
+
+def every_text_value() -> list[tuple[str, str]]:
+    """(table.column, value) for every non-null value of every table, read as the admin engine
+    (past row-level security), JSON and bytes included."""
+    from shopify_app.tenancy import admin_engine
+
+    found = []
+    with admin_engine().connect() as connection:
+        for table in db.metadata.sorted_tables:
+            for row in connection.execute(table.select()).mappings():
+                for column, value in row.items():
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        found.append((f"{table.name}.{column}", bytes(value).decode("latin-1")))
+                    elif isinstance(value, dict | list):
+                        found.append((f"{table.name}.{column}", json.dumps(value)))
+                    elif value is not None:
+                        found.append((f"{table.name}.{column}", str(value)))
+    return found
+
+
+def every_redis_text() -> list[str]:
+    """Every key and value in Redis, RQ's zlib-compressed job data decompressed."""
+    import contextlib
+    import zlib
+
+    from shopify_app.extensions import redis_ext
+
+    client = redis_ext.client()
+    readers = {
+        b"string": lambda key: [client.get(key)],
+        b"hash": lambda key: [v for pair in client.hgetall(key).items() for v in pair],
+        b"list": lambda key: client.lrange(key, 0, -1),
+        b"set": lambda key: list(client.smembers(key)),
+        b"zset": lambda key: client.zrange(key, 0, -1),
+    }
+    texts = []
+    for key in client.scan_iter():
+        kind = client.type(key)
+        values = readers.get(kind if isinstance(kind, bytes) else kind.encode(), lambda key: [])(key)
+        for value in [key, *values]:
+            raw = value if isinstance(value, bytes) else str(value).encode()
+            with contextlib.suppress(zlib.error):
+                raw = zlib.decompress(raw)
+            texts.append(raw.decode("latin-1"))
+    return texts
+
+
+@pytest.fixture
+def customer_with_files(app, customer_everywhere, shop):
+    """Bob also in every file kind: a Shopify data request's export, a built and a pending
+    merchant export, a contact export (from `customer_everywhere`), an import not yet run, a
+    cached report, and the sign-up limiter keys of his number."""
+    from shopify_app.services import contact_transfers, privacy
+
+    api = customer_everywhere
+    deliver(app, "customers/data_request", payload("customers/data_request"))
+    assert api.post("/api/privacy/exports", json={"phone": "+14155550199"}).status_code == 202
+    drain_if_async(app)
+    privacy.request_export(shop=shop, lookup={"email": "bob@biller.com"})  # its job not run yet
+    upload = b"phone,first_name,last_name,email\n+14155550199,Bob,Bobbington,bob@biller.com\n"
+    contact_transfers.start_import(shop=shop, stream=io.BytesIO(upload), filename="later.csv")
+    assert api.get("/api/reports/summary").status_code == 200
+    db.session.expire_all()
+    assert any("4155550199" in value for _, value in every_text_value()) is False  # sealed, not clear
+    assert "bob@biller.com" in decrypted_everything()
+    return api
+
+
+ERASURES = {
+    "customers/redact": lambda app, api: deliver(app, "customers/redact", payload("customers/redact")),
+    "merchant erasure": lambda app, api: api.post("/api/privacy/erasures", json={"phone": "(415) 555-0199"}),
+    "shop/redact": lambda app, api: deliver(app, "shop/redact", payload("shop/redact")),
+}
+
+
+@pytest.mark.parametrize("erasure", ERASURES)
+def test_every_erasure_leaves_the_customer_in_no_table_file_or_redis_key(app, customer_with_files, erasure):
+    ERASURES[erasure](app, customer_with_files)
+    drain_if_async(app)
+    db.session.expire_all()
+    plain = decrypted_everything()
+    values = every_text_value()
+    redis_texts = every_redis_text()
+    for trace in BOB:
+        assert [where for where, value in values if trace in value] == [], trace
+        assert trace not in plain, trace
+        assert [text for text in redis_texts if trace in text] == [], trace
+    if erasure != "shop/redact":  # someone else's data stays
+        assert [c.first_name for c in db.session.scalars(select(Contact))] == ["Other"]
+
+
+def test_an_erasure_ends_the_imports_and_exports_whose_files_it_deleted(app, customer_with_files, shop):
+    from shopify_app.models import ContactTransfer
+
+    api = customer_with_files
+    export_id = db.session.scalars(select(ContactTransfer.id).where(ContactTransfer.kind == "export")).one()
+    assert api.get(f"/api/contacts/exports/{export_id}/download").status_code == 200
+    ERASURES["merchant erasure"](app, api)
+    assert api.get(f"/api/contacts/exports/{export_id}/download").status_code == 410
+    [pending] = db.session.scalars(select(ContactTransfer).where(ContactTransfer.kind == "import")).all()
+    assert (pending.status, pending.failure) == ("failed", "erased")
+    listed = {r["kind"]: r for r in api.get("/api/privacy/requests").get_json()["items"]}
+    assert set(listed) == {"merchant_erasure"}  # the data request's and merchant's exports named Bob

@@ -15,7 +15,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 import structlog
@@ -23,7 +23,8 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from ..bulk import bulk_insert, insert_new
-from ..errors import NotFound, ValidationFailed
+from ..config import current_config
+from ..errors import Gone, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import (
     ConsentEvent,
@@ -46,6 +47,7 @@ from .contacts import contact_query, contact_view, month_day
 from .phones import Phone, normalise_phone
 from .pii import email_hash, phone_hash, seal, unseal
 from .settings import default_region
+from .spreadsheet import safe_cell
 
 log = structlog.get_logger(__name__)
 
@@ -152,7 +154,8 @@ def _lines(pieces: Iterable[bytes]) -> Iterator[str]:
 
 def start_import(*, shop: Shop, stream: IO[bytes], filename: str | None) -> ContactTransfer:
     """Store the upload encrypted and count its rows; the caller decides inline or job."""
-    transfer = ContactTransfer(shop_id=shop.id, kind=TransferKind.IMPORT, filename=(filename or "")[:255] or None)
+    name = (filename or "").replace("\x00", "")[:255] or None  # PostgreSQL text refuses NUL
+    transfer = ContactTransfer(shop_id=shop.id, kind=TransferKind.IMPORT, filename=name)
     db.session.add(transfer)
     db.session.flush()
     newlines = 0
@@ -172,6 +175,8 @@ def start_import(*, shop: Shop, stream: IO[bytes], filename: str | None) -> Cont
 @dataclass
 class _Batch:
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # rows refused before parsing
+    skipped: int = 0
 
 
 def _header_map(fieldnames: list[str] | None) -> dict[str, str]:
@@ -184,7 +189,20 @@ def _header_map(fieldnames: list[str] | None) -> dict[str, str]:
     return found
 
 
-def run_import(*, transfer_id: int) -> ContactTransfer:
+def run_import(*, transfer_id: int, last_attempt: bool = True) -> ContactTransfer:
+    """Import the stored file, resuming after the last committed batch. An unexpected error
+    propagates; on the `last_attempt` (inline, or RQ's final retry) the import is first marked
+    `failed`, so no import stays `running` with no one left to finish it."""
+    try:
+        return _run_import(transfer_id)
+    except Exception as exc:
+        db.session.rollback()
+        if last_attempt:
+            fail_transfer(transfer_id=transfer_id, reason=f"The import stopped on an error ({type(exc).__name__}).")
+        raise
+
+
+def _run_import(transfer_id: int) -> ContactTransfer:
     transfer = db.session.get(ContactTransfer, transfer_id)
     if transfer is None or transfer.status in (TransferStatus.COMPLETED, TransferStatus.FAILED):
         raise NotFound("No such pending import.")
@@ -217,8 +235,14 @@ def _import_rows(
         row_number = index + 2  # 1-based, after the header
         if index < transfer.processed_rows:
             continue  # resumed run: these rows were committed before
-        batch.rows.append((row_number, {key: (raw.get(column) or "").strip() for key, column in columns.items()}))
-        if len(batch.rows) >= BATCH_ROWS:
+        row = {key: (raw.get(column) or "").strip() for key, column in columns.items()}
+        if nul := [key for key, value in row.items() if "\x00" in value]:
+            # PostgreSQL refuses NUL in text: the row is refused alone, counted like any other.
+            batch.errors.extend({"row": row_number, "field": key, "error": "Contains a NUL byte."} for key in nul)
+            batch.skipped += 1
+        else:
+            batch.rows.append((row_number, row))
+        if len(batch.rows) + batch.skipped >= BATCH_ROWS:
             _import_batch(shop, transfer, batch, seen)
             batch = _Batch()
     _import_batch(shop, transfer, batch, seen)
@@ -239,12 +263,51 @@ def _import_rows(
     return transfer
 
 
-def _fail(transfer: ContactTransfer, reason: str) -> ContactTransfer:
+def _fail(transfer: ContactTransfer, reason: str, *, commit: bool = True) -> ContactTransfer:
+    """A terminal state: nothing will read the stored file (or an export's filter, which may
+    name a phone) again, so both go at once."""
     transfer.status = TransferStatus.FAILED
     transfer.failure = reason
+    transfer.filters = None
     transfer.finished_at = utcnow()
-    db.session.commit()
+    db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id == transfer.id))
+    if commit:
+        db.session.commit()
+    log.info("contact_transfer_failed", shop_id=transfer.shop_id, transfer_id=transfer.id, kind=transfer.kind.value)
     return transfer
+
+
+def fail_transfer(*, transfer_id: int, reason: str, commit: bool = True) -> bool:
+    """Mark a queued or running transfer `failed` (a dead job, a stall); False if it had ended."""
+    transfer = db.session.get(ContactTransfer, transfer_id)
+    if transfer is None or transfer.status not in (TransferStatus.QUEUED, TransferStatus.RUNNING):
+        return False
+    _fail(transfer, reason, commit=commit)
+    return True
+
+
+# A transfer job runs at most JOB_MAX_ATTEMPTS times, each killed by RQ after TRANSFER_JOB_TIMEOUT,
+# with backoffs of at most 15 minutes between runs: past that (plus an hour's slack for a busy
+# queue) no worker is still on it, and it would otherwise stay `running` forever.
+TRANSFER_JOB_TIMEOUT = 3600
+
+
+def stall_deadline() -> timedelta:
+    attempts = int(current_config()["JOB_MAX_ATTEMPTS"])
+    return attempts * timedelta(seconds=TRANSFER_JOB_TIMEOUT, minutes=15) + timedelta(hours=1)
+
+
+def fail_stalled_transfers(*, now: datetime | None = None) -> int:
+    """Periodic: imports and exports queued or running past `stall_deadline()` end `failed`,
+    reason `stalled` (their job died: a worker crash, a flushed Redis)."""
+    cutoff = (now or utcnow()) - stall_deadline()
+    stalled = db.session.scalars(
+        select(ContactTransfer.id).where(
+            ContactTransfer.status.in_([TransferStatus.QUEUED, TransferStatus.RUNNING]),
+            ContactTransfer.created_at < cutoff,
+        )
+    ).all()
+    return sum(fail_transfer(transfer_id=transfer_id, reason="stalled") for transfer_id in stalled)
 
 
 def _add_errors(transfer: ContactTransfer, errors: list[dict[str, Any]]) -> None:
@@ -340,9 +403,9 @@ def _new_contact_row(shop: Shop, phone: Phone, digest: str, profile: dict[str, A
 
 
 def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: set[str]) -> None:
-    if not batch.rows:
+    if not batch.rows and not batch.skipped:
         return
-    errors: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = list(batch.errors)
     parsed = _parse_batch(shop, batch, seen, errors)
     suppressed = _hashes_in(Suppression, shop, [digest for *_, digest in parsed])
     new_rows: list[dict[str, Any]] = []
@@ -358,7 +421,7 @@ def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: se
         new_rows.append(_new_contact_row(shop, phone, digest, profile, consent))
         extras[digest] = (row_number, profile["tags"], consent, row.get("consent_text") or None)
     errors.extend(_insert_contacts(shop, transfer, new_rows, extras))
-    transfer.processed_rows += len(batch.rows)
+    transfer.processed_rows += len(batch.rows) + batch.skipped
     _add_errors(transfer, errors)
     db.session.commit()
 
@@ -435,20 +498,27 @@ def run_export(*, transfer_id: int, legacy_query: Mapping[str, str] | None = Non
                 break
             for contact in rows:
                 view = contact_view(contact)
+                # The phone is our own E.164 ("+" and digits), kept as is so a re-import reads it;
+                # every other text came from a shopper or a merchant and may be a formula.
                 writer.writerow(
                     [
                         view["id"],
                         contact.phone,
-                        view["first_name"],
-                        view["last_name"],
-                        view["email"],
-                        view["birthday"],
-                        ",".join(view["tags"]),
-                        view["consent_state"],
-                        view["consent_source"],
-                        view["consented_at"],
-                        view["country_code"],
-                        view["created_at"],
+                        *(
+                            safe_cell(value)
+                            for value in (
+                                view["first_name"],
+                                view["last_name"],
+                                view["email"],
+                                view["birthday"],
+                                ",".join(view["tags"]),
+                                view["consent_state"],
+                                view["consent_source"],
+                                view["consented_at"],
+                                view["country_code"],
+                                view["created_at"],
+                            )
+                        ),
                     ]
                 )
                 transfer.processed_rows += 1
@@ -474,6 +544,10 @@ def export_stream(transfer: ContactTransfer) -> Iterator[bytes]:
     session and scope are gone by then)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     transfer_id, shop_id = transfer.id, transfer.shop_id
+    if db.session.scalar(select(TransferChunk.seq).where(TransferChunk.transfer_id == transfer_id).limit(1)) is None:
+        # Even an empty export has its header: no chunk means the file was deleted (after 7
+        # days, or by a customer's erasure).
+        raise Gone("This export's file was deleted; export again.", code="export_gone")
 
     def stream() -> Iterator[bytes]:
         with app.app_context(), shop_scope(shop_id):

@@ -43,10 +43,11 @@ from ..models import (
     Suppression,
     TransferChunk,
     TransferKind,
+    TransferStatus,
     WebhookEvent,
 )
 from ..models.types import utcnow
-from . import audit
+from . import audit, leftovers
 from .contacts import contact_view, detach_messages, parse_phone
 from .pii import email_hash, phone_hash
 
@@ -60,13 +61,17 @@ def _customer(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     return customer if isinstance(customer, Mapping) else {}
 
 
-def _phone_digest(shop: Shop, raw: object) -> str | None:
+def _e164(shop: Shop, raw: object) -> set[str]:
     if not isinstance(raw, str) or not raw.strip():
-        return None
+        return set()
     try:
-        return phone_hash(parse_phone(shop, raw).e164, shop_id=shop.id)
+        return {parse_phone(shop, raw).e164}
     except ValidationFailed:
-        return None
+        return set()
+
+
+def _phone_digest(shop: Shop, raw: object) -> str | None:
+    return next((phone_hash(e164, shop_id=shop.id) for e164 in _e164(shop, raw)), None)
 
 
 def matching_contacts(*, shop: Shop, customer: Mapping[str, Any]) -> list[Contact]:
@@ -82,17 +87,26 @@ def matching_contacts(*, shop: Shop, customer: Mapping[str, Any]) -> list[Contac
     return list(db.session.scalars(select(Contact).where(Contact.shop_id == shop.id, or_(*conditions))))
 
 
-def _orders_of(shop: Shop, customer: Mapping[str, Any], contact_ids: list[int], order_ids: list[int]) -> Any:
-    conditions = [Order.contact_id.in_(contact_ids), Order.shopify_order_id.in_(order_ids)]
+def _customer_ids(customer: Mapping[str, Any], contacts: list[Contact]) -> list[int]:
+    """The Shopify customer ids: the payload's, and those of the contacts found by phone or
+    email (a merchant's lookup names no id, yet the customer's orders carry it)."""
+    ids = {contact.shopify_customer_id for contact in contacts if contact.shopify_customer_id is not None}
     if isinstance(customer.get("id"), int):
-        conditions.append(Order.shopify_customer_id == customer["id"])
+        ids.add(customer["id"])
+    return sorted(ids)
+
+
+def _orders_of(shop: Shop, customer_ids: list[int], contact_ids: list[int], order_ids: list[int]) -> Any:
+    conditions = [
+        Order.contact_id.in_(contact_ids),
+        Order.shopify_order_id.in_(order_ids),
+        Order.shopify_customer_id.in_(customer_ids),
+    ]
     return (Order.shop_id == shop.id) & or_(*conditions)
 
 
-def _checkouts_of(shop: Shop, customer: Mapping[str, Any], contact_ids: list[int]) -> Any:
-    conditions = [Checkout.contact_id.in_(contact_ids)]
-    if isinstance(customer.get("id"), int):
-        conditions.append(Checkout.shopify_customer_id == customer["id"])
+def _checkouts_of(shop: Shop, customer_ids: list[int], contact_ids: list[int]) -> Any:
+    conditions = [Checkout.contact_id.in_(contact_ids), Checkout.shopify_customer_id.in_(customer_ids)]
     return (Checkout.shop_id == shop.id) & or_(*conditions)
 
 
@@ -105,10 +119,11 @@ def build_export(*, shop: Shop, payload: Mapping[str, Any]) -> tuple[dict[str, A
     customer = _customer(payload)
     contacts = matching_contacts(shop=shop, customer=customer)
     contact_ids = [contact.id for contact in contacts]
+    customer_ids = _customer_ids(customer, contacts)
     orders = db.session.scalars(
-        select(Order).where(_orders_of(shop, customer, contact_ids, _int_list(payload.get("orders_requested"))))
+        select(Order).where(_orders_of(shop, customer_ids, contact_ids, _int_list(payload.get("orders_requested"))))
     ).all()
-    checkouts = db.session.scalars(select(Checkout).where(_checkouts_of(shop, customer, contact_ids))).all()
+    checkouts = db.session.scalars(select(Checkout).where(_checkouts_of(shop, customer_ids, contact_ids))).all()
     events = db.session.scalars(
         select(ConsentEvent).where(ConsentEvent.contact_id.in_(contact_ids)).order_by(ConsentEvent.id)
     ).all()
@@ -212,17 +227,23 @@ def redact_customer(
     customer = _customer(payload)
     contacts = matching_contacts(shop=shop, customer=customer)
     contact_ids = [contact.id for contact in contacts]
+    customer_ids = _customer_ids(customer, contacts)
     digests = [contact.phone_hash for contact in contacts]
     if digest := _phone_digest(shop, customer.get("phone")):
         digests.append(digest)
+    # Read before the rows go: the files and caches to delete are found by these.
+    phones = {contact.phone for contact in contacts} | _e164(shop, customer.get("phone"))
+    emails = {contact.email for contact in contacts if contact.email}
+    if isinstance(customer.get("email"), str):
+        emails.add(customer["email"])
     anonymised_orders = db.session.execute(
         update(Order)
-        .where(_orders_of(shop, customer, contact_ids, _int_list(payload.get("orders_to_redact"))))
+        .where(_orders_of(shop, customer_ids, contact_ids, _int_list(payload.get("orders_to_redact"))))
         .values(contact_id=None, shopify_customer_id=None, checkout_token=None)
     ).rowcount
     anonymised_checkouts = db.session.execute(
         update(Checkout)
-        .where(_checkouts_of(shop, customer, contact_ids))
+        .where(_checkouts_of(shop, customer_ids, contact_ids))
         .values(contact_id=None, shopify_customer_id=None, abandoned_checkout_url_ciphertext=None)
     ).rowcount
     db.session.execute(
@@ -245,17 +266,14 @@ def redact_customer(
     detach_messages(shop_id=shop.id, contact_ids=contact_ids)
     db.session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))
     db.session.execute(delete(Suppression).where(Suppression.shop_id == shop.id, Suppression.phone_hash.in_(digests)))
-    if isinstance(customer.get("id"), int):
-        db.session.execute(
-            delete(PrivacyRequest).where(
-                PrivacyRequest.shop_id == shop.id, PrivacyRequest.shopify_customer_id == customer["id"]
-            )
-        )
-    _delete_contact_files(shop)
+    files = leftovers.forget_customer(
+        shop=shop, contact_ids=contact_ids, customer_ids=customer_ids, phones=phones, emails=emails
+    )
     summary = {
         "contacts": len(contact_ids),
         "orders_anonymised": int(anonymised_orders or 0),
         "checkouts_anonymised": int(anonymised_checkouts or 0),
+        **files,
     }
     record = PrivacyRequest(shop_id=shop.id, kind=kind, summary=summary)
     db.session.add(record)
@@ -264,14 +282,6 @@ def redact_customer(
     audit.record(shop_id=shop.id, actor=actor, action="customer_redacted", details=summary)
     log.info("customer_redacted", shop_id=shop.id, **summary)
     return summary
-
-
-def _delete_contact_files(shop: Shop) -> None:
-    """Stored CSVs (imports and exports) may contain the customer: they go too."""
-    transfer_ids = select(ContactTransfer.id).where(
-        ContactTransfer.shop_id == shop.id, ContactTransfer.kind.in_([TransferKind.IMPORT, TransferKind.EXPORT])
-    )
-    db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id.in_(transfer_ids)))
 
 
 def redact_shop(*, shop_id: int, keep_event_id: int | None = None) -> dict[str, int]:
@@ -289,6 +299,7 @@ def redact_shop(*, shop_id: int, keep_event_id: int | None = None) -> dict[str, 
         deleted[table.name] = int(db.session.execute(statement).rowcount or 0)
     db.session.execute(update(WebhookEvent).where(WebhookEvent.id == keep_event_id).values(shop_id=None))
     deleted["shops"] = int(db.session.execute(delete(Shop).where(Shop.id == shop_id)).rowcount or 0)
+    leftovers.forget_shop(shop_id=shop_id)
     audit.record(
         shop_id=None,
         actor="shopify",
@@ -311,12 +322,13 @@ def delete_expired_exports() -> int:
 
 # Kept only as long as they are useful: delivery reports feed counters (applied at once) and
 # support questions; a text to a number no shop owns has no one to read it; a cancelled
-# automation run only explains itself for a while.
+# automation run only explains itself for a while; a finished import's upload not at all.
 RETENTION = {
     "delivery_events": timedelta(days=90),
     "unowned_inbound_messages": timedelta(days=30),
     "cancelled_automation_runs": timedelta(days=90),
 }
+FINISHED = (TransferStatus.COMPLETED, TransferStatus.FAILED)
 
 
 def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
@@ -333,6 +345,15 @@ def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
         "cancelled_automation_runs": delete(AutomationRun).where(
             AutomationRun.state == RunState.CANCELLED,
             AutomationRun.created_at < now - RETENTION["cancelled_automation_runs"],
+        ),
+        # A finished import's upload is never read again; its end deletes it, this catches a
+        # file left by a crash between the two.
+        "import_files": delete(TransferChunk).where(
+            TransferChunk.transfer_id.in_(
+                select(ContactTransfer.id).where(
+                    ContactTransfer.kind == TransferKind.IMPORT, ContactTransfer.status.in_(FINISHED)
+                )
+            )
         ),
     }
     deleted = {name: int(db.session.execute(statement).rowcount or 0) for name, statement in statements.items()}

@@ -37,6 +37,7 @@ from ..models import (
     Shop,
 )
 from .campaigns import get_campaign
+from .spreadsheet import safe_cell
 
 OPT_OUT_WINDOW = timedelta(days=7)
 
@@ -237,9 +238,7 @@ def as_csv(report: Mapping[str, Any], *, leading: tuple[str, ...]) -> str:
             value = "; ".join(f"{currency} {amount}" for currency, amount in sorted(value.items()))
         elif isinstance(value, datetime):
             value = value.isoformat()
-        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            value = "'" + value  # a spreadsheet must not run a campaign name as a formula
-        row.append("" if value is None else value)
+        row.append("" if value is None else safe_cell(value))  # a campaign name is merchant text
     writer.writerow(row)
     return out.getvalue()
 

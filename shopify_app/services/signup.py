@@ -25,6 +25,7 @@ from ..security.link_tokens import LinkClaims, link_url, make_link_token
 from .contacts import ConsentChange, apply_consent, contact_phone, create_or_merge, parse_phone
 from .phones import phone_error
 from .pii import limit_subject
+from .ratelimit import KEY_PREFIX as RATE_KEY_PREFIX
 from .ratelimit import FixedWindowLimit
 from .settings import default_region, load_settings, sender_for
 
@@ -49,13 +50,20 @@ def installed_shop(domain: str) -> Shop:
     return shop
 
 
-def _enforce(scope: str, shop: Shop, subject: str | None = None) -> None:
-    """One fixed window per shop, or per shop and shopper IP / phone, keyed by a keyed hash: a
-    Redis key is plain text, and it must not hold the number or the address."""
-    key = f"signup:{scope}:{shop.id}"
-    if subject is not None:
-        key += ":" + limit_subject(subject, kind=scope, shop_id=shop.id)
+def limit_key(scope: str, *, shop_id: int, value: str) -> str:
+    """The limiter's key: a keyed hash of the number or address (`pii.limit_subject`), never the
+    value itself, which would sit in Redis in clear (and outlive an erasure by its window)."""
+    return f"signup:{scope}:{shop_id}:{limit_subject(value, kind=scope, shop_id=shop_id)}"
+
+
+def forget_phone(*, shop_id: int, e164: str) -> None:
+    """An erased customer's number leaves the limiter too."""
+    redis_ext.client().delete(RATE_KEY_PREFIX + limit_key("phone", shop_id=shop_id, value=e164))
+
+
+def _enforce(scope: str, *, shop_id: int, value: str) -> None:
     limit, window = SIGNUP_LIMITS[scope]
+    key = limit_key(scope, shop_id=shop_id, value=value)
     decision = FixedWindowLimit(redis_ext.client(), key=key, limit=limit, window=window).hit()
     if not decision.allowed:
         raise TooManyRequests(
@@ -85,13 +93,13 @@ def allowed_countries(shop: Shop) -> set[str]:
 
 def sign_up(*, shop: Shop, form: Mapping[str, Any], ip: str | None, user_agent: str | None) -> SignupResult:
     allowed = allowed_countries(shop)  # before any counting: a shop without countries refuses all
-    _enforce("shop", shop)
+    _enforce("shop", shop_id=shop.id, value="all")
     if ip:
-        _enforce("ip", shop, ip)
+        _enforce("ip", shop_id=shop.id, value=ip)
     phone = parse_phone(shop, form["phone"])
     if phone.region not in allowed:
         raise phone_error("Sign-ups from this country are not accepted by this shop.")
-    _enforce("phone", shop, phone.e164)
+    _enforce("phone", shop_id=shop.id, value=phone.e164)
 
     profile = {key: form[key] for key in ("first_name", "last_name", "email", "birthday") if form.get(key)}
     contact, _created = create_or_merge(shop=shop, phone=phone, data=profile, consent=None)

@@ -27,7 +27,7 @@ def create_import() -> tuple[Response, int]:
     if transfer.total_rows <= contact_transfers.INLINE_MAX_ROWS:
         transfer = contact_transfers.run_import(transfer_id=transfer.id)
         return jsonify(transfer_schema.dump(transfer)), 201
-    enqueue("default", "jobs.contacts.run_import", transfer.id, job_timeout=3600)
+    enqueue("default", "jobs.contacts.run_import", transfer.id, job_timeout=contact_transfers.TRANSFER_JOB_TIMEOUT)
     return jsonify(transfer_schema.dump(transfer)), 202
 
 
