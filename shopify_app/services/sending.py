@@ -11,9 +11,10 @@ At most one accepted submission per recipient, ever:
     before the record commits leaves nothing (the sweeper re-enqueues the range); one that dies
     after it leaves a record whose rows no claim takes, and the sweeper makes them `unknown`
     once its lease expires, never resent. Each row is written once (to `sent`), not twice;
-  - the row path (SQLite; carrier campaigns, whose per-message holds need the shop's row lock
-    only briefly): the rows to send become `submitting` with `attempted_at` and a lease in one
-    statement, committed before the call; the sweeper makes expired ones `unknown`;
+  - the row path (SQLite; carrier campaigns, and a broadcast's batch holding the excess of a
+    message over its launch share: holds need the shop's row lock only briefly): the rows to
+    send become `submitting` with `attempted_at` and a lease in one statement, committed
+    before the call; the sweeper makes expired ones `unknown`;
 - a retry follows only an answer that proves nothing was accepted (429, 503, no connection);
   anything else (read timeout, 500/502/504, an answer that does not match) makes the rows
   `unknown`: never resent automatically, their credits held until an operator resolves them.
