@@ -644,3 +644,16 @@ def test_automation_messages_are_charged_exactly_what_was_accepted(shop_app, fak
     carrier = db.session.scalar(select(Message.campaign_id))
     assert charges_add_up(shop.id, carrier, granted=1000) == sum(db.session.scalars(select(Message.credits)))
     assert [m.state.value for m in db.session.scalars(select(Message))] == ["sent", "sent"]
+
+
+def test_a_text_that_cannot_be_encoded_is_skipped_not_sent_nor_left_unknown(shop_app, fake_mitto):
+    app, api, shop = shop_app
+    contact_id = subscriber(api)
+    response = api.post(f"/api/inbox/{contact_id}/reply", json={"text": "Lone \ud800 half"})
+    assert response.status_code == 202, response.get_json()
+    settle_jobs(app)
+    db.session.expire_all()
+    [message] = db.session.scalars(select(Message)).all()
+    assert (message.state.value, message.skip_reason) == ("skipped", "render_failed")
+    assert fake_mitto.received == []
+    assert ledger.balance(shop_id=shop.id) == 1000
