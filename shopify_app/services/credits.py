@@ -11,6 +11,7 @@ except what unknown-outcome messages might still cost. Every row has an idempote
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 import structlog
 from sqlalchemy import func, select, text, update
@@ -114,12 +115,22 @@ def hold_messages(*, shop_id: int, campaign_id: int, holds: Iterable[tuple[int, 
     return held
 
 
+class LaunchShare(Protocol):
+    """A message as a batch holds it: its id, the attempt it would make, its launch share."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def held_credits(self) -> int | None: ...
+
+
 def needed_holds(
-    *, messages: Iterable[tuple[int, int, int, int | None]], launch_share: int | None
+    *, sendable: Iterable[tuple[LaunchShare, object]], costs: Iterable[int], launch_share: int | None
 ) -> list[tuple[int, int, int]]:
     """What a batch must hold from the balance before its provider call, as (message id,
-    attempt, credits) for `hold_messages`, from each message's (id, attempt, cost, share of
-    the launch's hold).
+    attempt, credits) for `hold_messages`, from its (message, recipient) pairs and their costs.
 
     A carrier campaign's messages (`launch_share` None) have no launch-time hold: each holds
     its whole cost. A broadcast's launch held each message's upper bound at launch
@@ -128,13 +139,14 @@ def needed_holds(
     a renamed shop, a longer discount prefix) and holds only that excess. The campaign's pool
     is then the launch hold plus the excess holds, and `debit_messages` releases each sent
     message's real cost from it: exact, whatever the edits. Usually nothing exceeds its
-    share, and the batch makes no extra round trip."""
+    share: one pass over the batch, no row, no round trip."""
+    pairs = zip(sendable, costs, strict=True)
     if launch_share is None:
-        return [(message_id, attempt, cost) for message_id, attempt, cost, _ in messages]
+        return [(message.id, message.attempts, cost) for (message, _), cost in pairs]
     return [
-        (message_id, attempt, cost - share)
-        for message_id, attempt, cost, held in messages
-        if cost > (share := launch_share if held is None else held)
+        (message.id, message.attempts, cost - share)
+        for (message, _), cost in pairs
+        if cost > (share := launch_share if message.held_credits is None else message.held_credits)
     ]
 
 

@@ -592,10 +592,7 @@ def _prepare(
     plan.sending, plan.outbound, plan.segments, plan.costs = sendable, outbound, segments, costs
     plan.link_rows = link_rows
     share = None if POLICIES[campaign.kind].hold_per_message else campaign.estimated_segments
-    messages = [
-        (item.id, item.attempts, cost, item.held_credits) for (item, _), cost in zip(sendable, costs, strict=True)
-    ]
-    if wanted := credits.needed_holds(messages=messages, launch_share=share):
+    if wanted := credits.needed_holds(sendable=sendable, costs=costs, launch_share=share):
         plan.shop_locked = True
         plan.holds = _hold(shop, campaign, wanted)
         held = {hold.message_id for hold in plan.holds}
