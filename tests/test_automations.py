@@ -30,7 +30,7 @@ from shopify_app.services import credits as ledger
 from .conftest import ApiClient, install_shop, mitto_config, open_shop, quiet_hours_now, settle_jobs
 from .payloads import payload
 from .shopify_signing import proxy_query, webhook_request
-from .test_sending import dead_batch_record, needs_postgres_and_redis
+from .test_sending import charges_add_up, dead_batch_record, needs_postgres_and_redis
 
 SHOP = "alpha.myshopify.com"
 SHOPPER = "+14155550199"  # the phone on the example order, checkout and customer payloads
@@ -636,3 +636,29 @@ def test_the_quick_dispatch_is_enqueued_only_when_the_trigger_commits(shop_app):
     assert scheduled() == 0  # not before the commit
     db.session.commit()
     assert scheduled() == 1
+
+
+def test_automation_messages_are_charged_exactly_what_was_accepted(shop_app, fake_mitto):
+    app, api, shop = shop_app
+    enable(api, "welcome")
+    subscriber(api, "+14155550101", first_name="Ann")
+    subscriber(api, "+447400123457", first_name="Жанна-" * 10)  # GB, and long: 2 parts of 3 credits
+    settle_jobs(app)
+    automations.dispatch_due()
+    settle_jobs(app)
+    carrier = db.session.scalar(select(Message.campaign_id))
+    assert charges_add_up(shop.id, carrier, granted=1000) == sum(db.session.scalars(select(Message.credits)))
+    assert [m.state.value for m in db.session.scalars(select(Message))] == ["sent", "sent"]
+
+
+def test_a_text_that_cannot_be_encoded_is_skipped_not_sent_nor_left_unknown(shop_app, fake_mitto):
+    app, api, shop = shop_app
+    contact_id = subscriber(api)
+    response = api.post(f"/api/inbox/{contact_id}/reply", json={"text": "Lone \ud800 half"})
+    assert response.status_code == 202, response.get_json()
+    settle_jobs(app)
+    db.session.expire_all()
+    [message] = db.session.scalars(select(Message)).all()
+    assert (message.state.value, message.skip_reason) == ("skipped", "render_failed")
+    assert fake_mitto.received == []
+    assert ledger.balance(shop_id=shop.id) == 1000

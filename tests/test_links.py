@@ -6,12 +6,16 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import Attribution, Click, Contact, Message, ShortLink
 from shopify_app.models.types import utcnow
 from shopify_app.services import credits as ledger
+from shopify_app.services import links
+from shopify_app.services.templating import render_runs
 
 from .conftest import ApiClient, install_shop, settle_jobs
 from .payloads import payload
@@ -172,3 +176,43 @@ def test_without_a_click_the_last_message_within_a_day_is_a_view_through(sender)
     db.session.commit()
     order_for(sender, "+14155550101", 2002)
     assert len(db.session.scalars(select(Attribution)).all()) == 1  # too long ago: not attributed
+
+
+# --- malformed URLs and odd text never raise, and a shopper's name is never a link ---------------
+
+ODD_TEXT = st.one_of(
+    st.text(st.characters(blacklist_categories=()), max_size=80),
+    st.sampled_from(["http://[", "https://[::1", f"{SALE}/x", "https://alpha.myshopify.com:99999/", "\ud800"]),
+)
+FIXTURE_PROPERTY = settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture
+def alpha(sender):
+    return install_shop("alpha.myshopify.com")
+
+
+@FIXTURE_PROPERTY
+@given(name=ODD_TEXT)
+def test_a_shoppers_name_is_never_shortened_and_never_breaks_shortening(alpha, name):
+    body = "Hi {{first_name}}, " + SALE + " {{last_name}}"
+    runs = render_runs(body, {"first_name": name, "last_name": name, "shop_name": "Alpha"})
+    ids = {"campaign_id": 1, "message_id": 1, "contact_id": 1}
+    text, rows = links.shorten_runs(runs, shop=alpha, hosts=links.allowed_hosts(alpha), **ids)
+    assert len(rows) == 1  # the template's link, only
+    link = "https://app.example.test/r/" + rows[0]["code"]
+    assert text == (f"Hi {name}, {link} {name}" if name else f"Hi, {link}")
+
+
+@FIXTURE_PROPERTY
+@given(text=ODD_TEXT, tail=ODD_TEXT)
+def test_shortening_any_text_never_raises(alpha, text, tail):
+    body = f"{text} {SALE}{tail} http://[{tail}"
+    shortened, rows = links.shorten(
+        body, shop=alpha, hosts=links.allowed_hosts(alpha), campaign_id=1, message_id=1, contact_id=None
+    )
+    assert len(rows) <= body.count("https://")
+    assert shortened.count("https://app.example.test/r/") >= len(rows)
+    links.estimation_body(body, shop=alpha)

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from shopify_app.extensions import db, sms_backend
-from shopify_app.models import CreditLedger, Message, MessageState, SendAttempt
-from shopify_app.services import credits
+from shopify_app.models import Campaign, CreditLedger, LedgerKind, Message, MessageState, SendAttempt, Shop, ShortLink
+from shopify_app.services import credits, sending
 from shopify_app.services.circuit import CircuitState
 from shopify_app.services.sending import breaker, sweep
 
@@ -686,3 +686,152 @@ def test_the_sweeper_reads_every_expired_attempt_record_a_page_at_a_time(sender,
     _, _, now, later = launch_beside_dead_batches(api, shop, slice(0, 3), slice(3, 6), slice(6, 9))
     assert len(list(_expired_attempts(later, page=2))) == 3
     assert list(_expired_attempts(now, page=2)) == []
+
+
+# --- each message is charged what it costs: an excess over the launch's hold comes from the balance ---
+
+LONG_NAME = "Жанна-" * 10  # Cyrillic (UCS-2): "Hi {{first_name}}!" takes two parts with it
+
+
+def held_back(launching):
+    """Launch with every batch held back by the circuit breaker; returns the campaign id."""
+    circuit = breaker()
+    for _ in range(circuit.threshold):
+        circuit.record_failure()
+    campaign_id = launching()
+    circuit.record_success()
+    return campaign_id
+
+
+def edit(api, who: str, **fields) -> None:
+    response = api.patch(f"/api/contacts/{contact_id(api, who)}", json=fields)
+    assert response.status_code == 200, response.get_json()
+
+
+def contact_id(api, phone: str) -> int:
+    return api.get("/api/contacts", query_string={"phone": phone}).get_json()["items"][0]["id"]
+
+
+def charges_add_up(shop_id: int, campaign_id: int, *, granted: int) -> int:
+    """The invariant: the campaign's debits are the accepted messages' costs, nothing is still
+    held for it, and the balance is what was granted minus those costs. Returns the costs."""
+    db.session.expire_all()
+    accepted = db.session.scalar(
+        select(func.coalesce(func.sum(Message.credits), 0)).where(
+            Message.campaign_id == campaign_id, Message.state.in_([MessageState.SENT, MessageState.DELIVERED])
+        )
+    )
+    debits = db.session.scalar(
+        select(func.coalesce(func.sum(CreditLedger.amount), 0)).where(
+            CreditLedger.campaign_id == campaign_id, CreditLedger.kind == LedgerKind.DEBIT
+        )
+    )
+    assert -debits == accepted
+    assert credits.held_for(campaign_id=campaign_id) == 0
+    assert credits.balance(shop_id=shop_id) == granted - accepted
+    ledger_is_consistent(shop_id)
+    return int(accepted)
+
+
+def test_the_snapshot_records_each_messages_share_of_the_launch_hold_by_country(sender, fake_mitto):
+    app, api, shop = sender
+    edit(api, "+14155550003", phone="+447400123456")  # GB: 3
+    campaign_id = held_back(lambda: launch(api))
+    shares = dict(db.session.execute(select(Message.contact_id, Message.held_credits)).all())
+    assert sorted(shares.values()) == [1] * (RECIPIENTS - 1) + [3]
+    assert sum(shares.values()) == db.session.get(Campaign, campaign_id).credits_reserved
+    settle_jobs(app)
+    assert charges_add_up(shop.id, campaign_id, granted=1000) == RECIPIENTS + 2
+
+
+def test_a_contact_edited_after_launch_is_charged_its_real_cost(sender, fake_mitto):
+    app, api, shop = sender
+    campaign_id = held_back(lambda: launch(api))
+    edit(api, "+14155550002", first_name=LONG_NAME)  # 2 parts
+    edit(api, "+14155550007", phone="+306912345678")  # GR: 4
+    settle_jobs(app)
+    db.session.expire_all()
+    costs = sorted(db.session.scalars(select(Message.credits)))
+    assert costs == [1] * (RECIPIENTS - 2) + [2, 4]
+    assert charges_add_up(shop.id, campaign_id, granted=1000) == RECIPIENTS - 2 + 2 + 4
+
+
+def test_a_shop_renamed_after_launch_pays_its_longer_texts(sender, fake_mitto):
+    app, api, shop = sender
+    campaign_id = held_back(lambda: launch(api))
+    db.session.get(Shop, shop.id).name = "The Extraordinarily Long Named Flower Emporium " * 3
+    db.session.commit()
+    settle_jobs(app)
+    assert set(db.session.scalars(select(Message.credits))) == {2}
+    assert charges_add_up(shop.id, campaign_id, granted=1000) == 2 * RECIPIENTS
+
+
+def test_a_message_whose_excess_the_balance_cannot_cover_is_skipped_not_sent_on_credit(sender, fake_mitto):
+    app, api, shop = sender
+    db.session.add(CreditLedger(shop_id=shop.id, kind="debit", amount=-(1000 - RECIPIENTS), idempotency_key="spent"))
+    db.session.commit()  # exactly what the launch will hold is left
+    campaign_id = held_back(lambda: launch(api))
+    assert credits.balance(shop_id=shop.id) == 0
+    edit(api, "+14155550004", first_name=LONG_NAME)
+    settle_jobs(app)
+    db.session.expire_all()
+    skipped = db.session.scalars(select(Message).where(Message.state == MessageState.SKIPPED)).all()
+    assert [(m.contact_id, m.skip_reason) for m in skipped] == [
+        (contact_id(api, "+14155550004"), "insufficient_credits")
+    ]
+    assert "+14155550004" not in {m["destination"] for m in fake_mitto.received}
+    assert db.session.get(Campaign, campaign_id).state.value == "completed"
+    assert charges_add_up(shop.id, campaign_id, granted=RECIPIENTS) == RECIPIENTS - 1
+
+
+def test_an_excess_hold_is_given_back_when_the_call_proves_nothing_was_sent(sender, fake_mitto):
+    app, api, shop = sender
+    fake_mitto.fail_next(429, times=2, retry_after="1")
+    campaign_id = held_back(lambda: launch(api))
+    edit(api, "+14155550001", first_name=LONG_NAME)
+    settle_jobs(app)
+    assert {m.state for m in db.session.scalars(select(Message))} == {MessageState.SENT}
+    assert charges_add_up(shop.id, campaign_id, granted=1000) == RECIPIENTS + 1
+
+
+# --- one bad contact skips one message, never the batch ---------------------------------------------
+
+CRAFTED_NAMES = {
+    "+14155550002": "https://alpha.myshopify.com/win",  # an allowed host: it must not become a short link
+    "+14155550006": "http://[",  # urlsplit raises on it
+    "+14155550009": "Zoë\x00 https://[::1",
+}
+
+
+def test_a_crafted_name_is_sent_as_text_and_never_fails_its_batch(sender, fake_mitto):
+    app, api, shop = sender
+    for phone, name in CRAFTED_NAMES.items():
+        edit(api, phone, first_name=name)
+    launch(api, body="Hi {{first_name}}, our sale: https://alpha.myshopify.com/sale")
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS}
+    texts = {message["destination"]: message["text"] for message in fake_mitto.received}
+    for phone, name in CRAFTED_NAMES.items():
+        assert f"Hi {name}, our sale: https://app.example.test/r/" in texts[phone]  # the name as typed
+    assert all(text.count("https://app.example.test/r/") == 1 for text in texts.values())  # the template's link
+    assert len(db.session.scalars(select(ShortLink)).all()) == RECIPIENTS
+    ledger_is_consistent(shop.id)
+
+
+def test_a_message_whose_text_cannot_be_made_is_skipped_and_the_rest_go_out(sender, fake_mitto, monkeypatch):
+    app, api, shop = sender
+    real = sending.render
+
+    def render(body, values):  # whatever goes wrong with one recipient's values
+        if values["first_name"] == "P3":
+            raise RuntimeError("cannot render")
+        return real(body, values)
+
+    monkeypatch.setattr(sending, "render", render)
+    campaign_id = launch(api)
+    settle_jobs(app)
+    assert states() == {"sent": RECIPIENTS - 1, "skipped": 1}
+    [skipped] = db.session.scalars(select(Message).where(Message.state == MessageState.SKIPPED)).all()
+    assert (skipped.skip_reason, skipped.attempts) == ("render_failed", 0)
+    assert "+14155550003" not in provider_calls_per_recipient(fake_mitto)
+    assert charges_add_up(shop.id, campaign_id, granted=1000) == RECIPIENTS - 1

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shopify_app.services.templating import (
     GSM7,
@@ -21,6 +23,8 @@ from shopify_app.services.templating import (
     estimate_segments,
     longest_values,
     render,
+    render_runs,
+    segment_count,
     segment_info,
     validate_template,
 )
@@ -398,3 +402,27 @@ def test_estimate_rejects_a_malformed_template():
 def test_a_casual_stop_is_not_an_opt_out_instruction():
     text = compliant_text("Don't stop shopping!", shop_name="Blossom")
     assert text.endswith(OPT_OUT_TEXT)
+
+
+# --- whatever a shopper types as a name --------------------------------------------------------------
+
+# Any code point (lone surrogates, NUL and other controls included), and the known troublemakers.
+ODD_TEXT = st.one_of(
+    st.text(st.characters(blacklist_categories=()), max_size=80),
+    st.sampled_from(["http://[", "https://[::1", "https://alpha.myshopify.com/x", "\x00", "\ud800", "a:99999"]),
+)
+BOUNDED = settings(max_examples=60, deadline=None, derandomize=True)
+
+
+@BOUNDED
+@given(first=ODD_TEXT, last=ODD_TEXT)
+def test_rendering_and_counting_never_raise_and_keep_a_shoppers_values_apart(first, last):
+    body = "Hi {{first_name}} {{last_name}}, see https://alpha.myshopify.com/sale?c={{discount_code}}"
+    values = {"first_name": first, "last_name": last, "shop_name": SHOP, "discount_code": "SAVE10"}
+    text = render(body, values)
+    runs = render_runs(body, values)
+    assert "".join(run for run, _ in runs) == text
+    assert [run for run, may_link in runs if not may_link] == [value for value in (first, last) if value]
+    assert ("https://alpha.myshopify.com/sale?c=SAVE10", True) in [(run[-41:], may) for run, may in runs]
+    message = compliant_text(text, shop_name=SHOP)
+    assert segment_count(message) == segment_info(message).segments >= 1

@@ -172,6 +172,10 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     bulk_id: Mapped[str | None] = mapped_column(String(64))
     segments: Mapped[int | None] = mapped_column(SmallInteger)
     credits: Mapped[int | None] = mapped_column(Integer)
+    # A broadcast message's share of its launch's hold (segments upper bound x its country's
+    # price then); a send takes any excess of `credits` over it from the balance. NULL: none
+    # recorded (a carrier's message holds its whole cost; a row from before migration 0016).
+    held_credits: Mapped[int | None] = mapped_column(Integer)
     error_code: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -37,7 +37,7 @@ from ..security.link_tokens import link_url, make_link_token
 from . import credits, links, report_cache
 from .batches import enqueue_batch, enqueue_ranges
 from .pagination import page
-from .plans import credits_per_segment
+from .plans import credits_per_segment, credits_per_segment_sql
 from .segments import audience_query, segment_filters
 from .templates import referenced_template
 from .templating import TemplateError, estimate_segments, longest_values, validate_template
@@ -238,14 +238,12 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
             literal(0),
             literal(now, type_=UTCDateTime()),
             _unique_code(campaign),
+            # Each row's share of the hold: what a send charges beyond it comes from the balance.
+            literal(figures["segments_per_message"]) * credits_per_segment_sql(Contact.country_code),
         )
         .order_by(Contact.id)
     )
-    db.session.execute(
-        insert(Message.__table__).from_select(
-            ["shop_id", "campaign_id", "contact_id", "state", "attempts", "created_at", "discount_code"], source
-        )
-    )
+    db.session.execute(insert(Message.__table__).from_select(_SNAPSHOT_COLUMNS, source))
     campaign.state = CampaignState.SENDING
     campaign.launched_at = now
     campaign.recipients = figures["recipients"]
@@ -258,6 +256,19 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
 
     finish_if_done(campaign_id=campaign.id)
     return campaign
+
+
+# The columns a launch's snapshot fills, in the order of its SELECT (start_sending).
+_SNAPSHOT_COLUMNS = (
+    "shop_id",
+    "campaign_id",
+    "contact_id",
+    "state",
+    "attempts",
+    "created_at",
+    "discount_code",
+    "held_credits",
+)
 
 
 def _unique_code(campaign: Campaign) -> Any:

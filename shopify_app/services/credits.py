@@ -1,7 +1,9 @@
 """Prepaid credits: an append-only ledger whose sum is the balance.
 
-A launch reserves the estimate (shop row locked, so concurrent launches cannot overspend); each
-accepted message debits its real cost and releases the same amount of the hold, so the balance
+A launch reserves the estimate (shop row locked, so concurrent launches cannot overspend); a
+message that costs more than its share of that hold holds the excess before its provider call
+(`needed_holds`), so each accepted message debits its real cost and releases the same amount of
+the hold, never more than was held, and the balance
 stays exact while a campaign runs; the end of a campaign releases what is left of the hold,
 except what unknown-outcome messages might still cost. Every row has an idempotency key.
 """
@@ -9,6 +11,7 @@ except what unknown-outcome messages might still cost. Every row has an idempote
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 import structlog
 from sqlalchemy import func, select, text, update
@@ -84,7 +87,8 @@ def reserve_for_launch(*, shop: Shop, campaign: Campaign, amount: int) -> None:
 def hold_messages(*, shop_id: int, campaign_id: int, holds: Iterable[tuple[int, int, int]]) -> set[int]:
     """Hold (message id, attempt, credits) in order while the balance covers them; the ids held.
 
-    For messages without a launch-time hold (automations). Each attempt holds under its own key
+    For messages without a launch-time hold (automations), and for the excess of a broadcast
+    message over its launch's share (`needed_holds`). Each attempt holds under its own key
     and is released (`release_messages`) or converted by `debit_messages`, so a retried message
     is never held twice."""
     lock_shop(shop_id)
@@ -109,6 +113,41 @@ def hold_messages(*, shop_id: int, campaign_id: int, holds: Iterable[tuple[int, 
     if rows:
         _append(rows)
     return held
+
+
+class LaunchShare(Protocol):
+    """A message as a batch holds it: its id, the attempt it would make, its launch share."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def held_credits(self) -> int | None: ...
+
+
+def needed_holds(
+    *, sendable: Iterable[tuple[LaunchShare, object]], costs: Iterable[int], launch_share: int | None
+) -> list[tuple[int, int, int]]:
+    """What a batch must hold from the balance before its provider call, as (message id,
+    attempt, credits) for `hold_messages`, from its (message, recipient) pairs and their costs.
+
+    A carrier campaign's messages (`launch_share` None) have no launch-time hold: each holds
+    its whole cost. A broadcast's launch held each message's upper bound at launch
+    (`messages.held_credits`; `launch_share`, the campaign's per-message bound, for rows
+    without one); a message can still cost more (its contact's longer name or other country,
+    a renamed shop, a longer discount prefix) and holds only that excess. The campaign's pool
+    is then the launch hold plus the excess holds, and `debit_messages` releases each sent
+    message's real cost from it: exact, whatever the edits. Usually nothing exceeds its
+    share: one pass over the batch, no row, no round trip."""
+    pairs = zip(sendable, costs, strict=True)
+    if launch_share is None:
+        return [(message.id, message.attempts, cost) for (message, _), cost in pairs]
+    return [
+        (message.id, message.attempts, cost - share)
+        for (message, _), cost in pairs
+        if cost > (share := launch_share if message.held_credits is None else message.held_credits)
+    ]
 
 
 def release_messages(*, shop_id: int, campaign_id: int, holds: Iterable[tuple[int, int, int]]) -> None:

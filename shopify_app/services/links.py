@@ -60,9 +60,14 @@ def _host(url: str) -> str:
 
 
 def _shortenable(url: str, hosts: set[str]) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        url.encode("utf-8")  # a lone surrogate can be neither sealed nor sent
+    except ValueError:  # a malformed URL ("http://[", a bad port), UnicodeEncodeError: left as written
+        return False
     proxy = str(current_config()["APP_PROXY_PATH"]).rstrip("/")
-    return parts.scheme == "https" and _host(url) in hosts and not parts.path.startswith(proxy + "/")
+    return parts.scheme == "https" and host in hosts and not parts.path.startswith(proxy + "/")
 
 
 def _urls(text: str) -> Iterable[tuple[int, int, str]]:
@@ -77,31 +82,48 @@ def shorten(
     """`text` with each shortenable URL replaced, and the link rows to insert (url sealed)."""
     if "://" not in text:  # no URL (most texts): skip the scan and the per-text setup
         return text, []
+    return shorten_runs(
+        [(text, True)], shop=shop, hosts=hosts, campaign_id=campaign_id, message_id=message_id, contact_id=contact_id
+    )
+
+
+def shorten_runs(
+    runs: Iterable[tuple[str, bool]],
+    *,
+    shop: Shop,
+    hosts: set[str],
+    campaign_id: int,
+    message_id: int,
+    contact_id: int | None,
+) -> tuple[str, list[dict[str, Any]]]:
+    """The text of `runs` (`templating.render_runs`: (text, may hold links)) joined, each
+    shortenable URL of a run that may hold links replaced; the others (a shopper's name) are
+    kept as written. The link rows to insert (url sealed)."""
     rows: list[dict[str, Any]] = []
     pieces: list[str] = []
-    position = 0
     now = utcnow()
     aad = aad_for(table="short_links", column="url", shop_id=shop.id)
-    for start, end, url in _urls(text):
-        if not _shortenable(url, hosts):
-            continue
-        code = secrets.token_urlsafe(CODE_BYTES)
-        pieces += [text[position:start], _base() + code]
-        position = end
-        rows.append(
-            {
-                "code": code,
-                "shop_id": shop.id,
-                "campaign_id": campaign_id,
-                "message_id": message_id,
-                "contact_id": contact_id,
-                "url_ciphertext": keyring().encrypt(url, aad=aad),
-                "created_at": now,
-            }
-        )
-    if not rows:
-        return text, rows
-    return "".join(pieces) + text[position:], rows
+    for text, may_link in runs:
+        position = 0
+        for start, end, url in _urls(text) if may_link and "://" in text else ():
+            if not _shortenable(url, hosts):
+                continue
+            code = secrets.token_urlsafe(CODE_BYTES)
+            pieces += [text[position:start], _base() + code]
+            position = end
+            rows.append(
+                {
+                    "code": code,
+                    "shop_id": shop.id,
+                    "campaign_id": campaign_id,
+                    "message_id": message_id,
+                    "contact_id": contact_id,
+                    "url_ciphertext": keyring().encrypt(url, aad=aad),
+                    "created_at": now,
+                }
+            )
+        pieces.append(text[position:])
+    return "".join(pieces), rows
 
 
 def estimation_body(body: str, *, shop: Shop) -> str:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func
 
 from ..models import Shop
 
@@ -87,3 +90,9 @@ def credits_per_segment(country_code: str | None) -> int:
 
 def message_credits(segments: int, country_code: str | None) -> int:
     return segments * credits_per_segment(country_code)
+
+
+def credits_per_segment_sql(country_code: Any) -> Any:
+    """`credits_per_segment` as a SQL expression over a country code column: one table, so a
+    launch's per-message holds (computed in its INSERT ... SELECT) match its estimate."""
+    return case(CREDITS_PER_SEGMENT, value=func.upper(country_code), else_=DEFAULT_CREDITS_PER_SEGMENT)

@@ -11,9 +11,10 @@ At most one accepted submission per recipient, ever:
     before the record commits leaves nothing (the sweeper re-enqueues the range); one that dies
     after it leaves a record whose rows no claim takes, and the sweeper makes them `unknown`
     once its lease expires, never resent. Each row is written once (to `sent`), not twice;
-  - the row path (SQLite; carrier campaigns, whose per-message holds need the shop's row lock
-    only briefly): the rows to send become `submitting` with `attempted_at` and a lease in one
-    statement, committed before the call; the sweeper makes expired ones `unknown`;
+  - the row path (SQLite; carrier campaigns, and a broadcast's batch holding the excess of a
+    message over its launch share: holds need the shop's row lock only briefly): the rows to
+    send become `submitting` with `attempted_at` and a lease in one statement, committed
+    before the call; the sweeper makes expired ones `unknown`;
 - a retry follows only an answer that proves nothing was accepted (429, 503, no connection);
   anything else (read timeout, 500/502/504, an answer that does not match) makes the rows
   `unknown`: never resent automatically, their credits held until an operator resolves them.
@@ -65,7 +66,7 @@ from .plans import message_credits
 from .quiet_hours import quiet_until
 from .ratelimit import TokenBucket, take_all
 from .settings import load_settings, sender_for
-from .templating import RUN_VARIABLES, compliant_text, render, segment_count
+from .templating import RUN_VARIABLES, compliant_text, render, render_runs, segment_count
 
 log = structlog.get_logger(__name__)
 
@@ -94,6 +95,7 @@ class Claimed(NamedTuple):
     attempts: int  # the attempt this claim would make: the stored count + 1
     automation_run_id: int | None = None
     discount_code: str | None = None
+    held_credits: int | None = None  # a broadcast message's share of its launch's hold
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,14 @@ def _buckets(shop_id: int) -> list[TokenBucket]:
 
 
 # What a batch reads of its rows: the message columns of `Claimed`, then the contact's.
-_CLAIMED = (Message.id, Message.contact_id, Message.attempts, Message.automation_run_id, Message.discount_code)
+_CLAIMED = (
+    Message.id,
+    Message.contact_id,
+    Message.attempts,
+    Message.automation_run_id,
+    Message.discount_code,
+    Message.held_credits,
+)
 
 
 def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> tuple[list[Claimed], dict[int, ContactRow]]:
@@ -171,7 +180,7 @@ def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> tuple[list
     width = len(_CLAIMED)
     claimed, contacts = [], {}
     for row in rows:
-        claimed.append(Claimed(row[0], row[1], row[2] + 1, row[3], row[4]))
+        claimed.append(Claimed(row[0], row[1], row[2] + 1, row[3], row[4], row[5]))
         if row[width] is not None:
             contacts[row[width]] = ContactRow(*row[width:])
     return claimed, contacts
@@ -418,6 +427,7 @@ class Plan:
     waits: list[float] = field(default_factory=list)  # seconds until the range runs again, per reason
     circuit: CircuitBreaker | None = None
     record_id: int | None = None  # the record path's committed attempt (send_attempts)
+    shop_locked: bool = False  # credits were held: the shop's row is locked until the batch commits
 
     def attempts(self) -> list[Write]:
         return [write for write in self.writes if write.state == MessageState.SUBMITTING]
@@ -483,7 +493,8 @@ def _process(
     committed); then call and record the answer."""
     try:
         plan = _plan(shop, campaign, claimed, contacts, now, outcome)
-        if records_attempts(campaign):  # skips and deferrals commit with the answer
+        # A batch holding credits takes the row path: the shop's row lock is not kept across the call.
+        if records_attempts(campaign) and not plan.shop_locked:  # skips and deferrals commit with the answer
             _write([write for write in plan.writes if write.state != MessageState.SUBMITTING], now)
             if plan.sending:
                 plan.record_id = _open_attempt(shop, campaign, plan, now)
@@ -563,7 +574,15 @@ def _prepare(
     names = {name for name in NAME_VARIABLES if campaign.kind != CampaignKind.BROADCAST or name in campaign.body}
     ring = keyring()
     sendable = [(item, _recipient(contact, names, ring)) for item, contact in eligible]
-    outbound, link_rows = _outbound(shop, campaign, sendable)
+    outbound, link_rows, unrenderable = _outbound(shop, campaign, sendable)
+    if unrenderable:  # rare: their text could not be made; skipped, not retried
+        plan.writes += [
+            Write(item.id, MessageState.SKIPPED, item.attempts - 1, skip_reason="render_failed")
+            for item in unrenderable
+        ]
+        outcome["skipped"] += len(unrenderable)
+        dropped = {item.id for item in unrenderable}
+        sendable = [(item, recipient) for item, recipient in sendable if item.id not in dropped]
     if not _unique_codes_pushed(shop, campaign, sendable):
         plan.waits.append(_backoff(max(item.attempts for item, _ in sendable)))
         return
@@ -572,16 +591,19 @@ def _prepare(
     costs = [message_credits(n, recipient.country_code) for (_, recipient), n in zip(sendable, segments, strict=True)]
     plan.sending, plan.outbound, plan.segments, plan.costs = sendable, outbound, segments, costs
     plan.link_rows = link_rows
-    if POLICIES[campaign.kind].hold_per_message:
-        keep, plan.holds = _hold(shop, campaign, sendable, costs)
-        kept = {sendable[index][0].id for index in keep}
+    share = None if POLICIES[campaign.kind].hold_per_message else campaign.estimated_segments
+    if wanted := credits.needed_holds(sendable=sendable, costs=costs, launch_share=share):
+        plan.shop_locked = True
+        plan.holds = _hold(shop, campaign, wanted)
+        held = {hold.message_id for hold in plan.holds}
+        unfunded = {message_id for message_id, _, _ in wanted} - held
         for item, _ in sendable:
-            if item.id not in kept:
+            if item.id in unfunded:
                 plan.writes.append(
                     Write(item.id, MessageState.SKIPPED, item.attempts - 1, skip_reason="insufficient_credits")
                 )
-        outcome["skipped"] += len(sendable) - len(keep)
-        _keep(plan, keep)
+        outcome["skipped"] += len(unfunded)
+        _keep(plan, [index for index, (item, _) in enumerate(sendable) if item.id not in unfunded])
     plan.writes += [
         Write(item.id, MessageState.SUBMITTING, item.attempts, cost, parts)
         for (item, _), cost, parts in zip(plan.sending, plan.costs, plan.segments, strict=True)
@@ -684,15 +706,17 @@ def _run_contexts(sendable: list[tuple[Claimed, Recipient]]) -> dict[int, dict[s
 
 def _outbound(
     shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]]
-) -> tuple[list[OutboundSms], list[dict[str, Any]]]:
-    """The texts to send (rendered, compliant, links shortened) and their short-link rows."""
+) -> tuple[list[OutboundSms], list[dict[str, Any]], list[Claimed]]:
+    """The texts to send (rendered, compliant, links shortened), their short-link rows, and the
+    rows whose text could not be made (skipped by the caller: one bad value never fails the
+    batch's other messages)."""
     sender, shop_name = sender_for(shop), shop.name or shop.domain
     policy = POLICIES[campaign.kind]
     contexts = _run_contexts(sendable) if campaign.kind != CampaignKind.BROADCAST else {}
     hosts = links.allowed_hosts(shop)
     shared_code = _shared_discount_code(campaign)
     link_rows: list[dict[str, Any]] = []
-    messages = []
+    messages, unrenderable = [], []
     wants_link = "unsubscribe_url" in campaign.body
     # The values every row shares; a row's own are set on a copy (a broadcast's rows have no run).
     shared = {"shop_name": shop_name, **dict.fromkeys(RUN_VARIABLES)}
@@ -706,22 +730,40 @@ def _outbound(
             values["unsubscribe_url"] = unsubscribe_url(shop=shop, contact_id=recipient.contact_id)
         if context:
             values.update({name: context.get(name) for name in RUN_VARIABLES})
-        text = context["text"] if "text" in context else render(campaign.body, values)
-        # Shortened first: a shop name inside a URL must not pass for the name the text needs.
-        if "://" in text:  # shorten's own first check, without the call for the usual text
-            text, rows = links.shorten(
-                text,
-                shop=shop,
-                hosts=hosts,
-                campaign_id=campaign.id,
-                message_id=item.id,
-                contact_id=recipient.contact_id,
-            )
-            link_rows += rows
-        if policy.footer or context.get("footer"):  # an inbox conversation's first reply asks for it
-            text = compliant_text(text, shop_name=shop_name)
+        try:
+            text, rows = _text(shop, campaign, item, recipient, values, context.get("text"), hosts)
+            if policy.footer or context.get("footer"):  # an inbox conversation's first reply asks for it
+                text = compliant_text(text, shop_name=shop_name)
+            if not text.isascii():
+                text.encode("utf-8")  # a lone surrogate (from a run's values) cannot be sent
+        except Exception as exc:
+            log.warning("message_render_failed", campaign_id=campaign.id, message_id=item.id, error=type(exc).__name__)
+            unrenderable.append(item)
+            continue
+        link_rows += rows
         messages.append(OutboundSms(recipient.phone, text, sender, str(item.id)))
-    return messages, link_rows
+    return messages, link_rows, unrenderable
+
+
+def _text(
+    shop: Shop,
+    campaign: Campaign,
+    item: Claimed,
+    recipient: Recipient,
+    values: dict[str, Any],
+    reply: str | None,
+    hosts: set[str],
+) -> tuple[str, list[dict[str, Any]]]:
+    """One message's text with its links shortened (before the compliance text: a shop name
+    inside a URL must not pass for the name the text needs), and its short-link rows. Only the
+    template's own URLs and the run's (checkout, product, tracking) are shortened, never what
+    the shopper typed as a name (`render_runs`); a merchant's reply is the merchant's text."""
+    text = reply if reply is not None else render(campaign.body, values)
+    if "://" not in text:  # the usual text: no URL, no second pass
+        return text, []
+    runs = [(text, True)] if reply is not None else render_runs(campaign.body, values)
+    ids = {"campaign_id": campaign.id, "message_id": item.id, "contact_id": recipient.contact_id}
+    return links.shorten_runs(runs, shop=shop, hosts=hosts, **ids)
 
 
 def _unique_codes_pushed(shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]]) -> bool:
@@ -755,21 +797,15 @@ class Hold:
     credits: int
 
 
-def _hold(
-    shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]], costs: list[int]
-) -> tuple[list[int], list[Hold]]:
-    """Carrier campaigns have no launch-time hold: hold each message's cost now (shop row
-    locked, in the transaction that records the attempt); what the balance cannot cover is
-    skipped as `insufficient_credits` by the caller, never sent on credit. Returns the
-    positions kept and their holds."""
-    wanted = [Hold(item.id, item.attempts, cost) for (item, _), cost in zip(sendable, costs, strict=True)]
-    held = credits.hold_messages(
-        shop_id=shop.id, campaign_id=campaign.id, holds=[(h.message_id, h.attempt, h.credits) for h in wanted]
-    )
+def _hold(shop: Shop, campaign: Campaign, wanted: list[tuple[int, int, int]]) -> list[Hold]:
+    """Hold `wanted` (`credits.needed_holds`: a carrier's whole costs, a broadcast's excesses)
+    from the balance, shop row locked, in the transaction that records the attempt (the row
+    path: it commits before the call, so the lock is brief); what the balance cannot cover is
+    skipped as `insufficient_credits` by the caller, never sent on credit. The holds made."""
+    held = credits.hold_messages(shop_id=shop.id, campaign_id=campaign.id, holds=wanted)
     if short := len(wanted) - len(held):
-        log.warning("automation_messages_unfunded", campaign_id=campaign.id, rows=short)
-    keep = [index for index, h in enumerate(wanted) if h.message_id in held]
-    return keep, [wanted[i] for i in keep]
+        log.warning("messages_unfunded", campaign_id=campaign.id, rows=short)
+    return [Hold(message_id, attempt, amount) for message_id, attempt, amount in wanted if message_id in held]
 
 
 def _call(

@@ -21,6 +21,7 @@ __all__ = [
     "MAX_BODY_LENGTH",
     "OPT_OUT_TEXT",
     "RUN_VARIABLES",
+    "SHOPPER_VARIABLES",
     "UCS2",
     "VARIABLES",
     "SegmentInfo",
@@ -29,6 +30,7 @@ __all__ = [
     "estimate_segments",
     "longest_values",
     "render",
+    "render_runs",
     "segment_count",
     "segment_info",
     "validate_template",
@@ -38,6 +40,8 @@ VARIABLES = ("first_name", "last_name", "shop_name", "discount_code", "unsubscri
 # What an automation's run adds (per kind, see services/automations.py).
 RUN_VARIABLES = ("checkout_url", "order_number", "tracking_url", "product_title", "product_url")
 ALL_VARIABLES = VARIABLES + RUN_VARIABLES
+# The shopper's own values (from the contact, typed by whoever signed up): text, never a link.
+SHOPPER_VARIABLES = frozenset({"first_name", "last_name"})
 OPT_OUT_TEXT = "Reply STOP to opt out"
 MAX_BODY_LENGTH = 1600
 
@@ -262,6 +266,21 @@ def render(body: str, values: Mapping[str, str | None]) -> str:
             return _joined(_substitute(tokens, values))
         pieces.append(text)
     return "".join(pieces)
+
+
+def render_runs(body: str, values: Mapping[str, str | None]) -> list[tuple[str, bool]]:
+    """`render(body, values)` as consecutive runs of (text, may hold links): the shopper's own
+    values (SHOPPER_VARIABLES) are runs of their own that may not, so whatever a shopper typed
+    as a name is never taken for a link to shorten, nor for part of the template's (a URL ends
+    where a name begins); the template's text and the other values are joined into runs that may."""
+    runs: list[tuple[str, bool]] = []
+    for text, variable in _substitute(_tokens(body), values):
+        may_link = variable not in SHOPPER_VARIABLES
+        if runs and may_link and runs[-1][1]:
+            runs[-1] = (runs[-1][0] + text, True)
+        elif text:
+            runs.append((text, may_link))
+    return runs
 
 
 @functools.lru_cache(maxsize=256)
