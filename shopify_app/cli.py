@@ -169,6 +169,58 @@ def messages_resolve(message_ids: tuple[int, ...], outcome: str) -> None:
         click.echo(f"message {message_id}: {result}")
 
 
+senders_group = click.Group("senders", help="Numeric senders: which shop each number provisioned at Mitto belongs to.")
+
+
+@senders_group.command("assign")
+@click.argument("number")
+@click.argument("shop_domain")
+@click.option("--note", default=None, help="e.g. the Mitto order or 10DLC campaign id.")
+@with_appcontext
+def senders_assign(number: str, shop_domain: str, note: str | None) -> None:
+    """Give NUMBER (E.164) to SHOP_DOMAIN; refused while another shop holds it."""
+    from .services import senders
+
+    _print_number(_operator_call(lambda: senders.assign(number=number, shop_domain=shop_domain, note=note)))
+
+
+@senders_group.command("release")
+@click.argument("number")
+@with_appcontext
+def senders_release(number: str) -> None:
+    """NUMBER belongs to no shop from now on (a STOP to it still reaches every past holder)."""
+    from .services import senders
+
+    _print_number(_operator_call(lambda: senders.release(number=number)))
+
+
+@senders_group.command("list")
+@with_appcontext
+def senders_list() -> None:
+    """Every known number, its shop (or `-` when released), since when, and the note."""
+    from .services import senders
+
+    numbers = senders.list_numbers()
+    for view in numbers:
+        _print_number(view)
+    click.echo(f"{len(numbers)} number(s)")
+
+
+def _operator_call(call: Any) -> Any:
+    from .errors import AppError
+
+    try:
+        return call()
+    except AppError as exc:
+        fields = exc.details.get("fields") if isinstance(exc.details, dict) else None
+        raise click.ClickException(f"{exc.message} {fields or ''}".strip()) from None
+
+
+def _print_number(view: Any) -> None:
+    since = view.assigned_at if view.shop_domain else view.released_at
+    click.echo(f"{view.number}  {view.shop_domain or '-'}  {since.isoformat() if since else '-'}  {view.note or ''}")
+
+
 jobs_group = click.Group("jobs", help="Background jobs that failed and were parked.")
 
 
@@ -229,6 +281,7 @@ def init_cli(app: Flask) -> None:
         rotate_keys,
         credits_group,
         messages_group,
+        senders_group,
         jobs_group,
     ):
         app.cli.add_command(command)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import update
 
 from ..bulk import insert_or_nothing
 from ..clients.mitto import MittoError, OutboundSms
@@ -21,6 +21,7 @@ from ..models import ConsentSource, ConsentState, Contact, InboundMessage, Shop
 from ..models.types import utcnow
 from .contacts import ConsentChange, apply_consent, create_or_merge, find_by_phone, parse_phone
 from .pii import phone_hash
+from .senders import number_texted, owner_of, past_holders
 from .settings import load_settings, sender_for
 
 log = structlog.get_logger(__name__)
@@ -36,11 +37,11 @@ def keyword_of(text: str) -> str:
 
 
 def record(*, sender: str, to: str, text: str, message_id: str | None) -> int | None:
-    """Store the text against the shop that owns `to`; None when it is a replay. Texts to a
-    number no shop owns are counted, not kept (there is no one to keep them for)."""
-    candidates = {to, to.lstrip("+"), "+" + to.lstrip("+")}
-    shops = list(db.session.scalars(select(Shop).where(Shop.inbound_number.in_(candidates))))
-    shop = shops[0] if len(shops) == 1 else None
+    """Store the text against the shop the operator assigned `to` to; None when it is a replay.
+    Texts to a number no shop holds now are counted, not kept (there is no one to keep them
+    for), except that a STOP still opts the sender out of every shop that ever held it."""
+    number = number_texted(to)
+    shop = owner_of(number)
     values: dict[str, Any] = {
         "shop_id": None,
         "contact_id": None,
@@ -76,8 +77,38 @@ def record(*, sender: str, to: str, text: str, message_id: str | None) -> int | 
         db.session.add(row)
         db.session.flush()
         inserted = row.id
+    if inserted is not None and shop is None:  # in the insert's transaction: a replay does nothing
+        _stop_for_past_holders(int(inserted), number=number, sender=sender, text=text)
     db.session.commit()
     return int(inserted) if inserted is not None else None
+
+
+def _stop_for_past_holders(inbound_id: int, *, number: str, sender: str, text: str) -> None:
+    """A STOP to a number no shop holds now (released, reassigned away): the shopper cannot
+    know whose it was, so it opts them out of every shop that ever texted from it, with a
+    consent event each. No confirmation goes out: no shop may text from this number now."""
+    word = keyword_of(text)
+    stopped = 0
+    keyword = None
+    for shop in past_holders(number):
+        if _keyword_name(shop, None, word) != "stop":
+            continue
+        keyword = "stop"
+        try:
+            contact = find_by_phone(shop=shop, e164=parse_phone(shop, sender).e164)
+        except ValidationFailed:
+            continue
+        if contact is not None and contact.consent_state != ConsentState.UNSUBSCRIBED:
+            _keyword_change(contact, ConsentState.UNSUBSCRIBED, word)
+            stopped += 1
+    if keyword is not None:
+        db.session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id)
+            .values(keyword=keyword, outcome="stop_past_holders" if stopped else "already_unsubscribed"),
+            execution_options={"synchronize_session": False},
+        )
+        log.info("inbound_stop_unowned_number", shops=stopped)
 
 
 def process(*, inbound_id: int) -> str:
@@ -165,7 +196,11 @@ def _act(shop: Shop, contact: Contact | None, phone: Any, word: str, kind: str |
 
 
 def _send(shop: Shop, destination: str, text: str, *, reference: str) -> None:
-    message = OutboundSms(destination=destination, text=text, sender=sender_for(shop), reference=reference)
+    sender = sender_for(shop, destination=destination)
+    if sender is None:  # US/CA and the shop holds no number there any more
+        log.warning("keyword_reply_skipped", shop_id=shop.id, reason="no_sender_for_country")
+        return
+    message = OutboundSms(destination=destination, text=text, sender=sender, reference=reference)
     try:
         sms_backend().send(message)
     except MittoError as exc:  # a lost confirmation must not undo the consent change
