@@ -13,15 +13,23 @@ from werkzeug.serving import run_simple
 
 from .config import QUEUE_NAMES
 
+DEMO_NUMBER = "+12015550100"
+
 
 @click.command("seed-demo")
 @click.option("--domain", default="demo-shop.myshopify.com", show_default=True)
 @with_appcontext
 def seed_demo(domain: str) -> None:
     """Create (or refresh) a demo shop for local development."""
+    from .errors import Conflict
+    from .services import senders
     from .services.shops import upsert_demo_shop
 
     shop = upsert_demo_shop(domain=domain)
+    try:  # a fictional number (555-01xx), so the demo shop may text US numbers (console backend)
+        senders.assign(number=DEMO_NUMBER, shop_domain=shop.domain, note="demo: fictional number")
+    except Conflict:
+        click.echo(f"{DEMO_NUMBER} belongs to another shop: the demo shop cannot text US numbers")
     click.echo(f"demo shop ready: id={shop.id} domain={shop.domain}")
 
 

@@ -270,3 +270,24 @@ def test_a_number_only_typed_into_the_settings_routes_nothing(ops):
     text_to(ops, "STOP", to=NUMBER)
     assert contacts_by_shop() == {alpha.id: "subscribed"}
     assert db.session.scalars(select(InboundMessage.outcome)).all() == ["unknown_number"]
+
+
+def test_a_batch_is_split_by_sender_only_when_it_has_two():
+    from typing import NamedTuple
+
+    from shopify_app.services.senders import by_sender
+
+    class Columns(NamedTuple):
+        ids: list[int]
+        senders: list[str]
+
+    rows = [1, 2, 3]
+    [(sender, group)] = by_sender(rows, ["Alpha"] * 3)
+    assert (sender, group is rows) == ("Alpha", True)  # one sender: the batch as it is, bound once
+    assert by_sender(rows, [NUMBER, "Alpha", NUMBER]) == [(NUMBER, [1, 3]), ("Alpha", [2])]
+    columns = Columns([1, 2, 3], [NUMBER, "Alpha", NUMBER])
+    assert by_sender(columns, columns.senders) == [
+        (NUMBER, Columns([1, 3], [NUMBER, NUMBER])),
+        ("Alpha", Columns([2], ["Alpha"])),
+    ]
+    assert by_sender([], []) == []

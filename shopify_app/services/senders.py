@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -153,3 +154,20 @@ def owned_senders(*, shop: Shop) -> dict[str, object]:
         "us_ca_sender": rule.own_number,
         "other_sender": rule.elsewhere,
     }
+
+
+def by_sender(rows: Any, senders: list[str | None]) -> list[tuple[str | None, Any]]:
+    """`rows` (a list, or a tuple of parallel columns) split by sender, for a send batch's
+    statements to bind the sender once (services/sending.py): one group, `rows` itself, for a
+    batch with one sender (nearly all); two when an alphanumeric shop also texts US/CA numbers."""
+    distinct = set(senders)
+    if len(distinct) <= 1:
+        return [(senders[0], rows)] if senders else []
+    groups = []
+    for sender in sorted(distinct, key=str):
+        keep = [index for index, value in enumerate(senders) if value == sender]
+        if isinstance(rows, list):
+            groups.append((sender, [rows[index] for index in keep]))
+        else:
+            groups.append((sender, type(rows)(*([column[index] for index in keep] for column in rows))))
+    return groups

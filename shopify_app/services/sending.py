@@ -64,6 +64,7 @@ from .circuit import CircuitBreaker, CircuitState
 from .plans import message_credits
 from .quiet_hours import quiet_until
 from .ratelimit import TokenBucket, take_all
+from .senders import by_sender
 from .settings import load_settings, sender_rule
 from .templating import RUN_VARIABLES, compliant_text, render, segment_count
 
@@ -269,7 +270,7 @@ def _write(writes: list[Write], now: datetime) -> set[int]:
         attempts = [write for write in writes if write.state == MessageState.SUBMITTING]
         others = [write for write in writes if write.state != MessageState.SUBMITTING]
         written: set[int] = set()
-        for sender, group in _by_sender(attempts, [write.sender for write in attempts]):
+        for sender, group in by_sender(attempts, [write.sender for write in attempts]):
             arrays = _arrays(group, "id", "attempts", "credits", "segments")
             span = _span([write.id for write in group])
             fixed = {"submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease, "sender": sender, **span}
@@ -311,23 +312,6 @@ def _write(writes: list[Write], now: datetime) -> set[int]:
         ],
     )
     return {write.id for write in writes}
-
-
-def _by_sender(rows: Any, senders: list[str | None]) -> list[tuple[str | None, Any]]:
-    """`rows` (a list, or a tuple of parallel columns) split by sender: one group, `rows`
-    itself, for a batch with one sender (nearly all: a shop's chosen sender), so the batch's
-    statements bind it once; two when an alphanumeric shop also texts US/CA numbers."""
-    distinct = set(senders)
-    if len(distinct) <= 1:
-        return [(senders[0], rows)] if senders else []
-    groups = []
-    for sender in sorted(distinct, key=str):
-        keep = [index for index, value in enumerate(senders) if value == sender]
-        if isinstance(rows, list):
-            groups.append((sender, [rows[index] for index in keep]))
-        else:
-            groups.append((sender, type(rows)(*([column[index] for index in keep] for column in rows))))
-    return groups
 
 
 def _count_failed_claim(claimed: list[Claimed], now: datetime) -> None:
@@ -901,12 +885,12 @@ class Accepted(NamedTuple):
     attempts: list[int]
     credits: list[int]
     segments: list[int]
-    senders: list[str]  # one value for nearly every batch: bound once per statement (`_by_sender`)
+    senders: list[str]  # one value for nearly every batch: bound once per statement (`by_sender`)
 
 
 def _mark_sent(accepted: Accepted, *, bulk_id: str | None, now: datetime, record_id: int | None) -> None:
     if on_postgresql():
-        for sender, group in _by_sender(accepted, accepted.senders):
+        for sender, group in by_sender(accepted, accepted.senders):
             db.session.execute(
                 _MARK_SENT,
                 {
