@@ -85,30 +85,33 @@ def record(*, sender: str, to: str, text: str, message_id: str | None) -> int | 
 
 def _stop_for_past_holders(inbound_id: int, *, number: str, sender: str, text: str) -> None:
     """A STOP to a number no shop holds now (released, reassigned away): the shopper cannot
-    know whose it was, so it opts them out of every shop that ever texted from it, with a
-    consent event each. No confirmation goes out: no shop may text from this number now."""
-    word = keyword_of(text)
-    stopped = 0
-    keyword = None
+    know whose it was, so it opts them out of every shop that ever texted from it, as each
+    shop's own STOP does (`_on_stop`: a consent event each). No confirmation goes out: no shop
+    may text from this number now."""
+    outcomes = []
     for shop in past_holders(number):
-        if _keyword_name(shop, None, word) != "stop":
+        if not _asks_to_stop(shop, text):
             continue
-        keyword = "stop"
         try:
-            contact = find_by_phone(shop=shop, e164=parse_phone(shop, sender).e164)
+            phone = parse_phone(shop, sender)
         except ValidationFailed:
             continue
-        if contact is not None and contact.consent_state != ConsentState.UNSUBSCRIBED:
-            _keyword_change(contact, ConsentState.UNSUBSCRIBED, word)
-            stopped += 1
-    if keyword is not None:
+        outcome, _confirmation = _on_stop(shop, find_by_phone(shop=shop, e164=phone.e164), phone, keyword_of(text))
+        outcomes.append(outcome)
+    if outcomes:
+        acted = any(outcome != "already_unsubscribed" for outcome in outcomes)
         db.session.execute(
             update(InboundMessage)
             .where(InboundMessage.id == inbound_id)
-            .values(keyword=keyword, outcome="stop_past_holders" if stopped else "already_unsubscribed"),
+            .values(keyword="stop", outcome="stop_past_holders" if acted else "already_unsubscribed"),
             execution_options={"synchronize_session": False},
         )
-        log.info("inbound_stop_unowned_number", shops=stopped)
+        log.info("inbound_stop_unowned_number", shops=len(outcomes))
+
+
+def _asks_to_stop(shop: Shop, text: str) -> bool:
+    """The shop's own keyword check, the one `process` makes."""
+    return _keyword_name(shop, None, keyword_of(text)) == "stop"
 
 
 def process(*, inbound_id: int) -> str:
