@@ -13,15 +13,23 @@ from werkzeug.serving import run_simple
 
 from .config import QUEUE_NAMES
 
+DEMO_NUMBER = "+12015550100"
+
 
 @click.command("seed-demo")
 @click.option("--domain", default="demo-shop.myshopify.com", show_default=True)
 @with_appcontext
 def seed_demo(domain: str) -> None:
     """Create (or refresh) a demo shop for local development."""
+    from .errors import Conflict
+    from .services import senders
     from .services.shops import upsert_demo_shop
 
     shop = upsert_demo_shop(domain=domain)
+    try:  # a fictional number (555-01xx), so the demo shop may text US numbers (console backend)
+        senders.assign(number=DEMO_NUMBER, shop_domain=shop.domain, note="demo: fictional number")
+    except Conflict:
+        click.echo(f"{DEMO_NUMBER} belongs to another shop: the demo shop cannot text US numbers")
     click.echo(f"demo shop ready: id={shop.id} domain={shop.domain}")
 
 
@@ -169,6 +177,58 @@ def messages_resolve(message_ids: tuple[int, ...], outcome: str) -> None:
         click.echo(f"message {message_id}: {result}")
 
 
+senders_group = click.Group("senders", help="Numeric senders: which shop each number provisioned at Mitto belongs to.")
+
+
+@senders_group.command("assign")
+@click.argument("number")
+@click.argument("shop_domain")
+@click.option("--note", default=None, help="e.g. the Mitto order or 10DLC campaign id.")
+@with_appcontext
+def senders_assign(number: str, shop_domain: str, note: str | None) -> None:
+    """Give NUMBER (E.164) to SHOP_DOMAIN; refused while another shop holds it."""
+    from .services import senders
+
+    _print_number(_operator_call(lambda: senders.assign(number=number, shop_domain=shop_domain, note=note)))
+
+
+@senders_group.command("release")
+@click.argument("number")
+@with_appcontext
+def senders_release(number: str) -> None:
+    """NUMBER belongs to no shop from now on (a STOP to it still reaches every past holder)."""
+    from .services import senders
+
+    _print_number(_operator_call(lambda: senders.release(number=number)))
+
+
+@senders_group.command("list")
+@with_appcontext
+def senders_list() -> None:
+    """Every known number, its shop (or `-` when released), since when, and the note."""
+    from .services import senders
+
+    numbers = senders.list_numbers()
+    for view in numbers:
+        _print_number(view)
+    click.echo(f"{len(numbers)} number(s)")
+
+
+def _operator_call(call: Any) -> Any:
+    from .errors import AppError
+
+    try:
+        return call()
+    except AppError as exc:
+        fields = exc.details.get("fields") if isinstance(exc.details, dict) else None
+        raise click.ClickException(f"{exc.message} {fields or ''}".strip()) from None
+
+
+def _print_number(view: Any) -> None:
+    since = view.assigned_at if view.shop_domain else view.released_at
+    click.echo(f"{view.number}  {view.shop_domain or '-'}  {since.isoformat() if since else '-'}  {view.note or ''}")
+
+
 jobs_group = click.Group("jobs", help="Background jobs that failed and were parked.")
 
 
@@ -229,6 +289,7 @@ def init_cli(app: Flask) -> None:
         rotate_keys,
         credits_group,
         messages_group,
+        senders_group,
         jobs_group,
     ):
         app.cli.add_command(command)

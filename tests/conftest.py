@@ -192,8 +192,10 @@ def shopify_app(make_app: Any, fake_shopify: Any) -> Iterator[Flask]:
         yield app
 
 
-def install_shop(domain: str, *, country_code: str = "US", name: str | None = None) -> Any:
-    """An installed shop with a usable (non-expiring) offline token: no token exchange needed."""
+def install_shop(domain: str, *, country_code: str = "US", name: str | None = None, number: str | None = "auto") -> Any:
+    """An installed shop with a usable (non-expiring) offline token: no token exchange needed,
+    and (unless `number=None`) a +1 number of its own assigned, so it may text US numbers
+    (services/settings.py `sender_rule`); "auto" is +1 212 555 0000 plus the shop's id."""
     from shopify_app.models import Shop
     from shopify_app.models.types import utcnow
 
@@ -209,6 +211,10 @@ def install_shop(domain: str, *, country_code: str = "US", name: str | None = No
     db.session.flush()
     shop.access_token = f"shpat_{uuid.uuid4().hex}"
     db.session.commit()
+    if number is not None:
+        from shopify_app.services.senders import assign
+
+        assign(number=f"+1212555{shop.id % 10000:04d}" if number == "auto" else number, shop_domain=domain)
     return shop
 
 

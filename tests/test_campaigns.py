@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import CreditLedger, Message
 from shopify_app.services import credits
+from shopify_app.services.senders import owned_numbers
 
 from .test_jobs import drain_if_async
 
@@ -54,7 +55,9 @@ def test_launch_sends_to_every_subscriber_once_and_completes(app, funded, shop):
     ada = next(m for m in sent if m.destination.endswith("0000"))
     assert ada.text.startswith("Alpha: Hi Ada, 20% off!")
     assert "Reply STOP to opt out" in ada.text
-    assert ada.sender == "SMSBlossom"
+    [own_number] = owned_numbers(shop_id=shop.id)
+    assert ada.sender == own_number  # a US number: the shop's own, never an alphanumeric name
+    assert set(db.session.scalars(select(Message.sender))) == {own_number}  # recorded on every message
     # Credits: spent = real segments; the rest of the hold is released; balance = sum of ledger.
     assert body["credits"]["spent"] == 3
     assert body["credits"]["held"] == 0

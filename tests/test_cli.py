@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from shopify_app.extensions import db
 from shopify_app.models import Shop
+from shopify_app.services.senders import owned_numbers
 
 from .processes import free_port, start_embedded_server, wait_for_http
 
@@ -19,6 +20,7 @@ def test_seed_demo_creates_an_installed_demo_shop_idempotently(app):
     assert second.exit_code == 0
     shops = list(db.session.scalars(select(Shop)))
     assert [(shop.domain, shop.is_installed) for shop in shops] == [("demo-shop.myshopify.com", True)]
+    assert owned_numbers(shop_id=shops[0].id) == ["+12015550100"]  # so it may text US numbers
 
 
 def test_scheduler_once_runs_a_single_tick(app):

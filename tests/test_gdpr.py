@@ -64,8 +64,9 @@ def customer_everywhere(app, shop):
     api.post(f"/api/contacts/{contact_id}/tags", json={"tags": ["vip"]})
     api.post("/api/contacts", json={"phone": "+14155550100", "first_name": "Other"})  # someone else
     api.post("/api/contacts/exports")
-    api.patch("/api/settings", json={"sender_id": "+14155559000"})
-    from shopify_app.services import inbound
+    from shopify_app.services import inbound, senders
+
+    senders.assign(number="+14155559000", shop_domain=shop.domain)
 
     inbound_id = inbound.record(sender="+14155550199", to="+14155559000", text="Bob Biller here, hi", message_id="i1")
     inbound.process(inbound_id=inbound_id)

@@ -21,7 +21,7 @@ SHOPPER = "+14155550101"
 def inbox(make_app):
     app = make_app(MITTO_WEBHOOK_SECRET=SECRET)
     with app.app_context():
-        shop = install_shop("alpha.myshopify.com")
+        shop = install_shop("alpha.myshopify.com", number=SHOP_NUMBER)
         api = ApiClient(app.test_client(), shop.domain)
         assert api.patch("/api/settings", json={"sender_id": SHOP_NUMBER, "join_keyword": "JOIN"}).status_code == 200
         yield app, api

@@ -6,8 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..errors import NotFound, Unauthorized
+from ..schemas.senders import SenderAssignSchema, SenderNumberSchema
 from ..security.decorators import bearer_matches
-from ..services import failed_jobs
+from ..services import failed_jobs, senders
+from .api.common import json_body
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 
@@ -36,3 +38,24 @@ def retry_failed_job(job_id: str) -> Response:
 @bp.delete("/jobs/failed/<job_id>")
 def discard_failed_job(job_id: str) -> Response:
     return jsonify({"id": job_id, "queue": failed_jobs.discard(job_id), "status": "discarded"})
+
+
+# Numeric senders: the operator assigns a number provisioned at Mitto to one shop (409 while
+# another shop holds it: release it first), and releases it. Merchants only choose among theirs.
+@bp.get("/senders")
+def list_senders() -> Response:
+    numbers = senders.list_numbers()
+    return jsonify({"items": SenderNumberSchema(many=True).dump(numbers), "count": len(numbers)})
+
+
+@bp.post("/senders")
+def assign_sender() -> Response:
+    body = json_body(SenderAssignSchema())
+    assigned = senders.assign(number=body["number"], shop_domain=body["shop_domain"], note=body["note"])
+    return jsonify(SenderNumberSchema().dump(assigned))
+
+
+@bp.delete("/senders/<number>")
+@bp.post("/senders/<number>/release")
+def release_sender(number: str) -> Response:
+    return jsonify(SenderNumberSchema().dump(senders.release(number=number)))

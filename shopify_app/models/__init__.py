@@ -31,6 +31,7 @@ from .inbound import InboundMessage
 from .marketing import Attribution, AttributionKind, Click, Discount, DiscountKind, DiscountValueType, ShortLink
 from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
 from .segment import Segment
+from .sender import SenderAssignment, SenderNumber
 from .shop import Shop
 from .webhook_event import WebhookEvent, WebhookStatus
 
@@ -74,6 +75,8 @@ __all__ = [
     "RunState",
     "Segment",
     "SendAttempt",
+    "SenderAssignment",
+    "SenderNumber",
     "Shop",
     "ShortLink",
     "StockLevel",

@@ -170,6 +170,8 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     defer_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     bulk_id: Mapped[str | None] = mapped_column(String(64))
+    # The sender id the text went (or was attempted) from: an alphanumeric name or the shop's number.
+    sender: Mapped[str | None] = mapped_column(String(16))
     segments: Mapped[int | None] = mapped_column(SmallInteger)
     credits: Mapped[int | None] = mapped_column(Integer)
     # A broadcast message's share of its launch's hold (segments upper bound x its country's

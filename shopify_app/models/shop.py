@@ -38,8 +38,6 @@ class Shop(db.Model):  # type: ignore[name-defined,misc]
     subscription_activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The usage line item of the subscription: overage is charged against it (appUsageRecordCreate).
     subscription_usage_line_item_id: Mapped[str | None] = mapped_column(String(255))
-    # The shop's own number when its sender id is one (E.164): inbound texts to it are its own.
-    inbound_number: Mapped[str | None] = mapped_column(String(20), index=True)
     installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

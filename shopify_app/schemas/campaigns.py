@@ -96,6 +96,7 @@ class MessageSchema(Schema):
     contact_id = fields.Integer(allow_none=True)
     state = fields.Function(lambda message: message.state.value)
     skip_reason = fields.String(allow_none=True)
+    sender = fields.String(allow_none=True)  # what it went from (a name, or one of the shop's numbers)
     error_code = fields.String(allow_none=True)
     attempts = fields.Integer()
     segments = fields.Integer(allow_none=True)

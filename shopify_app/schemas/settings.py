@@ -16,6 +16,14 @@ COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="Use ISO 3166 alpha-2 country cod
 DEFAULT_QUIET_HOURS = {"start": "21:00", "end": "08:00"}
 
 
+NUMERIC_SENDER = re.compile(r"\+?[1-9]\d{3,14}")
+
+
+def is_numeric_sender(value: object) -> bool:
+    """A phone number (not an alphanumeric name): it must be one of the shop's own numbers."""
+    return isinstance(value, str) and NUMERIC_SENDER.fullmatch(value) is not None
+
+
 class QuietHoursSchema(Schema):
     start = fields.String(required=True, validate=HHMM)
     end = fields.String(required=True, validate=HHMM)
@@ -49,10 +57,10 @@ class ShopSettingsSchema(Schema):
     @validates("sender_id")
     def _sender(self, value: str | None, **_: Any) -> None:
         # Alphanumeric sender ids are 1-11 characters with at least one letter; numeric ones are
-        # phone numbers (E.164 digits).
+        # phone numbers (E.164 digits) the operator assigned to the shop (services/settings.py).
         if value is None:
             return
-        if not (re.fullmatch(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}", value) or re.fullmatch(r"\+?[1-9]\d{3,14}", value)):
+        if not (re.fullmatch(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}", value) or is_numeric_sender(value)):
             raise ValidationError("Use up to 11 letters/digits (with a letter) or a phone number.")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import update
 
 from ..bulk import insert_or_nothing
 from ..clients.mitto import MittoError, OutboundSms
@@ -24,6 +24,7 @@ from ..models.types import utcnow
 from .contacts import ConsentChange, apply_consent, create_or_merge, find_by_phone, parse_phone, suppress
 from .pii import phone_hash
 from .reply_intent import Intent, classify, normalise
+from .senders import number_texted, owner_of, past_holders
 from .settings import load_settings, sender_for
 
 log = structlog.get_logger(__name__)
@@ -36,11 +37,11 @@ def keyword_of(text: str) -> str:
 
 
 def record(*, sender: str, to: str, text: str, message_id: str | None) -> int | None:
-    """Store the text against the shop that owns `to`; None when it is a replay. Texts to a
-    number no shop owns are counted, not kept (there is no one to keep them for)."""
-    candidates = {to, to.lstrip("+"), "+" + to.lstrip("+")}
-    shops = list(db.session.scalars(select(Shop).where(Shop.inbound_number.in_(candidates))))
-    shop = shops[0] if len(shops) == 1 else None
+    """Store the text against the shop the operator assigned `to` to; None when it is a replay.
+    Texts to a number no shop holds now are counted, not kept (there is no one to keep them
+    for), except that a STOP still opts the sender out of every shop that ever held it."""
+    number = number_texted(to)
+    shop = owner_of(number)
     values: dict[str, Any] = {
         "shop_id": None,
         "contact_id": None,
@@ -76,8 +77,37 @@ def record(*, sender: str, to: str, text: str, message_id: str | None) -> int | 
         db.session.add(row)
         db.session.flush()
         inserted = row.id
+    if inserted is not None and shop is None:  # in the insert's transaction: a replay does nothing
+        _stop_for_past_holders(int(inserted), number=number, sender=sender, text=text)
     db.session.commit()
     return int(inserted) if inserted is not None else None
+
+
+def _stop_for_past_holders(inbound_id: int, *, number: str, sender: str, text: str) -> None:
+    """A STOP to a number no shop holds now (released, reassigned away): the shopper cannot
+    know whose it was, so it opts them out of every shop that ever texted from it, as each
+    shop's own STOP does (`_on_stop`: a consent event each). No confirmation goes out: no shop
+    may text from this number now."""
+    outcomes = []
+    for shop in past_holders(number):
+        kind, word = _keyword_name(shop, None, text)  # the shop's own check, the one `process` makes
+        if kind != "stop":
+            continue
+        try:
+            phone = parse_phone(shop, sender)
+        except ValidationFailed:
+            continue
+        outcome, _confirmation = _on_stop(shop, find_by_phone(shop=shop, e164=phone.e164), phone, word)
+        outcomes.append(outcome)
+    if outcomes:
+        acted = any(outcome != "already_unsubscribed" for outcome in outcomes)
+        db.session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id)
+            .values(keyword="stop", outcome="stop_past_holders" if acted else "already_unsubscribed"),
+            execution_options={"synchronize_session": False},
+        )
+        log.info("inbound_stop_unowned_number", shops=len(outcomes))
 
 
 def process(*, inbound_id: int) -> str:
@@ -171,7 +201,11 @@ def _act(shop: Shop, contact: Contact | None, phone: Any, word: str, kind: str |
 
 
 def _send(shop: Shop, destination: str, text: str, *, reference: str) -> None:
-    message = OutboundSms(destination=destination, text=text, sender=sender_for(shop), reference=reference)
+    sender = sender_for(shop, destination=destination)
+    if sender is None:  # US/CA and the shop holds no number there any more
+        log.warning("keyword_reply_skipped", shop_id=shop.id, reason="no_sender_for_country")
+        return
+    message = OutboundSms(destination=destination, text=text, sender=sender, reference=reference)
     try:
         sms_backend().send(message)
     except MittoError as exc:  # a lost confirmation must not undo the consent change

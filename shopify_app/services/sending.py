@@ -65,7 +65,8 @@ from .circuit import CircuitBreaker, CircuitState
 from .plans import message_credits
 from .quiet_hours import quiet_until
 from .ratelimit import TokenBucket, take_all
-from .settings import load_settings, sender_for
+from .senders import by_sender
+from .settings import load_settings, sender_rule
 from .templating import RUN_VARIABLES, compliant_text, render, render_runs, segment_count
 
 log = structlog.get_logger(__name__)
@@ -85,6 +86,7 @@ class Recipient:
     first_name: str | None = field(repr=False)
     last_name: str | None = field(repr=False)
     country_code: str | None = None
+    sender: str = ""  # what the text goes from (services/settings.py `sender_rule`)
 
 
 class Claimed(NamedTuple):
@@ -227,6 +229,7 @@ class Write(NamedTuple):
     segments: int | None = None
     skip_reason: str | None = None
     defer_until: datetime | None = None
+    sender: str | None = None
 
 
 # On PostgreSQL one statement per kind of decision, the per-row values as arrays: the attempt
@@ -239,7 +242,7 @@ class Write(NamedTuple):
 # keeps it true without them.
 _WRITE_ATTEMPTS = text(
     "UPDATE messages SET state = :submitting, attempts = v.attempts, credits = v.credits, segments = v.segments, "
-    "attempted_at = :now, lease_until = :lease, defer_until = NULL "
+    "attempted_at = :now, lease_until = :lease, defer_until = NULL, sender = :sender "
     "FROM unnest(CAST(:id AS bigint[]), CAST(:attempts AS smallint[]), CAST(:credits AS integer[]), "
     "CAST(:segments AS smallint[])) AS v(id, attempts, credits, segments) "
     "WHERE messages.id = v.id AND messages.id BETWEEN :first AND :last "
@@ -276,10 +279,10 @@ def _write(writes: list[Write], now: datetime) -> set[int]:
         attempts = [write for write in writes if write.state == MessageState.SUBMITTING]
         others = [write for write in writes if write.state != MessageState.SUBMITTING]
         written: set[int] = set()
-        if attempts:
-            arrays = _arrays(attempts, "id", "attempts", "credits", "segments")
-            span = _span([write.id for write in attempts])
-            fixed = {"submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease, **span}
+        for sender, group in by_sender(attempts, [write.sender for write in attempts]):
+            arrays = _arrays(group, "id", "attempts", "credits", "segments")
+            span = _span([write.id for write in group])
+            fixed = {"submitting": MessageState.SUBMITTING.value, "now": now, "lease": lease, "sender": sender, **span}
             written.update(db.session.execute(_WRITE_ATTEMPTS, {**arrays, **fixed, **guard}).scalars().all())
         if others:
             arrays = _arrays(others, "id", "attempts", "skip_reason", "defer_until")
@@ -306,6 +309,7 @@ def _write(writes: list[Write], now: datetime) -> set[int]:
             defer_until=bindparam("w_defer_until"),
             attempted_at=bindparam("w_attempted_at"),
             lease_until=bindparam("w_lease_until"),
+            sender=bindparam("w_sender"),
         ),
         [
             {
@@ -573,7 +577,10 @@ def _prepare(
     # Names are decrypted only when the text can use them (automations carry their own texts).
     names = {name for name in NAME_VARIABLES if campaign.kind != CampaignKind.BROADCAST or name in campaign.body}
     ring = keyring()
-    sendable = [(item, _recipient(contact, names, ring)) for item, contact in eligible]
+    sendable = _with_senders(shop, [(item, _recipient(contact, names, ring)) for item, contact in eligible], plan)
+    outcome["skipped"] += len(eligible) - len(sendable)
+    if not sendable:
+        return
     outbound, link_rows, unrenderable = _outbound(shop, campaign, sendable)
     if unrenderable:  # rare: their text could not be made; skipped, not retried
         plan.writes += [
@@ -583,6 +590,8 @@ def _prepare(
         outcome["skipped"] += len(unrenderable)
         dropped = {item.id for item in unrenderable}
         sendable = [(item, recipient) for item, recipient in sendable if item.id not in dropped]
+        if not sendable:
+            return
     if not _unique_codes_pushed(shop, campaign, sendable):
         plan.waits.append(_backoff(max(item.attempts for item, _ in sendable)))
         return
@@ -605,9 +614,26 @@ def _prepare(
         outcome["skipped"] += len(unfunded)
         _keep(plan, [index for index, (item, _) in enumerate(sendable) if item.id not in unfunded])
     plan.writes += [
-        Write(item.id, MessageState.SUBMITTING, item.attempts, cost, parts)
-        for (item, _), cost, parts in zip(plan.sending, plan.costs, plan.segments, strict=True)
+        Write(item.id, MessageState.SUBMITTING, item.attempts, cost, parts, sender=recipient.sender)
+        for (item, recipient), cost, parts in zip(plan.sending, plan.costs, plan.segments, strict=True)
     ]
+
+
+def _with_senders(shop: Shop, sendable: list[tuple[Claimed, Recipient]], plan: Plan) -> list[tuple[Claimed, Recipient]]:
+    """Give each text its sender; a destination the shop has no sender for (US/CA without a
+    number of its own) is skipped, never sent from a number that is not the shop's."""
+    rule = sender_rule(shop)
+    kept = []
+    for item, recipient in sendable:
+        sender = rule.for_destination(recipient.phone)
+        if sender is None:
+            plan.writes.append(
+                Write(item.id, MessageState.SKIPPED, item.attempts - 1, skip_reason="no_sender_for_country")
+            )
+            continue
+        recipient.sender = sender
+        kept.append((item, recipient))
+    return kept
 
 
 def _keep(plan: Plan, keep: list[int]) -> None:
@@ -710,7 +736,7 @@ def _outbound(
     """The texts to send (rendered, compliant, links shortened), their short-link rows, and the
     rows whose text could not be made (skipped by the caller: one bad value never fails the
     batch's other messages)."""
-    sender, shop_name = sender_for(shop), shop.name or shop.domain
+    shop_name = shop.name or shop.domain
     policy = POLICIES[campaign.kind]
     contexts = _run_contexts(sendable) if campaign.kind != CampaignKind.BROADCAST else {}
     hosts = links.allowed_hosts(shop)
@@ -741,7 +767,7 @@ def _outbound(
             unrenderable.append(item)
             continue
         link_rows += rows
-        messages.append(OutboundSms(recipient.phone, text, sender, str(item.id)))
+        messages.append(OutboundSms(recipient.phone, text, recipient.sender, str(item.id)))
     return messages, link_rows, unrenderable
 
 
@@ -829,17 +855,21 @@ def _record_answers(
 ) -> None:
     """What the provider accepted is sent and charged; what it refused per message failed.
     The attempt's columns are written here too: the record path has not written them yet."""
-    accepted = Accepted([], [], [], [], [])
+    accepted = Accepted([], [], [], [], [], [])
     rejected = []
-    for (item, _), cost, parts, answer in zip(plan.sending, plan.costs, plan.segments, result.results, strict=True):
+    for (item, recipient), cost, parts, answer in zip(
+        plan.sending, plan.costs, plan.segments, result.results, strict=True
+    ):
         if answer.message_id is not None:  # accepted: a column per value, not a dict per row
             accepted.ids.append(item.id)
             accepted.provider_ids.append(answer.message_id)
             accepted.attempts.append(item.attempts)
             accepted.credits.append(cost)
             accepted.segments.append(parts)
+            accepted.senders.append(recipient.sender)
         else:
-            rejected.append({"mid": item.id, "attempts": item.attempts, "code": (answer.error_code or "rejected")[:64]})
+            code = (answer.error_code or "rejected")[:64]
+            rejected.append({"mid": item.id, "attempts": item.attempts, "code": code, "sender": recipient.sender})
     if accepted.ids:
         _mark_sent(accepted, bulk_id=result.bulk_id, now=now, record_id=plan.record_id)
     # Rejections are rare: one executemany (psycopg pipelines it), not a round trip per message.
@@ -854,6 +884,7 @@ def _record_answers(
                 error_code=bindparam("code"),
                 failed_at=now,
                 lease_until=None,
+                sender=bindparam("sender"),
             ),
             rejected,
         )
@@ -877,7 +908,8 @@ _MARK_SENT = text(
     "WITH closed AS (DELETE FROM send_attempts WHERE id = :record_id) "
     "UPDATE messages SET state = :state, provider_message_id = v.pid, bulk_id = :bulk_id, sent_at = :now, "
     "attempted_at = :now, attempts = v.attempts, credits = v.credits, segments = v.segments, lease_until = NULL, "
-    "defer_until = NULL FROM unnest(CAST(:mids AS bigint[]), CAST(:pids AS varchar[]), CAST(:attempts AS smallint[]), "
+    "defer_until = NULL, sender = :sender "
+    "FROM unnest(CAST(:mids AS bigint[]), CAST(:pids AS varchar[]), CAST(:attempts AS smallint[]), "
     "CAST(:credits AS integer[]), CAST(:segments AS smallint[])) AS v(mid, pid, attempts, credits, segments) "
     "WHERE messages.id = v.mid AND messages.id BETWEEN :first AND :last"
 )
@@ -891,25 +923,28 @@ class Accepted(NamedTuple):
     attempts: list[int]
     credits: list[int]
     segments: list[int]
+    senders: list[str]  # one value for nearly every batch: bound once per statement (`by_sender`)
 
 
 def _mark_sent(accepted: Accepted, *, bulk_id: str | None, now: datetime, record_id: int | None) -> None:
     if on_postgresql():
-        db.session.execute(
-            _MARK_SENT,
-            {
-                "record_id": record_id,
-                "state": MessageState.SENT.value,
-                "bulk_id": bulk_id,
-                "now": now,
-                "mids": pg_array(accepted.ids),
-                "pids": pg_array(accepted.provider_ids),
-                "attempts": pg_array(accepted.attempts),
-                "credits": pg_array(accepted.credits),
-                "segments": pg_array(accepted.segments),
-                **_span(accepted.ids),
-            },
-        )
+        for sender, group in by_sender(accepted, accepted.senders):
+            db.session.execute(
+                _MARK_SENT,
+                {
+                    "record_id": record_id,
+                    "state": MessageState.SENT.value,
+                    "bulk_id": bulk_id,
+                    "now": now,
+                    "sender": sender,
+                    "mids": pg_array(group.ids),
+                    "pids": pg_array(group.provider_ids),
+                    "attempts": pg_array(group.attempts),
+                    "credits": pg_array(group.credits),
+                    "segments": pg_array(group.segments),
+                    **_span(group.ids),
+                },
+            )
         return
     rows = [{"mid": mid, "pid": pid} for mid, pid in zip(accepted.ids, accepted.provider_ids, strict=True)]
     db.session.execute(

@@ -133,21 +133,26 @@ def confirmation_text(*, shop: Shop, contact: Contact) -> str:
     )
 
 
-def send_double_opt_in(*, contact_id: int, consent_event_id: int) -> str:
+def send_double_opt_in(*, contact_id: int, consent_event_id: int) -> str:  # noqa: PLR0911 (one per outcome)
     """Text the confirmation once per sign-up event; a retry after a lost answer never resends."""
     contact = db.session.get(Contact, contact_id)
     if contact is None or contact.consent_state != ConsentState.PENDING:
         return "skipped"
+    shop = db.session.get(Shop, contact.shop_id)
+    assert shop is not None
+    destination = contact_phone(contact)
+    sender = sender_for(shop, destination=destination)
+    if sender is None:  # US/CA and the shop has no number of its own there: not sent
+        log.warning("optin_skipped", contact_id=contact_id, reason="no_sender_for_country")
+        return "no_sender_for_country"
     # Recorded before the provider call: a crash after it means no text rather than two.
     key = OPTIN_SENT_KEY.format(event_id=consent_event_id)
     if not redis_ext.client().set(key, 1, nx=True, ex=7 * 24 * 3600):
         return "duplicate"
-    shop = db.session.get(Shop, contact.shop_id)
-    assert shop is not None
     message = OutboundSms(
-        destination=contact_phone(contact),
+        destination=destination,
         text=confirmation_text(shop=shop, contact=contact),
-        sender=sender_for(shop),
+        sender=sender,
         reference=f"optin-{consent_event_id}",
     )
     try:

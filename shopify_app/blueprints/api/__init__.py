@@ -131,6 +131,7 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     privacy,
     reports,
     segments,
+    senders,
     settings,
     transfers,
 )

@@ -39,6 +39,7 @@ from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
 from ...schemas.segments import SegmentCreateSchema, SegmentFiltersSchema, SegmentSchema, SegmentUpdateSchema
+from ...schemas.senders import ShopSendersSchema
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
 from ...schemas.shop import ShopSchema
 from ...schemas.transfers import TransferSchema
@@ -139,6 +140,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.count_segment": {"ok": (200, None)},
     "api.count_filters": {"body": SegmentFiltersSchema, "ok": (200, None)},
     "api.get_settings": {"ok": (200, ShopSettingsSchema)},
+    "api.list_shop_senders": {"ok": (200, ShopSendersSchema)},
     "api.update_settings": {"body": ShopSettingsUpdateSchema, "ok": (200, ShopSettingsSchema)},
 }
 
