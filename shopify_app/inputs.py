@@ -155,9 +155,10 @@ class CheckedRequest(Request):
             # Werkzeug would keep invalid UTF-8 as "%FF" text; refuse it as the URL check does.
             _check_raw_text(unquote_to_bytes(self.get_data(cache=True).replace(b"+", b" ")), "form")
         super()._load_form_data()
-        texts = [*self.form.keys(), *self.form.values(), *(f.filename or "" for f in self.files.values())]
-        if any(text_reason(text) for text in texts):
-            raise invalid_input("nul", "form")
+        fields = [text for pair in self.form.items(multi=True) for text in pair]
+        uploads = [*self.files, *(upload.filename or "" for _, upload in self.files.items(multi=True))]
+        if reason := next(filter(None, map(text_reason, fields + uploads)), None):
+            raise invalid_input(reason, "form")
 
 
 def reject_hostile_request() -> None:
