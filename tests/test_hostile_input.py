@@ -220,8 +220,8 @@ def path_for(rule: str, ids: dict[str, Any]) -> str:
 def query_names(endpoint: str) -> tuple[str, ...]:
     if endpoint.startswith("api."):
         schema = OPERATIONS.get(endpoint, {}).get("query")
-        names = tuple(f.data_key or n for n, f in schema().load_fields.items()) if schema else ()
-        return names or ("cursor",)
+        # A route with no query schema reads no query; the "x" parameter still checks the door.
+        return tuple(f.data_key or n for n, f in schema().load_fields.items()) if schema else ()
     if endpoint.startswith("proxy."):
         return PROXY_QUERY
     return QUERY_PARAMS.get(endpoint, GENERIC_QUERY)
