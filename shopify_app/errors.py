@@ -165,6 +165,17 @@ def init_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Response:
+        from .extensions import db
+        from .inputs import is_bad_input_error
+
+        if is_bad_input_error(exc):
+            # The last line: the database refused a value the checks at the door let through
+            # (inputs.py). The client gets a 400; we get an error log to close that gap.
+            db.session.rollback()
+            log.error(
+                "database_refused_input", exc_type=type(exc).__name__, orig=type(getattr(exc, "orig", exc)).__name__
+            )
+            return error_response(400, "invalid_input", "A value in the request cannot be stored.")
         log.exception("unhandled_exception", exc_type=type(exc).__name__)
         return _internal_error()
 

@@ -7,6 +7,7 @@ from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import NotFound
+from .inputs import init_inputs
 
 # Browsers may call the embedded API from the Shopify admin and from the app's own pages, nothing
 # else; webhooks, the app proxy and the provider callbacks are server-to-server: no CORS at all.
@@ -34,6 +35,7 @@ def init_cors(app: Flask) -> None:
 
 def init_http(app: Flask) -> None:
     init_cors(app)
+    init_inputs(app)  # NUL, bad UTF-8, JSON depth and number bombs: 400 before any route
 
     @app.before_request
     def ids_in_range() -> None:

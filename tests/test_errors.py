@@ -122,3 +122,36 @@ def test_schema_validation_errors_are_422_naming_the_fields(make_app):
     error = error_of(response)
     assert error["code"] == "validation_failed"
     assert set(error["details"]["fields"]) == {"phone", "name"}
+
+
+def test_a_value_the_database_refuses_is_400_and_a_real_fault_stays_500(make_app, capsys):
+    """The last line behind inputs.py: a driver's DataError (a value no column holds) is the
+    client's 400, logged as an error so the gap is seen; any other exception is still a 500."""
+    from sqlalchemy.exc import DataError, StatementError
+
+    bp = Blueprint("db_probe", __name__)
+
+    @bp.get("/probe/data-error")
+    def data_error():
+        raise DataError("INSERT ...", {}, Exception("value too long"))
+
+    @bp.get("/probe/overflow")
+    def overflow():
+        raise StatementError("int too large", "SELECT ...", {}, OverflowError("int too large"))
+
+    @bp.get("/probe/bug")
+    def bug():
+        raise StatementError("bug", "SELECT ...", {}, KeyError("oops"))
+
+    app = make_app()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    app.register_blueprint(bp)
+    client = app.test_client()
+    for path in ("/probe/data-error", "/probe/overflow"):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        assert error_of(response)["code"] == "invalid_input"
+    assert "database_refused_input" in capsys.readouterr().err
+    response = client.get("/probe/bug")
+    assert response.status_code == 500
+    assert error_of(response)["code"] == "internal_error"

@@ -6,6 +6,7 @@ segment counting, and the credit ledger. CI runs the bounded `ci` profile; a lon
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
@@ -297,3 +298,99 @@ def test_the_balance_is_the_ledger_sum_and_never_negative(ledger_app, operations
         running += value
         assert running >= 0
     assert running == expected
+
+
+# --- hostile input (shopify_app/inputs.py) ------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.text(st.characters(exclude_characters="\x00"), max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(st.characters(exclude_characters="\x00"), max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _with_nul(value, where):
+    """`value` with a NUL put into one of its strings (keys included): the `where`-th, modulo."""
+
+    def strings(item):
+        if isinstance(item, list):
+            return sum(map(strings, item))
+        if isinstance(item, dict):
+            return len(item) + sum(map(strings, item.values()))
+        return isinstance(item, str)
+
+    counter = [where % strings(value)]
+
+    def walk(item):
+        if isinstance(item, str):
+            counter[0] -= 1
+            return item + "\x00" if counter[0] == -1 else item
+        if isinstance(item, list):
+            return [walk(child) for child in item]
+        if isinstance(item, dict):
+            return {walk(key): walk(child) for key, child in item.items()}
+        return item
+
+    return walk(value)
+
+
+@given(value=JSON_VALUES, last=st.text(st.characters(exclude_characters="\x00"), max_size=5), where=st.integers(0, 40))
+def test_json_with_a_nul_anywhere_is_refused_and_without_one_parses_unchanged(value, last, where):
+    from shopify_app.errors import BadRequest
+    from shopify_app.inputs import parse_json
+
+    value = [value, last]  # at least one string
+    assert parse_json(json.dumps(value)) == value
+    hostile = _with_nul(value, where)
+    with pytest.raises(BadRequest) as refused:
+        parse_json(json.dumps(hostile))
+    assert refused.value.details == {"location": "body", "reason": "nul"}
+    assert parse_json(json.dumps(hostile), check_values=False) == hostile  # webhooks: recorded as sent
+
+
+@given(number=st.integers(min_value=2**63) | st.integers(max_value=-(2**63) - 1))
+def test_integers_past_64_bits_are_refused(number):
+    from shopify_app.errors import BadRequest
+    from shopify_app.inputs import parse_json
+
+    with pytest.raises(BadRequest):
+        parse_json(f'{{"id": {number}}}')
+
+
+@given(text=st.text(max_size=60))
+def test_a_cursor_is_an_id_in_the_bigint_range_or_a_400(text):
+    from shopify_app.errors import BadRequest
+    from shopify_app.services.pagination import decode_cursor, encode_cursor
+
+    try:
+        last_id = decode_cursor(text)
+    except BadRequest as exc:
+        last_id = exc.code
+    if last_id == "invalid_cursor":
+        return
+    assert type(last_id) is int
+    assert 0 <= last_id < 2**63
+    assert decode_cursor(encode_cursor(last_id)) == last_id
+
+
+@given(
+    moment=st.datetimes(),
+    offset_minutes=st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1),
+)
+def test_any_datetime_with_any_offset_is_judged_without_overflowing(moment, offset_minutes):
+    from datetime import UTC, timedelta, timezone
+
+    from shopify_app.inputs import FIRST_DAY, LAST_DAY, hostile_reason
+
+    aware = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    reason = hostile_reason({"at": aware})
+    if reason is None:
+        assert FIRST_DAY <= aware.astimezone(UTC).date() <= LAST_DAY
+    else:
+        assert reason == "date"

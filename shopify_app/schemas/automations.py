@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..services.automations import MAX_DELAY_MINUTES
+from .base import Schema
 from .campaigns import BODY
 
 

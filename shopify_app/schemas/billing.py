@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..services.plans import PACKS, PLANS
+from .base import Schema
 
 
 class SubscribeSchema(Schema):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..models import MessageState
+from .base import Schema
 
 NAME = validate.Length(min=1, max=120)
 BODY = validate.Length(min=1, max=1600)

@@ -6,9 +6,10 @@ import re
 from datetime import date
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates, validates_schema
 
 from ..models import ConsentState
+from .base import Schema
 
 TAG = validate.And(validate.Length(min=1, max=64), validate.Regexp(r"^[^\x00-\x1f,]+$"))
 _BIRTHDAY = re.compile(r"(?:(\d{4})-)?(\d{2})-(\d{2})")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..models import DiscountKind, DiscountValueType
+from .base import Schema
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]+$", error="Letters, digits, - and _ only.")
 
@@ -17,7 +18,8 @@ class DiscountCreateSchema(Schema):
     # The code (shared) or the prefix of every recipient's code (unique: PREFIX-XXXXXXXX).
     code = fields.String(required=True, validate=[validate.Length(min=3, max=20), CODE])
     value_type = fields.String(required=True, validate=validate.OneOf([v.value for v in DiscountValueType]))
-    value = fields.Decimal(required=True, places=2, validate=validate.Range(min=0.01))
+    # The column is NUMERIC(10, 2): a larger value would be refused by the database.
+    value = fields.Decimal(required=True, places=2, validate=validate.Range(min=0.01, max=99_999_999.99))
     ends_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
     @validates_schema

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, ValidationError, fields, pre_load, validate
+
+from .base import Schema
 
 ALIASES = {
     "message_id": ("messageId", "message_id", "id"),

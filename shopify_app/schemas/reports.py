@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import ValidationError, fields, post_load, validate
 
 from ..models.types import utcnow
+from .base import Schema
 
 MAX_PERIOD = timedelta(days=366)
 

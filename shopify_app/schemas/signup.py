@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+from marshmallow import EXCLUDE, ValidationError, fields, validate, validates
 
+from .base import Schema
 from .contacts import validate_birthday
 
 CONSENT_GIVEN = frozenset({"on", "true", "1", "yes"})

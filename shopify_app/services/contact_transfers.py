@@ -143,8 +143,12 @@ def _lines(pieces: Iterable[bytes]) -> Iterator[str]:
         pending = (pending + decoder.decode(piece)).replace("\r\n", "\n").replace("\r", "\n")
         *complete, pending = pending.split("\n")
         for line in complete:
+            if "\x00" in line:  # PostgreSQL stores no NUL (a UTF-16 file is full of them)
+                raise csv.Error("line contains NUL")
             yield line + "\n"
     pending += decoder.decode(b"", final=True)
+    if "\x00" in pending:
+        raise csv.Error("line contains NUL")
     if pending:
         yield pending
 
@@ -211,7 +215,10 @@ def _run_import(transfer_id: int) -> ContactTransfer:
     transfer.status = TransferStatus.RUNNING
     db.session.commit()
     reader = csv.DictReader(_lines(_read_chunks(transfer)))
-    columns = _header_map(reader.fieldnames)
+    try:
+        columns = _header_map(reader.fieldnames)
+    except csv.Error as exc:
+        return _fail(transfer, f"The file is not valid CSV near line {reader.line_num}: {exc}.")
     if "phone" not in columns:
         return _fail(transfer, "The file has no phone column (expected one of: phone, mobile, phone number).")
     if "consent" not in columns and transfer.processed_rows == 0:

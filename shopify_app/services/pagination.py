@@ -20,11 +20,15 @@ def encode_cursor(last_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
+    """The id a cursor names: an integer in the BIGINT range, or a 400 (never a float, a bool,
+    infinity or a number no id can be, which would reach the driver)."""
     try:
-        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return int(value["id"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from None
+        last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["id"]
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError, binascii.Error):
+        last_id = None
+    if type(last_id) is not int or not 0 <= last_id < 2**63:
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor")
+    return last_id
 
 
 def page(query: Select[tuple[T]], id_column: Any, *, limit: int, cursor: str | None) -> tuple[list[T], str | None]:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ..bulk import insert_or_nothing
 from ..extensions import db
+from ..inputs import hostile_reason, is_bad_input_error
 from ..metrics import WEBHOOKS
 from ..models import Shop, WebhookEvent, WebhookStatus
 from ..models.types import utcnow
@@ -23,6 +24,10 @@ log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 5
 PAYLOAD_AAD_COLUMN = "payload_ciphertext"
+
+
+class InvalidPayload(ValueError):
+    """The payload holds what no column can (a NUL, a lone surrogate, a number past 64 bits)."""
 
 
 @dataclass(frozen=True)
@@ -100,13 +105,19 @@ def process_event(*, event_id: int) -> str:
     try:
         if handler is not None:
             payload = _decrypt_payload(event)
+            if reason := hostile_reason(payload):
+                raise InvalidPayload(reason)
             shop = db.session.get(Shop, event.shop_id) if event.shop_id else None
             handler(shop=shop, payload=payload, event=event)
         _mark(event, WebhookStatus.PROCESSED)
     except Exception as exc:
         db.session.rollback()
-        _record_failure(event_id, exc)
+        # Bad input fails the same way every time: failed at once, not retried for hours.
+        bad_input = is_bad_input_error(exc) or isinstance(exc, InvalidPayload)
+        _record_failure(event_id, exc, final=bad_input)
         WEBHOOKS.labels(event.topic if handler else "other", "failed").inc()
+        if bad_input:
+            return "failed (invalid payload)"
         raise
     WEBHOOKS.labels(event.topic if handler else "other", "processed").inc()
     if event.shop_id is not None and event.topic.startswith(("orders/", "customers")):
@@ -130,13 +141,13 @@ def _mark(event: WebhookEvent, status: WebhookStatus) -> None:
     db.session.commit()
 
 
-def _record_failure(event_id: int, exc: Exception) -> None:
+def _record_failure(event_id: int, exc: Exception, *, final: bool = False) -> None:
     event = db.session.get(WebhookEvent, event_id)
     if event is None:
         return
     event.attempts += 1
     event.error = type(exc).__name__  # the class only: messages can carry payload values
-    if event.attempts >= MAX_ATTEMPTS:
+    if final or event.attempts >= MAX_ATTEMPTS:
         event.status = WebhookStatus.FAILED
     db.session.commit()
     log.warning("webhook_failed", topic=event.topic, webhook_event_id=event_id, attempts=event.attempts)
