@@ -258,26 +258,25 @@ def wait_for_lock_waiters(count: int, *, timeout: float = 30.0) -> None:
             time.sleep(0.02)
 
 
-def in_threads(app, shop_domain: str, *calls: Callable[[ApiClient], Any]) -> list[threading.Thread]:
-    """Start each call in a thread of its own (own app context, session and connection)."""
-    results: list[Any] = []
+class InThreads:
+    """Run each call in a thread of its own (own app context, session and connection)."""
 
-    def run(call: Callable[[ApiClient], Any]) -> None:
-        with app.app_context():
-            results.append(call(ApiClient(app.test_client(), shop_domain)))
+    def __init__(self, app, shop_domain: str, *calls: Callable[[ApiClient], Any]):
+        self.results: list[Any] = []
 
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.results = results  # type: ignore[attr-defined]
-        thread.start()
-    return threads
+        def run(call: Callable[[ApiClient], Any]) -> None:
+            with app.app_context():
+                self.results.append(call(ApiClient(app.test_client(), shop_domain)))
 
+        self.threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+        for thread in self.threads:
+            thread.start()
 
-def joined(threads: list[threading.Thread]) -> list[Any]:
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive()
-    return threads[0].results  # type: ignore[attr-defined]
+    def joined(self) -> list[Any]:
+        for thread in self.threads:
+            thread.join(timeout=60)
+            assert not thread.is_alive()
+        return self.results
 
 
 def status_and_code(response: Any) -> tuple[int, str | None]:
@@ -291,10 +290,10 @@ def test_a_launch_waiting_on_a_cancel_sees_cancelled_and_is_409(app, funded, sho
     with admin_engine().connect() as merchant:  # the cancel's transaction, not yet committed
         merchant.execute(text("SELECT id FROM campaigns WHERE id = :id FOR UPDATE"), {"id": campaign_id})
         merchant.execute(text("UPDATE campaigns SET state = 'cancelled' WHERE id = :id"), {"id": campaign_id})
-        threads = in_threads(app, shop.domain, lambda api: api.post(f"/api/campaigns/{campaign_id}/launch"))
+        threads = InThreads(app, shop.domain, lambda api: api.post(f"/api/campaigns/{campaign_id}/launch"))
         wait_for_lock_waiters(1)
         merchant.commit()
-    [response] = joined(threads)
+    [response] = threads.joined()
 
     assert status_and_code(response) == (409, "invalid_state")
     assert campaign_row(campaign_id).state == CampaignState.CANCELLED
@@ -334,13 +333,16 @@ def test_a_scheduled_launch_waiting_on_a_cancel_leaves_it_cancelled(app, funded,
 @on_postgresql_only
 def test_two_launches_at_once_one_is_200_the_other_409_with_one_snapshot_and_one_hold(app, funded, shop):
     campaign_id = make_campaign(funded)
-    launch = lambda api: api.post(f"/api/campaigns/{campaign_id}/launch")  # noqa: E731
+
+    def launch(api: ApiClient) -> Any:
+        return api.post(f"/api/campaigns/{campaign_id}/launch")
+
     with admin_engine().connect() as holder:  # both launches start while the row is held
         holder.execute(text("SELECT id FROM campaigns WHERE id = :id FOR UPDATE"), {"id": campaign_id})
-        threads = in_threads(app, shop.domain, launch, launch)
+        threads = InThreads(app, shop.domain, launch, launch)
         wait_for_lock_waiters(2)
         holder.rollback()
-    responses = joined(threads)
+    responses = threads.joined()
 
     assert sorted(status_and_code(response) for response in responses) == [(200, None), (409, "invalid_state")]
     assert message_count(campaign_id) == 4
@@ -355,10 +357,10 @@ def test_a_resume_waiting_on_a_cancel_is_409_and_the_campaign_stays_cancelled(ap
     with admin_engine().connect() as merchant:
         merchant.execute(text("SELECT id FROM campaigns WHERE id = :id FOR UPDATE"), {"id": campaign_id})
         merchant.execute(text("UPDATE campaigns SET state = 'cancelled' WHERE id = :id"), {"id": campaign_id})
-        threads = in_threads(app, shop.domain, lambda api: api.post(f"/api/campaigns/{campaign_id}/resume"))
+        threads = InThreads(app, shop.domain, lambda api: api.post(f"/api/campaigns/{campaign_id}/resume"))
         wait_for_lock_waiters(1)
         merchant.commit()
-    [response] = joined(threads)
+    [response] = threads.joined()
 
     assert status_and_code(response) == (409, "invalid_state")
     assert campaign_row(campaign_id).state == CampaignState.CANCELLED
@@ -369,7 +371,7 @@ def test_a_campaign_saved_while_its_segment_is_being_deleted_is_422(app, funded,
     segment_id = make_segment(funded)
     with admin_engine().connect() as deleter:  # the delete's transaction, locked and deleting
         deleter.execute(text("SELECT id FROM segments WHERE id = :id FOR UPDATE"), {"id": segment_id})
-        threads = in_threads(
+        threads = InThreads(
             app,
             shop.domain,
             lambda api: api.post("/api/campaigns", json={"name": "C", "body": "Hi", "segment_id": segment_id}),
@@ -377,7 +379,7 @@ def test_a_campaign_saved_while_its_segment_is_being_deleted_is_422(app, funded,
         wait_for_lock_waiters(1)
         deleter.execute(text("DELETE FROM segments WHERE id = :id"), {"id": segment_id})
         deleter.commit()
-    [response] = joined(threads)
+    [response] = threads.joined()
 
     assert status_and_code(response) == (422, "validation_failed")
     assert response.get_json()["error"]["details"] == {"fields": {"segment_id": ["No such segment."]}}
@@ -396,10 +398,10 @@ def test_a_segment_delete_waiting_on_a_campaign_save_sees_the_campaign_and_is_40
         saver.add(campaign)
         saver.flush()
         campaign_id = campaign.id
-        threads = in_threads(app, shop.domain, lambda api: api.delete(f"/api/segments/{segment_id}"))
+        threads = InThreads(app, shop.domain, lambda api: api.delete(f"/api/segments/{segment_id}"))
         wait_for_lock_waiters(1)
         saver.commit()
-    [response] = joined(threads)
+    [response] = threads.joined()
 
     assert status_and_code(response) == (409, "segment_in_use")
     assert response.get_json()["error"]["details"] == {
