@@ -12,6 +12,7 @@ from typing import Any
 from alembic import context
 from flask import current_app
 
+from shopify_app.foreign_keys import suspended as foreign_keys_suspended
 from shopify_app.tenancy import admin_engine, grant_app_role
 
 logger = logging.getLogger("alembic.env")
@@ -40,7 +41,9 @@ def run_migrations_online() -> None:
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
     # The admin (owner) role migrates; the app role then gets the grants it needs on whatever
     # the migrations created (it never owns tables, so RLS binds it).
-    with admin_engine().connect() as connection:
+    # SQLite's foreign keys are off while migrating: batch mode copies and drops tables
+    # (shopify_app/foreign_keys.py); the app's own connections enforce them.
+    with admin_engine().connect() as connection, foreign_keys_suspended(connection):
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()

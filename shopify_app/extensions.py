@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase
 from . import tenancy
 from .config import QUEUE_NAMES
 from .dbpool import ping_when_idle
+from .foreign_keys import enforce_on_sqlite
 from .tenancy import ScopedSession
 
 # Named constraints so Alembic (and SQLite batch mode) can alter and drop them reliably.
@@ -94,6 +95,7 @@ def init_extensions(app: Flask) -> None:
         for engine in db.engines.values():
             if engine.dialect.name == "postgresql":
                 ping_when_idle(engine)
+            enforce_on_sqlite(engine)
     tenancy.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations_dir())))
     redis_ext.init_app(app)

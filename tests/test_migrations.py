@@ -12,6 +12,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from shopify_app import create_app
 from shopify_app.extensions import db
@@ -64,4 +65,41 @@ def test_upgrade_downgrade_upgrade_round_trip(scratch_database_url):
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
         assert set(inspect(db.engine).get_table_names()) == tables
+        db.engine.dispose()
+
+
+def test_app_connections_enforce_foreign_keys_and_migrations_run_without_them(scratch_database_url):
+    """SQLite enforces foreign keys only when a connection asks: every app connection does, so a
+    deleted row's id is never left dangling; a migration run does not (batch mode copies and
+    drops tables), and the pool gets its connection back enforcing them again."""
+    from sqlalchemy import event
+
+    from shopify_app.foreign_keys import enabled
+
+    app = create_app(base_test_config(scratch_database_url))
+    with app.app_context():
+        engine = db.engine
+        during_copies: list[int] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if engine.dialect.name == "sqlite" and statement.lstrip().upper().startswith("CREATE TABLE _ALEMBIC_TMP_"):
+                during_copies.append(cursor.connection.execute("PRAGMA foreign_keys").fetchone()[0])
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            upgrade()
+            downgrade(revision="base")
+            upgrade()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        with engine.connect() as connection:
+            assert enabled(connection)
+        if engine.dialect.name == "sqlite":
+            assert during_copies  # batch mode copied tables...
+            assert set(during_copies) == {0}  # ...with foreign keys off
+            with engine.connect() as connection, pytest.raises(IntegrityError):  # no shop 999
+                connection.exec_driver_sql(
+                    "INSERT INTO segments (shop_id, name, filters, created_at, updated_at) "
+                    "VALUES (999, 'x', '{}', '2026-01-01', '2026-01-01')"
+                )
         db.engine.dispose()

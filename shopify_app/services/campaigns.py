@@ -38,7 +38,7 @@ from . import credits, links, report_cache
 from .batches import enqueue_batch, enqueue_ranges
 from .pagination import page
 from .plans import credits_per_segment, credits_per_segment_sql
-from .segments import audience_query, segment_filters
+from .segments import audience_query, referenced_segment, segment_filters
 from .templates import referenced_template
 from .templating import TemplateError, estimate_segments, longest_values, validate_template
 
@@ -52,15 +52,29 @@ def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(details={"fields": {field: [message]}})
 
 
-def get_campaign(*, shop: Shop, campaign_id: int) -> Campaign:
-    campaign = db.session.scalar(
-        select(Campaign).where(
-            Campaign.id == campaign_id, Campaign.shop_id == shop.id, Campaign.kind == CampaignKind.BROADCAST
-        )
+def get_campaign(*, shop: Shop, campaign_id: int, lock: bool = False) -> Campaign:
+    """The shop's broadcast campaign. `lock`: re-read under its row lock (`_locked`), for a
+    state change (launch, pause, resume, cancel, edit, delete)."""
+    query = select(Campaign).where(
+        Campaign.id == campaign_id, Campaign.shop_id == shop.id, Campaign.kind == CampaignKind.BROADCAST
     )
+    campaign = _locked(query, campaign_id) if lock else db.session.scalar(query)
     if campaign is None:  # an automation's carrier is not a campaign the merchant can touch
         raise NotFound("No such campaign.", code="campaign_not_found")
     return campaign
+
+
+def _locked(query: Select[tuple[Campaign]], campaign_id: int) -> Campaign | None:
+    """`query`'s campaign re-read under its row lock, held until the transaction ends: each state
+    change reads and writes the state under it, so none overwrites another that committed
+    meanwhile (a launch never turns a cancel that answered 200 into `sending`). Lock order:
+    the campaign before the shop (credits.lock_shop)."""
+    if not on_postgresql():  # SQLite ignores FOR UPDATE; a write takes its database write lock
+        db.session.execute(
+            update(Campaign).where(Campaign.id == campaign_id).values(updated_at=Campaign.updated_at),
+            execution_options={"synchronize_session": False},
+        )
+    return db.session.scalar(query.with_for_update().execution_options(populate_existing=True))
 
 
 def list_campaigns(*, shop: Shop, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
@@ -77,9 +91,7 @@ def _apply_fields(shop: Shop, campaign: Campaign, data: Mapping[str, Any]) -> No
     if "body" in data and data["body"] is not None:
         campaign.body = data["body"]
     if "segment_id" in data:
-        if data["segment_id"] is not None and not db.session.scalar(
-            select(Segment.id).where(Segment.id == data["segment_id"], Segment.shop_id == shop.id)
-        ):
+        if data["segment_id"] is not None and not referenced_segment(shop=shop, segment_id=data["segment_id"]):
             raise _invalid("segment_id", "No such segment.")
         campaign.segment_id = data["segment_id"]
     if "discount_id" in data:
@@ -107,7 +119,7 @@ def create_campaign(*, shop: Shop, data: Mapping[str, Any]) -> Campaign:
 
 
 def update_campaign(*, shop: Shop, campaign_id: int, data: Mapping[str, Any]) -> Campaign:
-    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id, lock=True)
     if campaign.state != CampaignState.DRAFT:
         raise Conflict("Only a draft campaign can be edited.", code="invalid_state", details={"state": campaign.state})
     _apply_fields(shop, campaign, data)
@@ -116,7 +128,7 @@ def update_campaign(*, shop: Shop, campaign_id: int, data: Mapping[str, Any]) ->
 
 
 def delete_campaign(*, shop: Shop, campaign_id: int) -> None:
-    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id, lock=True)
     if campaign.state in (CampaignState.SENDING, CampaignState.PAUSED):
         raise Conflict(
             "Cancel the campaign before deleting it.", code="invalid_state", details={"state": campaign.state}
@@ -144,10 +156,21 @@ def audience(*, shop: Shop, campaign: Campaign) -> Select[tuple[int]]:
 
 
 def _current_filters(campaign: Campaign) -> dict[str, Any]:
+    """The filters of the campaign's segment now; `{}` (every subscriber) only when it has none.
+    A segment that has gone is a 409, never everyone (segments.delete_segment refuses while a
+    campaign uses it; this is the wall behind that rule)."""
     if campaign.segment_id is None:
         return {}
-    segment = db.session.get(Segment, campaign.segment_id)
-    return segment_filters(segment) if segment else {}
+    segment = db.session.scalar(
+        select(Segment).where(Segment.id == campaign.segment_id, Segment.shop_id == campaign.shop_id)
+    )
+    if segment is None:
+        raise Conflict(
+            "This campaign's segment no longer exists: choose another audience.",
+            code="segment_missing",
+            details={"segment_id": campaign.segment_id},
+        )
+    return segment_filters(segment)
 
 
 def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
@@ -203,9 +226,8 @@ def unsubscribe_url(*, shop: Shop, contact_id: int) -> str:
 
 
 def launch(*, shop: Shop, campaign_id: int, send_at: datetime | None = None) -> Campaign:
-    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
-    if campaign.state not in EDITABLE:
-        raise Conflict("This campaign was already launched.", code="invalid_state", details={"state": campaign.state})
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id, lock=True)
+    _check_launchable(campaign)
     when = send_at or campaign.send_at
     if when is not None and when > utcnow():
         campaign.state, campaign.send_at = CampaignState.SCHEDULED, when
@@ -214,17 +236,42 @@ def launch(*, shop: Shop, campaign_id: int, send_at: datetime | None = None) -> 
     return start_sending(shop=shop, campaign=campaign)
 
 
+def _check_launchable(campaign: Campaign) -> None:
+    if campaign.state not in EDITABLE:
+        raise Conflict(
+            "This campaign was already launched or stopped.",
+            code="invalid_state",
+            details={"state": campaign.state.value},
+        )
+
+
+def _locked_for_launch(shop: Shop, campaign_id: int) -> Campaign:
+    """The campaign re-read under its row lock, still draft or scheduled (409 otherwise: a
+    cancel or another launch got there first and committed). Any kind: the scheduler's too."""
+    query = select(Campaign).where(Campaign.id == campaign_id, Campaign.shop_id == shop.id)
+    campaign = _locked(query, campaign_id)
+    if campaign is None:
+        raise NotFound("No such campaign.", code="campaign_not_found")
+    _check_launchable(campaign)
+    return campaign
+
+
 def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
-    """Snapshot the audience, hold the credits, and enqueue the batches (one transaction)."""
+    """Snapshot the audience, hold the credits, and enqueue the batches (one transaction, with
+    the campaign's row locked from the state check to the commit)."""
+    campaign = _locked_for_launch(shop, campaign.id)
     figures = estimate(shop=shop, campaign=campaign)
     available = credits.balance(shop_id=shop.id)
     if available < figures["credits"]:
-        # Buy the shortfall as capped overage (a 402 with the figures when the plan cannot),
-        # before the hold takes the shop row lock: no lock is held across a Shopify call.
+        # Buy the shortfall as capped overage (a 402 with the figures when the plan cannot).
+        # No lock is held across a Shopify call: this transaction ends first, and the state
+        # and the figures are read again under the locks afterwards.
         from .billing import buy_overage
 
+        db.session.rollback()
         buy_overage(shop=shop, needed=figures["credits"] - available, available=available, key=f"launch:c{campaign.id}")
-        db.session.refresh(campaign)
+        campaign = _locked_for_launch(shop, campaign.id)
+        figures = estimate(shop=shop, campaign=campaign)
     campaign.audience = _current_filters(campaign)
     credits.reserve_for_launch(shop=shop, campaign=campaign, amount=figures["credits"])
     now = utcnow()
@@ -319,14 +366,14 @@ def _transition(campaign: Campaign, allowed: tuple[CampaignState, ...], target: 
 
 
 def pause(*, shop: Shop, campaign_id: int) -> Campaign:
-    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id, lock=True)
     _transition(campaign, (CampaignState.SENDING,), CampaignState.PAUSED)
     db.session.commit()
     return campaign
 
 
 def resume(*, shop: Shop, campaign_id: int) -> Campaign:
-    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id, lock=True)
     _transition(campaign, (CampaignState.PAUSED,), CampaignState.SENDING)
     db.session.commit()
     enqueue_batches(campaign=campaign, only_open=True)
@@ -373,7 +420,7 @@ def cancel_waiting_rows(campaign_id: int, *, skip_reason: str | None = None) -> 
 
 
 def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
-    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
+    campaign = get_campaign(shop=shop, campaign_id=campaign_id, lock=True)
     _transition(
         campaign,
         (CampaignState.DRAFT, CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED),
@@ -451,6 +498,7 @@ def launch_due_scheduled(*, now: datetime | None = None) -> int:
     )
     started = 0
     for campaign in due:
+        campaign_id = campaign.id
         shop = db.session.get(Shop, campaign.shop_id)
         if shop is None or not shop.is_installed:
             continue
@@ -459,15 +507,23 @@ def launch_due_scheduled(*, now: datetime | None = None) -> int:
             started += 1
         except Exception as exc:  # one shop's problem (e.g. no credits) must not stop the others
             db.session.rollback()
-            _fail(campaign.id, reason=getattr(exc, "code", type(exc).__name__))
+            _fail(campaign_id, reason=getattr(exc, "code", type(exc).__name__))
     return started
 
 
 def _fail(campaign_id: int, *, reason: str) -> None:
-    db.session.execute(
-        update(Campaign).where(Campaign.id == campaign_id).values(state=CampaignState.FAILED, failure_reason=reason)
-    )
+    """Fail a scheduled campaign that could not start. Only a still-scheduled one: a campaign
+    cancelled or launched meanwhile (the launch's 409 `invalid_state`) keeps its state."""
+    failed = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.state == CampaignState.SCHEDULED)
+        .values(state=CampaignState.FAILED, failure_reason=reason),
+        execution_options={"synchronize_session": False},
+    ).rowcount
     db.session.commit()
+    if not failed:
+        log.info("scheduled_campaign_moved_on", campaign_id=campaign_id, reason=reason)
+        return
     log.warning("scheduled_campaign_failed", campaign_id=campaign_id, reason=reason)
     from .alerts import campaign_failed
 

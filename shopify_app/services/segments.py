@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select
+from sqlalchemy import Select, and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict
+from ..bulk import on_postgresql
+from ..errors import Conflict, NotFound
 from ..extensions import db
-from ..models import ConsentState, Contact, ContactTag, Segment, Shop
+from ..models import Campaign, CampaignState, ConsentState, Contact, ContactTag, Segment, Shop
 from ..schemas.segments import filters_for_storage, filters_from_storage
 from .owned import owned
 
@@ -89,6 +90,42 @@ def save_segment(*, shop: Shop, data: Mapping[str, Any], segment: Segment | None
     return segment
 
 
+# A campaign in these states still resolves its audience from its segment (at launch) or may
+# still be resumed; later ones keep the filters frozen at launch (`campaigns.audience`).
+SEGMENT_USERS = (CampaignState.DRAFT, CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED)
+
+
+def referenced_segment(*, shop: Shop, segment_id: int) -> int | None:
+    """The id of the shop's segment a campaign is about to reference, locked FOR KEY SHARE until
+    the campaign's transaction ends (None when there is no such segment): a concurrent
+    `delete_segment` waits, then sees the campaign; a delete that locked first has gone."""
+    return db.session.scalar(
+        select(Segment.id)
+        .where(Segment.id == segment_id, Segment.shop_id == shop.id)
+        .with_for_update(read=True, key_share=True)
+    )
+
+
 def delete_segment(*, shop: Shop, segment_id: int) -> None:
-    db.session.delete(get_segment(shop=shop, segment_id=segment_id))
+    """Delete a segment no live campaign uses (409 `segment_in_use` naming them otherwise):
+    the database would set their `segment_id` to NULL, and NULL means every subscriber."""
+    segment = get_segment(shop=shop, segment_id=segment_id)
+    if not on_postgresql():  # SQLite ignores FOR UPDATE; a write takes its database write lock
+        db.session.execute(update(Segment).where(Segment.id == segment.id).values(updated_at=Segment.updated_at))
+    if db.session.scalar(select(Segment.id).where(Segment.id == segment.id).with_for_update()) is None:
+        raise NotFound("No such segment.", code="segment_not_found")  # a concurrent delete won
+    rows = db.session.execute(
+        select(Campaign.id, Campaign.name, Campaign.state)
+        .where(Campaign.shop_id == shop.id, Campaign.segment_id == segment.id, Campaign.state.in_(SEGMENT_USERS))
+        .order_by(Campaign.id)
+    ).all()
+    users = [{"id": id_, "name": name, "state": CampaignState(state).value} for id_, name, state in rows]
+    if users:
+        db.session.rollback()
+        raise Conflict(
+            "Campaigns still use this segment: change their audience or cancel them first.",
+            code="segment_in_use",
+            details={"campaigns": users},
+        )
+    db.session.delete(segment)
     db.session.commit()
