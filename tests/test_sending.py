@@ -835,3 +835,29 @@ def test_a_message_whose_text_cannot_be_made_is_skipped_and_the_rest_go_out(send
     assert (skipped.skip_reason, skipped.attempts) == ("render_failed", 0)
     assert "+14155550003" not in provider_calls_per_recipient(fake_mitto)
     assert charges_add_up(shop.id, campaign_id, granted=1000) == RECIPIENTS - 1
+
+
+def test_a_shopper_who_joins_between_the_estimate_and_the_snapshot_is_held_for_too(sender, fake_mitto, monkeypatch):
+    """The launch holds what its snapshot recorded: a shopper who joined after the estimate
+    (a Greek number: 4 credits) has their share held, so the pool never ends short."""
+    from shopify_app.models import ConsentSource, ConsentState
+    from shopify_app.services import campaigns
+    from shopify_app.services.contacts import ConsentChange, create_or_merge, parse_phone
+
+    app, api, shop = sender
+    estimate = campaigns.estimate
+
+    def estimate_then_a_sign_up(**kwargs):
+        figures = estimate(**kwargs)
+        joined = ConsentChange(state=ConsentState.SUBSCRIBED, source=ConsentSource.ADMIN, consent_text="Yes")
+        greek = parse_phone(kwargs["shop"], "+306912345678")  # 4 credits a part
+        create_or_merge(shop=kwargs["shop"], phone=greek, data={}, consent=joined)
+        return figures
+
+    monkeypatch.setattr(campaigns, "estimate", estimate_then_a_sign_up)
+    campaign_id = held_back(lambda: launch(api))
+    campaign = db.session.get(Campaign, campaign_id)
+    assert (campaign.recipients, campaign.credits_reserved) == (RECIPIENTS + 1, RECIPIENTS + 4)
+    assert credits.held_for(campaign_id=campaign_id) == RECIPIENTS + 4
+    settle_jobs(app)
+    assert charges_add_up(shop.id, campaign_id, granted=1000) == RECIPIENTS + 4

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, Select, and_, delete, exists, func, insert, l
 
 from ..bulk import on_postgresql
 from ..config import current_config
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from ..extensions import db
 from ..models import (
     OPEN_MESSAGE_STATES,
@@ -273,7 +273,6 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
         campaign = _locked_for_launch(shop, campaign.id)
         figures = estimate(shop=shop, campaign=campaign)
     campaign.audience = _current_filters(campaign)
-    credits.reserve_for_launch(shop=shop, campaign=campaign, amount=figures["credits"])
     now = utcnow()
     source = (
         audience(shop=shop, campaign=campaign)
@@ -291,11 +290,21 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
         .order_by(Contact.id)
     )
     db.session.execute(insert(Message.__table__).from_select(_SNAPSHOT_COLUMNS, source))
+    # The hold is what the snapshot recorded, not the estimate: a shopper who joined (or left)
+    # between the two has a share too, or the pool would end short and the balance undercharged.
+    recipients, held = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Message.held_credits), 0)).where(Message.campaign_id == campaign.id)
+    ).one()
+    try:
+        credits.reserve_for_launch(shop=shop, campaign=campaign, amount=int(held))
+    except PaymentRequired:
+        db.session.rollback()  # the snapshot goes with it
+        raise
     campaign.state = CampaignState.SENDING
     campaign.launched_at = now
-    campaign.recipients = figures["recipients"]
+    campaign.recipients = int(recipients)
     campaign.estimated_segments = figures["credits_per_message"]
-    campaign.credits_reserved = figures["credits"]
+    campaign.credits_reserved = int(held)
     db.session.commit()
     log.info("campaign_launched", shop_id=shop.id, campaign_id=campaign.id, recipients=campaign.recipients)
     enqueue_batches(campaign=campaign)
