@@ -138,16 +138,8 @@ def back_in_stock() -> Response:
 def confirm_page() -> Response:
     """A page with one button: link scanners and previews fetch GET URLs, so GET alone never
     subscribes (consent must be the shopper's own act)."""
-    shop = signup.installed_shop(g.shop_domain)
-    token = request.args.get("t")
-    contact = signup.contact_for_preferences(shop=shop, claims=read_link_token("confirm", token))
-    phone = mask_phone(contact_phone(contact))
-    return render(
-        200,
-        title="Confirm your subscription",
-        message=f"Get our marketing texts at {phone}?",
-        data={"phone": phone, "consent_state": contact.consent_state.value},
-        form=_button_form("confirm", token, label="Confirm"),
+    return _button_page(
+        "confirm", title="Confirm your subscription", question="Get our marketing texts at {}?", label="Confirm"
     )
 
 
@@ -171,22 +163,27 @@ def _button_form(purpose: Purpose, token: str | None, *, label: str) -> str:
     return f'<form method="post" action="{action}"><button type="submit">{liquid_escape(label)}</button></form>'
 
 
+def _button_page(purpose: Purpose, *, title: str, question: str, label: str) -> Response:
+    """The GET of a texted link: the shopper's masked number, and one button that POSTs back to
+    the same signed link, which alone acts."""
+    shop = signup.installed_shop(g.shop_domain)
+    token = request.args.get("t")
+    contact = signup.contact_for_preferences(shop=shop, claims=read_link_token(purpose, token))
+    phone = mask_phone(contact_phone(contact))
+    return render(
+        200,
+        title=title,
+        message=question.format(phone),
+        data={"phone": phone, "consent_state": contact.consent_state.value},
+        form=_button_form(purpose, token, label=label),
+    )
+
+
 @bp.get("/unsubscribe")
 @app_proxy_verified
 def unsubscribe_page() -> Response:
     """A page with one button: link previews fetch GET URLs, so GET alone never unsubscribes."""
-    shop = signup.installed_shop(g.shop_domain)
-    token = request.args.get("t")
-    contact = signup.contact_for_preferences(shop=shop, claims=read_link_token("unsubscribe", token))
-    form = _button_form("unsubscribe", token, label="Unsubscribe")
-    phone = mask_phone(contact_phone(contact))
-    return render(
-        200,
-        title="Unsubscribe",
-        message=f"Stop marketing texts to {phone}?",
-        data={"phone": phone, "consent_state": contact.consent_state.value},
-        form=form,
-    )
+    return _button_page("unsubscribe", title="Unsubscribe", question="Stop marketing texts to {}?", label="Unsubscribe")
 
 
 @bp.post("/unsubscribe")
