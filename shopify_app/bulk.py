@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Table, Text, any_, bindparam, cast, insert, text
+from sqlalchemy import BigInteger, Connection, Table, Text, any_, bindparam, cast, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -180,6 +180,18 @@ def _element(value: Any) -> str:
 def on_postgresql() -> bool:
     """Whether the session's database is PostgreSQL (else the embedded SQLite)."""
     return db.session.connection().dialect.name == "postgresql"
+
+
+def lock_for_update(model: Any, row_id: int) -> Any:
+    """`SELECT model WHERE id = row_id FOR UPDATE`, a lock both backends honour until the
+    transaction ends: SQLite ignores FOR UPDATE, so there a no-op write of the row first takes
+    the database's write lock. Execute the returned statement (None when the row is gone)."""
+    if not on_postgresql():
+        db.session.execute(
+            update(model).where(model.id == row_id).values(updated_at=model.updated_at),
+            execution_options={"synchronize_session": False},
+        )
+    return select(model).where(model.id == row_id).with_for_update()
 
 
 def dialect_insert(table: Table) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 from sqlalchemy import BigInteger, Select, and_, delete, exists, func, insert, literal, select, text, update
 
-from ..bulk import on_postgresql
+from ..bulk import lock_for_update, on_postgresql
 from ..config import current_config
 from ..errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from ..extensions import db
@@ -69,12 +69,8 @@ def _locked(query: Select[tuple[Campaign]], campaign_id: int) -> Campaign | None
     change reads and writes the state under it, so none overwrites another that committed
     meanwhile (a launch never turns a cancel that answered 200 into `sending`). Lock order:
     the campaign before the shop (credits.lock_shop)."""
-    if not on_postgresql():  # SQLite ignores FOR UPDATE; a write takes its database write lock
-        db.session.execute(
-            update(Campaign).where(Campaign.id == campaign_id).values(updated_at=Campaign.updated_at),
-            execution_options={"synchronize_session": False},
-        )
-    return db.session.scalar(query.with_for_update().execution_options(populate_existing=True))
+    locked = lock_for_update(Campaign, campaign_id).where(query.whereclause)
+    return db.session.scalar(locked.execution_options(populate_existing=True))
 
 
 def list_campaigns(*, shop: Shop, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:

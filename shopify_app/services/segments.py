@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select, update
+from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..bulk import on_postgresql
+from ..bulk import lock_for_update
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from ..models import Campaign, CampaignState, ConsentState, Contact, ContactTag, Segment, Shop
@@ -110,9 +110,7 @@ def delete_segment(*, shop: Shop, segment_id: int) -> None:
     """Delete a segment no live campaign uses (409 `segment_in_use` naming them otherwise):
     the database would set their `segment_id` to NULL, and NULL means every subscriber."""
     segment = get_segment(shop=shop, segment_id=segment_id)
-    if not on_postgresql():  # SQLite ignores FOR UPDATE; a write takes its database write lock
-        db.session.execute(update(Segment).where(Segment.id == segment.id).values(updated_at=Segment.updated_at))
-    if db.session.scalar(select(Segment.id).where(Segment.id == segment.id).with_for_update()) is None:
+    if db.session.scalar(lock_for_update(Segment, segment.id)) is None:
         raise NotFound("No such segment.", code="segment_not_found")  # a concurrent delete won
     rows = db.session.execute(
         select(Campaign.id, Campaign.name, Campaign.state)
