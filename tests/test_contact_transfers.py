@@ -283,10 +283,11 @@ def test_a_nul_byte_in_a_row_is_that_rows_error_and_the_others_import(api):
     assert sorted(c["first_name"] for c in api.get("/api/contacts").get_json()["items"]) == ["Ada", "Di"]
 
 
-def test_a_nul_byte_in_the_file_name_does_not_break_the_upload(api):
+def test_a_nul_byte_in_the_file_name_is_a_400_naming_the_problem(api):
     response = upload(api, "phone\n+14155550101\n", filename="con\x00tacts.csv")
-    assert response.status_code == 201, response.get_json()
-    assert response.get_json()["created_count"] == 1
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]["details"] == {"location": "form", "reason": "nul"}
+    assert api.get("/api/contacts").get_json()["items"] == []
 
 
 def _stored_import(shop, rows: int = 1200):
