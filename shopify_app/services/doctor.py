@@ -34,9 +34,9 @@ def _settings() -> Check:
     config = current_app.config
     warnings = []
     if config["APP_ENV"] == "production":
-        for name in ("METRICS_TOKEN", "OPERATOR_TOKEN", "SENTRY_DSN"):
-            if not config.get(name):
-                warnings.append(f"{name} unset")
+        # METRICS_TOKEN and OPERATOR_TOKEN are required at start-up (config.py): only this is optional.
+        if not config.get("SENTRY_DSN"):
+            warnings.append("SENTRY_DSN unset")
     detail = f"APP_ENV={config['APP_ENV']}, SMS_BACKEND={config['SMS_BACKEND']}"
     return Check("settings", WARN if warnings else OK, detail + ("; " + ", ".join(warnings) if warnings else ""))
 
