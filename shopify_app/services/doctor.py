@@ -33,10 +33,9 @@ class Check:
 def _settings() -> Check:
     config = current_app.config
     warnings = []
-    if config["APP_ENV"] == "production":
-        # METRICS_TOKEN and OPERATOR_TOKEN are required at start-up (config.py): only this is optional.
-        if not config.get("SENTRY_DSN"):
-            warnings.append("SENTRY_DSN unset")
+    # METRICS_TOKEN and OPERATOR_TOKEN are required at start-up in production (config.py).
+    if config["APP_ENV"] == "production" and not config.get("SENTRY_DSN"):
+        warnings.append("SENTRY_DSN unset")
     detail = f"APP_ENV={config['APP_ENV']}, SMS_BACKEND={config['SMS_BACKEND']}"
     return Check("settings", WARN if warnings else OK, detail + ("; " + ", ".join(warnings) if warnings else ""))
 
