@@ -137,4 +137,6 @@ def test_sigkill_never_causes_a_second_provider_call(crash_app, fake_mitto, poin
     if point != "before":  # the unknown rows keep their cost, for an operator's resolution
         assert {(m.attempts, m.credits, m.error_code) for m in rows()} == {(1, 1, "worker_lost")}
         assert credits.held_for(campaign_id=campaign["id"]) == RECIPIENTS
+    # Every row says what it went (or may have gone) from, a dead batch's unknown rows too.
+    assert {m.sender for m in rows()} == {f"+1212555{shop.id % 10000:04d}"}
     assert db.session.scalars(select(SendAttempt)).all() == []

@@ -61,6 +61,8 @@ def upgrade():
     op.create_index("ix_sender_assignments_number_shop_id", "sender_assignments", ["number", "shop_id"])
     with op.batch_alter_table("messages") as batch:
         batch.add_column(sa.Column("sender", sa.String(length=16), nullable=True))
+    with op.batch_alter_table("send_attempts") as batch:  # the senders of an attempt's rows, parallel to its ids
+        batch.add_column(sa.Column("senders", sa.Text(), nullable=True))
     with op.batch_alter_table("shops") as batch:
         batch.drop_index("ix_shops_inbound_number")
         batch.drop_column("inbound_number")
@@ -75,6 +77,8 @@ def downgrade():
     with op.batch_alter_table("shops") as batch:
         batch.add_column(sa.Column("inbound_number", sa.String(length=20), nullable=True))
         batch.create_index("ix_shops_inbound_number", ["inbound_number"], unique=False)
+    with op.batch_alter_table("send_attempts") as batch:
+        batch.drop_column("senders")
     with op.batch_alter_table("messages") as batch:
         batch.drop_column("sender")
     op.drop_index("ix_sender_assignments_number_shop_id", table_name="sender_assignments")

@@ -207,6 +207,8 @@ class SendAttempt(db.Model):  # type: ignore[name-defined,misc]
     attempts: Mapped[str] = mapped_column(Text)
     credits: Mapped[str] = mapped_column(Text)
     segments: Mapped[str] = mapped_column(Text)
+    # What each text goes from (messages.sender), so rows a dead batch leaves say it too.
+    senders: Mapped[str | None] = mapped_column(Text)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -468,6 +468,7 @@ def _open_attempt(shop: Shop, campaign: Campaign, plan: Plan, now: datetime) -> 
                 "campaign_id": campaign.id,
                 "message_ids": pg_array([write.id for write in attempts]),
                 **_arrays(attempts, "attempts", "credits", "segments"),
+                "senders": pg_array([write.sender for write in attempts]),
                 "attempted_at": now,
                 "lease_until": now + LEASE,
             },
@@ -1094,9 +1095,10 @@ def finish_if_done(*, campaign_id: int, ahead_of: int | None = None, kind: Campa
 # An expired record's rows that are still open become `unknown` with the record's values.
 _EXPIRE_ATTEMPT = text(
     "UPDATE messages SET state = :unknown, error_code = 'worker_lost', attempted_at = :attempted_at, "
-    "attempts = v.attempts, credits = v.credits, segments = v.segments, lease_until = NULL, defer_until = NULL "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS smallint[]), CAST(:credits AS integer[]), "
-    "CAST(:segments AS smallint[])) AS v(id, attempts, credits, segments) "
+    "attempts = v.attempts, credits = v.credits, segments = v.segments, sender = v.sender, lease_until = NULL, "
+    "defer_until = NULL FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS smallint[]), "
+    "CAST(:credits AS integer[]), CAST(:segments AS smallint[]), CAST(:senders AS varchar[])) "
+    "AS v(id, attempts, credits, segments, sender) "
     "WHERE messages.id = v.id AND messages.state IN (:queued, :deferred)"
 )
 
@@ -1130,6 +1132,7 @@ def _expire_attempts(now: datetime) -> int:
                     "attempts": record.attempts,
                     "credits": record.credits,
                     "segments": record.segments,
+                    "senders": record.senders,  # NULL for a record written before 0017: no sender
                 },
             ).rowcount
             or 0
