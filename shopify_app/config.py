@@ -111,7 +111,7 @@ def _default_database_url() -> str:
     return f"sqlite:///{instance / 'sms_blossom.sqlite3'}"
 
 
-# name -> parser(raw env value or None) -> config value. Every variable in DESIGN.md is here.
+# name -> parser(raw env value or None) -> config value. Every variable in the README is here.
 _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "APP_ENV": _str("development"),
     "SECRET_KEY": _str(DEV_SECRET_KEY),

@@ -1,4 +1,4 @@
-"""One exception hierarchy and one handler: every error leaves as the DESIGN.md JSON shape.
+"""One exception hierarchy and one handler: every error leaves as the JSON shape of docs/architecture.md.
 
     {"error": {"code": "snake_case", "message": "...", "details": {...}}}
 

@@ -1,1 +1,1 @@
-"""See DESIGN.md: the layout of the house."""
+"""See docs/architecture.md: the layout of the house."""
