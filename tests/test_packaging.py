@@ -203,3 +203,22 @@ def test_the_app_proxy_url_is_a_route_we_serve(app, app_toml):
     assert proxy["subpath"]
     path = re.sub(r"^https://[^/]+", "", proxy["url"])
     assert route_exists(app, path, "GET") or route_exists(app, path + "/", "GET")
+
+
+SCOPE = re.compile(r"\b(?:read|write|unauthenticated_read|unauthenticated_write)_[a-z_]+\b")
+
+
+def test_readme_config_default_and_toml_name_the_same_scopes(project_root, app_toml):
+    """What the toml requests is what Shopify grants at install; the config default (what OAuth
+    asks for) and the README must not promise fewer or other scopes."""
+    from shopify_app.config import load_config
+
+    toml_scopes = app_toml["access_scopes"]["scopes"].split(",")
+    config_scopes = load_config(environ={})["SHOPIFY_SCOPES"].split(",")
+    [row] = [
+        line for line in (project_root / "README.md").read_text().splitlines() if line.startswith("| `SHOPIFY_SCOPES`")
+    ]
+    readme_scopes = SCOPE.findall(row.split("|")[2])
+    assert len(set(toml_scopes)) == len(toml_scopes)
+    assert sorted(config_scopes) == sorted(toml_scopes)
+    assert sorted(readme_scopes) == sorted(toml_scopes)
