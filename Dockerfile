@@ -34,6 +34,8 @@ CMD ["flask", "--app", "shopify_app", "worker", "--with-scheduler"]
 # The last stage is the default target: the web server.
 FROM runtime AS web
 EXPOSE 8000
+# Asks the port gunicorn binds ($PORT, default 8000: gunicorn.conf.py), straight to loopback
+# (no HTTP proxy from the environment).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status == 200 else 1)"]
+  CMD ["python", "-c", "import os, sys, urllib.request as u; url = 'http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'); sys.exit(0 if u.build_opener(u.ProxyHandler({})).open(url, timeout=4).status == 200 else 1)"]
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"]

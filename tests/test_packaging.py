@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
+import socket
+import subprocess
+import sys
+import threading
 import tomllib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -64,6 +70,73 @@ def test_default_target_serves_gunicorn_with_a_healthcheck(dockerfile):
     assert web[0].endswith("AS web")
     assert any(line.startswith("HEALTHCHECK") and "/health" in line for line in web)
     assert web[-1] == 'CMD ["gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"]'
+
+
+def gunicorn_bind(project_root, monkeypatch, port: str | None) -> list[str]:
+    """`bind` as gunicorn reads it from gunicorn.conf.py, with PORT set to `port` (or unset)."""
+    from gunicorn.app.base import Application
+
+    if port is None:
+        monkeypatch.delenv("PORT", raising=False)
+    else:
+        monkeypatch.setenv("PORT", port)
+
+    class ConfigOnly(Application):
+        def init(self, parser, opts, args):
+            return None
+
+        def load_config(self):
+            self.load_config_from_file(str(project_root / "gunicorn.conf.py"))
+
+        def load(self):
+            raise AssertionError("no app is served here")
+
+    return ConfigOnly().cfg.bind
+
+
+def healthcheck_argv(dockerfile) -> list[str]:
+    [line] = [line for line in dockerfile["web"] if line.startswith("HEALTHCHECK")]
+    command = line.split(" CMD ", 1)[1].strip()
+    argv = json.loads(command) if command.startswith("[") else ["/bin/sh", "-c", command]
+    return [sys.executable if part == "python" else part for part in argv]
+
+
+class _Health(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        return None
+
+
+def run_healthcheck(argv: list[str], port: int) -> int:
+    env = {"PATH": "/usr/bin:/bin", "PORT": str(port)}
+    return subprocess.run(argv, env=env, capture_output=True, timeout=60, check=False).returncode
+
+
+def test_the_healthcheck_asks_the_port_gunicorn_binds(dockerfile, project_root, monkeypatch):
+    """gunicorn binds $PORT (default 8000): the HEALTHCHECK must ask that port, not a fixed one."""
+    runtime_env = next(line for line in dockerfile["runtime"] if line.startswith("ENV") and "PORT=" in line)
+    image_port = re.search(r"\bPORT=(\d+)", runtime_env).group(1)
+    assert gunicorn_bind(project_root, monkeypatch, None) == [f"0.0.0.0:{image_port}"]
+    assert f"EXPOSE {image_port}" in dockerfile["web"]
+    argv = healthcheck_argv(dockerfile)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        assert gunicorn_bind(project_root, monkeypatch, str(port)) == [f"0.0.0.0:{port}"]
+        assert run_healthcheck(argv, port) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    with socket.socket() as probe:  # a port nothing listens on: the check must fail there
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    assert run_healthcheck(argv, closed) != 0
 
 
 def test_worker_target_starts_the_rq_worker_with_a_different_cmd(dockerfile):
@@ -130,3 +203,22 @@ def test_the_app_proxy_url_is_a_route_we_serve(app, app_toml):
     assert proxy["subpath"]
     path = re.sub(r"^https://[^/]+", "", proxy["url"])
     assert route_exists(app, path, "GET") or route_exists(app, path + "/", "GET")
+
+
+SCOPE = re.compile(r"\b(?:read|write|unauthenticated_read|unauthenticated_write)_[a-z_]+\b")
+
+
+def test_readme_config_default_and_toml_name_the_same_scopes(project_root, app_toml):
+    """What the toml requests is what Shopify grants at install; the config default (what OAuth
+    asks for) and the README must not promise fewer or other scopes."""
+    from shopify_app.config import load_config
+
+    toml_scopes = app_toml["access_scopes"]["scopes"].split(",")
+    config_scopes = load_config(environ={})["SHOPIFY_SCOPES"].split(",")
+    [row] = [
+        line for line in (project_root / "README.md").read_text().splitlines() if line.startswith("| `SHOPIFY_SCOPES`")
+    ]
+    readme_scopes = SCOPE.findall(row.split("|")[2])
+    assert len(set(toml_scopes)) == len(toml_scopes)
+    assert sorted(config_scopes) == sorted(toml_scopes)
+    assert sorted(readme_scopes) == sorted(toml_scopes)

@@ -2,7 +2,9 @@
 
 Every route is behind the proxy signature; the shop comes from the signed query. A storefront
 `<form>` gets a Liquid page (rendered by Shopify inside the theme) in which every value a
-shopper supplied is escaped for HTML and for Liquid; JSON clients get JSON.
+shopper supplied is escaped for HTML and for Liquid; JSON clients get JSON. What a shopper reads
+comes from `storefront_text` in the form's language: an error is one plain sentence per field
+(never a schema's developer wording), in the page and in the JSON error shape alike.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from ..security.link_tokens import Purpose, link_url, make_link_token, read_link
 from ..services import signup, stock
 from ..services.contacts import contact_phone
 from ..services.phones import mask_phone
+from ..storefront_text import choose_language, say
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
 LIQUID = "application/liquid"
+LANGUAGE_KEY = "sms_blossom.storefront_language"
 
 
 def liquid_escape(value: object) -> str:
@@ -37,14 +41,43 @@ def wants_json() -> bool:
     )
 
 
+def _raw_form() -> dict[str, Any]:
+    """The posted fields as sent, for choosing the language and naming problems; {} for a body
+    that is not a form or a JSON object (or that the door refused)."""
+    try:
+        payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    except AppError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def language() -> str:
+    """The shopper's language (storefront_text.choose_language), chosen once per request: kept
+    in the request's environ, since `g` lives as long as the app context, which can span
+    several requests."""
+    if LANGUAGE_KEY not in request.environ:
+        locale = _raw_form().get("locale") or request.args.get("locale")
+        request.environ[LANGUAGE_KEY] = choose_language(locale, request.headers.get("Accept-Language"))
+    return str(request.environ[LANGUAGE_KEY])
+
+
 def render(status: int, *, title: str, message: str, data: dict[str, Any], form: str = "") -> Response:
     if wants_json():
         response = jsonify(data)
         response.status_code = status
-        return response
-    body = f'<div class="sms-blossom"><h2>{liquid_escape(title)}</h2><p>{liquid_escape(message)}</p>{form}</div>'
+        return _in_language(response)
+    body = (
+        f'<div class="sms-blossom" lang="{language()}"><h2>{liquid_escape(title)}</h2>'
+        f"<p>{liquid_escape(message)}</p>{form}</div>"
+    )
     response = make_response(body, status)
     response.mimetype = LIQUID
+    return _in_language(response)
+
+
+def _in_language(response: Response) -> Response:
+    response.headers["Content-Language"] = language()
+    response.vary.add("Accept-Language")
     return response
 
 
@@ -58,13 +91,62 @@ def storefront_ip() -> str | None:
     return request.remote_addr
 
 
+# Problems a shopper can fix, by field; any other field is the theme's (or a bot's) doing.
+FIELD_PROBLEMS = {
+    "consent": "consent_required",
+    "email": "email_invalid",
+    "birthday": "birthday_invalid",
+    "first_name": "name_invalid",
+    "last_name": "name_invalid",
+    "variant_id": "product_invalid",
+    "product_title": "product_invalid",
+}
+# Every other refusal on these routes, by error code.
+CODE_PROBLEMS = {
+    "rate_limited": "too_many_attempts",
+    "signup_countries_required": "signup_unavailable",
+    "shop_not_found": "signup_unavailable",
+    "invalid_link": "link_invalid",
+    "contact_not_found": "link_invalid",
+    "invalid_signature": "page_expired",
+    "stale_signature": "page_expired",
+    "duplicate_params": "page_expired",
+    "invalid_body": "form_invalid",
+    "invalid_input": "form_invalid",
+    "invalid_json": "form_invalid",
+}
+
+
+def _field_problem(name: str, messages: object) -> str:
+    if name != "phone":
+        return FIELD_PROBLEMS.get(name, "form_invalid")
+    if not str(_raw_form().get("phone") or "").strip():
+        return "phone_required"
+    if isinstance(messages, list) and signup.COUNTRY_REFUSED in messages:
+        return "phone_country"
+    return "phone_invalid"
+
+
+def plain_fields(fields_: dict[str, Any]) -> dict[str, list[str]]:
+    """{field: [the developer's messages]} -> {field: [one plain sentence in the shopper's language]}."""
+    return {str(name): [say(_field_problem(str(name), messages), language())] for name, messages in fields_.items()}
+
+
 @bp.errorhandler(AppError)
 def proxy_error(exc: AppError) -> Response:
+    fields_ = exc.details.get("fields") if isinstance(exc.details, dict) else None
+    if isinstance(fields_, dict) and fields_:
+        problems = plain_fields(fields_)
+        details = {**exc.details, "fields": problems}
+        title = say("check_form_title", language())
+        message = " ".join(dict.fromkeys(sentence for sentences in problems.values() for sentence in sentences))
+    else:
+        details = exc.details
+        title = say("sorry_title", language())
+        message = say(CODE_PROBLEMS.get(exc.code, "something_wrong"), language())
     if wants_json():
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
-    fields_ = exc.details.get("fields", {}) if isinstance(exc.details, dict) else {}
-    problems = " ".join(" ".join(map(str, messages)) for messages in fields_.values()) or exc.message
-    response = render(exc.status, title="Sorry", message=problems, data={})
+        return _in_language(error_response(exc.status, exc.code, message, details, exc.headers))
+    response = render(exc.status, title=title, message=message, data={})
     for name, value in exc.headers.items():
         response.headers[name] = value
     return response
@@ -73,7 +155,7 @@ def proxy_error(exc: AppError) -> Response:
 @bp.errorhandler(ValidationError)
 def proxy_validation_error(exc: ValidationError) -> Response:
     messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-    return proxy_error(ValidationFailed("Please check the form.", details={"fields": messages}))
+    return proxy_error(ValidationFailed(details={"fields": messages}))
 
 
 @bp.get("/", strict_slashes=False)
@@ -91,13 +173,13 @@ def subscribe() -> Response:
     result = signup.sign_up(shop=shop, form=form, ip=storefront_ip(), user_agent=request.user_agent.string)
     if result.state.value == "subscribed":
         return render(
-            200, title="You're subscribed", message="This number already gets our texts.", data={"status": "subscribed"}
+            200,
+            title=say("subscribed_title", language()),
+            message=say("already_subscribed", language()),
+            data={"status": "subscribed"},
         )
     return render(
-        201,
-        title="Almost there",
-        message="We texted you a link: reply Y or tap it to confirm your subscription.",
-        data={"status": "pending"},
+        201, title=say("pending_title", language()), message=say("pending", language()), data={"status": "pending"}
     )
 
 
@@ -123,12 +205,8 @@ def back_in_stock() -> Response:
     pending = result.state.value != "subscribed"
     return render(
         201 if created else 200,
-        title="We'll text you",
-        message=(
-            "We texted you a link: confirm your subscription and we'll tell you when it's back."
-            if pending
-            else "We'll text you once when it's back in stock."
-        ),
+        title=say("stock_title", language()),
+        message=say("stock_pending" if pending else "stock_waiting", language()),
         data={"status": "waiting", "subscription": result.state.value},
     )
 
@@ -138,9 +216,7 @@ def back_in_stock() -> Response:
 def confirm_page() -> Response:
     """A page with one button: link scanners and previews fetch GET URLs, so GET alone never
     subscribes (consent must be the shopper's own act)."""
-    return _button_page(
-        "confirm", title="Confirm your subscription", question="Get our marketing texts at {}?", label="Confirm"
-    )
+    return _button_page("confirm")
 
 
 @bp.post("/confirm")
@@ -151,8 +227,8 @@ def confirm() -> Response:
     contact = signup.confirm(shop=shop, claims=claims, ip=storefront_ip(), user_agent=request.user_agent.string)
     return render(
         200,
-        title="Subscribed",
-        message="Thanks! You will now receive our texts.",
+        title=say("confirmed_title", language()),
+        message=say("confirmed", language()),
         data={"status": contact.consent_state.value},
     )
 
@@ -163,19 +239,20 @@ def _button_form(purpose: Purpose, token: str | None, *, label: str) -> str:
     return f'<form method="post" action="{action}"><button type="submit">{liquid_escape(label)}</button></form>'
 
 
-def _button_page(purpose: Purpose, *, title: str, question: str, label: str) -> Response:
+def _button_page(purpose: Purpose) -> Response:
     """The GET of a texted link: the shopper's masked number, and one button that POSTs back to
-    the same signed link, which alone acts."""
+    the same signed link, which alone acts (`<purpose>_title`, `_question`, `_button` in the
+    storefront text)."""
     shop = signup.installed_shop(g.shop_domain)
     token = request.args.get("t")
     contact = signup.contact_for_preferences(shop=shop, claims=read_link_token(purpose, token))
     phone = mask_phone(contact_phone(contact))
     return render(
         200,
-        title=title,
-        message=question.format(phone),
+        title=say(f"{purpose}_title", language()),
+        message=say(f"{purpose}_question", language(), phone=phone),
         data={"phone": phone, "consent_state": contact.consent_state.value},
-        form=_button_form(purpose, token, label=label),
+        form=_button_form(purpose, token, label=say(f"{purpose}_button", language())),
     )
 
 
@@ -183,7 +260,7 @@ def _button_page(purpose: Purpose, *, title: str, question: str, label: str) -> 
 @app_proxy_verified
 def unsubscribe_page() -> Response:
     """A page with one button: link previews fetch GET URLs, so GET alone never unsubscribes."""
-    return _button_page("unsubscribe", title="Unsubscribe", question="Stop marketing texts to {}?", label="Unsubscribe")
+    return _button_page("unsubscribe")
 
 
 @bp.post("/unsubscribe")
@@ -194,8 +271,8 @@ def unsubscribe() -> Response:
     contact = signup.unsubscribe(shop=shop, claims=claims, ip=storefront_ip(), user_agent=request.user_agent.string)
     return render(
         200,
-        title="Unsubscribed",
-        message="You will not receive marketing texts from us any more.",
+        title=say("unsubscribed_title", language()),
+        message=say("unsubscribed", language()),
         data={"status": contact.consent_state.value},
     )
 
@@ -211,8 +288,12 @@ def preferences() -> Response:
     phone = mask_phone(contact_phone(contact))
     return render(
         200,
-        title="Your text preferences",
-        message=f"{phone} is {state}.",
+        title=say("preferences_title", language()),
+        message=say(f"preferences_{state}", language(), phone=phone),
         data={"phone": phone, "consent_state": state, "unsubscribe_url": link},
-        form=f'<a href="{liquid_escape(link)}">Unsubscribe</a>' if state != "unsubscribed" else "",
+        form=(
+            f'<a href="{liquid_escape(link)}">{liquid_escape(say("unsubscribe_button", language()))}</a>'
+            if state != "unsubscribed"
+            else ""
+        ),
     )

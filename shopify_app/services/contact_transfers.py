@@ -4,7 +4,9 @@ Imports read the upload in 1 MB pieces, seal each piece, and process rows in bat
 with one query per batch to find existing numbers and bulk INSERTs for new contacts, consent
 events and tags, so memory stays flat whatever the file size. A run resumes after the last
 committed batch. Only rows with explicit consent become `subscribed`; numbers that opted out
-before (the suppression list) never do through an import.
+before (the suppression list) never do through an import. Our own export imports back: every
+column it writes is read (or, for our own ids and dates, deliberately left), its `consent_state`
+is the consent column, and its spreadsheet escapes are undone.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from .contacts import contact_query, contact_view, month_day
 from .phones import Phone, normalise_phone
 from .pii import email_hash, phone_hash, seal, unseal
 from .settings import default_region
-from .spreadsheet import safe_cell
+from .spreadsheet import read_cell, safe_cell
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +58,7 @@ BATCH_ROWS = 1000
 INLINE_MAX_ROWS = 1000
 MAX_STORED_ERRORS = 1000
 CONSENT_YES = frozenset({"yes", "y", "true", "1", "subscribed", "opted_in", "opt_in"})
+CONSENT_PENDING = "pending"  # asked for texts, not confirmed yet: kept so, never texted marketing
 COLUMN_ALIASES = {
     "phone": ("phone", "phone number", "phone_number", "mobile", "sms phone", "default address phone"),
     "first_name": ("first_name", "first name", "firstname"),
@@ -63,9 +66,16 @@ COLUMN_ALIASES = {
     "email": ("email", "email address"),
     "birthday": ("birthday", "birth_date", "date of birth"),
     "tags": ("tags",),
-    "consent": ("consent", "sms_consent", "accepts sms marketing", "accepts_sms", "sms marketing"),
+    "consent": ("consent", "consent_state", "sms_consent", "accepts sms marketing", "accepts_sms", "sms marketing"),
     "consent_text": ("consent_text", "consent text"),
+    # What an export says of the consent it holds: kept in the import's consent event as the
+    # file's claim (the event itself is the import, now).
+    "consent_source": ("consent_source",),
+    "consented_at": ("consented_at",),
 }
+# Export columns the import leaves alone: our own ids and dates, and the country, which comes
+# from the number.
+EXPORT_ONLY_COLUMNS = ("id", "country_code", "created_at")
 EXPORT_COLUMNS = (
     "id",
     "phone",
@@ -238,7 +248,7 @@ def _import_rows(
         row_number = index + 2  # 1-based, after the header
         if index < transfer.processed_rows:
             continue  # resumed run: these rows were committed before
-        row = {key: (raw.get(column) or "").strip() for key, column in columns.items()}
+        row = {key: read_cell(raw.get(column) or "").strip() for key, column in columns.items()}
         if nul := [key for key, value in row.items() if "\x00" in value]:
             # PostgreSQL refuses NUL in text: the row is refused alone, counted like any other.
             batch.errors.extend({"row": row_number, "field": key, "error": "Contains a NUL byte."} for key in nul)
@@ -372,7 +382,31 @@ def _hashes_in(model: Any, shop: Shop, digests: list[str]) -> set[str]:
     )
 
 
-def _new_contact_row(shop: Shop, phone: Phone, digest: str, profile: dict[str, Any], consent: bool) -> dict[str, Any]:
+def _row_consent(row: Mapping[str, str]) -> ConsentState:
+    """Explicit consent only: a yes (or an export's `subscribed`) subscribes, `pending` stays
+    pending (the shopper asked and has not confirmed), anything else is no consent."""
+    value = row.get("consent", "").lower()
+    if value in CONSENT_YES:
+        return ConsentState.SUBSCRIBED
+    return ConsentState.PENDING if value == CONSENT_PENDING else ConsentState.UNSUBSCRIBED
+
+
+def _file_claim(row: Mapping[str, str]) -> str:
+    """How and when the file (our export) says consent was first given, when it names a known
+    source and a real time; only those two, never free text from the file."""
+    source, when = row.get("consent_source", ""), row.get("consented_at", "")
+    if source not in {known.value for known in ConsentSource}:
+        return ""
+    try:
+        at = datetime.fromisoformat(when)
+    except ValueError:
+        return ""
+    return f"; the file says it was given via {source} at {at.isoformat()}"
+
+
+def _new_contact_row(
+    shop: Shop, phone: Phone, digest: str, profile: dict[str, Any], consent: ConsentState
+) -> dict[str, Any]:
     """Column values for a bulk INSERT, sealed through the model's own `Sealed` attributes."""
     now = utcnow()
     sealed = Contact(shop_id=shop.id)
@@ -396,9 +430,9 @@ def _new_contact_row(shop: Shop, phone: Phone, digest: str, profile: dict[str, A
         "birth_day": birth_day,
         "country_code": phone.region,
         "timezone": phone.timezone,
-        "consent_state": ConsentState.SUBSCRIBED if consent else ConsentState.UNSUBSCRIBED,
-        "consent_source": ConsentSource.IMPORT if consent else None,
-        "consented_at": now if consent else None,
+        "consent_state": consent,
+        "consent_source": None if consent == ConsentState.UNSUBSCRIBED else ConsentSource.IMPORT,
+        "consented_at": now if consent == ConsentState.SUBSCRIBED else None,
         "order_count": 0,
         "created_at": now,
         "updated_at": now,
@@ -412,17 +446,19 @@ def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: se
     parsed = _parse_batch(shop, batch, seen, errors)
     suppressed = _hashes_in(Suppression, shop, [digest for *_, digest in parsed])
     new_rows: list[dict[str, Any]] = []
-    extras: dict[str, tuple[int, list[str], bool, str | None]] = {}
+    extras: dict[str, tuple[int, list[str], ConsentState, str]] = {}
+    default_text = f"Consent recorded in the merchant's import ({transfer.filename or 'CSV'})"
     for row_number, row, phone, digest in parsed:
         profile, dropped = _row_profile(row)
         errors.extend({"row": row_number, "field": name, "error": "Invalid value ignored."} for name in dropped)
-        consent = row.get("consent", "").strip().lower() in CONSENT_YES
-        if consent and digest in suppressed:
+        consent = _row_consent(row)
+        if consent != ConsentState.UNSUBSCRIBED and digest in suppressed:
             reason = "This number opted out before; imported without consent."
             errors.append({"row": row_number, "field": "consent", "error": reason})
-            consent = False
+            consent = ConsentState.UNSUBSCRIBED
         new_rows.append(_new_contact_row(shop, phone, digest, profile, consent))
-        extras[digest] = (row_number, profile["tags"], consent, row.get("consent_text") or None)
+        consent_text = row.get("consent_text") or default_text + _file_claim(row)
+        extras[digest] = (row_number, profile["tags"], consent, consent_text)
     errors.extend(_insert_contacts(shop, transfer, new_rows, extras))
     transfer.processed_rows += len(batch.rows) + batch.skipped
     _add_errors(transfer, errors)
@@ -433,23 +469,22 @@ def _insert_contacts(
     shop: Shop,
     transfer: ContactTransfer,
     rows: list[dict[str, Any]],
-    extras: dict[str, tuple[int, list[str], bool, str | None]],
+    extras: dict[str, tuple[int, list[str], ConsentState, str]],
 ) -> list[dict[str, Any]]:
     """Insert the new numbers, then their consent events and tags; returns the errors for
     numbers that were already contacts (their consent changes only through the contact)."""
     inserted = insert_new(Contact.__table__, rows, conflict=("shop_id", "phone_hash"), returning=("id", "phone_hash"))
-    default_text = f"Consent recorded in the merchant's import ({transfer.filename or 'CSV'})"
     events, tags = [], []
     for contact_id, digest in inserted:
         _row_number, tag_names, consent, consent_text = extras.pop(digest)
-        if consent:
+        if consent != ConsentState.UNSUBSCRIBED:
             events.append(
                 {
                     "shop_id": shop.id,
                     "contact_id": contact_id,
-                    "state": ConsentState.SUBSCRIBED,
+                    "state": consent,
                     "source": ConsentSource.IMPORT,
-                    "consent_text": consent_text or default_text,
+                    "consent_text": consent_text,
                     "occurred_at": utcnow(),
                 }
             )

@@ -34,6 +34,7 @@ log = structlog.get_logger(__name__)
 # (scope, limit, window seconds)
 SIGNUP_LIMITS = {"ip": (10, 3600), "phone": (3, 3600), "shop": (1000, 3600)}
 OPTIN_SENT_KEY = "sms_blossom:optin-sent:{event_id}"
+COUNTRY_REFUSED = "Sign-ups from this country are not accepted by this shop."
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def sign_up(*, shop: Shop, form: Mapping[str, Any], ip: str | None, user_agent: 
         _enforce("ip", shop_id=shop.id, value=ip)
     phone = parse_phone(shop, form["phone"])
     if phone.region not in allowed:
-        raise phone_error("Sign-ups from this country are not accepted by this shop.")
+        raise phone_error(COUNTRY_REFUSED)
     _enforce("phone", shop_id=shop.id, value=phone.e164)
 
     profile = {key: form[key] for key in ("first_name", "last_name", "email", "birthday") if form.get(key)}
