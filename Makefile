@@ -1,4 +1,5 @@
 # Two commands: `make run` (set up, migrate, start on the embedded default) and `make test`.
+# `make seed` adds the demo shop, `make shell` opens a Python shell with the app loaded.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ FLASK := $(BIN)/flask --app shopify_app
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev worker scheduler migrate clean mutation
+.PHONY: run test lint format install install-dev worker scheduler migrate seed shell clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,16 @@ migrate: install
 ## console SMS backend unless the environment says otherwise).
 run: migrate
 	$(FLASK) serve --host $(HOST) --port $(PORT)
+
+## The demo shop for local development: contacts, a finished campaign and its report, an
+## automation, an inbox conversation, an offline token (so /api needs no Shopify). Safe to run
+## again; refused with APP_ENV=production.
+seed: migrate
+	$(FLASK) seed-demo
+
+## A Python shell with the app and its database (`flask shell`), through the venv.
+shell: install
+	$(FLASK) shell
 
 ## Set up and run the test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
 test: install-dev

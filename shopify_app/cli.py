@@ -13,24 +13,22 @@ from werkzeug.serving import run_simple
 
 from .config import QUEUE_NAMES
 
-DEMO_NUMBER = "+12015550100"
-
 
 @click.command("seed-demo")
 @click.option("--domain", default="demo-shop.myshopify.com", show_default=True)
 @with_appcontext
 def seed_demo(domain: str) -> None:
-    """Create (or refresh) a demo shop for local development."""
-    from .errors import Conflict
-    from .services import senders
-    from .services.shops import upsert_demo_shop
+    """Create what is missing of a demo shop for local development (services/demo.py): an
+    offline token, contacts, a finished campaign with its report, an automation, an inbox
+    conversation. Safe to run again; refused with APP_ENV=production."""
+    from .services.demo import DemoRefused, seed
 
-    shop = upsert_demo_shop(domain=domain)
-    try:  # a fictional number (555-01xx), so the demo shop may text US numbers (console backend)
-        senders.assign(number=DEMO_NUMBER, shop_domain=shop.domain, note="demo: fictional number")
-    except Conflict:
-        click.echo(f"{DEMO_NUMBER} belongs to another shop: the demo shop cannot text US numbers")
-    click.echo(f"demo shop ready: id={shop.id} domain={shop.domain}")
+    try:
+        summary = seed(domain=domain)
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in summary.lines():
+        click.echo(line)
 
 
 @click.command("worker")

@@ -647,7 +647,8 @@ def _leap(year: int) -> bool:
 # --- inbox replies ---------------------------------------------------------------------------
 
 
-def _inbox_automation(shop: Shop) -> Automation:
+def inbox_automation(shop: Shop) -> Automation:
+    """The shop's inbox-reply automation (always on) and its carrier campaign, made on first use."""
     _create_automation(shop, AutomationKind.INBOX_REPLY, enabled=True)
     automation = db.session.scalar(
         select(Automation).where(Automation.shop_id == shop.id, Automation.kind == AutomationKind.INBOX_REPLY)
@@ -663,7 +664,7 @@ def reply(*, shop: Shop, contact: Contact, text: str, key: str) -> tuple[Automat
     be answered and what a conversation's first reply adds: services/inbox_replies.py."""
     now = utcnow()
     check_may_reply(shop=shop, contact=contact, now=now)
-    automation = _inbox_automation(shop)
+    automation = inbox_automation(shop)
     assert automation.campaign_id is not None
     first = opens_conversation(contact=contact, campaign_id=automation.campaign_id, now=now)
     run_id = trigger(
