@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
 from .config import QUEUE_NAMES
+from .devtools.commands import dev_group
 
 
 @click.command("seed-demo")
@@ -289,5 +290,6 @@ def init_cli(app: Flask) -> None:
         messages_group,
         senders_group,
         jobs_group,
+        dev_group,
     ):
         app.cli.add_command(command)

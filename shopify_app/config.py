@@ -22,6 +22,9 @@ DEV_ENCRYPTION_KEY = base64.b64encode(hashlib.sha256(b"sms-blossom dev-insecure 
 DEV_BLIND_INDEX_KEY = base64.b64encode(hashlib.sha256(b"sms-blossom dev-insecure blind index").digest()).decode()
 DEV_API_SECRET = "dev-insecure-shopify-api-secret-0123456789abcdef"  # noqa: S105 (public on purpose)
 DEV_SECRET_KEY = "dev-insecure-flask-secret-key-0123456789abcdef"  # noqa: S105 (public on purpose)
+# The Mitto callbacks' path secret in development when none is set, so delivery reports and
+# replies can be played locally (`flask dev dlr`, `flask dev reply`).
+DEV_MITTO_WEBHOOK_SECRET = "dev-insecure-mitto-webhook-secret"  # noqa: S105 (public on purpose)
 
 QUEUE_NAMES = ("default", "campaigns", "webhooks", "automations", "housekeeping")
 SMS_BACKENDS = ("mitto", "console", "memory")
@@ -195,6 +198,8 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     if config["APP_ENV"] not in ("development", "test", "production"):
         problems.append(f"APP_ENV must be development, test or production, got {config['APP_ENV']!r}")
     is_production = config["APP_ENV"] == "production"
+    if config["APP_ENV"] == "development" and not config.get("MITTO_WEBHOOK_SECRET"):
+        config["MITTO_WEBHOOK_SECRET"] = DEV_MITTO_WEBHOOK_SECRET
 
     problems.extend(_database_settings(config))
 
@@ -252,6 +257,7 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
         "SHOPIFY_API_SECRET": DEV_API_SECRET,
         "SECRET_KEY": DEV_SECRET_KEY,
         "BLIND_INDEX_KEY": DEV_BLIND_INDEX_KEY,
+        "MITTO_WEBHOOK_SECRET": DEV_MITTO_WEBHOOK_SECRET,
     }
     for name, dev_value in dev_values.items():
         if config.get(name) == dev_value:

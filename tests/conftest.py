@@ -297,6 +297,16 @@ def settle_jobs(app: Flask, rounds: int = 50, *, strict: bool = True) -> None:
         raise AssertionError("jobs kept rescheduling themselves")
 
 
+def migrated_sqlite_file(make_app: Any, path: Path) -> str:
+    """A new SQLite file at `path` built by the migrations, as `make run` does first; its URL."""
+    database_url = f"sqlite:///{path}"
+    app = make_app(DATABASE_URL=database_url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
 def quiet_hours_now(api: Any) -> datetime:
     """Set the shop's quiet hours to a window from an hour ago to two hours ahead (UTC clock
     times); returns now. Give the recipients the UTC zone.

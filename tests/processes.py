@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from typing import IO
 
 
 def free_port() -> int:
@@ -28,13 +29,17 @@ def wait_for_http(url: str, *, timeout: float = 30.0) -> str | None:
     return None
 
 
-def start_embedded_server(*, port: int, env: dict[str, str], cwd: str, capture: bool = False) -> subprocess.Popen[str]:
-    """`flask serve` (web + in-process scheduler), the process `make run` ends in."""
+def start_embedded_server(
+    *, port: int, env: dict[str, str], cwd: str, capture: bool = False, output: IO[str] | None = None
+) -> subprocess.Popen[str]:
+    """`flask serve` (web + in-process scheduler), the process `make run` ends in. Its console
+    goes to a pipe with `capture`, to the open file `output`, or nowhere."""
+    stdout: int | IO[str] = output if output is not None else subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "shopify_app", "serve", "--port", str(port)],
         cwd=cwd,
         env=env,
-        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if capture else subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.STDOUT if capture or output is not None else subprocess.DEVNULL,
         text=True,
     )

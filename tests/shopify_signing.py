@@ -1,16 +1,22 @@
-"""Build requests signed exactly as Shopify signs them."""
+"""Build requests signed exactly as Shopify signs them (the app's own development signing, with
+the test suite's credentials)."""
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from shopify_app.security.hmac import sign_proxy_query, sign_webhook
+from shopify_app.devtools.signing import (
+    encode_session_token,
+    proxy_query_string,
+    session_token_claims,
+    signed_proxy_params,
+    webhook_body,
+    webhook_headers,
+)
 
-from .conftest import TEST_API_SECRET
+from .conftest import TEST_API_KEY, TEST_API_SECRET
 
 
 def webhook_request(
@@ -23,34 +29,18 @@ def webhook_request(
     body: bytes | None = None,
 ) -> dict[str, Any]:
     """kwargs for `client.post("/webhooks/shopify", **...)`."""
-    raw = body if body is not None else json.dumps(payload).encode()
-    return {
-        "data": raw,
-        "content_type": "application/json",
-        "headers": {
-            "X-Shopify-Topic": topic,
-            "X-Shopify-Shop-Domain": shop,
-            "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
-            "X-Shopify-Event-Id": str(uuid.uuid4()),
-            "X-Shopify-API-Version": "2026-10",
-            "X-Shopify-Hmac-Sha256": sign_webhook(raw, secret),
-        },
-    }
+    raw = body if body is not None else webhook_body(payload)
+    headers = webhook_headers(
+        topic=topic, body=raw, shop_domain=shop, secret=secret, api_version="2026-10", webhook_id=webhook_id
+    )
+    return {"data": raw, "content_type": "application/json", "headers": headers}
 
 
 def proxy_query(
     *, shop: str = "alpha.myshopify.com", secret: str = TEST_API_SECRET, timestamp: int | None = None, **extra: Any
 ) -> str:
     """A signed app-proxy query string, as Shopify appends it to the proxied URL."""
-    params: dict[str, Any] = {
-        "shop": shop,
-        "path_prefix": "/apps/sms",
-        "timestamp": str(int(time.time()) if timestamp is None else timestamp),
-        "logged_in_customer_id": "",
-        **extra,
-    }
-    params["signature"] = sign_proxy_query(params, secret)
-    return urlencode(params, doseq=True)
+    return proxy_query_string(signed_proxy_params(shop_domain=shop, secret=secret, timestamp=timestamp, extra=extra))
 
 
 def session_token(
@@ -66,26 +56,17 @@ def session_token(
     **claims: Any,
 ) -> str:
     """A session token like App Bridge's: HS256 with the app secret, `dest` the shop."""
-    import jwt
-
-    from .conftest import TEST_API_KEY
-
-    now = int(time.time())
-    payload: dict[str, Any] = {
-        "iss": f"https://{issuer_shop or shop}/admin",
-        "dest": f"https://{shop}",
-        "aud": audience or TEST_API_KEY,
-        "sub": "42",
-        "exp": now + expires_in,
-        "nbf": now + not_before_offset,
-        "iat": now,
-        "jti": str(uuid.uuid4()),
-        "sid": uuid.uuid4().hex,
-        **claims,
-    }
+    payload = session_token_claims(
+        shop,
+        api_key=audience or TEST_API_KEY,
+        expires_in=expires_in,
+        not_before_offset=not_before_offset,
+        issuer_shop=issuer_shop,
+    )
+    payload.update(claims)
     for name in drop:
         payload.pop(name, None)
-    return jwt.encode(payload, secret, algorithm=algorithm)
+    return encode_session_token(payload, secret, algorithm=algorithm)
 
 
 def bearer(shop: str = "alpha.myshopify.com", **kwargs: Any) -> dict[str, str]:

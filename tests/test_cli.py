@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import os
 
-from flask_migrate import upgrade
 from sqlalchemy import select
 
 from shopify_app.extensions import db
 from shopify_app.models import Shop
 from shopify_app.services.senders import owned_numbers
 
+from .conftest import migrated_sqlite_file
 from .processes import free_port, start_embedded_server, wait_for_http
 
 
@@ -38,11 +38,7 @@ def test_worker_refuses_to_start_without_redis(make_app):
 
 def test_embedded_serve_command_answers_health_on_a_fresh_database(make_app, tmp_path, project_root):
     """What `make run` does after installing: migrate a new SQLite file, then `flask serve`."""
-    database_url = f"sqlite:///{tmp_path / 'embedded.sqlite3'}"
-    app = make_app(DATABASE_URL=database_url)
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
+    database_url = migrated_sqlite_file(make_app, tmp_path / "embedded.sqlite3")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
     env["DATABASE_URL"] = database_url

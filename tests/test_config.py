@@ -6,7 +6,7 @@ import os
 import pytest
 
 from shopify_app import create_app
-from shopify_app.config import DEV_KEY_ID, ConfigError, load_config
+from shopify_app.config import DEV_KEY_ID, DEV_MITTO_WEBHOOK_SECRET, ConfigError, load_config
 
 PRODUCTION_ENV = {
     "APP_ENV": "production",
@@ -83,6 +83,14 @@ def test_create_app_refuses_production_with_a_missing_secret(monkeypatch):
     monkeypatch.delenv("SHOPIFY_API_SECRET")
     with pytest.raises(ConfigError, match="SHOPIFY_API_SECRET still holds the insecure development value"):
         create_app()
+
+
+def test_development_gives_the_mitto_callbacks_a_documented_secret_and_nothing_else_does():
+    assert load_config(environ={})["MITTO_WEBHOOK_SECRET"] == DEV_MITTO_WEBHOOK_SECRET
+    assert load_config(environ={"MITTO_WEBHOOK_SECRET": "mine"})["MITTO_WEBHOOK_SECRET"] == "mine"
+    assert load_config(environ={"APP_ENV": "test"})["MITTO_WEBHOOK_SECRET"] is None
+    with pytest.raises(ConfigError, match="MITTO_WEBHOOK_SECRET still holds the insecure development value"):
+        load_config(environ={**PRODUCTION_ENV, "MITTO_WEBHOOK_SECRET": DEV_MITTO_WEBHOOK_SECRET})
 
 
 def test_production_refuses_to_start_without_a_metrics_token(monkeypatch):

@@ -391,6 +391,25 @@ def test_console_backend_logs_a_masked_destination_and_returns_ids():
     assert TEXT not in repr(logs)
 
 
+@pytest.mark.parametrize(("app_env", "shown"), [("development", True), ("test", False), ("production", False)])
+def test_console_backend_shows_the_whole_text_in_development_only(capsys, app_env, shown):
+    """A developer must see the links texted to shoppers; elsewhere the text stays out of
+    every output (the log line carries its length only)."""
+    text = "Demo Shop: tap https://demo-shop.myshopify.com/apps/sms/confirm?t=eyJjIjoxfQ.aXy.Kq to confirm"
+    backend = build_backend({"SMS_BACKEND": "console", "APP_ENV": app_env})
+    with capture_logs() as logs:
+        backend.send(sms(text=text))
+        backend.send_bulk([sms(text=text), sms("+306912345678", text=text)])
+    printed = capsys.readouterr()
+    assert printed.err.count(text) == (3 if shown else 0)
+    assert text not in printed.out
+    assert text not in repr(logs)
+    assert [entry["length"] for entry in logs] == [len(text)] * 3
+    assert PHONE not in printed.err + printed.out  # the destination stays masked even so
+    if shown:
+        assert "to +1******0142 from Blossom" in printed.err
+
+
 def test_memory_backend_records_what_it_accepted_and_its_knobs_fail_like_mitto():
     backend = MemoryBackend()
     bulk = backend.send_bulk([sms(reference="a"), sms(reference="b")])

@@ -9,6 +9,7 @@ one instance per app, so the caller caches what it returns.
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -59,9 +60,17 @@ class MittoBackend:
 
 
 class ConsoleBackend:
-    """Development: nothing leaves the machine; one log line per message, destination masked."""
+    """Development: nothing leaves the machine; one log line per message, destination masked.
+
+    The log line never holds the text (logs are scrubbed and may be shipped). With `show_text`
+    (APP_ENV=development only) the whole text is also printed to stderr, outside the logs, so
+    a developer can see and follow the links texted to shoppers (confirm, unsubscribe).
+    """
 
     name = "console"
+
+    def __init__(self, *, show_text: bool = False) -> None:
+        self.show_text = show_text
 
     def send_bulk(self, messages: Sequence[OutboundSms]) -> BulkResult:
         validate_bulk_size(len(messages))
@@ -82,6 +91,13 @@ class ConsoleBackend:
             message_id=message_id,
             bulk_id=bulk_id,
         )
+        if self.show_text:
+            print(  # a developer's terminal, never the logs
+                f"--- SMS to {mask_phone(message.destination)} from {message.sender} "
+                f"(console backend, not sent) ---\n{message.text}\n---",
+                file=sys.stderr,
+                flush=True,
+            )
         return SubmitResult(reference=message.reference, message_id=message_id)
 
 
@@ -150,7 +166,7 @@ class MemoryBackend:
 
 _BACKENDS: dict[str, Callable[[Mapping[str, Any]], SmsBackend]] = {
     "mitto": MittoBackend.from_config,
-    "console": lambda config: ConsoleBackend(),
+    "console": lambda config: ConsoleBackend(show_text=config.get("APP_ENV") == "development"),
     "memory": lambda config: MemoryBackend(),
 }
 

@@ -17,7 +17,6 @@ Refused in production.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -168,21 +167,45 @@ def seed(*, domain: str = DEMO_DOMAIN) -> DemoSummary:
     return summary
 
 
-def _shop(domain: str) -> Shop:
-    shop = upsert_demo_shop(domain=domain)
-    if not has_usable_offline_token(shop):
-        # What an install stores (services/auth.py `_store_token`), with a token Shopify never
-        # issued: it does not expire, so `/api` never tries a token exchange for this shop.
-        shop.access_token = f"shpat_demo_{secrets.token_hex(16)}"
+# Stored as the shop's offline token by `install_offline`. Shopify never issued it, so every
+# Admin API call made with it fails (the README's "What needs a real store").
+DEV_OFFLINE_TOKEN = "shpat_development_only_not_issued_by_shopify"  # noqa: S105 (public on purpose)
+
+
+def install_offline(*, domain: str) -> tuple[Shop, bool]:
+    """What installing the app leaves behind, without Shopify: the shop (a new one in the US,
+    as Shopify's shop details would have said), an offline token (kept when one is usable) and
+    the trial credits, granted once per shop as a real install does. Returns the shop and
+    whether a token was stored."""
+    shop = db.session.scalar(select(Shop).where(Shop.domain == domain))
+    if shop is None:
+        name = domain.removesuffix(".myshopify.com").replace("-", " ").title()
+        shop = Shop(
+            domain=domain, name=name, country_code="US", currency="USD", timezone="America/New_York", settings={}
+        )
+        db.session.add(shop)
+    if shop.installed_at is None or shop.uninstalled_at is not None:
+        shop.installed_at = utcnow()
+    shop.uninstalled_at = None
+    db.session.flush()
+    stored = not has_usable_offline_token(shop)
+    if stored:
+        shop.access_token = DEV_OFFLINE_TOKEN
         shop.access_token_expires_at = None
         shop.refresh_token_ciphertext = None
         shop.refresh_token_expires_at = None
-        shop.scopes = str(current_config()["SHOPIFY_SCOPES"])
+        shop.scopes = current_config()["SHOPIFY_SCOPES"]
         shop.needs_reauth = False
-    trial = int(current_config()["TRIAL_CREDITS"])
-    if trial:  # what every new shop gets, under the install's own key
+    trial = current_config()["TRIAL_CREDITS"]
+    if trial:
         credits.grant(shop_id=shop.id, amount=trial, key="grant:trial", note="Trial credits")
     db.session.commit()
+    return shop, stored
+
+
+def _shop(domain: str) -> Shop:
+    upsert_demo_shop(domain=domain)
+    shop, _ = install_offline(domain=domain)
     try:
         senders.assign(number=DEMO_NUMBER, shop_domain=shop.domain, note="demo: fictional number")
     except Conflict:
@@ -326,7 +349,7 @@ class DemoSummary:
             f"  messages: {self.messages}, clicks: {self.clicks}, orders: {self.orders}",
             f"  automations on: {self.automations_enabled}, inbox threads: {self.inbox_threads}",
             f"  credits: {self.credits}",
-            "next: `make run`, then call /api with a development session token for this shop (e.g. `make token`)",
+            "next: `make run`, then README.md \"Trying it locally\" (`.venv/bin/flask --app shopify_app dev token`)",
         ]
 
 
