@@ -349,7 +349,7 @@ class DemoSummary:
             f"  messages: {self.messages}, clicks: {self.clicks}, orders: {self.orders}",
             f"  automations on: {self.automations_enabled}, inbox threads: {self.inbox_threads}",
             f"  credits: {self.credits}",
-            "next: `make run`, then README.md \"Trying it locally\" (`.venv/bin/flask --app shopify_app dev token`)",
+            'next: `make run`, then README.md "Trying it locally" (`.venv/bin/flask --app shopify_app dev token`)',
         ]
 
 
