@@ -7,6 +7,7 @@ HTML error pages never leak; a 500 hides internals and names the request id inst
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import structlog
@@ -149,7 +150,8 @@ def init_errors(app: Flask) -> None:
         busy = isinstance(exc, (ShopifyUnavailable, ShopifyRateLimited, ShopifyTimeout))
         status = 503 if busy else 502
         code = "shopify_unavailable" if busy else "shopify_error"
-        headers = {"Retry-After": "30"} if busy else {}
+        retry_after = math.ceil(max(exc.retry_after, 1)) if isinstance(exc, ShopifyRateLimited) else 30
+        headers = {"Retry-After": str(retry_after)} if busy else {}
         return error_response(status, code, "Shopify could not complete the request; try again.", headers=headers)
 
     @app.errorhandler(HTTPException)
