@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify
 
-from ...schemas.billing import CreditPackSchema, SubscribeSchema
+from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, SubscribeSchema
 from ...schemas.campaigns import ListQuerySchema
 from ...services import billing
 from . import bp
@@ -14,7 +14,9 @@ from .common import json_body, query_args
 @bp.get("/billing")
 def overview() -> Response:
     args = query_args(ListQuerySchema())
-    return jsonify(billing.overview(shop=g.shop, limit=args["limit"], cursor=args["cursor"]))
+    return jsonify(
+        BillingOverviewSchema().dump(billing.overview(shop=g.shop, limit=args["limit"], cursor=args["cursor"]))
+    )
 
 
 @bp.post("/billing/subscribe")

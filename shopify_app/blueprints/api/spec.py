@@ -13,7 +13,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from ...schemas.automations import AutomationRunSchema, AutomationSchema, AutomationUpdateSchema, ReplyInSchema
-from ...schemas.billing import CreditPackSchema, SubscribeSchema
+from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, SubscribeSchema
 from ...schemas.campaigns import (
     CampaignCreateSchema,
     CampaignSchema,
@@ -36,6 +36,7 @@ from ...schemas.contacts import (
     TagsSchema,
 )
 from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
+from ...schemas.inbox import InboundSchema, ReplyResultSchema, ThreadSchema
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
 from ...schemas.segments import SegmentCreateSchema, SegmentFiltersSchema, SegmentSchema, SegmentUpdateSchema
@@ -82,7 +83,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.get_automation": {"ok": (200, AutomationSchema)},
     "api.update_automation": {"body": AutomationUpdateSchema, "ok": (200, AutomationSchema)},
     "api.list_runs": {"query": ListQuerySchema, "ok": (200, page_of(AutomationRunSchema))},
-    "api.overview": {"query": ListQuerySchema, "ok": (200, None)},
+    "api.overview": {"query": ListQuerySchema, "ok": (200, BillingOverviewSchema)},
     "api.subscribe": {"body": SubscribeSchema, "ok": (201, None)},
     "api.buy_credit_pack": {"body": CreditPackSchema, "ok": (201, None)},
     "api.list_templates": {"ok": (200, list_of(TemplateSchema))},
@@ -118,9 +119,9 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.list_discounts": {"query": ListQuerySchema, "ok": (200, page_of(DiscountSchema))},
     "api.create_discount": {"body": DiscountCreateSchema, "ok": (201, DiscountSchema)},
     "api.get_discount": {"ok": (200, DiscountSchema)},
-    "api.list_threads": {"query": ListQuerySchema, "ok": (200, None)},
-    "api.thread": {"query": ListQuerySchema, "ok": (200, None)},
-    "api.reply_to_contact": {"body": ReplyInSchema, "ok": (202, None)},
+    "api.list_threads": {"query": ListQuerySchema, "ok": (200, page_of(ThreadSchema))},
+    "api.thread": {"query": ListQuerySchema, "ok": (200, page_of(InboundSchema))},
+    "api.reply_to_contact": {"body": ReplyInSchema, "ok": (202, ReplyResultSchema)},
     "api.list_privacy_requests": {"ok": (200, list_of(PrivacyRequestSchema))},
     "api.download_privacy_export": {"ok": (200, None)},
     "api.request_customer_export": {"body": CustomerLookupSchema, "ok": (202, PrivacyRequestSchema)},
