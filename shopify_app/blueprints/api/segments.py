@@ -7,7 +7,7 @@ from flask import Response, g, jsonify
 from ...schemas.segments import SegmentCreateSchema, SegmentFiltersSchema, SegmentSchema, SegmentUpdateSchema
 from ...services import segments
 from . import bp
-from .common import json_body
+from .common import audit_target, json_body
 
 segment_schema = SegmentSchema()
 
@@ -20,6 +20,7 @@ def list_segments() -> Response:
 @bp.post("/segments")
 def create_segment() -> tuple[Response, int]:
     segment = segments.save_segment(shop=g.shop, data=json_body(SegmentCreateSchema()))
+    audit_target("segment", segment.id)
     return jsonify(segment_schema.dump(segment)), 201
 
 
