@@ -2,17 +2,22 @@
 
     {"error": {"code": "snake_case", "message": "...", "details": {...}}}
 
-HTML error pages never leak; a 500 hides internals and names the request id instead.
+except on the pages a person opens in a browser (PAGE_BLUEPRINTS: the embedded page, the OAuth
+install, texted short links), which answer a small escaped HTML page with the same status and
+message, unless the client asks for JSON. Werkzeug's HTML error pages never leak; a 500 hides
+internals and names the request id instead.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import structlog
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, g, has_request_context, jsonify, render_template, request
 from marshmallow import ValidationError as SchemaValidationError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 log = structlog.get_logger(__name__)
 
@@ -117,6 +122,54 @@ def error_response(
     return response
 
 
+# Blueprints whose routes a person opens in a browser, with what the error page tells them to do.
+# Everything else (/api, webhooks, the Mitto callbacks, health, ops) is for programs: JSON. The
+# app proxy negotiates on its own (blueprints/proxy.py: Liquid for a storefront form).
+PAGE_BLUEPRINTS: dict[str, str | None] = {
+    "embedded": "Open SMS Blossom from the Apps section of your Shopify admin.",
+    "auth": "Start the installation again from your Shopify admin.",
+    "links": None,
+}
+PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors https://admin.shopify.com https://*.myshopify.com"
+)
+
+
+def wants_page() -> bool:
+    """A page route, and a client that does not prefer JSON (a browser, or no Accept at all)."""
+    if not has_request_context() or request.blueprint not in PAGE_BLUEPRINTS:
+        return False
+    prefers_json = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "application/json"
+    return not (request.is_json or prefers_json)
+
+
+def error_page(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    html = render_template(
+        "error.html",
+        title=HTTP_STATUS_CODES.get(status, "Error"),
+        message=message,
+        hint=PAGE_BLUEPRINTS.get(request.blueprint or ""),
+        status=status,
+        code=code,
+        request_id=getattr(g, "request_id", None),
+    )
+    response = Response(html, status=status, mimetype="text/html")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _answer(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """The error as a page for a person on a page route, else in the JSON shape."""
+    if wants_page():
+        return error_page(status, code, message, headers)
+    return error_response(status, code, message, details, headers)
+
+
 def _string_keys(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(key): _string_keys(item) for key, item in value.items()}
@@ -132,14 +185,14 @@ def init_errors(app: Flask) -> None:
     def handle_app_error(exc: AppError) -> Response:
         if exc.status >= 500:
             log.warning("app_error", error_code=exc.code, status=exc.status)
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+        return _answer(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.errorhandler(SchemaValidationError)
     def handle_validation_error(exc: SchemaValidationError) -> Response:
         # List items report errors under int indexes beside "_schema": JSON keys are strings
         # (and mixed key types would not even sort).
         messages = _string_keys(exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages})
-        return error_response(422, "validation_failed", "The request did not pass validation.", {"fields": messages})
+        return _answer(422, "validation_failed", "The request did not pass validation.", {"fields": messages})
 
     @app.errorhandler(ShopifyError)
     def handle_shopify_error(exc: ShopifyError) -> Response:
@@ -149,8 +202,9 @@ def init_errors(app: Flask) -> None:
         busy = isinstance(exc, (ShopifyUnavailable, ShopifyRateLimited, ShopifyTimeout))
         status = 503 if busy else 502
         code = "shopify_unavailable" if busy else "shopify_error"
-        headers = {"Retry-After": "30"} if busy else {}
-        return error_response(status, code, "Shopify could not complete the request; try again.", headers=headers)
+        retry_after = math.ceil(max(exc.retry_after, 1)) if isinstance(exc, ShopifyRateLimited) else 30
+        headers = {"Retry-After": str(retry_after)} if busy else {}
+        return _answer(status, code, "Shopify could not complete the request; try again.", headers=headers)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException) -> Response:
@@ -161,7 +215,7 @@ def init_errors(app: Flask) -> None:
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # type: ignore[attr-defined]
         message = exc.description or exc.name
-        return error_response(status, _HTTP_CODES.get(status, "http_error"), message, headers=headers)
+        return _answer(status, _HTTP_CODES.get(status, "http_error"), message, headers=headers)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Response:
@@ -175,14 +229,14 @@ def init_errors(app: Flask) -> None:
             log.error(
                 "database_refused_input", exc_type=type(exc).__name__, orig=type(getattr(exc, "orig", exc)).__name__
             )
-            return error_response(400, "invalid_input", "A value in the request cannot be stored.")
+            return _answer(400, "invalid_input", "A value in the request cannot be stored.")
         log.exception("unhandled_exception", exc_type=type(exc).__name__)
         return _internal_error()
 
 
 def _internal_error() -> Response:
     request_id = getattr(g, "request_id", None)
-    return error_response(
+    return _answer(
         500,
         "internal_error",
         "Something went wrong on our side. Quote the request id if you contact support.",

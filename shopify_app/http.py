@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, time
+from typing import Any
+
 from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -33,7 +37,21 @@ def init_cors(app: Flask) -> None:
     )
 
 
+def _iso_default(value: Any) -> Any:
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return DefaultJSONProvider.default(value)
+
+
+class IsoJSONProvider(DefaultJSONProvider):
+    """`jsonify` writes dates as ISO 8601 like every schema and export here (jsonable.py), not
+    Flask's RFC 1123: a date in a raw dict must not come out in another format."""
+
+    default = staticmethod(_iso_default)
+
+
 def init_http(app: Flask) -> None:
+    app.json = IsoJSONProvider(app)
     init_cors(app)
     init_inputs(app)  # NUL, bad UTF-8, JSON depth and number bombs: 400 before any route
 

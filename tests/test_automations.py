@@ -668,3 +668,15 @@ def test_a_text_that_cannot_be_encoded_is_skipped_not_sent_nor_left_unknown(shop
     assert (message.state.value, message.skip_reason) == ("skipped", "render_failed")
     assert fake_mitto.received == []
     assert ledger.balance(shop_id=shop.id) == 1000
+
+
+def test_an_automation_given_a_body_and_a_template_is_422(shop_app):
+    _app, api, _shop = shop_app
+    template = api.post("/api/templates", json={"name": "Hello", "body": "Hi from {{shop_name}}"}).get_json()
+    welcome = automation_id(api, "welcome")
+    before = api.get(f"/api/automations/{welcome}").get_json()["body"]
+    response = api.patch(f"/api/automations/{welcome}", json={"body": "Other", "template_id": template["id"]})
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["details"]["fields"]) == {"body", "template_id"}
+    assert api.get(f"/api/automations/{welcome}").get_json()["body"] == before
+    assert api.patch(f"/api/automations/{welcome}", json={"template_id": template["id"]}).status_code == 200

@@ -263,3 +263,20 @@ def test_batches_are_enqueued_in_one_pipeline_and_always_scoped_to_their_shop(ma
         settle_jobs(app)
         body = api.get(f"/api/campaigns/{campaign['id']}").get_json()
         assert (body["state"], body["counters"]["sent"]) == ("completed", 5)
+
+
+def test_a_body_and_a_template_together_are_422_never_one_silently_winning(funded):
+    template = funded.post("/api/templates", json={"name": "Greeting", "body": "Hi {{first_name}}!"}).get_json()
+    both = {"body": "Something else", "template_id": template["id"]}
+    response = funded.post("/api/campaigns", json={"name": "Both", **both})
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["details"]["fields"]) == {"body", "template_id"}
+    assert funded.get("/api/campaigns").get_json()["items"] == []
+    campaign = create(funded)
+    response = funded.patch(f"/api/campaigns/{campaign['id']}", json=both)
+    assert response.status_code == 422
+    assert funded.get(f"/api/campaigns/{campaign['id']}").get_json()["body"] == campaign["body"]
+    # Either alone is fine; a null template_id is "no template", not a second source.
+    url = f"/api/campaigns/{campaign['id']}"
+    assert funded.patch(url, json={"template_id": template["id"]}).status_code == 200
+    assert funded.patch(url, json={"body": "New", "template_id": None}).status_code == 200

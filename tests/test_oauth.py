@@ -17,6 +17,9 @@ from .conftest import TEST_API_KEY, TEST_API_SECRET
 from .shopify_signing import oauth_callback_query
 
 SHOP = "alpha.myshopify.com"
+# The install runs in a browser, which gets its errors as a page (tests/test_html_errors.py);
+# these tests ask for JSON to read the error codes.
+JSON = {"Accept": "application/json"}
 
 
 def shops() -> list[Shop]:
@@ -70,7 +73,7 @@ def test_auth_with_a_valid_install_hmac_redirects(shopify_app):
 
 
 def test_auth_refuses_a_redirect_uri_not_on_the_allow_list(shopify_app):
-    response = shopify_app.test_client().get(f"/auth?shop={SHOP}&redirect_uri=https://evil.example/cb")
+    response = shopify_app.test_client().get(f"/auth?shop={SHOP}&redirect_uri=https://evil.example/cb", headers=JSON)
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "invalid_redirect_uri"
 
@@ -100,7 +103,7 @@ def test_callback_state_cannot_be_reused(shopify_app, fake_shopify):
     assert client.get("/auth/callback?" + query).status_code == 302
     client.set_cookie(STATE_COOKIE, cookie, path="/auth")
     replay = oauth_callback_query(shop=SHOP, code=fake_shopify.issue_code(SHOP), state=state)
-    response = client.get("/auth/callback?" + replay)
+    response = client.get("/auth/callback?" + replay, headers=JSON)
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "invalid_state"
 
@@ -112,7 +115,7 @@ def attack(shopify_app, fake_shopify, *, query_for, with_cookie: bool = True):
     if not with_cookie:
         client.delete_cookie(STATE_COOKIE, path="/auth")
     code = fake_shopify.issue_code(SHOP)
-    response = client.get("/auth/callback?" + query_for(state=state, code=code))
+    response = client.get("/auth/callback?" + query_for(state=state, code=code), headers=JSON)
     assert shops() == []
     assert [r for r in fake_shopify.requests if r["kind"] == "oauth"] == []  # no code was exchanged
     assert "Location" not in response.headers
@@ -173,7 +176,7 @@ def test_callback_for_another_shop_than_the_state_is_401(shopify_app, fake_shopi
 
 
 def test_callback_with_missing_params_is_400(shopify_app):
-    response = shopify_app.test_client().get(f"/auth/callback?shop={SHOP}&code=abc")
+    response = shopify_app.test_client().get(f"/auth/callback?shop={SHOP}&code=abc", headers=JSON)
     assert response.status_code == 400
     assert set(response.get_json()["error"]["details"]["params"]) == {"state", "timestamp", "hmac"}
 
@@ -187,7 +190,8 @@ def test_callback_with_a_code_shopify_refuses_is_401_and_writes_nothing(shopify_
     fake_shopify.add_shop(SHOP)
     client = shopify_app.test_client()
     state = begin(client)
-    response = client.get("/auth/callback?" + oauth_callback_query(shop=SHOP, code="never-issued", state=state))
+    query = oauth_callback_query(shop=SHOP, code="never-issued", state=state)
+    response = client.get("/auth/callback?" + query, headers=JSON)
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "oauth_code_rejected"
     assert shops() == []

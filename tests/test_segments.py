@@ -111,3 +111,40 @@ def test_another_shops_segment_is_404_and_counts_never_cross_shops(api, other_ap
         assert response.status_code == 404
     assert other_api.post("/api/segments/count", json={}).get_json() == {"count": 0, "subscribed": 0}
     assert other_api.get("/api/segments").get_json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "filters", [{}, {"tags_any": ["vip", "winter"]}, {"consent_state": "subscribed", "country_codes": ["US"]}]
+)
+def test_count_takes_the_body_a_segment_is_created_with(api, people, filters):
+    """The editor posts its form as is: `{"name", "filters"}` like POST /api/segments (the name is
+    ignored); the bare filters object older clients send still counts the same."""
+    bare = count(api, filters)
+    assert count(api, {"filters": filters}) == bare
+    assert count(api, {"name": "Draft", "filters": filters}) == bare
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"filters": {"consent_state": "maybe"}}, "filters"),
+        ({"filters": {"mystery": True}}, "filters"),
+        ({"filters": ["vip"]}, "filters"),
+        ({"filters": {}, "tags_any": ["vip"]}, "tags_any"),  # one shape or the other, not both
+        ({"name": "", "filters": {}}, "name"),
+    ],
+)
+def test_bad_wrapped_filters_are_422_naming_the_field(api, body, field):
+    response = api.post("/api/segments/count", json=body)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["details"]["fields"]
+
+
+def test_the_document_gives_count_both_shapes(client):
+    body = client.get("/api/openapi.json").get_json()["paths"]["/api/segments/count"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert schema["anyOf"] == [
+        {"$ref": "#/components/schemas/SegmentCount"},
+        {"$ref": "#/components/schemas/SegmentFilters"},
+    ]
+    assert "deprecated" in body["description"]

@@ -171,3 +171,53 @@ def test_tokens_never_appear_in_logs(installed, fake_shopify, capsys):
     for token in [*fake_shopify.access_tokens, *fake_shopify.refresh_tokens]:
         assert token not in err
     assert "eyJ" not in err
+
+
+# --- token exchange: Shopify refusing is not Shopify unreachable -----------------------------------
+
+
+def assert_shopify_unavailable(response) -> None:
+    """A 503 the client may retry later; not an invalid session, so App Bridge does not loop
+    fetching fresh tokens that cannot help."""
+    assert response.status_code == 503, response.get_json()
+    assert response.get_json()["error"]["code"] == "shopify_unavailable"
+    assert int(response.headers["Retry-After"]) >= 1
+    assert RETRY not in response.headers
+
+
+def test_shopify_answering_5xx_to_the_exchange_is_503_after_one_retry(shopify_app, fake_shopify):
+    fake_shopify.add_shop(SHOP)
+    fake_shopify.fail_next("oauth", 503, times=5)
+    assert_shopify_unavailable(shopify_app.test_client().get("/api/shop", headers=bearer(SHOP)))
+    # A merchant is waiting: one retry, not the background clients' four attempts.
+    assert len(fake_shopify.requests_of("oauth")) == 2
+    assert shops() == []
+
+
+def test_shopify_rate_limiting_the_exchange_is_503_with_its_retry_after_not_slept(shopify_app, fake_shopify):
+    fake_shopify.add_shop(SHOP)
+    fake_shopify.fail_next("oauth", 429, retry_after="20")
+    response = shopify_app.test_client().get("/api/shop", headers=bearer(SHOP))
+    assert_shopify_unavailable(response)
+    assert response.headers["Retry-After"] == "20"
+    assert len(fake_shopify.requests_of("oauth")) == 1
+
+
+def test_unreachable_shopify_is_503_not_an_invalid_session(make_app):
+    from .processes import free_port
+
+    app = make_app(SHOPIFY_ADMIN_BASE_URL=f"http://127.0.0.1:{free_port()}/shops/{{shop}}")  # nothing listens
+    with app.app_context():
+        assert_shopify_unavailable(app.test_client().get("/api/shop", headers=bearer(SHOP)))
+        assert shops() == []
+
+
+def test_the_embedded_page_says_unavailable_too(make_app):
+    from .processes import free_port
+
+    app = make_app(SHOPIFY_ADMIN_BASE_URL=f"http://127.0.0.1:{free_port()}/shops/{{shop}}")
+    with app.app_context():
+        response = app.test_client().get(
+            "/", query_string={"shop": SHOP, "id_token": session_token()}, headers={"Accept": "application/json"}
+        )
+        assert_shopify_unavailable(response)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from typing import Any
+
+from marshmallow import fields, validate, validates_schema
 
 from ..services.automations import MAX_DELAY_MINUTES
 from .base import Schema
-from .campaigns import BODY
+from .campaigns import BODY, one_message_source
 
 
 class AutomationSchema(Schema):
@@ -27,6 +29,10 @@ class AutomationUpdateSchema(Schema):
     template_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
     delay_minutes = fields.Integer(validate=validate.Range(min=0, max=MAX_DELAY_MINUTES))
     conditions = fields.Dict(keys=fields.String(), values=fields.Raw())
+
+    @validates_schema
+    def _one_message_source(self, data: dict[str, Any], **_: Any) -> None:
+        one_message_source(data)
 
 
 class AutomationRunSchema(Schema):

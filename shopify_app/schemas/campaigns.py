@@ -13,6 +13,14 @@ NAME = validate.Length(min=1, max=120)
 BODY = validate.Length(min=1, max=1600)
 
 
+def one_message_source(data: dict[str, Any]) -> None:
+    """A body or a template, never both: a template's body replaces the text, so one of the two
+    would be dropped without a word. (A null template_id means "no template".)"""
+    if data.get("body") is not None and data.get("template_id") is not None:
+        message = "Give a body or a template_id, not both."
+        raise ValidationError({"body": [message], "template_id": [message]})
+
+
 class TemplateInSchema(Schema):
     name = fields.String(required=True, validate=NAME)
     body = fields.String(required=True, validate=BODY)
@@ -50,6 +58,7 @@ class CampaignCreateSchema(Schema):
     def _body_or_template(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("body") and not data.get("template_id"):
             raise ValidationError("Give a body or a template_id.", "body")
+        one_message_source(data)
 
 
 class CampaignUpdateSchema(Schema):
@@ -59,6 +68,10 @@ class CampaignUpdateSchema(Schema):
     segment_id = fields.Integer(allow_none=True)
     discount_id = fields.Integer(allow_none=True)
     send_at = fields.AwareDateTime(allow_none=True)
+
+    @validates_schema
+    def _one_message_source(self, data: dict[str, Any], **_: Any) -> None:
+        one_message_source(data)
 
 
 class LaunchSchema(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..models import ConsentState
 from .base import Schema
@@ -39,6 +39,20 @@ class SegmentFiltersSchema(Schema):
 class SegmentCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     filters = fields.Nested(SegmentFiltersSchema, load_default=dict)
+
+
+class SegmentCountSchema(Schema):
+    """POST /api/segments/count: the body POST /api/segments takes (`name` optional and ignored),
+    so the editor posts its form as is. Deprecated but accepted: the filters object bare."""
+
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    filters = fields.Nested(SegmentFiltersSchema, load_default=dict)
+
+    @pre_load
+    def _bare_filters(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict) and "filters" not in data and "name" not in data:
+            return {"filters": data}  # the older shape: its keys are the filters' own
+        return data
 
 
 class SegmentUpdateSchema(Schema):

@@ -9,6 +9,7 @@ exchange, which is also how the embedded flow reinstalls an uninstalled shop.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -20,9 +21,12 @@ from ..clients.shopify import (
     OfflineToken,
     ShopifyError,
     ShopifyOAuth,
+    ShopifyRateLimited,
     ShopifyRejected,
     ShopifySettings,
+    ShopifyTimeout,
     ShopifyUnauthorized,
+    ShopifyUnavailable,
 )
 from ..config import current_config
 from ..extensions import db, redis_ext
@@ -36,6 +40,10 @@ log = structlog.get_logger(__name__)
 
 REFRESH_MARGIN = timedelta(minutes=5)
 REFRESH_LOCK = "sms_blossom:shop-token-refresh:{shop_id}"
+# Token exchange runs while a merchant waits: one quick retry (a connection that never opened, a
+# gateway error), and a longer Retry-After is passed on to the client instead of slept through.
+EXCHANGE_MAX_ATTEMPTS = 2
+EXCHANGE_MAX_RETRY_WAIT = 1.0
 
 
 class ShopNeedsReauth(Exception):
@@ -137,11 +145,18 @@ def ensure_offline_access(*, session: SessionToken) -> Shop:
     shop = db.session.scalar(select(Shop).where(Shop.domain == session.shop_domain))
     if shop is not None and has_usable_offline_token(shop):
         return shop
+    settings = replace(shopify_settings(), max_attempts=EXCHANGE_MAX_ATTEMPTS, max_retry_wait=EXCHANGE_MAX_RETRY_WAIT)
     try:
-        token = oauth_client().exchange_session_token(session.shop_domain, session.raw)
-    except ShopifyError as exc:
-        log.warning("token_exchange_failed", error=type(exc).__name__)
+        token = ShopifyOAuth(settings).exchange_session_token(session.shop_domain, session.raw)
+    except ShopifyRejected as exc:  # Shopify answered and said no: this session token is no good
+        log.warning("token_exchange_refused", status=exc.status, error=exc.error)
         raise invalid_session("Shopify refused to exchange the session token.") from None
+    except (ShopifyUnavailable, ShopifyTimeout, ShopifyRateLimited) as exc:
+        # Shopify unreachable, failing or busy: nothing is wrong with the token, so no
+        # invalid-session answer (App Bridge would only fetch another); errors.py answers 503
+        # shopify_unavailable with a Retry-After.
+        log.warning("token_exchange_unavailable", error=type(exc).__name__, status=exc.status)
+        raise
     return install_shop(domain=session.shop_domain, token=token)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import delete, or_, select, update
 
 from ..errors import Gone, ValidationFailed
 from ..extensions import db
+from ..jsonable import iso_dates
 from ..models import (
     Attribution,
     Automation,
@@ -204,7 +205,7 @@ def data_request(*, shop: Shop, payload: Mapping[str, Any]) -> PrivacyRequest:
     )
     db.session.add(request)
     db.session.flush()
-    request.export = json.dumps(export, default=str)
+    request.export = json.dumps(export, default=iso_dates)
     audit.record(
         shop_id=shop.id,
         actor="shopify",
@@ -401,7 +402,7 @@ def build_merchant_export(*, request_id: int) -> PrivacyRequest | None:
     assert shop is not None
     payload = json.loads(request.export or "{}").get("lookup", {})
     export, summary = build_export(shop=shop, payload=payload)
-    request.export = json.dumps(export, default=str)
+    request.export = json.dumps(export, default=iso_dates)
     request.summary = {**summary, "status": "ready"}
     request.expires_at = utcnow() + MERCHANT_EXPORT_RETENTION
     db.session.commit()

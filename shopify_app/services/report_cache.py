@@ -12,6 +12,7 @@ from typing import Any
 
 from ..config import current_config
 from ..extensions import redis_ext
+from ..jsonable import iso_dates
 
 GENERATION_KEY = "sms_blossom:reports:gen:{shop_id}"
 CACHE_KEY = "sms_blossom:reports:{shop_id}:{generation}:{query}"
@@ -36,5 +37,5 @@ def cached(shop_id: int, query: str, compute: Callable[[], dict[str, Any]]) -> t
     report = compute()
     ttl = int(current_config()["REPORT_CACHE_SECONDS"])
     if ttl > 0:
-        client.set(key, json.dumps(report, default=str), ex=ttl)
-    return json.loads(json.dumps(report, default=str)), False
+        client.set(key, json.dumps(report, default=iso_dates), ex=ttl)
+    return json.loads(json.dumps(report, default=iso_dates)), False

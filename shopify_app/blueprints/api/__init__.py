@@ -97,14 +97,13 @@ def audit_change(response: Response) -> Response:
     shop, session = getattr(g, "shop", None), getattr(g, "session_token", None)
     if shop is None or session is None:
         return response
-    view_args = dict(request.view_args or {})
-    target_type, target_id = next(iter(view_args.items()), (None, None))
+    target_type, target_id = g.get("audit_target") or _path_target()
     try:
         audit.record(
             shop_id=shop.id,
             actor=f"user:{session.user_id}",
             action=(request.endpoint or "unknown").removeprefix("api."),
-            target_type=target_type and target_type.removesuffix("_id"),
+            target_type=target_type,
             target_id=target_id,
             request_id=getattr(g, "request_id", None),
             details={"method": request.method, "status": response.status_code},
@@ -114,6 +113,12 @@ def audit_change(response: Response) -> Response:
         db.session.rollback()
         log.exception("audit_record_failed", endpoint=request.endpoint)
     return response
+
+
+def _path_target() -> tuple[str | None, object]:
+    """The first id in the path: `/campaigns/<campaign_id>/launch` -> ("campaign", id)."""
+    name, value = next(iter((request.view_args or {}).items()), (None, None))
+    return (name and name.removesuffix("_id")), value
 
 
 @bp.get("/shop")

@@ -4,28 +4,34 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify
 
-from ...schemas.billing import CreditPackSchema, SubscribeSchema
+from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, SubscribeSchema
 from ...schemas.campaigns import ListQuerySchema
 from ...services import billing
 from . import bp
-from .common import json_body, query_args
+from .common import audit_target, json_body, query_args
 
 
 @bp.get("/billing")
 def overview() -> Response:
     args = query_args(ListQuerySchema())
-    return jsonify(billing.overview(shop=g.shop, limit=args["limit"], cursor=args["cursor"]))
+    return jsonify(
+        BillingOverviewSchema().dump(billing.overview(shop=g.shop, limit=args["limit"], cursor=args["cursor"]))
+    )
 
 
 @bp.post("/billing/subscribe")
 def subscribe() -> tuple[Response, int]:
     """Returns Shopify's confirmation URL; the plan starts when Shopify reports it ACTIVE."""
     plan = json_body(SubscribeSchema())["plan"]
-    return jsonify(billing.subscribe(shop=g.shop, plan_key=plan)), 201
+    subscription = billing.subscribe(shop=g.shop, plan_key=plan)
+    audit_target("subscription", subscription["subscription_id"])
+    return jsonify(subscription), 201
 
 
 @bp.post("/billing/credit-packs")
 def buy_credit_pack() -> tuple[Response, int]:
     """Returns Shopify's confirmation URL; credits arrive when Shopify confirms the purchase."""
     pack = json_body(CreditPackSchema())["pack"]
-    return jsonify(billing.buy_pack(shop=g.shop, pack_key=pack)), 201
+    purchase = billing.buy_pack(shop=g.shop, pack_key=pack)
+    audit_target("credit_purchase", purchase["charge_id"])
+    return jsonify(purchase), 201

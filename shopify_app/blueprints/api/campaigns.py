@@ -19,7 +19,7 @@ from ...schemas.campaigns import (
 )
 from ...services import campaigns, templates
 from . import bp
-from .common import json_body, query_args
+from .common import audit_target, json_body, query_args
 
 template_schema = TemplateSchema()
 campaign_schema = CampaignSchema()
@@ -32,7 +32,9 @@ def list_templates() -> Response:
 
 @bp.post("/templates")
 def create_template() -> tuple[Response, int]:
-    return jsonify(template_schema.dump(templates.save_template(shop=g.shop, data=json_body(TemplateInSchema())))), 201
+    template = templates.save_template(shop=g.shop, data=json_body(TemplateInSchema()))
+    audit_target("template", template.id)
+    return jsonify(template_schema.dump(template)), 201
 
 
 @bp.get("/templates/<int:template_id>")
@@ -74,6 +76,7 @@ def list_campaigns() -> Response:
 @bp.post("/campaigns")
 def create_campaign() -> tuple[Response, int]:
     campaign = campaigns.create_campaign(shop=g.shop, data=json_body(CampaignCreateSchema()))
+    audit_target("campaign", campaign.id)
     return jsonify(_campaign_view(campaign)), 201
 
 

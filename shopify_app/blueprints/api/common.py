@@ -1,10 +1,10 @@
-"""Request parsing shared by the API views: JSON bodies and query strings through schemas."""
+"""Shared by the API views: JSON bodies and query strings through schemas, audit targets."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import g, request
 from marshmallow import Schema
 
 from ...errors import BadRequest
@@ -19,3 +19,9 @@ def json_body(schema: Schema) -> dict[str, Any]:
 
 def query_args(schema: Schema) -> dict[str, Any]:
     return dict(schema.load(request.args.to_dict()))
+
+
+def audit_target(target_type: str, target_id: object) -> None:
+    """What this request made, for its audit row. A route with an id in its path needs no call
+    (the row names that id); a create must say what it created (tests/test_audit_targets.py)."""
+    g.audit_target = (target_type, target_id)

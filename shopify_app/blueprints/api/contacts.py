@@ -15,7 +15,7 @@ from ...schemas.contacts import (
 )
 from ...services import contacts
 from . import bp
-from .common import json_body, query_args
+from .common import audit_target, json_body, query_args
 
 contact_schema = ContactSchema()
 
@@ -45,6 +45,7 @@ def create_contact() -> tuple[Response, int]:
     consent = _admin_consent(data)
     phone = contacts.parse_phone(g.shop, data.pop("phone"))
     contact, created = contacts.create_or_merge(shop=g.shop, phone=phone, data=data, consent=consent)
+    audit_target("contact", contact.id)
     return jsonify(_dump(contact)), 201 if created else 200
 
 

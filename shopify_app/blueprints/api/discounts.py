@@ -8,7 +8,7 @@ from ...schemas.campaigns import ListQuerySchema
 from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
 from ...services import discounts
 from . import bp
-from .common import json_body, query_args
+from .common import audit_target, json_body, query_args
 
 discount_schema = DiscountSchema()
 
@@ -23,6 +23,7 @@ def list_discounts() -> Response:
 @bp.post("/discounts")
 def create_discount() -> tuple[Response, int]:
     discount = discounts.create_discount(shop=g.shop, data=json_body(DiscountCreateSchema()))
+    audit_target("discount", discount.id)
     return jsonify(discount_schema.dump(discount)), 201
 
 

@@ -5,25 +5,17 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, g, jsonify, request
-from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from ...models import InboundMessage
 from ...schemas.automations import ReplyInSchema
 from ...schemas.campaigns import ListQuerySchema
+from ...schemas.inbox import InboundSchema, ReplyResultSchema, ThreadSchema
 from ...services.automations import reply
 from ...services.contacts import contact_view, get_contact
 from ...services.pagination import page
 from . import bp
 from .common import json_body, query_args
-
-
-class InboundSchema(Schema):
-    id = fields.Integer()
-    text = fields.String(allow_none=True)
-    keyword = fields.String(allow_none=True)
-    outcome = fields.String(allow_none=True)
-    received_at = fields.DateTime()
 
 
 @bp.get("/inbox")
@@ -41,13 +33,8 @@ def list_threads() -> Response:
     for message in rows:
         contact = get_contact(shop=g.shop, contact_id=message.contact_id)
         view = contact_view(contact)
-        items.append(
-            {
-                "contact": {k: view[k] for k in ("id", "phone", "first_name", "last_name", "consent_state")},
-                "latest": InboundSchema().dump(message),
-            }
-        )
-    return jsonify({"items": items, "next_cursor": next_cursor})
+        items.append({"contact": view, "latest": message})
+    return jsonify({"items": ThreadSchema(many=True).dump(items), "next_cursor": next_cursor})
 
 
 @bp.get("/inbox/<int:contact_id>")
@@ -74,7 +61,7 @@ def reply_to_contact(contact_id: int) -> tuple[Response, int]:
         "contact_id": contact.id,
         "state": message.state.value if message else run.state.value,
         "skip_reason": message.skip_reason if message else run.cancel_reason,
-        "defer_until": message.defer_until.isoformat() if message and message.defer_until else None,
-        "sent_at": message.sent_at.isoformat() if message and message.sent_at else None,
+        "defer_until": message.defer_until if message else None,
+        "sent_at": message.sent_at if message else None,
     }
-    return jsonify(body), 202
+    return jsonify(ReplyResultSchema().dump(body)), 202

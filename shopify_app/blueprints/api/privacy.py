@@ -12,7 +12,7 @@ from ...queueing import enqueue
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...services import privacy
 from . import bp
-from .common import json_body
+from .common import audit_target, json_body
 
 
 def _request(request_id: int) -> PrivacyRequest:
@@ -54,6 +54,7 @@ def request_customer_export() -> tuple[Response, int]:
     downloadable once from `.../requests/<id>/export`, for 7 days."""
     lookup = json_body(CustomerLookupSchema())
     request_record = privacy.request_export(shop=g.shop, lookup=lookup)
+    audit_target("privacy_request", request_record.id)
     enqueue("default", "jobs.privacy.build_merchant_export", request_record.id)
     db.session.refresh(request_record)
     return jsonify(PrivacyRequestSchema().dump(request_record)), 202
@@ -64,4 +65,5 @@ def erase_customer() -> tuple[Response, int]:
     """Erase a customer everywhere (as for Shopify's customers/redact)."""
     lookup = json_body(CustomerLookupSchema())
     record = privacy.erase(shop=g.shop, lookup=lookup, actor=f"user:{g.session_token.user_id}")
+    audit_target("privacy_request", record.id)
     return jsonify(PrivacyRequestSchema().dump(record)), 200

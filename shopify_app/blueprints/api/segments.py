@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify
 
-from ...schemas.segments import SegmentCreateSchema, SegmentFiltersSchema, SegmentSchema, SegmentUpdateSchema
+from ...schemas.segments import SegmentCountSchema, SegmentCreateSchema, SegmentSchema, SegmentUpdateSchema
 from ...services import segments
 from . import bp
-from .common import json_body
+from .common import audit_target, json_body
 
 segment_schema = SegmentSchema()
 
@@ -20,6 +20,7 @@ def list_segments() -> Response:
 @bp.post("/segments")
 def create_segment() -> tuple[Response, int]:
     segment = segments.save_segment(shop=g.shop, data=json_body(SegmentCreateSchema()))
+    audit_target("segment", segment.id)
     return jsonify(segment_schema.dump(segment)), 201
 
 
@@ -49,5 +50,5 @@ def count_segment(segment_id: int) -> Response:
 
 @bp.post("/segments/count")
 def count_filters() -> Response:
-    """Count an unsaved filter set (the segment editor's live preview)."""
-    return jsonify(segments.count_audience(shop=g.shop, filters=json_body(SegmentFiltersSchema())))
+    """Count an unsaved filter set (the segment editor's live preview): `{"filters": {...}}`."""
+    return jsonify(segments.count_audience(shop=g.shop, filters=json_body(SegmentCountSchema())["filters"]))

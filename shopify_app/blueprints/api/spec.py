@@ -13,7 +13,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from ...schemas.automations import AutomationRunSchema, AutomationSchema, AutomationUpdateSchema, ReplyInSchema
-from ...schemas.billing import CreditPackSchema, SubscribeSchema
+from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, SubscribeSchema
 from ...schemas.campaigns import (
     CampaignCreateSchema,
     CampaignSchema,
@@ -36,9 +36,16 @@ from ...schemas.contacts import (
     TagsSchema,
 )
 from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
+from ...schemas.inbox import InboundSchema, ReplyResultSchema, ThreadSchema
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
-from ...schemas.segments import SegmentCreateSchema, SegmentFiltersSchema, SegmentSchema, SegmentUpdateSchema
+from ...schemas.segments import (
+    SegmentCountSchema,
+    SegmentCreateSchema,
+    SegmentFiltersSchema,
+    SegmentSchema,
+    SegmentUpdateSchema,
+)
 from ...schemas.senders import ShopSendersSchema
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
 from ...schemas.shop import ShopSchema
@@ -75,14 +82,15 @@ def list_of(item: type[Schema]) -> type[Schema]:
     )
 
 
-# endpoint -> body / query schema, success status, success schema (None: documented without one)
+# endpoint -> body / query schema, success status, success schema (None: documented without one).
+# `also_accepts`: older body shapes still loaded (documented with the body as `anyOf`).
 OPERATIONS: dict[str, dict[str, Any]] = {
     "api.get_shop": {"ok": (200, ShopSchema)},
     "api.list_automations": {"ok": (200, list_of(AutomationSchema))},
     "api.get_automation": {"ok": (200, AutomationSchema)},
     "api.update_automation": {"body": AutomationUpdateSchema, "ok": (200, AutomationSchema)},
     "api.list_runs": {"query": ListQuerySchema, "ok": (200, page_of(AutomationRunSchema))},
-    "api.overview": {"query": ListQuerySchema, "ok": (200, None)},
+    "api.overview": {"query": ListQuerySchema, "ok": (200, BillingOverviewSchema)},
     "api.subscribe": {"body": SubscribeSchema, "ok": (201, None)},
     "api.buy_credit_pack": {"body": CreditPackSchema, "ok": (201, None)},
     "api.list_templates": {"ok": (200, list_of(TemplateSchema))},
@@ -118,9 +126,9 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.list_discounts": {"query": ListQuerySchema, "ok": (200, page_of(DiscountSchema))},
     "api.create_discount": {"body": DiscountCreateSchema, "ok": (201, DiscountSchema)},
     "api.get_discount": {"ok": (200, DiscountSchema)},
-    "api.list_threads": {"query": ListQuerySchema, "ok": (200, None)},
-    "api.thread": {"query": ListQuerySchema, "ok": (200, None)},
-    "api.reply_to_contact": {"body": ReplyInSchema, "ok": (202, None)},
+    "api.list_threads": {"query": ListQuerySchema, "ok": (200, page_of(ThreadSchema))},
+    "api.thread": {"query": ListQuerySchema, "ok": (200, page_of(InboundSchema))},
+    "api.reply_to_contact": {"body": ReplyInSchema, "ok": (202, ReplyResultSchema)},
     "api.list_privacy_requests": {"ok": (200, list_of(PrivacyRequestSchema))},
     "api.download_privacy_export": {"ok": (200, None)},
     "api.request_customer_export": {"body": CustomerLookupSchema, "ok": (202, PrivacyRequestSchema)},
@@ -138,7 +146,15 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.update_segment": {"body": SegmentUpdateSchema, "ok": (200, SegmentSchema)},
     "api.delete_segment": {"ok": (204, None)},
     "api.count_segment": {"ok": (200, None)},
-    "api.count_filters": {"body": SegmentFiltersSchema, "ok": (200, None)},
+    "api.count_filters": {
+        "body": SegmentCountSchema,
+        "also_accepts": (SegmentFiltersSchema,),
+        "body_description": (
+            'The body POST /api/segments takes: {"filters": {...}}, with an optional name that is '
+            "ignored. The filters object alone (the second shape) is deprecated but still accepted."
+        ),
+        "ok": (200, None),
+    },
     "api.get_settings": {"ok": (200, ShopSettingsSchema)},
     "api.list_shop_senders": {"ok": (200, ShopSendersSchema)},
     "api.update_settings": {"body": ShopSettingsUpdateSchema, "ok": (200, ShopSettingsSchema)},
@@ -183,10 +199,13 @@ def operation_doc(endpoint: str) -> dict[str, Any]:
         responses[str(code)] = {"description": description, "content": _content(ApiErrorSchema)}
     doc: dict[str, Any] = {"responses": responses, "security": [{"sessionToken": []}]}
     if "body" in entry:
+        body = {"anyOf": [entry["body"], *entry["also_accepts"]]} if "also_accepts" in entry else entry["body"]
         doc["requestBody"] = {
             "required": not entry.get("optional_body", False),
-            "content": {"application/json": {"schema": entry["body"]}},
+            "content": {"application/json": {"schema": body}},
         }
+        if "body_description" in entry:
+            doc["requestBody"]["description"] = entry["body_description"]
     if entry.get("multipart"):
         upload = {
             "type": "object",

@@ -11,7 +11,7 @@ from ...schemas.contacts import ContactListQuerySchema
 from ...schemas.transfers import TransferSchema
 from ...services import contact_transfers
 from . import bp
-from .common import query_args
+from .common import audit_target, query_args
 
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
 transfer_schema = TransferSchema()
@@ -24,6 +24,7 @@ def create_import() -> tuple[Response, int]:
     if upload is None:
         raise BadRequest("Upload the CSV as multipart form field 'file'.", code="file_required")
     transfer = contact_transfers.start_import(shop=g.shop, stream=upload.stream, filename=upload.filename)
+    audit_target("transfer", transfer.id)
     if transfer.total_rows <= contact_transfers.INLINE_MAX_ROWS:
         transfer = contact_transfers.run_import(transfer_id=transfer.id)
         return jsonify(transfer_schema.dump(transfer)), 201
@@ -41,6 +42,7 @@ def get_import(transfer_id: int) -> Response:
 def create_export() -> tuple[Response, int]:
     query_args(ContactListQuerySchema())  # validate the filters now, not in the job
     transfer = contact_transfers.start_export(shop=g.shop, query=request.args.to_dict())
+    audit_target("transfer", transfer.id)
     enqueue("default", "jobs.contacts.run_export", transfer.id, job_timeout=3600)  # the id only: args sit in Redis
     return jsonify(transfer_schema.dump(transfer)), 202
 
