@@ -306,10 +306,12 @@ JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.text(st.characters(exclude_characters="\x00"), max_size=20),
+    | st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20),
     lambda children: (
         st.lists(children, max_size=4)
-        | st.dictionaries(st.text(st.characters(exclude_characters="\x00"), max_size=8), children, max_size=4)
+        | st.dictionaries(
+            st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=8), children, max_size=4
+        )
     ),
     max_leaves=20,
 )
@@ -340,7 +342,11 @@ def _with_nul(value, where):
     return walk(value)
 
 
-@given(value=JSON_VALUES, last=st.text(st.characters(exclude_characters="\x00"), max_size=5), where=st.integers(0, 40))
+@given(
+    value=JSON_VALUES,
+    last=st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=5),
+    where=st.integers(0, 40),
+)
 def test_json_with_a_nul_anywhere_is_refused_and_without_one_parses_unchanged(value, last, where):
     from shopify_app.errors import BadRequest
     from shopify_app.inputs import parse_json
