@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import IO
+from typing import IO, Any
 
 
 def free_port() -> int:
@@ -43,3 +43,20 @@ def start_embedded_server(
         stderr=subprocess.STDOUT if capture or output is not None else subprocess.DEVNULL,
         text=True,
     )
+
+
+def gunicorn_config(project_root: Any) -> Any:
+    """gunicorn's config as `gunicorn -c gunicorn.conf.py` reads it (env included), serving nothing."""
+    from gunicorn.app.base import Application
+
+    class ConfigOnly(Application):
+        def init(self, parser: Any, opts: Any, args: Any) -> None:
+            return None
+
+        def load_config(self) -> None:
+            self.load_config_from_file(str(project_root / "gunicorn.conf.py"))
+
+        def load(self) -> Any:
+            raise AssertionError("no app is served here")
+
+    return ConfigOnly().cfg

@@ -8,6 +8,8 @@ import structlog
 
 from shopify_app.logging import configure_logging, scrub, scrub_text
 
+from .processes import gunicorn_config
+
 SECRET_SAMPLES = {
     "phone": "+14155550142",
     "email": "shopper@example.com",
@@ -120,19 +122,7 @@ def test_the_mitto_path_secret_never_reaches_the_apps_log_lines(make_app, capsys
 
 def _gunicorn_logger(project_root, access_log_format: str | None = None):
     """The logger gunicorn builds from gunicorn.conf.py, as `gunicorn -c gunicorn.conf.py` does."""
-    from gunicorn.app.base import Application
-
-    class ConfigOnly(Application):
-        def init(self, parser, opts, args):
-            return None
-
-        def load_config(self):
-            self.load_config_from_file(str(project_root / "gunicorn.conf.py"))
-
-        def load(self):
-            raise AssertionError("no app is served here")
-
-    cfg = ConfigOnly().cfg
+    cfg = gunicorn_config(project_root)
     if access_log_format is not None:
         cfg.set("access_log_format", access_log_format)
     return cfg.logger_class(cfg)

@@ -15,6 +15,8 @@ import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from .processes import gunicorn_config
+
 REQUIRED_TOPICS = {
     "app/uninstalled",
     "app/scopes_update",
@@ -74,24 +76,11 @@ def test_default_target_serves_gunicorn_with_a_healthcheck(dockerfile):
 
 def gunicorn_bind(project_root, monkeypatch, port: str | None) -> list[str]:
     """`bind` as gunicorn reads it from gunicorn.conf.py, with PORT set to `port` (or unset)."""
-    from gunicorn.app.base import Application
-
     if port is None:
         monkeypatch.delenv("PORT", raising=False)
     else:
         monkeypatch.setenv("PORT", port)
-
-    class ConfigOnly(Application):
-        def init(self, parser, opts, args):
-            return None
-
-        def load_config(self):
-            self.load_config_from_file(str(project_root / "gunicorn.conf.py"))
-
-        def load(self):
-            raise AssertionError("no app is served here")
-
-    return ConfigOnly().cfg.bind
+    return gunicorn_config(project_root).bind
 
 
 def healthcheck_argv(dockerfile) -> list[str]:
