@@ -7,6 +7,12 @@ does: as the application role `smsb_app` (created if missing: no superuser, no B
 row-level security binds it), with DATABASE_URL's own user as DATABASE_ADMIN_URL. Tests commit freely; every
 table is emptied after each test. Redis isolation is `FLUSHDB` of the test database (never
 `FLUSHALL`).
+
+Under pytest-xdist (`make test` runs `-n 2`) every worker is a session of its own: its own
+scratch database (the name carries the worker id) and its own Redis database, REDIS_URL's
+number for gw0 and one lower per worker after it (15, 14, ... from CI's /15), set in the
+environment before anything reads it, so apps, `os.environ` readers and the worker processes
+tests spawn all see it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
@@ -32,6 +39,36 @@ from shopify_app.extensions import db, redis_ext
 TEST_API_SECRET = "test-shopify-api-secret-0123456789abcdef0123"
 TEST_API_KEY = "test-api-key-0123456789"
 APP_ROLE = "smsb_app"
+
+
+def worker_redis_url(url: str, worker: str) -> str:
+    """REDIS_URL for xdist worker `worker` ("gw0", "gw1", ...): the given database number for
+    gw0, one lower for each worker after it. Refuses rather than share or wrap around."""
+    parts = urlsplit(url)
+    if parts.query:
+        raise pytest.UsageError(f"REDIS_URL: give the database as a path (/15), not in a query: {parts.query}")
+    base = int(parts.path.strip("/") or 0)
+    number = base - int(worker.removeprefix("gw"))
+    if number < 0:
+        raise pytest.UsageError(
+            f"REDIS_URL ends in /{base}: no Redis database is left for xdist worker {worker} "
+            f"(worker gwN uses /{base}-N); use fewer workers or a higher database number"
+        )
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give this xdist worker its own Redis database before any app, fixture or test module
+    reads REDIS_URL (worker processes started by tests inherit the environment). The
+    controller checks first that every worker will have one."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        os.environ["REDIS_URL"] = worker_redis_url(url, worker)
+    elif workers := len(getattr(config.option, "tx", None) or []):
+        worker_redis_url(url, f"gw{workers - 1}")
 
 
 def postgres_server_url() -> str | None:
@@ -82,7 +119,8 @@ def scratch_database(directory: Path, prefix: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with scratch_database(tmp_path_factory.mktemp("db"), "smsb_test") as url:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with scratch_database(tmp_path_factory.mktemp("db"), f"smsb_test_{worker}") as url:
         yield url
 
 
