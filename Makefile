@@ -43,9 +43,12 @@ seed: migrate
 shell: install
 	$(FLASK) shell
 
-## Set up and run the test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
+## Set up and run the test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set) on
+## TEST_WORKERS pytest-xdist processes, each with its own database and Redis database
+## (tests/conftest.py); `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## Mutation testing of the five security primitives against their own tests (pyproject
 ## [tool.mutmut]); prints the score per module and the survivors. By hand, not in CI: it takes

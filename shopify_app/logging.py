@@ -105,7 +105,15 @@ def configure_logging(*, level: str, json_output: bool) -> None:
         structlog.processors.format_exc_info,
         _scrub_processor,
     ]
-    renderer: Any = structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer(colors=False)
+    # `format_exc_info` stays in the chain: the traceback becomes text *before* `_scrub_processor`,
+    # which masks it like any other value. The console renderer is told tracebacks arrive as that
+    # text (plain_traceback); its default (rich, when installed) would format `exc_info` itself,
+    # after the scrubber, with local variables, and warns when it finds the text instead.
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json_output
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+    )
     structlog.configure(
         processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

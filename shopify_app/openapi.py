@@ -6,6 +6,7 @@ flask-smorest's own error handler is not installed: every error keeps this app's
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +22,41 @@ API_SETTINGS = {
 }
 
 
+_DOCUMENTING = threading.Lock()
+
+
 class SmsBlossomApi(Api):  # type: ignore[misc]
+    """The document is written on first use (`/api/openapi.json`, `spec_dict`, `flask openapi`),
+    not when the app is made: resolving every schema of every operation was ~60 % of
+    `create_app`, paid by every web and worker process (and every test's app) for a document
+    few of them serve. The routes themselves are registered at once, as before."""
+
     DEFAULT_ERROR_RESPONSE_NAME = None  # every operation lists our own error responses instead
+
+    _spec: Any = None
+    _undocumented: list[tuple[Any, str, Any]]
+
+    @property
+    def spec(self) -> Any:
+        if "_undocumented" in self.__dict__:
+            with _DOCUMENTING:  # a second thread waits for the whole document, never half of it
+                for blueprint, name, parameters in self.__dict__.get("_undocumented", ()):
+                    blueprint.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
+                    self._spec.tag({"name": name, "description": blueprint.description})
+                if self.__dict__.pop("_undocumented", None):
+                    _adjust_schemas(self._spec)
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        """`Api.register_blueprint` with the documenting left to the first read of `spec`."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self.__dict__.setdefault("_undocumented", []).append((blp, name, parameters))
 
     def _register_error_handlers(self) -> None:
         """Our error handlers (errors.py) answer every error; smorest's shape would differ."""
@@ -49,16 +83,19 @@ def init_openapi(app: Flask) -> SmsBlossomApi:
             if method != "parameters" and full in OPERATIONS:
                 doc["manual_doc"] = operation_doc(full)
     api.register_blueprint(bp)
-    # marshmallow schemas raise on unknown keys by default, which apispec turns into
-    # `additionalProperties: false`; our answers may carry more than a schema lists (counters).
-    # Decimal bounds come out as strings ("0.01"); JSON Schema wants numbers.
-    for schema in api.spec.components.schemas.values():
+    return api
+
+
+def _adjust_schemas(spec: Any) -> None:
+    """marshmallow schemas raise on unknown keys by default, which apispec turns into
+    `additionalProperties: false`; our answers may carry more than a schema lists (counters).
+    Decimal bounds come out as strings ("0.01"); JSON Schema wants numbers."""
+    for schema in spec.components.schemas.values():
         schema.pop("additionalProperties", None)
         for prop in schema.get("properties", {}).values():
             for bound in ("minimum", "maximum"):
                 if isinstance(prop.get(bound), (str, Decimal)):
                     prop[bound] = float(prop[bound])
-    return api
 
 
 def spec_dict() -> dict[str, Any]:

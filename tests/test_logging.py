@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 
 import pytest
 import structlog
@@ -91,6 +92,27 @@ def test_no_secret_or_pii_reaches_the_log_output(capsys, json_output):
     assert "signature=abc123" not in err
     if json_output:
         assert all(json.loads(line) for line in err.splitlines())
+
+
+@pytest.mark.parametrize("json_output", [True, False])
+def test_a_logged_exception_keeps_its_traceback_scrubbed_and_warns_of_nothing(capsys, json_output):
+    """The traceback is rendered to text before the scrubber (format_exc_info), and the console
+    renderer takes that text as it is: no "Remove `format_exc_info`" warning, no second,
+    unscrubbed rendering."""
+    configure_logging(level="DEBUG", json_output=json_output)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            raise ValueError(f"no route to {SECRET_SAMPLES['phone']} for {SECRET_SAMPLES['email']}")
+        except ValueError:
+            structlog.get_logger("shopify_app.test").exception("send_failed")
+            logging.getLogger("rq.worker").exception("job failed")
+    assert [str(warning.message) for warning in caught] == []
+    err = capsys.readouterr().err
+    assert err.count("Traceback (most recent call last)") == 2
+    assert err.count("ValueError: no route to [phone] for [email]") == 2
+    for value in SECRET_SAMPLES.values():
+        assert value not in err
 
 
 def test_request_logs_carry_the_path_but_never_the_query_string(client, capsys):

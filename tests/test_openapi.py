@@ -44,6 +44,40 @@ def test_every_api_route_is_in_the_document_with_a_success_and_our_errors(app):
     assert error["required"] == ["error"]
 
 
+def test_a_read_while_the_document_is_being_written_waits_for_it(make_app, monkeypatch):
+    """The document is written on its first read (openapi.py). A second thread reading
+    meanwhile (gunicorn's threads) waits for that document: it neither sees it half written
+    nor writes it a second time over the first."""
+    import threading
+
+    from shopify_app.blueprints.api import bp
+
+    app = make_app()
+    api = app.extensions["sms_blossom_api"]
+    writing, finish = threading.Event(), threading.Event()
+    write_views = bp.register_views_in_doc
+
+    def slow_write(*args, **kwargs):
+        writing.set()
+        finish.wait(timeout=30)
+        return write_views(*args, **kwargs)
+
+    monkeypatch.setattr(bp, "register_views_in_doc", slow_write)
+    documents = {}
+    first = threading.Thread(target=lambda: documents.setdefault("first", api.spec.to_dict()))
+    first.start()
+    assert writing.wait(timeout=30)
+    second = threading.Thread(target=lambda: documents.setdefault("second", api.spec.to_dict()))
+    second.start()
+    second.join(timeout=0.5)  # a second thread that does not wait reads or writes now
+    finish.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert len(documents["first"]["paths"]) > 20
+    assert documents["second"] == documents["first"]
+    assert [tag["name"] for tag in documents["first"]["tags"]] == ["api"]
+
+
 def test_errors_keep_our_shape_not_flask_smorests(client):
     response = client.get("/api/no-such-route")
     assert response.status_code in (401, 404)
