@@ -154,8 +154,16 @@ def migrated_database(database_url: str) -> str:
     app = create_app(base_test_config(database_url))
     with app.app_context():
         upgrade()
-        db.engine.dispose()
+        dispose_engines()
     return database_url
+
+
+def dispose_engines() -> None:
+    """Close the current app's connections, the admin engine's too: left to the garbage
+    collector, each test's admin connection stayed open for a while (~25 idle ones per
+    process), and pytest-xdist workers share the server's max_connections with everyone."""
+    for engine in db.engines.values():
+        engine.dispose()
 
 
 @pytest.fixture
@@ -178,7 +186,7 @@ def make_app(migrated_database: str) -> Iterator[Any]:
                 _empty_tables()
             if app.config["REDIS_URL"] == shared_redis:
                 redis_ext.client().flushdb()
-            db.engine.dispose()
+            dispose_engines()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from shopify_app import create_app
 from shopify_app.extensions import db
 
-from .conftest import base_test_config, scratch_database
+from .conftest import base_test_config, dispose_engines, scratch_database
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_upgrade_downgrade_upgrade_round_trip(scratch_database_url):
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
         assert set(inspect(db.engine).get_table_names()) == tables
-        db.engine.dispose()
+        dispose_engines()
 
 
 def test_app_connections_enforce_foreign_keys_and_migrations_run_without_them(scratch_database_url):
@@ -102,4 +102,4 @@ def test_app_connections_enforce_foreign_keys_and_migrations_run_without_them(sc
                     "INSERT INTO segments (shop_id, name, filters, created_at, updated_at) "
                     "VALUES (999, 'x', '{}', '2026-01-01', '2026-01-01')"
                 )
-        db.engine.dispose()
+        dispose_engines()

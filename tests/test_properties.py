@@ -238,15 +238,14 @@ OPERATIONS = st.lists(
 @pytest.fixture(scope="module")
 def ledger_app(migrated_database):
     from shopify_app import create_app
-    from shopify_app.extensions import db
 
-    from .conftest import _empty_tables, base_test_config
+    from .conftest import _empty_tables, base_test_config, dispose_engines
 
     app = create_app(base_test_config(migrated_database))
     with app.app_context():
         yield app
         _empty_tables()  # the examples' shops must not greet the next test (another module's)
-        db.engine.dispose()
+        dispose_engines()
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
