@@ -126,7 +126,8 @@ def error_response(
 # Everything else (/api, webhooks, the Mitto callbacks, health, ops) is for programs: JSON. The
 # app proxy negotiates on its own (blueprints/proxy.py: Liquid for a storefront form).
 PAGE_BLUEPRINTS: dict[str, str | None] = {
-    "embedded": "Open SMS Blossom from the Apps section of your Shopify admin.",
+    "admin": "Open SMS Blossom from the Apps section of your Shopify admin.",
+    "admin_dev": "This page exists only when APP_ENV=development.",
     "auth": "Start the installation again from your Shopify admin.",
     "links": None,
 }

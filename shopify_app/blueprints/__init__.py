@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def init_blueprints(app: Flask) -> None:
+    from ..admin import bp as admin_bp
+    from ..admin.dev import init_dev_admin
     from ..openapi import init_openapi
     from .auth import bp as auth_bp
-    from .embedded import bp as embedded_bp
     from .health import bp as health_bp
     from .links import bp as links_bp
     from .mitto import bp as mitto_bp
@@ -17,5 +18,6 @@ def init_blueprints(app: Flask) -> None:
     from .webhooks import bp as webhooks_bp
 
     app.extensions["sms_blossom_api"] = init_openapi(app)  # registers the /api blueprint
-    for blueprint in (health_bp, auth_bp, embedded_bp, webhooks_bp, proxy_bp, mitto_bp, links_bp, ops_bp):
+    for blueprint in (health_bp, auth_bp, admin_bp, webhooks_bp, proxy_bp, mitto_bp, links_bp, ops_bp):
         app.register_blueprint(blueprint)
+    init_dev_admin(app)

@@ -1,0 +1,65 @@
+// The one way a screen talks to the app: fetch() on /api, which App Bridge wraps to add the
+// session token (Authorization: Bearer). Errors arrive in the app's JSON shape and are thrown
+// as ApiError, whose message is the server's, written for the merchant.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `The request failed (${status}).`);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = error.code || "request_failed";
+    this.details = error.details || {};
+  }
+
+  // Field name -> [messages] for a 422 (marshmallow's shape, nested under details.fields).
+  get fields() {
+    return this.details.fields || {};
+  }
+}
+
+async function parse(response) {
+  if (response.status === 204) return null;
+  const type = response.headers.get("Content-Type") || "";
+  return type.includes("json") ? response.json() : response.text();
+}
+
+export async function api(path, { method = "GET", body, query, signal } = {}) {
+  let url = `/api${path}`;
+  if (query) {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value === undefined || value === null || value === "") continue;
+      for (const item of Array.isArray(value) ? value : [value]) params.append(key, item);
+    }
+    const text = params.toString();
+    if (text) url += `?${text}`;
+  }
+  const init = { method, signal, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, { error: { code: "network_error", message: "The app could not be reached. Check your connection and try again." } });
+  }
+  const data = await parse(response);
+  if (!response.ok) throw new ApiError(response.status, typeof data === "object" ? data : null);
+  return data;
+}
+
+// Every page of a cursor-paginated list, for small lists (segments, templates).
+export async function all(path, query = {}) {
+  const items = [];
+  let cursor;
+  do {
+    const page = await api(path, { query: { ...query, cursor } });
+    items.push(...(page.items || page.data || []));
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
