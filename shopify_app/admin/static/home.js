@@ -66,7 +66,7 @@ function recent(campaigns) {
 
 async function main() {
   try {
-    const overview = await api("/overview");
+    const overview = await api("/home");
     useShop(overview.shop);
     fill("setup", checklist(overview.setup));
     fill(

@@ -132,6 +132,7 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     campaigns,
     contacts,
     discounts,
+    home,
     inbox,
     privacy,
     reports,

@@ -36,6 +36,7 @@ from ...schemas.contacts import (
     TagsSchema,
 )
 from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
+from ...schemas.home import HomeSchema
 from ...schemas.inbox import InboundSchema, ReplyResultSchema, ThreadSchema
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
@@ -86,6 +87,7 @@ def list_of(item: type[Schema]) -> type[Schema]:
 # `also_accepts`: older body shapes still loaded (documented with the body as `anyOf`).
 OPERATIONS: dict[str, dict[str, Any]] = {
     "api.get_shop": {"ok": (200, ShopSchema)},
+    "api.home": {"ok": (200, HomeSchema)},
     "api.list_automations": {"ok": (200, list_of(AutomationSchema))},
     "api.get_automation": {"ok": (200, AutomationSchema)},
     "api.update_automation": {"body": AutomationUpdateSchema, "ok": (200, AutomationSchema)},
