@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, send_from_directory
-
 from sqlalchemy import select
 
 from ..devtools.signing import encode_session_token, session_token_claims

@@ -18,9 +18,7 @@ from ..security.shop_domain import host_matches_shop, normalise_shop_domain
 from ..services.auth import ensure_offline_access
 from .screens import SCREENS, Screen
 
-bp = Blueprint(
-    "admin", __name__, template_folder="templates", static_folder="static", static_url_path="/admin/static"
-)
+bp = Blueprint("admin", __name__, template_folder="templates", static_folder="static", static_url_path="/admin/static")
 
 APP_BRIDGE_URL = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
 POLARIS_URL = "https://cdn.shopify.com/shopifycloud/polaris-1.js"
@@ -96,7 +94,9 @@ def session_token_bounce() -> Response:
     target = request.args.get("shopify-reload", "/")
     if not target.startswith("/") or target.startswith("//"):
         raise BadRequest("shopify-reload must be a path of this app.", code="invalid_reload")
-    html = render_template("admin/bounce.html", api_key=current_app.config["SHOPIFY_API_KEY"], app_bridge=APP_BRIDGE_URL)
+    html = render_template(
+        "admin/bounce.html", api_key=current_app.config["SHOPIFY_API_KEY"], app_bridge=APP_BRIDGE_URL
+    )
     response = make_response(html)
     response.headers["Content-Security-Policy"] = shell_csp(shop)
     response.headers["Cache-Control"] = "no-store"

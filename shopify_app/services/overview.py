@@ -22,9 +22,7 @@ def setup_steps(shop: Shop) -> dict[str, bool]:
     """The home checklist: a number to send from, a sign-up from the storefront form, a campaign
     launched, and a plan or a credit pack bought."""
     storefront = db.session.scalar(
-        select(
-            exists().where(ConsentEvent.shop_id == shop.id, ConsentEvent.source == ConsentSource.PROXY_FORM)
-        )
+        select(exists().where(ConsentEvent.shop_id == shop.id, ConsentEvent.source == ConsentSource.PROXY_FORM))
     )
     launched = db.session.scalar(
         select(
@@ -36,9 +34,7 @@ def setup_steps(shop: Shop) -> dict[str, bool]:
         )
     )
     bought = db.session.scalar(
-        select(
-            exists().where(CreditPurchase.shop_id == shop.id, CreditPurchase.status == PurchaseStatus.ACTIVE)
-        )
+        select(exists().where(CreditPurchase.shop_id == shop.id, CreditPurchase.status == PurchaseStatus.ACTIVE))
     )
     return {
         "sender": bool(owned_numbers(shop_id=shop.id)),
