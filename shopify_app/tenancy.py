@@ -174,11 +174,13 @@ def _apply_to_open_transaction() -> None:
 
 
 # Blueprints whose requests are cross-shop by nature: Shopify webhooks (keyed by a signed shop
-# domain, also for shops not or no longer installed), OAuth install, the embedded page, Mitto's
+# domain, also for shops not or no longer installed), OAuth install, the admin's first load
+# (token exchange installs the shop; the other shells read nothing) and the development admin's
+# token endpoint (it looks the demo shop up by domain), Mitto's
 # delivery reports and inbound texts (matched to shops by message id and number), short links
 # (a code names its shop), operator routes and health checks. Every other request starts
 # unscoped and narrows to the shop it authenticates.
-PRIVILEGED_BLUEPRINTS = frozenset({"webhooks", "auth", "embedded", "mitto", "links", "ops", "health"})
+PRIVILEGED_BLUEPRINTS = frozenset({"webhooks", "auth", "admin", "admin_dev", "mitto", "links", "ops", "health"})
 _REQUEST_SCOPE_KEY = "_tenancy_scope_token"
 
 

@@ -1,0 +1,226 @@
+"""The admin screens' speed, in Debian's chromium on the loopback server, at 100k contacts and
+1k campaigns (PostgreSQL).
+
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test .venv/bin/python bench/admin.py
+
+A scratch database: one shop, `--contacts` contacts through the real CSV import (sealed phones,
+blind index), `--campaigns` completed campaigns with `INSERT ... SELECT generate_series`, then
+VACUUM ANALYZE. The app is served by werkzeug's threaded server on 127.0.0.1 (as the browser
+tests do); `cdn.shopify.com` is answered by the App Bridge stand-in and the tests' Polaris stub
+(real Polaris would add its own download and rendering; it is not reachable here).
+
+Per screen, `--loads` cold loads (a new browser context each) and prints:
+  - data shown: from navigation start until no region is `aria-busy` (p50 / max, ms);
+  - the shell's server time (Flask test client, 200 requests, p50 / p95 / p99, ms);
+  - the app's own JS and CSS the screen loaded (bytes, uncompressed);
+  - API calls made before the data was shown;
+  - lab Web Vitals: LCP and CLS from PerformanceObserver, and INP as the longest event-timing
+    entry of a click on the page's first button or link-free control (ms).
+Targets (issue 25): data < 1 s, shell < 10 ms, JS+CSS < 100 KB, API calls <= 3, CLS <= 0.1,
+LCP <= 2.5 s, INP <= 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask_migrate import upgrade
+from playwright.sync_api import sync_playwright
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from bench._scratch import postgres_scratch
+from shopify_app import create_app
+from shopify_app.devtools.signing import encode_session_token, session_token_claims
+from shopify_app.extensions import db
+from shopify_app.services import contact_transfers
+from tests.conftest import base_test_config, install_shop
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDIN = ROOT / "shopify_app/admin/devbridge/app-bridge-standin.js"
+POLARIS_STUB = ROOT / "tests/browser/stubs/polaris.js"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+CAMPAIGNS = """
+INSERT INTO campaigns (shop_id, name, kind, body, state, audience, recipients, estimated_segments, credits_reserved,
+                       launched_at, completed_at, created_at, updated_at)
+SELECT :shop, 'Campaign ' || i, 'broadcast', 'Hello {{first_name}}, sale on', 'completed', '{}', 1000, 1, 1000,
+       now() - (i || ' hours')::interval, now() - (i || ' hours')::interval + interval '5 minutes',
+       now() - (i || ' hours')::interval, now() - (i || ' hours')::interval
+FROM generate_series(1, :n) AS i
+"""
+
+# Navigation start to "no region is aria-busy", measured in the page.
+READY = "() => document.readyState !== 'loading' && !document.querySelector('[aria-busy=\"true\"]')"
+VITALS = """
+window.__vitals = {lcp: 0, cls: 0, inp: 0};
+new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__vitals.lcp = e.startTime; })
+  .observe({type: 'largest-contentful-paint', buffered: true});
+new PerformanceObserver((list) => { for (const e of list.getEntries()) if (!e.hadRecentInput) window.__vitals.cls += e.value; })
+  .observe({type: 'layout-shift', buffered: true});
+new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__vitals.inp = Math.max(window.__vitals.inp, e.duration); })
+  .observe({type: 'event', buffered: true, durationThreshold: 16});
+"""
+
+
+def make_csv(rows: int) -> bytes:
+    out = io.StringIO()
+    out.write("phone,first_name,last_name,email,tags,consent\n")
+    for n in range(rows):
+        area = 201 + (n // 10_000) % 700
+        out.write(f'+1{area}555{n % 10_000:04d},First{n},Last{n},user{n}@example.com,"vip,t{n % 7}",yes\n')
+    return out.getvalue().encode()
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def host_param(shop: str) -> str:
+    return base64.b64encode(f"admin.shopify.com/store/{shop.split('.')[0]}".encode()).decode().rstrip("=")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--campaigns", type=int, default=1_000)
+    parser.add_argument("--loads", type=int, default=5)
+    args = parser.parse_args()
+    with postgres_scratch("smsb_bench_admin", "bench/admin.py") as url:
+        app = create_app(base_test_config(url, LOG_LEVEL="WARNING"))
+        with app.app_context():
+            upgrade()
+            shop = install_shop("bench.myshopify.com")
+            started = time.perf_counter()
+            transfer = contact_transfers.start_import(
+                shop=shop, stream=io.BytesIO(make_csv(args.contacts)), filename="bench.csv"
+            )
+            contact_transfers.run_import(transfer_id=transfer.id)
+            db.session.execute(text(CAMPAIGNS), {"shop": shop.id, "n": args.campaigns})
+            db.session.commit()
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text("VACUUM ANALYZE"))
+            contact_id = db.session.scalar(text("SELECT min(id) FROM contacts"))
+            campaign_id = db.session.scalar(text("SELECT max(id) FROM campaigns"))
+            print(
+                f"seeded {args.contacts:,} contacts and {args.campaigns:,} campaigns "
+                f"in {time.perf_counter() - started:.1f} s (+ VACUUM ANALYZE)"
+            )
+            token = encode_session_token(
+                session_token_claims(shop.domain, api_key=app.config["SHOPIFY_API_KEY"], expires_in=3600),
+                app.config["SHOPIFY_API_SECRET"],
+            )
+            domain = shop.domain
+            db.session.remove()
+        screens = [
+            ("home", "/"),
+            ("subscribers", "/subscribers"),
+            ("subscriber", f"/subscribers/{contact_id}"),
+            ("segments", "/segments"),
+            ("campaigns", "/campaigns"),
+            ("composer", "/campaigns/new"),
+            ("campaign", f"/campaigns/{campaign_id}"),
+            ("automations", "/automations"),
+            ("inbox", "/inbox"),
+            ("billing", "/billing"),
+            ("settings", "/settings"),
+        ]
+        query = f"shop={domain}&host={host_param(domain)}&embedded=1&locale=en"
+        shell_times(app, screens, query, token)
+        browser_figures(app, screens, query, token, loads=args.loads)
+        with app.app_context():
+            db.engine.dispose()
+
+
+def shell_times(app, screens, query: str, token: str) -> None:
+    client = app.test_client()
+    print("\nshell server time (test client, 200 requests each; `/` includes verifying the id_token)")
+    for name, path in screens:
+        url = f"{path}?{query}" + (f"&id_token={token}" if path == "/" else "")
+        for _ in range(10):
+            client.get(url)
+        samples = []
+        for _ in range(200):
+            started = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+        print(f"  {name:12} p50 {pct(samples, 0.5):5.2f}  p95 {pct(samples, 0.95):5.2f}  p99 {pct(samples, 0.99):5.2f} ms")
+
+
+def browser_figures(app, screens, query: str, token: str, *, loads: int) -> None:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    standin = f"window.__SMSB_STANDIN__ = {{token: {token!r}}};\n" + STANDIN.read_text()
+    polaris = POLARIS_STUB.read_text()
+    print(f"\nin chromium, {loads} cold loads per screen (data: navigation start -> no region aria-busy)")
+    print(f"  {'screen':12} {'data p50':>9} {'max':>7} {'JS+CSS':>9} {'API':>4} {'LCP':>7} {'CLS':>6} {'INP':>6}")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for name, path in screens:
+                shown, own_bytes, calls, lcp, cls, inp = [], [], [], [], [], []
+                for _ in range(loads):
+                    context = browser.new_context()
+                    page = context.new_page()
+                    page.add_init_script(VITALS)
+
+                    def cdn(route, standin=standin, polaris=polaris):
+                        body = standin if route.request.url.endswith("app-bridge.js") else polaris
+                        route.fulfill(status=200, content_type="text/javascript", body=body)
+
+                    page.route("https://cdn.shopify.com/**", cdn)
+                    sizes = {"own": 0, "api": 0, "ready": False}
+
+                    def on_response(response, sizes=sizes):
+                        if "/admin/static/" in response.url:
+                            sizes["own"] += len(response.body())
+                        elif "/api/" in response.url and not sizes["ready"]:
+                            sizes["api"] += 1
+
+                    page.on("response", on_response)
+                    url = f"{base}{path}?{query}" + (f"&id_token={token}" if path == "/" else "")
+                    page.goto(url, wait_until="commit")
+                    page.wait_for_function(READY, timeout=30_000)
+                    sizes["ready"] = True
+                    shown.append(page.evaluate("performance.now()"))
+                    page.locator("h1").first.click(timeout=5_000)  # an interaction that changes nothing
+                    page.wait_for_timeout(300)
+                    vitals = page.evaluate("window.__vitals")
+                    own_bytes.append(sizes["own"])
+                    calls.append(sizes["api"])
+                    lcp.append(vitals["lcp"])
+                    cls.append(vitals["cls"])
+                    inp.append(vitals["inp"])
+                    context.close()
+                print(
+                    f"  {name:12} {statistics.median(shown):7.0f}ms {max(shown):5.0f}ms "
+                    f"{max(own_bytes) / 1024:7.1f}KB {max(calls):4d} {statistics.median(lcp):5.0f}ms "
+                    f"{max(cls):6.3f} {max(inp):4.0f}ms"
+                )
+            browser.close()
+    finally:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
