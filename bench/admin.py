@@ -69,13 +69,12 @@ FROM generate_series(1, :n) AS i
 # Navigation start to "no region is aria-busy", measured in the page.
 READY = "() => document.readyState !== 'loading' && !document.querySelector('[aria-busy=\"true\"]')"
 VITALS = """
-window.__vitals = {lcp: 0, cls: 0, inp: 0};
-new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__vitals.lcp = e.startTime; })
-  .observe({type: 'largest-contentful-paint', buffered: true});
-new PerformanceObserver((list) => { for (const e of list.getEntries()) if (!e.hadRecentInput) window.__vitals.cls += e.value; })
-  .observe({type: 'layout-shift', buffered: true});
-new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__vitals.inp = Math.max(window.__vitals.inp, e.duration); })
-  .observe({type: 'event', buffered: true, durationThreshold: 16});
+const vitals = (window.__vitals = {lcp: 0, cls: 0, inp: 0});
+const watch = (type, each, extra = {}) =>
+  new PerformanceObserver((list) => list.getEntries().forEach(each)).observe({type, buffered: true, ...extra});
+watch('largest-contentful-paint', (e) => { vitals.lcp = e.startTime; });
+watch('layout-shift', (e) => { if (!e.hadRecentInput) vitals.cls += e.value; });
+watch('event', (e) => { vitals.inp = Math.max(vitals.inp, e.duration); }, {durationThreshold: 16});
 """
 
 
@@ -162,7 +161,8 @@ def shell_times(app, screens, query: str, token: str) -> None:
             response = client.get(url)
             samples.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, (path, response.status_code)
-        print(f"  {name:12} p50 {pct(samples, 0.5):5.2f}  p95 {pct(samples, 0.95):5.2f}  p99 {pct(samples, 0.99):5.2f} ms")
+        figures = "  ".join(f"p{round(q * 100)} {pct(samples, q):5.2f}" for q in (0.5, 0.95, 0.99))
+        print(f"  {name:12} {figures} ms")
 
 
 def browser_figures(app, screens, query: str, token: str, *, loads: int) -> None:

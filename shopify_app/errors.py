@@ -131,9 +131,20 @@ PAGE_BLUEPRINTS: dict[str, str | None] = {
     "auth": "Start the installation again from your Shopify admin.",
     "links": None,
 }
-PAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors https://admin.shopify.com https://*.myshopify.com"
-)
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors {ancestors}"
+ANY_ADMIN = "https://admin.shopify.com https://*.myshopify.com"
+
+
+def page_csp() -> str:
+    """Framed by the one shop the request names when it names a valid one (as the shells are),
+    else by any admin: an error page may be all a merchant sees inside the admin."""
+    from .security.shop_domain import normalise_shop_domain
+
+    try:
+        shop = normalise_shop_domain(request.args.get("shop"))
+    except AppError:
+        return PAGE_CSP.format(ancestors=ANY_ADMIN)
+    return PAGE_CSP.format(ancestors=f"https://{shop} https://admin.shopify.com")
 
 
 def wants_page() -> bool:
@@ -157,7 +168,7 @@ def error_page(status: int, code: str, message: str, headers: dict[str, str] | N
     response = Response(html, status=status, mimetype="text/html")
     for name, value in (headers or {}).items():
         response.headers[name] = value
-    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Content-Security-Policy"] = page_csp()
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -66,3 +66,22 @@ def test_json_routes_keep_json_errors_even_for_a_browser(client, method, path):
     assert response.status_code >= 400
     assert response.mimetype == "application/json"
     assert set(response.get_json()["error"]) == {"code", "message", "details"}
+
+
+def test_an_admin_error_page_is_framed_only_by_the_shop_it_names(client):
+    from .shopify_signing import session_token
+
+    forged = session_token("beta.myshopify.com")  # another shop's token on alpha's page: 401
+    response = client.get("/", query_string={"shop": "alpha.myshopify.com", "id_token": forged}, headers=BROWSER)
+    assert_page(response, 401, "another shop")
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors https://alpha.myshopify.com https://admin.shopify.com" in policy
+    assert "*.myshopify.com" not in policy
+
+
+def test_an_error_page_naming_no_valid_shop_may_be_framed_by_any_admin(client):
+    response = client.get("/", query_string={"shop": "evil.example"}, headers=BROWSER)
+    assert (
+        "frame-ancestors https://admin.shopify.com https://*.myshopify.com"
+        in (response.headers["Content-Security-Policy"])
+    )
