@@ -24,7 +24,7 @@ function checklist(setup) {
         h(
           "li",
           {},
-          setup[key] ? badge("Done", "success") : badge("To do", "attention"),
+          setup[key] ? badge("Done", "success") : badge("To do", "caution"),
           " ",
           setup[key] ? label : h("s-link", { href: appUrl(path) }, label),
           setup[key] ? null : h("span", { class: "visually-hidden" }, ` (${action})`),
