@@ -90,9 +90,11 @@
       ".primary.critical{background:#8e1f0b;color:#fff}.tertiary{border-color:transparent;background:transparent}" +
       "button:disabled{opacity:.7;cursor:default}";
 
+    // One default slot, moved into whichever of the two is shown: a second one would stay empty.
     render(root) {
-      this.button = el("button", { part: "button", type: "button" }, el("slot"));
-      this.link = el("a", { part: "button" }, el("slot"));
+      this.label = el("slot");
+      this.button = el("button", { part: "button", type: "button" });
+      this.link = el("a", { part: "button" });
       this.button.addEventListener("click", () => this.activate());
       root.append(this.button, this.link);
     }
@@ -108,6 +110,7 @@
       }
       this.link.hidden = href === null;
       this.button.hidden = href !== null;
+      (href === null ? this.button : this.link).append(this.label);
       if (href !== null) {
         this.link.href = href;
         toggleAttr(this.link, "target", this.hasAttribute("target"), this.getAttribute("target"));
