@@ -99,7 +99,7 @@ def test_home_shows_the_apis_error_message_in_a_critical_banner(page, browser_lo
     message = "Reports are catching up. Try again in a minute."
     error = {"error": {"code": "unavailable", "message": message, "details": {}}}
     page.route(
-        "**/api/overview",
+        "**/api/home",
         lambda route: route.fulfill(status=503, body=json.dumps(error), content_type="application/json"),
     )
     open_screen(page, "/", SHOP)
