@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app shopify_app
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev worker scheduler migrate seed shell clean mutation
+.PHONY: run test lint format install install-dev worker scheduler migrate seed shell clean mutation screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ shell: install
 TEST_WORKERS ?= 2
 test: install-dev
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+## The README's picture of the admin (docs/images/admin-home.png), taken by the browser tests.
+screenshots: install-dev
+	SCREENSHOTS=update $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_readme_screenshot.py
 
 ## Mutation testing of the five security primitives against their own tests (pyproject
 ## [tool.mutmut]); prints the score per module and the survivors. By hand, not in CI: it takes

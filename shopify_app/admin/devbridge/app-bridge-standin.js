@@ -112,16 +112,26 @@
   // <s-app-nav>: the links as a visible navigation bar (the admin draws them in its sidebar).
   class AppNav extends HTMLElement {
     connectedCallback() {
+      // Upgraded as the parser opens the tag: its links arrive after, so draw once parsed.
+      if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => this.draw(), { once: true });
+      else this.draw();
+    }
+
+    draw() {
       if (this.shadowRoot) return;
       const root = this.attachShadow({ mode: "open" });
       const nav = document.createElement("nav");
       nav.setAttribute("aria-label", "SMS Blossom");
       const style = document.createElement("style");
-      style.textContent = "nav{display:flex;gap:1rem;padding:.5rem 1rem;border-bottom:1px solid #ccc;font:14px system-ui}a{color:#005bd3}";
+      style.textContent = "nav{display:flex;gap:1rem;padding:.5rem 1rem;border-bottom:1px solid #ccc;font:14px system-ui}a{color:#005bd3}a[aria-current]{font-weight:650;color:#303030}";
       for (const link of this.querySelectorAll("s-link, a")) {
         const anchor = document.createElement("a");
         anchor.href = window.smsbCarry ? window.smsbCarry(link.getAttribute("href")) : link.getAttribute("href");
         anchor.textContent = link.textContent;
+        const target = new URL(anchor.href, location.href).pathname;
+        if (target === location.pathname || (link.getAttribute("rel") !== "home" && location.pathname.startsWith(`${target}/`))) {
+          anchor.setAttribute("aria-current", "page");
+        }
         nav.append(anchor);
       }
       root.append(style, nav);
