@@ -78,8 +78,11 @@ class BillingFailed(AppError):
     code = "billing_failed"
 
 
+BILLING_CURRENCY = "USD"  # Shopify bills apps in USD, whatever the shop's own currency
+
+
 def _money(amount: Decimal) -> dict[str, str]:
-    return {"amount": str(amount.quantize(Decimal("0.01"))), "currencyCode": "USD"}
+    return {"amount": str(amount.quantize(Decimal("0.01"))), "currencyCode": BILLING_CURRENCY}
 
 
 def _return_url(shop: Shop) -> str:
@@ -402,6 +405,7 @@ def overview(*, shop: Shop, limit: int, cursor: str | None) -> dict[str, Any]:
     rows, next_cursor = page(query, CreditLedger.id, limit=limit, cursor=cursor)
     return {
         "plan": _plan_view(plan),
+        "currency": BILLING_CURRENCY,
         "subscription": {
             "id": shop.subscription_id,
             "status": shop.subscription_status,
