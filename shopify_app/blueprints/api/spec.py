@@ -13,7 +13,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from ...schemas.automations import AutomationRunSchema, AutomationSchema, AutomationUpdateSchema, ReplyInSchema
-from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, SubscribeSchema
+from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, LedgerEntrySchema, SubscribeSchema
 from ...schemas.campaigns import (
     CampaignCreateSchema,
     CampaignSchema,
@@ -50,7 +50,7 @@ from ...schemas.segments import (
 )
 from ...schemas.senders import ShopSendersSchema
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
-from ...schemas.shop import ShopSchema
+from ...schemas.shop import SetupSchema, ShopSchema
 from ...schemas.transfers import TransferSchema
 
 
@@ -88,11 +88,13 @@ def list_of(item: type[Schema]) -> type[Schema]:
 # `also_accepts`: older body shapes still loaded (documented with the body as `anyOf`).
 OPERATIONS: dict[str, dict[str, Any]] = {
     "api.get_shop": {"ok": (200, ShopSchema)},
+    "api.get_setup": {"ok": (200, SetupSchema)},
     "api.list_automations": {"ok": (200, list_of(AutomationSchema))},
     "api.get_automation": {"ok": (200, AutomationSchema)},
     "api.update_automation": {"body": AutomationUpdateSchema, "ok": (200, AutomationSchema)},
     "api.list_runs": {"query": ListQuerySchema, "ok": (200, page_of(AutomationRunSchema))},
     "api.overview": {"query": ListQuerySchema, "ok": (200, BillingOverviewSchema)},
+    "api.credit_ledger": {"query": ListQuerySchema, "ok": (200, page_of(LedgerEntrySchema))},
     "api.subscribe": {"body": SubscribeSchema, "ok": (201, None)},
     "api.buy_credit_pack": {"body": CreditPackSchema, "ok": (201, None)},
     "api.list_templates": {"ok": (200, list_of(TemplateSchema))},
