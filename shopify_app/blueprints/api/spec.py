@@ -38,7 +38,7 @@ from ...schemas.contacts import (
     TagsSchema,
 )
 from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
-from ...schemas.inbox import InboundSchema, ReplyResultSchema, ThreadSchema
+from ...schemas.inbox import InboundSchema, MarkReadInSchema, MarkReadSchema, ReplyResultSchema, ThreadPageSchema
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
 from ...schemas.segments import (
@@ -132,7 +132,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.list_discounts": {"query": ListQuerySchema, "ok": (200, page_of(DiscountSchema))},
     "api.create_discount": {"body": DiscountCreateSchema, "ok": (201, DiscountSchema)},
     "api.get_discount": {"ok": (200, DiscountSchema)},
-    "api.list_threads": {"query": ListQuerySchema, "ok": (200, page_of(ThreadSchema))},
+    "api.list_threads": {"query": ListQuerySchema, "ok": (200, ThreadPageSchema)},
+    "api.mark_thread_read": {"body": MarkReadInSchema, "optional_body": True, "ok": (200, MarkReadSchema)},
     "api.thread": {"query": ListQuerySchema, "ok": (200, page_of(InboundSchema))},
     "api.reply_to_contact": {"body": ReplyInSchema, "ok": (202, ReplyResultSchema)},
     "api.list_privacy_requests": {"ok": (200, list_of(PrivacyRequestSchema))},
