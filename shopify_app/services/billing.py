@@ -436,6 +436,13 @@ def _plan_view(plan: Plan) -> dict[str, Any]:
     }
 
 
+def ledger(*, shop: Shop, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """The shop's credit ledger, newest first, a page at a time (GET /api/billing/ledger)."""
+    query = select(CreditLedger).where(CreditLedger.shop_id == shop.id)
+    rows, next_cursor = page(query, CreditLedger.id, limit=limit, cursor=cursor)
+    return [_entry(row) for row in rows], next_cursor
+
+
 def _entry(row: CreditLedger) -> dict[str, Any]:
     return {
         "id": row.id,
