@@ -91,8 +91,10 @@
       "button:disabled{opacity:.7;cursor:default}";
 
     render(root) {
-      this.button = el("button", { part: "button", type: "button" }, el("slot"));
-      this.link = el("a", { part: "button" }, el("slot"));
+      // One slot, moved to whichever of the two is shown: a second slot would stay empty.
+      this.slotElement = el("slot");
+      this.button = el("button", { part: "button", type: "button" }, this.slotElement);
+      this.link = el("a", { part: "button" });
       this.button.addEventListener("click", () => this.activate());
       root.append(this.button, this.link);
     }
@@ -106,6 +108,7 @@
         toggleAttr(control, "aria-label", this.hasAttribute(ACCESSIBILITY_LABEL), this.getAttribute(ACCESSIBILITY_LABEL));
         toggleAttr(control, "aria-busy", busy, "true");
       }
+      (href === null ? this.button : this.link).append(this.slotElement);
       this.link.hidden = href === null;
       this.button.hidden = href !== null;
       if (href !== null) {
