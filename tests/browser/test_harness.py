@@ -204,3 +204,31 @@ def test_script_errors_and_console_errors_are_recorded(page, browser_log):
     assert [line.split(" (")[0] for line in browser_log.take_console_errors()] == ["boom"]
     assert [error.splitlines()[0] for error in browser_log.page_errors] == ["Error: bang"]
     browser_log.page_errors.clear()
+
+
+def test_checkbox_and_switch_take_part_in_their_form(components):
+    page = components
+    form_data = "() => Object.fromEntries(new FormData(document.getElementById('form')))"
+    assert page.evaluate(form_data)["enabled"] == "on"
+    assert "opted_in" not in page.evaluate(form_data)
+    page.get_by_role("checkbox", name="Opted in").check()
+    page.get_by_role("switch", name="Enabled").uncheck()
+    data = page.evaluate(form_data)
+    assert data["opted_in"] == "on"
+    assert "enabled" not in data
+
+
+def test_a_dismissed_or_hidden_banner_is_gone(components):
+    page = components
+    page.evaluate("() => document.querySelector('s-banner[tone=critical]').setAttribute('dismissible', '')")
+    page.get_by_role("alert").get_by_role("button", name="Dismiss").click()
+    expect(page.get_by_role("alert")).to_be_hidden()
+    page.evaluate("() => { document.querySelector('s-banner[tone=success]').hidden = true; }")
+    expect(page.get_by_role("status").filter(has_text="It worked")).to_be_hidden()
+
+
+def test_a_button_with_href_is_a_link(components):
+    page = components
+    page.evaluate("() => document.getElementById('open').setAttribute('href', '/campaigns/new')")
+    expect(page.get_by_role("link", name="Open")).to_have_attribute("href", "/campaigns/new")
+    expect(page.get_by_role("button", name="Open")).to_have_count(0)

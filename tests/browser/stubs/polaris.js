@@ -90,10 +90,10 @@
       ".primary.critical{background:#8e1f0b;color:#fff}.tertiary{border-color:transparent;background:transparent}" +
       "button:disabled{opacity:.7;cursor:default}";
 
+    // One default slot, moved into whichever of the two is shown: a second one would stay empty.
     render(root) {
-      // One slot, moved to whichever of the two is shown: a second slot would stay empty.
-      this.slotElement = el("slot");
-      this.button = el("button", { part: "button", type: "button" }, this.slotElement);
+      this.label = el("slot");
+      this.button = el("button", { part: "button", type: "button" });
       this.link = el("a", { part: "button" });
       this.button.addEventListener("click", () => this.activate());
       root.append(this.button, this.link);
@@ -108,9 +108,9 @@
         toggleAttr(control, "aria-label", this.hasAttribute(ACCESSIBILITY_LABEL), this.getAttribute(ACCESSIBILITY_LABEL));
         toggleAttr(control, "aria-busy", busy, "true");
       }
-      (href === null ? this.button : this.link).append(this.slotElement);
       this.link.hidden = href === null;
       this.button.hidden = href !== null;
+      (href === null ? this.button : this.link).append(this.label);
       if (href !== null) {
         this.link.href = href;
         toggleAttr(this.link, "target", this.hasAttribute("target"), this.getAttribute("target"));
