@@ -17,7 +17,7 @@ const KINDS = {
   win_back: ["Win-back message", "Send win-back messages", "When a customer has not ordered for a while."],
 };
 const CONDITIONS = {
-  hour: (zone) => `Hour of the day to send (0–23, ${zone || "shop time"})`,
+  hour: (zone) => `Hour of the day to send (0-23, ${zone || "shop time"})`,
   days: () => "Days without an order",
 };
 const RUN_TONES = { pending: "info", queued: "success", cancelled: undefined };

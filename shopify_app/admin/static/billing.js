@@ -123,10 +123,9 @@ function ledger(data) {
   const more = h("div", { class: "more" });
   const error = h("div", {});
   pager({
-    path: "/billing",
+    path: "/billing/ledger", // the next pages alone, without the rest of the billing page
     query: { limit: LEDGER_PAGE },
     first: data.ledger,
-    pick: (answer) => answer.ledger, // the next pages come from the same endpoint
     body: grid.querySelector("s-table-body"),
     more,
     render: ledgerRows,

@@ -2,7 +2,7 @@
 // and a reply box (POST /api/inbox/<contact_id>/reply with an Idempotency-Key per draft).
 import { api } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
-import { dateTime, useShop } from "./lib/format.js";
+import { dateTime, number, useShop } from "./lib/format.js";
 import { pager } from "./lib/forms.js";
 import { appUrl } from "./lib/nav.js";
 import { badge, emptyState, showError, showFieldErrors, clearFieldErrors, toast } from "./lib/ui.js";
@@ -26,7 +26,7 @@ function displayName(contact) {
 }
 
 function conversationRows(threads) {
-  return threads.map(({ contact, latest }) =>
+  return threads.map(({ contact, latest, unread }) =>
     h(
       "li",
       { class: "conversation", "data-contact": contact.id },
@@ -37,6 +37,8 @@ function conversationRows(threads) {
       ),
       " ",
       badge(contact.consent_state, CONSENT_TONES[contact.consent_state]),
+      " ",
+      h("span", { class: "unread" }, unread ? badge(`${number(unread)} unread`, "info") : null),
       h("div", { class: "conversation-latest" }, h("s-text", {}, latest.text ?? "")),
       h("div", {}, h("s-text", { tone: "subdued" }, dateTime(latest.received_at))),
     ),
@@ -117,6 +119,24 @@ async function openThread(contact) {
     label: "Show earlier messages",
   });
   if (!first.items.length) list.append(h("li", {}, h("s-paragraph", {}, "No texts from this subscriber yet.")));
+  else markRead(contact, first.items[0].id);
+}
+
+// Read through the newest text shown: one that arrives meanwhile stays unread.
+async function markRead(contact, through) {
+  try {
+    const mark = await api(`/inbox/${contact.id}/read`, { method: "POST", body: { through } });
+    const row = document.querySelector(`.conversation[data-contact="${contact.id}"] .unread`);
+    if (row) fill(row, mark.unread ? badge(`${number(mark.unread)} unread`, "info") : null);
+    const remaining = await api("/inbox", { query: { limit: 1 } });
+    showUnreadTotal(remaining.unread_threads);
+  } catch (error) {
+    showError("page-error", error, { heading: "The conversation could not be marked read" });
+  }
+}
+
+function showUnreadTotal(count) {
+  fill("unread-total", h("s-paragraph", {}, count ? `${number(count)} ${count === 1 ? "conversation has" : "conversations have"} unread texts.` : "No unread texts."));
 }
 
 function replyBox(contact, replies) {
@@ -182,6 +202,7 @@ async function main() {
     );
     return;
   }
+  showUnreadTotal(inbox.unread_threads);
   const list = h("ul", { class: "conversations", "aria-label": "Conversations" });
   fill("conversations", list);
   pager({ path: "/inbox", query: { limit: 30 }, first: inbox, body: list, more: byId("conversations-more"), render: conversationRows, errorTarget: "page-error", label: "Show older conversations" });
