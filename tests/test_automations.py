@@ -132,6 +132,20 @@ def test_an_automation_body_is_validated_against_its_own_variables(shop_app):
     }
 
 
+def test_each_automation_says_which_variables_and_ranges_its_editor_may_offer(shop_app):
+    _app, api, _shop = shop_app
+    items = {item["kind"]: item for item in api.get("/api/automations").get_json()["items"]}
+    assert "tracking_url" in items["shipping_update"]["variables"]
+    assert "tracking_url" not in items["welcome"]["variables"]
+    assert "checkout_url" in items["abandoned_checkout"]["variables"]
+    assert items["birthday"]["limits"] == {
+        "delay_minutes": {"min": 0, "max": automations.MAX_DELAY_MINUTES},
+        "hour": {"min": 0, "max": 23},
+    }
+    assert set(items["win_back"]["limits"]) == {"delay_minutes", "days", "hour"}
+    assert set(items["welcome"]["limits"]) == {"delay_minutes"}
+
+
 def test_another_shops_automation_is_404(shop_app):
     app, api, _shop = shop_app
     other = install_shop("beta.myshopify.com")

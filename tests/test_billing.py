@@ -251,6 +251,7 @@ def test_the_ledger_pages_newest_first(billed):
     second = api.get(f"/api/billing?limit=2&cursor={first['ledger']['next_cursor']}").get_json()
     assert [e["amount"] for e in second["ledger"]["items"]] == [3, 2]
     assert first["balance"] == 15
+    assert first["currency"] == "USD"  # of every price on the page, whatever the shop's currency
 
 
 def test_balance_is_the_ledger_sum_and_never_negative_under_concurrency(make_app):

@@ -80,6 +80,8 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     order_count: Mapped[int] = mapped_column(default=0)
     last_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newest of the contact's inbound texts the merchant has read (the inbox's unread marks).
+    inbox_read_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import fields, validate, validates_schema
 
-from ..services.automations import MAX_DELAY_MINUTES
+from ..services.automations import CONDITION_LIMITS, DEFINITIONS, MAX_DELAY_MINUTES
 from .base import Schema
 from .campaigns import BODY, one_message_source
 
@@ -21,6 +21,18 @@ class AutomationSchema(Schema):
     conditions = fields.Dict(keys=fields.String(), values=fields.Integer())
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    # What the editor may offer: the variables this kind's message may use, and the ranges of
+    # its delay and conditions (the same rules PATCH applies).
+    variables = fields.Function(lambda automation: list(DEFINITIONS[automation.kind].variables))
+    limits = fields.Function(lambda automation: _limits(automation))
+
+
+def _limits(automation: Any) -> dict[str, dict[str, int]]:
+    ranges = {"delay_minutes": {"min": 0, "max": MAX_DELAY_MINUTES}}
+    for name in DEFINITIONS[automation.kind].conditions:
+        low, high = CONDITION_LIMITS[name]
+        ranges[name] = {"min": low, "max": high}
+    return ranges
 
 
 class AutomationUpdateSchema(Schema):

@@ -67,6 +67,7 @@ class LedgerPageSchema(Schema):
 
 class BillingOverviewSchema(Schema):
     plan = fields.Nested(PlanSchema)
+    currency = fields.String()  # of every price here (Shopify bills apps in USD)
     subscription = fields.Nested(SubscriptionStateSchema)
     balance = fields.Integer()
     reserved = fields.Integer()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from .base import Schema
 
@@ -24,10 +24,32 @@ class ThreadContactSchema(Schema):
 
 
 class ThreadSchema(Schema):
-    """A contact who texted, with their latest text."""
+    """A contact who texted, with their latest text and how many of their texts are unread."""
 
     contact = fields.Nested(ThreadContactSchema)
     latest = fields.Nested(InboundSchema)
+    unread = fields.Integer()
+
+
+class ThreadPageSchema(Schema):
+    """GET /api/inbox: a page of threads, and how many threads (all pages) have unread texts."""
+
+    items = fields.List(fields.Nested(ThreadSchema), required=True)
+    next_cursor = fields.String(allow_none=True)
+    unread_threads = fields.Integer(required=True)
+
+
+class MarkReadInSchema(Schema):
+    """POST /api/inbox/<contact_id>/read (body optional): `through`, the newest text the screen
+    showed (a text arriving after it stays unread); without it, every text so far."""
+
+    through = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+
+
+class MarkReadSchema(Schema):
+    contact_id = fields.Integer()
+    read_through = fields.Integer(allow_none=True)  # the newest inbound id marked read
+    unread = fields.Integer()
 
 
 class ReplyResultSchema(Schema):

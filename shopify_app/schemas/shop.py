@@ -18,3 +18,13 @@ class ShopSchema(Schema):
     plan = fields.String(allow_none=True)
     scopes = fields.List(fields.String())
     installed_at = fields.DateTime(allow_none=True)
+
+
+class SetupSchema(Schema):
+    """GET /api/setup: the home screen's checklist (services/setup.py says what each means)."""
+
+    sender = fields.Boolean()
+    storefront_signup = fields.Boolean()
+    first_campaign = fields.Boolean()
+    billing = fields.Boolean()
+    complete = fields.Boolean()

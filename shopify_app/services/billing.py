@@ -78,8 +78,11 @@ class BillingFailed(AppError):
     code = "billing_failed"
 
 
+BILLING_CURRENCY = "USD"  # Shopify bills apps in USD, whatever the shop's own currency
+
+
 def _money(amount: Decimal) -> dict[str, str]:
-    return {"amount": str(amount.quantize(Decimal("0.01"))), "currencyCode": "USD"}
+    return {"amount": str(amount.quantize(Decimal("0.01"))), "currencyCode": BILLING_CURRENCY}
 
 
 def _return_url(shop: Shop) -> str:
@@ -402,6 +405,7 @@ def overview(*, shop: Shop, limit: int, cursor: str | None) -> dict[str, Any]:
     rows, next_cursor = page(query, CreditLedger.id, limit=limit, cursor=cursor)
     return {
         "plan": _plan_view(plan),
+        "currency": BILLING_CURRENCY,
         "subscription": {
             "id": shop.subscription_id,
             "status": shop.subscription_status,
@@ -430,6 +434,13 @@ def _plan_view(plan: Plan) -> dict[str, Any]:
         "trial_days": plan.trial_days,
         "refund_failed_deliveries": plan.refund_failed_deliveries,
     }
+
+
+def ledger(*, shop: Shop, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """The shop's credit ledger, newest first, a page at a time (GET /api/billing/ledger)."""
+    query = select(CreditLedger).where(CreditLedger.shop_id == shop.id)
+    rows, next_cursor = page(query, CreditLedger.id, limit=limit, cursor=cursor)
+    return [_entry(row) for row in rows], next_cursor
 
 
 def _entry(row: CreditLedger) -> dict[str, Any]:

@@ -8,7 +8,8 @@ Definitions (one place, used by the JSON and the CSV):
 - orders / revenue: attributed orders (services/attribution.py), revenue per currency;
 - opt_outs: unsubscribes by contacts of the campaign after their message was sent (within 7
   days of the launch for a campaign);
-- credits_spent: credits of sent messages minus refunds; credits_per_order = credits_spent / orders.
+- credits_spent: credits of sent messages minus refunds; credits_per_order = credits_spent / orders;
+- subscribers_gained (period summary only): contacts with a subscription in the period, each once.
 """
 
 from __future__ import annotations
@@ -205,7 +206,16 @@ def summary_report(*, shop: Shop, first: date, last: date) -> dict[str, Any]:
             CreditLedger.shop_id == shop.id, CreditLedger.created_at >= start, CreditLedger.created_at < end
         ),
     )
-    return {"from": first.isoformat(), "to": last.isoformat(), **figures}
+    # Contacts who subscribed in the period (a first sign-up or a return after a STOP), each once.
+    gained = db.session.scalar(
+        select(func.count(distinct(ConsentEvent.contact_id))).where(
+            ConsentEvent.shop_id == shop.id,
+            ConsentEvent.state == ConsentState.SUBSCRIBED,
+            ConsentEvent.occurred_at >= start,
+            ConsentEvent.occurred_at < end,
+        )
+    )
+    return {"from": first.isoformat(), "to": last.isoformat(), **figures, "subscribers_gained": int(gained or 0)}
 
 
 CSV_COLUMNS = (
@@ -225,11 +235,11 @@ CSV_COLUMNS = (
 )
 
 
-def as_csv(report: Mapping[str, Any], *, leading: tuple[str, ...]) -> str:
+def as_csv(report: Mapping[str, Any], *, leading: tuple[str, ...], trailing: tuple[str, ...] = ()) -> str:
     """One header row and one data row; revenue as `USD 12.00; EUR 3.00`."""
     out = io.StringIO()
     writer = csv.writer(out)
-    columns = (*leading, *CSV_COLUMNS)
+    columns = (*leading, *CSV_COLUMNS, *trailing)
     writer.writerow(columns)
     row = []
     for column in columns:

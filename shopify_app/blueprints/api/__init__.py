@@ -13,10 +13,10 @@ from flask_smorest import Blueprint
 
 from ...errors import TooManyRequests
 from ...extensions import db, redis_ext
-from ...schemas.shop import ShopSchema
+from ...schemas.shop import SetupSchema, ShopSchema
 from ...security.decorators import api_secrets
 from ...security.session_token import bearer_token, verify_session_token
-from ...services import audit
+from ...services import audit, setup
 from ...services.auth import ensure_offline_access, shop_profile
 from ...services.pii import limit_subject
 from ...services.ratelimit import Decision, FixedWindowLimit
@@ -124,6 +124,11 @@ def _path_target() -> tuple[str | None, object]:
 @bp.get("/shop")
 def get_shop() -> Response:
     return jsonify(ShopSchema().dump(shop_profile(g.shop)))
+
+
+@bp.get("/setup")
+def get_setup() -> Response:
+    return jsonify(SetupSchema().dump(setup.checklist(shop=g.shop)))
 
 
 from . import (  # noqa: E402,F401  (routes register on bp)

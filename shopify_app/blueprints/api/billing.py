@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify
 
-from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, SubscribeSchema
+from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, LedgerEntrySchema, SubscribeSchema
 from ...schemas.campaigns import ListQuerySchema
 from ...services import billing
 from . import bp
@@ -17,6 +17,14 @@ def overview() -> Response:
     return jsonify(
         BillingOverviewSchema().dump(billing.overview(shop=g.shop, limit=args["limit"], cursor=args["cursor"]))
     )
+
+
+@bp.get("/billing/ledger")
+def credit_ledger() -> Response:
+    """Every credit movement (grants, holds, debits, releases, refunds), newest first."""
+    args = query_args(ListQuerySchema())
+    items, next_cursor = billing.ledger(shop=g.shop, limit=args["limit"], cursor=args["cursor"])
+    return jsonify({"items": LedgerEntrySchema(many=True).dump(items), "next_cursor": next_cursor})
 
 
 @bp.post("/billing/subscribe")

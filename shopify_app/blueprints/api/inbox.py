@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from ...models import InboundMessage
 from ...schemas.automations import ReplyInSchema
 from ...schemas.campaigns import ListQuerySchema
-from ...schemas.inbox import InboundSchema, ReplyResultSchema, ThreadSchema
+from ...schemas.inbox import (
+    InboundSchema,
+    MarkReadInSchema,
+    MarkReadSchema,
+    ReplyResultSchema,
+    ThreadPageSchema,
+)
+from ...services import inbox_reads
 from ...services.automations import reply
 from ...services.contacts import contact_view, get_contact
 from ...services.pagination import page
@@ -29,12 +36,17 @@ def list_threads() -> Response:
     )
     query = select(InboundMessage).where(InboundMessage.id.in_(latest.scalar_subquery()))
     rows, next_cursor = page(query, InboundMessage.id, limit=args["limit"], cursor=args["cursor"])
+    unread = inbox_reads.unread_counts(shop=g.shop, contact_ids=[message.contact_id for message in rows])
     items = []
     for message in rows:
         contact = get_contact(shop=g.shop, contact_id=message.contact_id)
         view = contact_view(contact)
-        items.append({"contact": view, "latest": message})
-    return jsonify({"items": ThreadSchema(many=True).dump(items), "next_cursor": next_cursor})
+        items.append({"contact": view, "latest": message, "unread": unread.get(contact.id, 0)})
+    return jsonify(
+        ThreadPageSchema().dump(
+            {"items": items, "next_cursor": next_cursor, "unread_threads": inbox_reads.unread_threads(shop=g.shop)}
+        )
+    )
 
 
 @bp.get("/inbox/<int:contact_id>")
@@ -44,6 +56,15 @@ def thread(contact_id: int) -> Response:
     query = select(InboundMessage).where(InboundMessage.shop_id == g.shop.id, InboundMessage.contact_id == contact.id)
     rows, next_cursor = page(query, InboundMessage.id, limit=args["limit"], cursor=args["cursor"])
     return jsonify({"items": InboundSchema(many=True).dump(rows), "next_cursor": next_cursor})
+
+
+@bp.post("/inbox/<int:contact_id>/read")
+def mark_thread_read(contact_id: int) -> Response:
+    """Mark the contact's texts read, up to `through` when given (services/inbox_reads.py)."""
+    contact = get_contact(shop=g.shop, contact_id=contact_id)
+    through = json_body(MarkReadInSchema())["through"] if request.get_data(cache=True).strip() else None
+    read_through, unread = inbox_reads.mark_read(shop=g.shop, contact=contact, through=through)
+    return jsonify(MarkReadSchema().dump({"contact_id": contact.id, "read_through": read_through, "unread": unread}))
 
 
 @bp.post("/inbox/<int:contact_id>/reply")

@@ -18,13 +18,19 @@ from .common import query_args
 
 
 def _answer(
-    query: str, compute: Callable[[], dict[str, Any]], *, csv_format: bool, leading: tuple[str, str], filename: str
+    query: str,
+    compute: Callable[[], dict[str, Any]],
+    *,
+    csv_format: bool,
+    leading: tuple[str, str],
+    filename: str,
+    trailing: tuple[str, ...] = (),
 ) -> Response:
     """The report from the cache or freshly computed, as JSON or CSV, with `X-Cache`."""
     report, hit = report_cache.cached(g.shop.id, query, compute)
     if csv_format:
         response = Response(
-            reports.as_csv(report, leading=leading),
+            reports.as_csv(report, leading=leading, trailing=trailing),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
         )
@@ -56,6 +62,7 @@ def summary_report() -> Response:
         csv_format=args["format"] == "csv",
         leading=("from", "to"),
         filename="summary.csv",
+        trailing=("subscribers_gained",),
     )
 
 

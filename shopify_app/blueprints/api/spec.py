@@ -13,7 +13,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from ...schemas.automations import AutomationRunSchema, AutomationSchema, AutomationUpdateSchema, ReplyInSchema
-from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, SubscribeSchema
+from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, LedgerEntrySchema, SubscribeSchema
 from ...schemas.campaigns import (
     CampaignCreateSchema,
     CampaignSchema,
@@ -26,6 +26,8 @@ from ...schemas.campaigns import (
     TemplateInSchema,
     TemplateSchema,
     TemplateUpdateSchema,
+    TestSendInSchema,
+    TestSendSchema,
 )
 from ...schemas.contacts import (
     ConsentEventSchema,
@@ -37,7 +39,7 @@ from ...schemas.contacts import (
 )
 from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
 from ...schemas.home import HomeSchema
-from ...schemas.inbox import InboundSchema, ReplyResultSchema, ThreadSchema
+from ...schemas.inbox import InboundSchema, MarkReadInSchema, MarkReadSchema, ReplyResultSchema, ThreadPageSchema
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
 from ...schemas.segments import (
@@ -49,7 +51,7 @@ from ...schemas.segments import (
 )
 from ...schemas.senders import ShopSendersSchema
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
-from ...schemas.shop import ShopSchema
+from ...schemas.shop import SetupSchema, ShopSchema
 from ...schemas.transfers import TransferSchema
 
 
@@ -88,11 +90,13 @@ def list_of(item: type[Schema]) -> type[Schema]:
 OPERATIONS: dict[str, dict[str, Any]] = {
     "api.get_shop": {"ok": (200, ShopSchema)},
     "api.home": {"ok": (200, HomeSchema)},
+    "api.get_setup": {"ok": (200, SetupSchema)},
     "api.list_automations": {"ok": (200, list_of(AutomationSchema))},
     "api.get_automation": {"ok": (200, AutomationSchema)},
     "api.update_automation": {"body": AutomationUpdateSchema, "ok": (200, AutomationSchema)},
     "api.list_runs": {"query": ListQuerySchema, "ok": (200, page_of(AutomationRunSchema))},
     "api.overview": {"query": ListQuerySchema, "ok": (200, BillingOverviewSchema)},
+    "api.credit_ledger": {"query": ListQuerySchema, "ok": (200, page_of(LedgerEntrySchema))},
     "api.subscribe": {"body": SubscribeSchema, "ok": (201, None)},
     "api.buy_credit_pack": {"body": CreditPackSchema, "ok": (201, None)},
     "api.list_templates": {"ok": (200, list_of(TemplateSchema))},
@@ -111,6 +115,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.pause_campaign": {"ok": (200, CampaignSchema)},
     "api.resume_campaign": {"ok": (200, CampaignSchema)},
     "api.cancel_campaign": {"ok": (200, CampaignSchema)},
+    "api.test_send_campaign": {"body": TestSendInSchema, "ok": (202, TestSendSchema)},
+    "api.list_test_sends": {"query": ListQuerySchema, "ok": (200, page_of(TestSendSchema))},
     "api.list_messages": {"query": MessageListQuerySchema, "ok": (200, page_of(MessageSchema))},
     "api.list_contacts": {"query": ContactListQuerySchema, "ok": (200, page_of(ContactSchema))},
     "api.create_contact": {"body": ContactCreateSchema, "ok": (201, ContactSchema), "also": (200,)},
@@ -128,7 +134,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.list_discounts": {"query": ListQuerySchema, "ok": (200, page_of(DiscountSchema))},
     "api.create_discount": {"body": DiscountCreateSchema, "ok": (201, DiscountSchema)},
     "api.get_discount": {"ok": (200, DiscountSchema)},
-    "api.list_threads": {"query": ListQuerySchema, "ok": (200, page_of(ThreadSchema))},
+    "api.list_threads": {"query": ListQuerySchema, "ok": (200, ThreadPageSchema)},
+    "api.mark_thread_read": {"body": MarkReadInSchema, "optional_body": True, "ok": (200, MarkReadSchema)},
     "api.thread": {"query": ListQuerySchema, "ok": (200, page_of(InboundSchema))},
     "api.reply_to_contact": {"body": ReplyInSchema, "ok": (202, ReplyResultSchema)},
     "api.list_privacy_requests": {"ok": (200, list_of(PrivacyRequestSchema))},

@@ -24,7 +24,7 @@ async function parse(response) {
   return type.includes("json") ? response.json() : response.text();
 }
 
-export async function api(path, { method = "GET", body, query, signal } = {}) {
+export async function api(path, { method = "GET", body, query, signal, headers = {} } = {}) {
   let url = `/api${path}`;
   if (query) {
     const params = new URLSearchParams();
@@ -35,7 +35,7 @@ export async function api(path, { method = "GET", body, query, signal } = {}) {
     const text = params.toString();
     if (text) url += `?${text}`;
   }
-  const init = { method, signal, headers: { Accept: "application/json" } };
+  const init = { method, signal, headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
