@@ -23,7 +23,13 @@ def test_a_new_shop_has_its_number_and_nothing_else_done(api):
     answer = api.get("/api/home")
     assert answer.status_code == 200
     body = answer.get_json()
-    assert body["setup"] == {"sender": True, "storefront_signup": False, "first_campaign": False, "billing": False}
+    assert body["setup"] == {
+        "sender": True,
+        "storefront_signup": False,
+        "first_campaign": False,
+        "billing": False,
+        "complete": False,
+    }
     assert body["balance"] == 0
     assert body["last_30_days"]["subscribers_gained"] == 0
     assert body["last_30_days"]["revenue"] == {}

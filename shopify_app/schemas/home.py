@@ -5,14 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from .campaigns import CampaignSchema
-from .shop import ShopSchema
-
-
-class SetupStepsSchema(Schema):
-    sender = fields.Boolean(metadata={"description": "The shop holds a number to send from"})
-    storefront_signup = fields.Boolean(metadata={"description": "Someone signed up on the storefront form"})
-    first_campaign = fields.Boolean(metadata={"description": "A campaign was launched"})
-    billing = fields.Boolean(metadata={"description": "An active plan or a credit pack bought"})
+from .shop import SetupSchema, ShopSchema
 
 
 class WindowFiguresSchema(Schema):
@@ -28,7 +21,7 @@ class WindowFiguresSchema(Schema):
 
 class HomeSchema(Schema):
     shop = fields.Nested(ShopSchema)
-    setup = fields.Nested(SetupStepsSchema)
+    setup = fields.Nested(SetupSchema)
     balance = fields.Integer(metadata={"description": "Credits available"})
     last_30_days = fields.Nested(WindowFiguresSchema)
     recent_campaigns = fields.List(fields.Nested(CampaignSchema))
