@@ -130,7 +130,8 @@ def test_a_contacts_messages_are_its_sent_texts_newest_first_with_their_campaign
     assert items[1]["campaign_id"] == spring.id
     assert items[1]["state"] == "delivered"
     assert items[1]["sent_at"]
-    assert "phone" not in items[1] and "body" not in items[1]
+    assert "phone" not in items[1]
+    assert "body" not in items[1]
 
 
 def test_a_contacts_messages_page_with_a_cursor(api, shop):
