@@ -38,6 +38,7 @@ FIELDS = {
     "s-select",
     "s-checkbox",
     "s-switch",
+    "s-drop-zone",
 }
 
 

@@ -43,7 +43,7 @@ def test_every_create_records_the_new_id_as_its_target(shop_api):
             created(
                 api.post(
                     "/api/contacts/imports",
-                    data={"file": (io.BytesIO(CSV), "contacts.csv")},
+                    data={"consent_attestation": "true", "file": (io.BytesIO(CSV), "contacts.csv")},
                     content_type="multipart/form-data",
                 )
             ),

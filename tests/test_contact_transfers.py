@@ -21,7 +21,7 @@ from .test_jobs import drain_if_async
 def upload(api, text: str, filename: str = "contacts.csv"):
     return api.post(
         "/api/contacts/imports",
-        data={"file": (io.BytesIO(text.encode("utf-8")), filename)},
+        data={"consent_attestation": "true", "file": (io.BytesIO(text.encode("utf-8")), filename)},
         content_type="multipart/form-data",
     )
 
@@ -150,7 +150,9 @@ def test_import_without_a_file_is_400(api):
 def test_import_over_50_megabytes_is_413(api):
     big = b"phone\n" + b"+14155550101\n" * (50 * 1024 * 1024 // 13 + 10)
     response = api.post(
-        "/api/contacts/imports", data={"file": (io.BytesIO(big), "big.csv")}, content_type="multipart/form-data"
+        "/api/contacts/imports",
+        data={"consent_attestation": "true", "file": (io.BytesIO(big), "big.csv")},
+        content_type="multipart/form-data",
     )
     assert response.status_code == 413
 
@@ -194,13 +196,17 @@ def test_old_mac_line_endings_import_and_broken_csv_fails_the_import_not_the_ser
 
     old_mac = b"phone,consent\r+14155550101,yes\r+14155550102,yes\r"
     response = api.post(
-        "/api/contacts/imports", data={"file": (io.BytesIO(old_mac), "mac.csv")}, content_type="multipart/form-data"
+        "/api/contacts/imports",
+        data={"consent_attestation": "true", "file": (io.BytesIO(old_mac), "mac.csv")},
+        content_type="multipart/form-data",
     )
     assert response.status_code == 201
     assert response.get_json()["created_count"] == 2
     stray = b'phone\n+14155550103\r"x"y"\n'
     broken = api.post(
-        "/api/contacts/imports", data={"file": (io.BytesIO(stray), "x.csv")}, content_type="multipart/form-data"
+        "/api/contacts/imports",
+        data={"consent_attestation": "true", "file": (io.BytesIO(stray), "x.csv")},
+        content_type="multipart/form-data",
     )
     assert broken.status_code in (200, 201)
 

@@ -205,7 +205,10 @@ def test_no_plaintext_pii_after_every_way_a_number_arrives(app, api, shop):
     create(api, phone="+14155550142", email="ada@example.com", first_name="Adaline", **SUBSCRIBE)
     api.post(
         "/api/contacts/imports",
-        data={"file": (io.BytesIO(b"phone,email,first_name\n+14155550143,bob@example.com,Bobbington\n"), "c.csv")},
+        data={
+            "consent_attestation": "true",
+            "file": (io.BytesIO(b"phone,email,first_name\n+14155550143,bob@example.com,Bobbington\n"), "c.csv"),
+        },
         content_type="multipart/form-data",
     )
     app.test_client().post(

@@ -151,7 +151,11 @@ def test_compliance_webhook_for_another_shop_in_the_payload_is_401(app, shop):
 
 def test_export_files_and_imports_do_not_keep_pii(app, api):
     upload = io.BytesIO(b"phone,first_name\n+14155550199,Bob\n")
-    api.post("/api/contacts/imports", data={"file": (upload, "c.csv")}, content_type="multipart/form-data")
+    api.post(
+        "/api/contacts/imports",
+        data={"consent_attestation": "true", "file": (upload, "c.csv")},
+        content_type="multipart/form-data",
+    )
     from shopify_app.models import TransferChunk
 
     assert db.session.scalar(select(func.count()).select_from(TransferChunk)) == 0  # deleted once imported

@@ -274,7 +274,7 @@ def test_uploads_with_nul_bytes_are_refused_or_reported_never_500(world):
             "POST",
             "/api/contacts/imports",
             "api.create_import",
-            data={"file": (io.BytesIO(content), filename), "note": "a\x00b"},
+            data={"consent_attestation": "true", "file": (io.BytesIO(content), filename), "note": "a\x00b"},
             content_type="multipart/form-data",
         )
         if found := problem(response, f"import {content[:30]!r} {filename!r}"):

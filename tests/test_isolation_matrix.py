@@ -45,7 +45,7 @@ def seed_alpha(app) -> dict[str, Any]:
     automation = api.get("/api/automations").get_json()["items"][0]
     export = api.post("/api/contacts/exports").get_json()
     settle_jobs(app)
-    upload = {"file": (io.BytesIO(b"phone,consent\n+14155550102,yes\n"), "contacts.csv")}
+    upload = {"consent_attestation": "true", "file": (io.BytesIO(b"phone,consent\n+14155550102,yes\n"), "contacts.csv")}
     imported = api.post("/api/contacts/imports", data=upload, content_type="multipart/form-data").get_json()
     discount = Discount(
         shop_id=shop.id, title=f"{MARKER} discount", kind="shared", code="ALPHA10", value_type="percentage", value=10

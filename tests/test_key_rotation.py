@@ -47,7 +47,7 @@ def seed_everything(app) -> int:
     )
     api.post(
         "/api/contacts/imports",
-        data={"file": (io.BytesIO(b"phone\n+14155550102\n"), "c.csv")},
+        data={"consent_attestation": "true", "file": (io.BytesIO(b"phone\n+14155550102\n"), "c.csv")},
         content_type="multipart/form-data",
     )
     app.test_client().post(

@@ -10,6 +10,7 @@ from marshmallow import ValidationError, fields, post_load, validate, validates,
 
 from ..models import ConsentState
 from .base import Schema
+from .campaigns import MessageSchema
 
 TAG = validate.And(validate.Length(min=1, max=64), validate.Regexp(r"^[^\x00-\x1f,]+$"))
 _BIRTHDAY = re.compile(r"(?:(\d{4})-)?(\d{2})-(\d{2})")
@@ -85,6 +86,7 @@ class ContactListQuerySchema(Schema):
     created_from = fields.AwareDateTime(default_timezone=None)
     created_to = fields.AwareDateTime(default_timezone=None)
     phone = fields.String(validate=validate.Length(min=1, max=40))
+    email = fields.Email(validate=validate.Length(max=254))  # found by its blind index, like phone
 
     @post_load
     def _split(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -103,3 +105,11 @@ class ConsentEventSchema(Schema):
     consent_text = fields.String(allow_none=True)
     user_agent = fields.String(allow_none=True)
     occurred_at = fields.DateTime()
+
+
+class ContactMessageSchema(MessageSchema):
+    """A text sent to one contact, with what sent it (no phone, no text)."""
+
+    campaign_id = fields.Integer()
+    campaign_name = fields.String(allow_none=True)
+    campaign_kind = fields.String(allow_none=True)  # broadcast, automation, transactional, conversation

@@ -13,7 +13,17 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
-from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Message, Shop, Suppression
+from ..models import (
+    Campaign,
+    ConsentEvent,
+    ConsentSource,
+    ConsentState,
+    Contact,
+    ContactTag,
+    Message,
+    Shop,
+    Suppression,
+)
 from ..models.types import utcnow
 from ..security.crypto import normalise_email
 from .owned import owned
@@ -272,6 +282,7 @@ def contact_query(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     phone: str | None = None,
+    email: str | None = None,
 ) -> Select[tuple[Contact]]:
     query = select(Contact).where(Contact.shop_id == shop.id)
     if consent_state:
@@ -286,6 +297,8 @@ def contact_query(
         query = query.where(Contact.created_at < created_to)
     if phone:
         query = query.where(Contact.phone_hash == phone_hash(parse_phone(shop, phone).e164, shop_id=shop.id))
+    if email:
+        query = query.where(Contact.email_hash == email_hash(email, shop_id=shop.id))
     return query
 
 
@@ -301,3 +314,43 @@ def consent_history(*, shop: Shop, contact_id: int) -> list[ConsentEvent]:
     return list(
         db.session.scalars(select(ConsentEvent).where(ConsentEvent.contact_id == contact.id).order_by(ConsentEvent.id))
     )
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message as the contact's history shows it: its own fields, and what sent it."""
+
+    message: Message
+    campaign: Campaign | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.message, name)
+
+    @property
+    def campaign_name(self) -> str | None:
+        return self.campaign.name if self.campaign else None
+
+    @property
+    def campaign_kind(self) -> str | None:
+        return self.campaign.kind.value if self.campaign else None
+
+
+def sent_messages(
+    *, shop: Shop, contact_id: int, limit: int, cursor: str | None
+) -> tuple[list[SentMessage], str | None]:
+    """The texts the provider accepted for this contact, newest first, each with the campaign
+    (or automation, or inbox reply) it belonged to. Only sent ones: `sent_at` is what the
+    per-contact index covers (unsent rows of a large snapshot are not indexed by contact)."""
+    contact = get_contact(shop=shop, contact_id=contact_id)
+    query = select(Message).where(
+        Message.shop_id == shop.id, Message.contact_id == contact.id, Message.sent_at.is_not(None)
+    )
+    rows, next_cursor = page(query, Message.id, limit=limit, cursor=cursor)
+    campaign_ids = {message.campaign_id for message in rows}
+    campaigns = {
+        campaign.id: campaign
+        for campaign in db.session.scalars(
+            select(Campaign).where(Campaign.shop_id == shop.id, Campaign.id.in_(campaign_ids))
+        )
+    }
+    return [SentMessage(message, campaigns.get(message.campaign_id)) for message in rows], next_cursor

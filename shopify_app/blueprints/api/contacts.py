@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 
 from ...models import ConsentSource, ConsentState
+from ...schemas.campaigns import ListQuerySchema
 from ...schemas.contacts import (
     ConsentEventSchema,
     ContactCreateSchema,
     ContactListQuerySchema,
+    ContactMessageSchema,
     ContactSchema,
     ContactUpdateSchema,
     TagsSchema,
@@ -84,3 +86,13 @@ def remove_tag(contact_id: int, tag: str) -> Response:
 def consent_events(contact_id: int) -> Response:
     events = contacts.consent_history(shop=g.shop, contact_id=contact_id)
     return jsonify({"items": ConsentEventSchema(many=True).dump(events)})
+
+
+@bp.get("/contacts/<int:contact_id>/messages")
+def contact_messages(contact_id: int) -> Response:
+    """Texts sent to this contact, newest first, cursor-paginated."""
+    args = query_args(ListQuerySchema())
+    rows, next_cursor = contacts.sent_messages(
+        shop=g.shop, contact_id=contact_id, limit=args["limit"], cursor=args["cursor"]
+    )
+    return jsonify({"items": ContactMessageSchema(many=True).dump(rows), "next_cursor": next_cursor})

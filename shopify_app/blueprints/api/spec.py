@@ -33,6 +33,7 @@ from ...schemas.contacts import (
     ConsentEventSchema,
     ContactCreateSchema,
     ContactListQuerySchema,
+    ContactMessageSchema,
     ContactSchema,
     ContactUpdateSchema,
     TagsSchema,
@@ -126,6 +127,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.add_tags": {"body": TagsSchema, "ok": (200, ContactSchema)},
     "api.remove_tag": {"ok": (200, ContactSchema)},
     "api.consent_events": {"ok": (200, list_of(ConsentEventSchema))},
+    "api.contact_messages": {"query": ListQuerySchema, "ok": (200, page_of(ContactMessageSchema))},
     "api.create_import": {"multipart": True, "ok": (202, TransferSchema), "also": (200, 201)},
     "api.get_import": {"ok": (200, TransferSchema)},
     "api.create_export": {"query": ContactListQuerySchema, "ok": (202, TransferSchema)},
@@ -218,8 +220,15 @@ def operation_doc(endpoint: str) -> dict[str, Any]:
     if entry.get("multipart"):
         upload = {
             "type": "object",
-            "properties": {"file": {"type": "string", "format": "binary"}},
-            "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary"},
+                "consent_attestation": {
+                    "type": "string",
+                    "enum": ["true", "yes", "on", "1"],
+                    "description": "The merchant confirms every shopper the file subscribes agreed to SMS marketing.",
+                },
+            },
+            "required": ["file", "consent_attestation"],
         }
         doc["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": upload}}}
     if "query" in entry:

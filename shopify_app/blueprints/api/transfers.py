@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request
 
-from ...errors import BadRequest
+from ...errors import BadRequest, ValidationFailed
 from ...models import TransferKind, TransferStatus
 from ...queueing import enqueue
 from ...schemas.contacts import ContactListQuerySchema
@@ -14,6 +14,8 @@ from . import bp
 from .common import audit_target, query_args
 
 IMPORT_MAX_BYTES = 50 * 1024 * 1024
+ATTESTED = frozenset({"true", "yes", "on", "1"})
+ATTESTATION_MISSING = "Confirm that every shopper this file subscribes agreed to receive your marketing texts."
 transfer_schema = TransferSchema()
 
 
@@ -23,6 +25,10 @@ def create_import() -> tuple[Response, int]:
     upload = request.files.get("file")
     if upload is None:
         raise BadRequest("Upload the CSV as multipart form field 'file'.", code="file_required")
+    # The merchant vouches for the file's consent column (who gets `subscribed`); the request's
+    # audit row records who did and when.
+    if (request.form.get("consent_attestation") or "").strip().lower() not in ATTESTED:
+        raise ValidationFailed(ATTESTATION_MISSING, details={"fields": {"consent_attestation": [ATTESTATION_MISSING]}})
     transfer = contact_transfers.start_import(shop=g.shop, stream=upload.stream, filename=upload.filename)
     audit_target("transfer", transfer.id)
     if transfer.total_rows <= contact_transfers.INLINE_MAX_ROWS:

@@ -418,6 +418,46 @@
     };
   }
 
+  // <s-drop-zone label accept multiple>: an <input type=file>; `files` is the chosen files as an
+  // array (Polaris' property), `value` the first one's name; `change`/`input` on the host.
+  class DropZone extends Field {
+    static observedAttributes = [...Field.shared, "accept", "multiple"];
+
+    createControl() {
+      return el("input", { type: "file" });
+    }
+
+    update() {
+      toggleAttr(this.control, "accept", this.hasAttribute("accept"), this.getAttribute("accept"));
+      this.control.multiple = this.hasAttribute("multiple");
+      super.update();
+    }
+
+    get files() {
+      return this.control ? [...this.control.files] : [];
+    }
+
+    readValue() {
+      return this.control.files.length ? this.control.files[0].name : "";
+    }
+
+    writeValue(value) {
+      if (!value) this.control.value = ""; // a file input can only be cleared
+    }
+
+    syncForm() {
+      if (!this.control) return;
+      const data = new FormData();
+      if (!this.control.disabled) for (const file of this.control.files) data.append(this.getAttribute("name") || "file", file);
+      this.internals.setFormValue(data);
+    }
+
+    formResetCallback() {
+      this.writeValue("");
+      this.syncForm();
+    }
+  }
+
   // --- layout and text ---------------------------------------------------------------------
   //
   // Containers carry their role on the host (main, region, alert/status, dialog, heading,
@@ -545,7 +585,7 @@
   class Modal extends Component {
     static observedAttributes = ["heading", ACCESSIBILITY_LABEL];
     static css =
-      ":host{display:none}:host(:state(open)){display:block;position:fixed;inset:0;z-index:100;background:rgb(0 0 0 / 50%)}" +
+      ":host{display:none}:host(:state(open)){display:block;position:fixed;inset:0;z-index:100;overflow:auto;background:rgb(0 0 0 / 50%)}" +
       ".panel{background:#fff;border-radius:.75rem;margin:10vh auto;min-width:20rem;max-width:40rem}header,footer,.body{padding:1rem}" +
       "header{display:flex;justify-content:space-between;border-bottom:1px solid #e3e3e3}h2{font-size:1rem;margin:0}" +
       "footer{display:flex;justify-content:flex-end;gap:.5rem;border-top:1px solid #e3e3e3}header button{font:inherit;background:none;border:0;cursor:pointer}";
@@ -628,6 +668,7 @@
     "s-option": plain(),
     "s-checkbox": checkField(null),
     "s-switch": checkField("switch"),
+    "s-drop-zone": DropZone,
     "s-page": Page,
     "s-section": Section,
     "s-heading": Heading,
@@ -676,7 +717,7 @@
     s-table-header { font-weight: 650; }
     s-option { display: none; }
     s-button, s-link, s-checkbox, s-switch { display: inline-block; }
-    s-text-field, s-email-field, s-number-field, s-date-field, s-search-field, s-text-area, s-select { display: block; }
+    s-text-field, s-email-field, s-number-field, s-date-field, s-search-field, s-text-area, s-select, s-drop-zone { display: block; }
   `;
 
   // A host's own display rule would otherwise beat the hidden attribute.

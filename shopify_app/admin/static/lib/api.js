@@ -63,3 +63,41 @@ export async function all(path, query = {}) {
   } while (cursor);
   return items;
 }
+
+// A multipart upload (a CSV import): the browser sets the multipart Content-Type and boundary.
+export async function upload(path, formData, { signal } = {}) {
+  let response;
+  try {
+    response = await fetch(`/api${path}`, { method: "POST", body: formData, signal, headers: { Accept: "application/json" } });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, { error: { code: "network_error", message: "The app could not be reached. Check your connection and try again." } });
+  }
+  const data = await parse(response);
+  if (!response.ok) throw new ApiError(response.status, typeof data === "object" ? data : null);
+  return data;
+}
+
+// A file the API answers (an export's CSV), saved through an object URL: a plain link could not
+// carry the session token that App Bridge's fetch adds.
+export async function download(path, fallbackName = "download") {
+  let response;
+  try {
+    response = await fetch(`/api${path}`);
+  } catch {
+    throw new ApiError(0, { error: { code: "network_error", message: "The app could not be reached. Check your connection and try again." } });
+  }
+  if (!response.ok) throw new ApiError(response.status, await parse(response).catch(() => null));
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] || fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const anchor = document.createElement("a");
+  anchor.href = url;
+  anchor.download = name;
+  anchor.hidden = true;
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return name;
+}

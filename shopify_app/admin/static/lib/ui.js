@@ -84,3 +84,21 @@ export async function busy(button, action) {
     button.removeAttribute("disabled");
   }
 }
+
+// `fn` once calls have paused for `wait` ms (live previews: counts, estimates).
+export function debounce(fn, wait = 400) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), wait);
+  };
+}
+
+// Open or close an <s-modal> (Polaris: showOverlay/hideOverlay).
+export function showModal(id) {
+  document.getElementById(id).showOverlay();
+}
+
+export function hideModal(id) {
+  document.getElementById(id).hideOverlay();
+}
