@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from .base import Schema
 from .campaigns import CampaignSchema
 from .shop import SetupSchema, ShopSchema
 
