@@ -158,6 +158,8 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "LOG_LEVEL": _str("INFO"),
     "SENTRY_DSN": _str(None),
     "TRIAL_CREDITS": _int("TRIAL_CREDITS", 100),
+    # A shop's campaign tests to the merchant's own phone per shop-local day (services/test_sends.py).
+    "TEST_SENDS_PER_DAY": _int("TEST_SENDS_PER_DAY", 10, minimum=1, maximum=1000),
     "OPERATOR_TOKEN": _str(None),
     # Runs a job gets before it is parked in its queue's failed registry (1 = no retry).
     "JOB_MAX_ATTEMPTS": _int("JOB_MAX_ATTEMPTS", 4, minimum=1, maximum=10),

@@ -33,6 +33,7 @@ from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
 from .segment import Segment
 from .sender import SenderAssignment, SenderNumber
 from .shop import Shop
+from .test_send import TestSend
 from .webhook_event import WebhookEvent, WebhookStatus
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "StockRequestState",
     "Suppression",
     "Template",
+    "TestSend",
     "TransferChunk",
     "TransferKind",
     "TransferStatus",

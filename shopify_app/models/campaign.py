@@ -55,6 +55,7 @@ class CampaignKind(enum.StrEnum):
     AUTOMATION = "automation"  # marketing automations: welcome, abandoned checkout, ...
     TRANSACTIONAL = "transactional"  # order confirmation, shipping update
     CONVERSATION = "conversation"  # the merchant's replies from the inbox
+    TEST = "test"  # a merchant's tests of their campaigns, to their own phone (models/test_send.py)
 
 
 class Campaign(db.Model):  # type: ignore[name-defined,misc]

@@ -118,3 +118,34 @@ class MessageSchema(Schema):
     sent_at = fields.DateTime(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)
     failed_at = fields.DateTime(allow_none=True)
+
+
+class TestSendInSchema(Schema):
+    """POST /api/campaigns/<id>/test-send. The number is checked with `phonenumbers` (E.164, or
+    national with the shop's country); an `Idempotency-Key` header makes a retry send once."""
+
+    __test__ = False
+
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class TestSendSchema(Schema):
+    """A campaign test: its message's state as the send path left it (202: `queued` while a
+    worker has yet to send it; `sent`, `skipped` with `skip_reason`, `failed` with `error_code`)."""
+
+    __test__ = False
+
+    id = fields.Integer()
+    campaign_id = fields.Integer(allow_none=True)
+    message_id = fields.Integer()
+    phone = fields.String()  # masked, e.g. +1******0142
+    state = fields.String()
+    skip_reason = fields.String(allow_none=True)
+    error_code = fields.String(allow_none=True)
+    segments = fields.Integer(allow_none=True)
+    credits = fields.Integer(allow_none=True)
+    sent_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    daily_limit = fields.Integer()
+    sent_today = fields.Integer()  # tests recorded today (shop-local day), this one included

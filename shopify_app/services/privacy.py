@@ -42,6 +42,7 @@ from ..models import (
     Shop,
     ShortLink,
     Suppression,
+    TestSend,
     TransferChunk,
     TransferKind,
     TransferStatus,
@@ -267,6 +268,7 @@ def redact_customer(
     detach_messages(shop_id=shop.id, contact_ids=contact_ids)
     db.session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))
     db.session.execute(delete(Suppression).where(Suppression.shop_id == shop.id, Suppression.phone_hash.in_(digests)))
+    db.session.execute(delete(TestSend).where(TestSend.shop_id == shop.id, TestSend.phone_hash.in_(digests)))
     files = leftovers.forget_customer(
         shop=shop, contact_ids=contact_ids, customer_ids=customer_ids, phones=phones, emails=emails
     )

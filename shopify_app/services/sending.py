@@ -58,7 +58,7 @@ from ..models import (
 from ..models.types import utcnow
 from ..security.crypto import Keyring, aad_for, keyring
 from ..tenancy import side_transaction
-from . import alerts, credits, discounts, links, report_cache
+from . import alerts, credits, discounts, links, report_cache, test_sends
 from .batches import enqueue_batch
 from .campaigns import OPEN_ATTEMPT_IDS, cancel_waiting_rows, unsubscribe_url, waiting
 from .circuit import CircuitBreaker, CircuitState
@@ -68,6 +68,7 @@ from .ratelimit import TokenBucket, take_all
 from .senders import by_sender
 from .settings import load_settings, sender_rule
 from .templating import RUN_VARIABLES, compliant_text, render, render_runs, segment_count
+from .test_sends import TestRecipient
 
 log = structlog.get_logger(__name__)
 
@@ -81,12 +82,13 @@ class Recipient:
     """What a message needs of its contact, read (and decrypted) before the batch commits:
     after a commit the ORM would reload each contact with a query of its own."""
 
-    contact_id: int
+    contact_id: int | None  # None: a merchant's test to their own phone (services/test_sends.py)
     phone: str = field(repr=False)  # PII stays out of reprs and tracebacks
     first_name: str | None = field(repr=False)
     last_name: str | None = field(repr=False)
     country_code: str | None = None
     sender: str = ""  # what the text goes from (services/settings.py `sender_rule`)
+    test: TestRecipient | None = field(default=None, repr=False)  # a test's body and sample values
 
 
 class Claimed(NamedTuple):
@@ -131,6 +133,9 @@ POLICIES = {
         footer=False,
         hold_per_message=True,
     ),
+    # A merchant's test of a campaign, to their own phone, now: the campaign's footer, no quiet
+    # hours or cap; an opted-out number reads as unsubscribed (services/test_sends.py).
+    CampaignKind.TEST: Policy(_SUBSCRIBED, quiet_hours=False, frequency_cap=False, footer=True, hold_per_message=True),
 }
 
 
@@ -543,10 +548,13 @@ def _plan(
     cap = settings.get("frequency_cap") if policy.frequency_cap else None
     recent = _recent_counts(list(contacts), cap, now)
     window = settings["quiet_hours"] if policy.quiet_hours else None
-    eligible: list[tuple[Claimed, ContactRow]] = []
+    eligible: list[tuple[Claimed, ContactRow | TestRecipient]] = []
     earliest_defer: datetime | None = None
+    tests = None  # a test's recipient is no contact: its number comes from the test's record
+    if campaign.kind == CampaignKind.TEST:
+        tests = test_sends.recipients(shop_id=shop.id, message_ids=[item.id for item in claimed])
     for item in claimed:
-        contact = contacts.get(item.contact_id or -1)
+        contact = contacts.get(item.contact_id or -1) if tests is None else tests.get(item.id)
         reason = _skip_reason(contact, policy, cap, recent)
         if reason:
             plan.writes.append(Write(item.id, MessageState.SKIPPED, item.attempts - 1, skip_reason=reason))
@@ -571,7 +579,11 @@ def _plan(
 
 
 def _prepare(
-    shop: Shop, campaign: Campaign, eligible: list[tuple[Claimed, ContactRow]], plan: Plan, outcome: dict[str, int]
+    shop: Shop,
+    campaign: Campaign,
+    eligible: list[tuple[Claimed, ContactRow | TestRecipient]],
+    plan: Plan,
+    outcome: dict[str, int],
 ) -> None:
     """Render the texts of the rows that may be sent now, cost them and (carrier campaigns)
     hold their credits; they become the plan's attempt."""
@@ -666,7 +678,10 @@ def _contact_aad(column: str, shop_id: int) -> str:
     return aad_for(table="contacts", column=column, shop_id=shop_id)
 
 
-def _recipient(contact: ContactRow, names: set[str], ring: Keyring) -> Recipient:
+def _recipient(contact: ContactRow | TestRecipient, names: set[str], ring: Keyring) -> Recipient:
+    if isinstance(contact, TestRecipient):
+        return Recipient(None, contact.phone, None, None, contact.country_code, test=contact)
+
     def opened(column: str, token: str | None) -> str | None:
         return None if token is None else ring.decrypt(token, aad=_contact_aad(column, contact.shop_id))
 
@@ -680,13 +695,13 @@ def _recipient(contact: ContactRow, names: set[str], ring: Keyring) -> Recipient
 
 
 def _skip_reason(
-    contact: ContactRow | None, policy: Policy, cap: dict[str, int] | None, recent: dict[int, int]
+    contact: ContactRow | TestRecipient | None, policy: Policy, cap: dict[str, int] | None, recent: dict[int, int]
 ) -> str | None:
     if contact is None:
         return "contact_deleted"
     if contact.consent_state not in policy.consent:
         return "not_subscribed"  # a STOP after launch wins
-    if cap and recent.get(contact.id, 0) >= cap["max_messages"]:
+    if cap and contact.id is not None and recent.get(contact.id, 0) >= cap["max_messages"]:
         return "frequency_cap"
     return None
 
@@ -753,12 +768,16 @@ def _outbound(
         values["first_name"] = recipient.first_name
         values["last_name"] = recipient.last_name
         values["discount_code"] = item.discount_code or shared_code
-        if wants_link:
+        if wants_link and recipient.contact_id is not None:
             values["unsubscribe_url"] = unsubscribe_url(shop=shop, contact_id=recipient.contact_id)
         if context:
             values.update({name: context.get(name) for name in RUN_VARIABLES})
+        body = campaign.body
+        if recipient.test is not None:  # a test: the tested campaign's body and the sample values
+            body = recipient.test.body
+            values.update(recipient.test.values)
         try:
-            text, rows = _text(shop, campaign, item, recipient, values, context.get("text"), hosts)
+            text, rows = _text(shop, campaign.id, body, item, recipient, values, context.get("text"), hosts)
             if policy.footer or context.get("footer"):  # an inbox conversation's first reply asks for it
                 text = compliant_text(text, shop_name=shop_name)
             if not text.isascii():
@@ -774,7 +793,8 @@ def _outbound(
 
 def _text(
     shop: Shop,
-    campaign: Campaign,
+    campaign_id: int,
+    body: str,
     item: Claimed,
     recipient: Recipient,
     values: dict[str, Any],
@@ -785,11 +805,11 @@ def _text(
     inside a URL must not pass for the name the text needs), and its short-link rows. Only the
     template's own URLs and the run's (checkout, product, tracking) are shortened, never what
     the shopper typed as a name (`render_runs`); a merchant's reply is the merchant's text."""
-    text = reply if reply is not None else render(campaign.body, values)
+    text = reply if reply is not None else render(body, values)
     if "://" not in text:  # the usual text: no URL, no second pass
         return text, []
-    runs = [(text, True)] if reply is not None else render_runs(campaign.body, values)
-    ids = {"campaign_id": campaign.id, "message_id": item.id, "contact_id": recipient.contact_id}
+    runs = [(text, True)] if reply is not None else render_runs(body, values)
+    ids = {"campaign_id": campaign_id, "message_id": item.id, "contact_id": recipient.contact_id}
     return links.shorten_runs(runs, shop=shop, hosts=hosts, **ids)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify
+import json
+import uuid
 
+from flask import Response, g, jsonify, request
+
+from ...models import Message, TestSend
 from ...schemas.campaigns import (
     CampaignCreateSchema,
     CampaignSchema,
@@ -16,8 +20,11 @@ from ...schemas.campaigns import (
     TemplateInSchema,
     TemplateSchema,
     TemplateUpdateSchema,
+    TestSendInSchema,
+    TestSendSchema,
 )
-from ...services import campaigns, templates
+from ...security.masking import mask_phone
+from ...services import campaigns, templates, test_sends
 from . import bp
 from .common import audit_target, json_body, query_args
 
@@ -136,6 +143,48 @@ def list_messages(campaign_id: int) -> Response:
 
 
 def _has_body() -> bool:
-    from flask import request
-
     return bool(request.get_data(cache=True).strip())
+
+
+@bp.post("/campaigns/<int:campaign_id>/test-send")
+def test_send_campaign(campaign_id: int) -> tuple[Response, int]:
+    """Send the campaign's text, rendered for a sample shopper, to the merchant's own phone,
+    through the send path (services/test_sends.py): 202 with the message's state; 409 for an
+    opted-out number, 402 without the credits, 429 past the day's limit. An `Idempotency-Key`
+    header makes a retried request answer the first test instead of sending another."""
+    phone = json_body(TestSendInSchema())["phone"]
+    key = (request.headers.get("Idempotency-Key") or "").strip()[:100] or uuid.uuid4().hex
+    test, message = test_sends.send_test(shop=g.shop, campaign_id=campaign_id, phone=phone, key=key)
+    return jsonify(TestSendSchema().dump(_test_view(test, message))), 202
+
+
+@bp.get("/campaigns/<int:campaign_id>/test-sends")
+def list_test_sends(campaign_id: int) -> Response:
+    """The campaign's tests, newest first, each with its message's state as it is now."""
+    args = query_args(ListQuerySchema())
+    rows, next_cursor = test_sends.list_tests(
+        shop=g.shop, campaign_id=campaign_id, limit=args["limit"], cursor=args["cursor"]
+    )
+    return jsonify(
+        {"items": TestSendSchema(many=True).dump([_test_view(*row) for row in rows]), "next_cursor": next_cursor}
+    )
+
+
+def _test_view(test: TestSend, message: Message) -> dict[str, object]:
+    used, limit = test_sends.daily_usage(g.shop)
+    return {
+        "id": test.id,
+        "campaign_id": test.campaign_id,
+        "message_id": message.id,
+        "phone": mask_phone(json.loads(test.context)["phone"]),
+        "state": message.state.value,
+        "skip_reason": message.skip_reason,
+        "error_code": message.error_code,
+        "segments": message.segments,
+        "credits": message.credits,
+        "sent_at": message.sent_at,
+        "delivered_at": message.delivered_at,
+        "created_at": test.created_at,
+        "daily_limit": limit,
+        "sent_today": used,
+    }

@@ -26,6 +26,8 @@ from ...schemas.campaigns import (
     TemplateInSchema,
     TemplateSchema,
     TemplateUpdateSchema,
+    TestSendInSchema,
+    TestSendSchema,
 )
 from ...schemas.contacts import (
     ConsentEventSchema,
@@ -111,6 +113,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.pause_campaign": {"ok": (200, CampaignSchema)},
     "api.resume_campaign": {"ok": (200, CampaignSchema)},
     "api.cancel_campaign": {"ok": (200, CampaignSchema)},
+    "api.test_send_campaign": {"body": TestSendInSchema, "ok": (202, TestSendSchema)},
+    "api.list_test_sends": {"query": ListQuerySchema, "ok": (200, page_of(TestSendSchema))},
     "api.list_messages": {"query": MessageListQuerySchema, "ok": (200, page_of(MessageSchema))},
     "api.list_contacts": {"query": ContactListQuerySchema, "ok": (200, page_of(ContactSchema))},
     "api.create_contact": {"body": ContactCreateSchema, "ok": (201, ContactSchema), "also": (200,)},
