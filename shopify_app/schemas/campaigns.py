@@ -44,6 +44,9 @@ class PreviewInSchema(Schema):
     first_name = fields.String(load_default="Alex", validate=validate.Length(max=100))
     last_name = fields.String(load_default="", validate=validate.Length(max=100))
     discount_code = fields.String(load_default="", validate=validate.Length(max=40))
+    # The shop's discount whose code the preview shows, as a test send renders it (a shared
+    # code as it is, a per-recipient one as PREFIX-TESTCODE); it replaces `discount_code`.
+    discount_id = fields.Integer(load_default=None, allow_none=True)
 
 
 class CampaignCreateSchema(Schema):

@@ -1,0 +1,57 @@
+"""What the campaign screens read beyond the campaign itself: the list's per-campaign counters
+and the preview's discount code (issue 25)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from shopify_app.extensions import db
+from shopify_app.models import Discount, DiscountKind, DiscountValueType
+
+from .test_campaigns import create, funded, launch  # noqa: F401  (funded is a fixture)
+
+
+def test_the_list_has_each_campaigns_counters(app, funded, other_api):  # noqa: F811
+    sent = create(funded, name="Sent")
+    assert launch(app, funded, sent["id"]).status_code == 200
+    draft = create(funded, name="Draft")
+    page = funded.get("/api/campaigns").get_json()
+    by_id = {item["id"]: item for item in page["items"]}
+    assert by_id[draft["id"]]["counters"]["delivered"] == 0
+    assert by_id[draft["id"]]["counters"]["open"] == 0
+    launched = by_id[sent["id"]]["counters"]
+    single = funded.get(f"/api/campaigns/{sent['id']}").get_json()["counters"]
+    assert launched == {key: value for key, value in single.items() if key != "skipped_by_reason"}
+    assert sum(launched[state] for state in ("sent", "delivered", "failed")) == 3
+    assert other_api.get("/api/campaigns").get_json()["items"] == []
+
+
+def _discount(shop, kind: DiscountKind, code: str) -> int:
+    discount = Discount(
+        shop_id=shop.id, title=code, kind=kind, code=code, value_type=DiscountValueType.PERCENTAGE, value=Decimal("10")
+    )
+    db.session.add(discount)
+    db.session.commit()
+    return discount.id
+
+
+def test_the_preview_shows_a_discounts_code_as_a_test_send_would(api, shop, other_shop):
+    shared = _discount(shop, DiscountKind.SHARED, "SPRING15")
+    unique = _discount(shop, DiscountKind.UNIQUE, "vip")
+    body = {"body": "Code {{discount_code}}"}
+    preview = api.post("/api/templates/preview", json={**body, "discount_id": shared}).get_json()
+    assert "Code SPRING15" in preview["text"]
+    assert {"encoding", "characters", "segments"} <= preview.keys()
+    assert "Code VIP-TESTCODE" in api.post("/api/templates/preview", json={**body, "discount_id": unique}).get_json()["text"]
+    theirs = _discount(other_shop, DiscountKind.SHARED, "THEIRS")
+    response = api.post("/api/templates/preview", json={**body, "discount_id": theirs})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"]["fields"] == {"discount_id": ["No such discount."]}
+
+
+def test_the_preview_says_which_encoding_and_how_many_segments(api):
+    latin = api.post("/api/templates/preview", json={"body": "x" * 200}).get_json()
+    assert (latin["encoding"], latin["segments"]) == ("GSM-7", 2)
+    emoji = api.post("/api/templates/preview", json={"body": "Hi 🌸"}).get_json()
+    assert (emoji["encoding"], emoji["segments"]) == ("UCS-2", 1)
+    assert api.post("/api/templates/preview", json={"body": "{{nope}}"}).get_json()["error"]["details"]["fields"]["body"]
