@@ -63,3 +63,29 @@ export async function all(path, query = {}) {
   } while (cursor);
   return items;
 }
+
+// A file from the API (e.g. a report as CSV), fetched with the session token like every call
+// and saved under `filename` through an object URL.
+export async function download(path, { query, filename } = {}) {
+  let url = `/api${path}`;
+  if (query) url += `?${new URLSearchParams(query)}`;
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: "text/csv, application/json" } });
+  } catch {
+    throw new ApiError(0, { error: { code: "network_error", message: "The app could not be reached. Check your connection and try again." } });
+  }
+  if (!response.ok) {
+    const type = response.headers.get("Content-Type") || "";
+    throw new ApiError(response.status, type.includes("json") ? await response.json() : null);
+  }
+  const objectUrl = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = objectUrl;
+  link.download = filename || "download";
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(objectUrl), 1000);
+}

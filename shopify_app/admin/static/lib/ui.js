@@ -84,3 +84,15 @@ export async function busy(button, action) {
     button.removeAttribute("disabled");
   }
 }
+
+// `fn` called once `wait` ms after the last call (live previews and counts call the API this
+// way, not on every keystroke); `.cancel()` drops a pending call.
+export function debounce(fn, wait = 400) {
+  let timer;
+  const debounced = (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), wait);
+  };
+  debounced.cancel = () => clearTimeout(timer);
+  return debounced;
+}
