@@ -91,8 +91,10 @@
       "button:disabled{opacity:.7;cursor:default}";
 
     render(root) {
-      this.button = el("button", { part: "button", type: "button" }, el("slot"));
-      this.link = el("a", { part: "button" }, el("slot"));
+      // One slot, moved into whichever control shows: a second default slot gets no content.
+      this.contentSlot = el("slot");
+      this.button = el("button", { part: "button", type: "button" });
+      this.link = el("a", { part: "button" });
       this.button.addEventListener("click", () => this.activate());
       root.append(this.button, this.link);
     }
@@ -108,6 +110,7 @@
       }
       this.link.hidden = href === null;
       this.button.hidden = href !== null;
+      (href === null ? this.button : this.link).append(this.contentSlot);
       if (href !== null) {
         this.link.href = href;
         toggleAttr(this.link, "target", this.hasAttribute("target"), this.getAttribute("target"));
