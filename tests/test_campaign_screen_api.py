@@ -3,6 +3,7 @@ and the preview's discount code (issue 25)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from shopify_app.extensions import db
@@ -57,3 +58,24 @@ def test_the_preview_says_which_encoding_and_how_many_segments(api):
     assert (emoji["encoding"], emoji["segments"]) == ("UCS-2", 1)
     invalid = api.post("/api/templates/preview", json={"body": "{{nope}}"}).get_json()
     assert invalid["error"]["details"]["fields"]["body"]
+
+
+def test_a_launch_at_a_time_that_has_passed_is_422_not_a_send_now(app, funded):  # noqa: F811
+    campaign = create(funded)
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    response = funded.post(f"/api/campaigns/{campaign['id']}/launch", json={"send_at": past})
+    assert response.status_code == 422
+    assert "passed" in response.get_json()["error"]["details"]["fields"]["send_at"][0]
+    assert funded.get(f"/api/campaigns/{campaign['id']}").get_json()["state"] == "draft"
+    assert launch(app, funded, campaign["id"], send_at=None).get_json()["state"] == "completed"
+
+
+def test_the_composer_offers_every_variable_a_campaign_may_use(project_root):
+    """The composer's variable menu lists what templating accepts in a campaign, no more."""
+    import re
+
+    from shopify_app.services.templating import VARIABLES
+
+    shell = (project_root / "shopify_app/admin/templates/admin/composer.html").read_text(encoding="utf-8")
+    menu = re.search(r'<s-select label="Variable".*?</s-select>', shell, re.S).group(0)
+    assert tuple(re.findall(r'<s-option value="(\w+)">', menu)) == VARIABLES

@@ -270,3 +270,22 @@ def test_names_are_text_and_the_list_pages(page: Page, browser_app, merchant):
     expect(page.get_by_label("Campaign name")).to_have_value(HOSTILE)
     assert page.locator("img, b").count() == 0
     assert dialogs == []
+
+
+def test_a_time_that_has_passed_is_refused_beside_the_date(page: Page, browser_app, merchant):
+    _api, shop = merchant
+    open_screen(page, "/campaigns/new", shop)
+    page.get_by_label("Campaign name").fill("Yesterday")
+    page.get_by_role("textbox", name="Message", exact=True).fill("Too late!")
+    page.get_by_role("combobox", name="Audience").select_option(label="All subscribers")
+    expect(page.locator("#estimate")).to_contain_text("Recipients")
+    page.get_by_label("When").select_option(label="Schedule for later")
+    page.get_by_label("Date").fill("2020-01-01")
+    page.get_by_role("button", name="Review and launch").click()
+    page.get_by_role("dialog", name="Launch campaign").get_by_role("button", name="Schedule campaign").click()
+    expect(page.get_by_label("Date")).to_have_accessible_description(re.compile("This time has passed"))
+    expect(page.get_by_role("dialog", name="Launch campaign")).to_be_hidden()
+    [campaign] = db.session.scalars(select(Campaign).where(Campaign.shop_id == shop.id))
+    db.session.refresh(campaign)
+    assert campaign.state == CampaignState.DRAFT
+    assert sms_backend().sent == []

@@ -342,6 +342,11 @@ async function launch() {
     toast(when ? "Campaign scheduled" : "Campaign launched");
     go(`/campaigns/${campaignId}`);
   } catch (error) {
+    if (error instanceof ApiError && error.status === 422) {
+      byId("launch-modal").hideOverlay(); // e.g. a time that has passed: shown beside the date
+      report(error);
+      return;
+    }
     const banner = showError("launch-error", error, { heading: "The campaign was not launched" });
     if (error instanceof ApiError && error.status === 402) banner.append(credits(error.details));
   }
