@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from ..models import MessageState
+from ..models.types import utcnow
 from .base import Schema
 
 NAME = validate.Length(min=1, max=120)
@@ -44,6 +46,9 @@ class PreviewInSchema(Schema):
     first_name = fields.String(load_default="Alex", validate=validate.Length(max=100))
     last_name = fields.String(load_default="", validate=validate.Length(max=100))
     discount_code = fields.String(load_default="", validate=validate.Length(max=40))
+    # The shop's discount whose code the preview shows, as a test send renders it (a shared
+    # code as it is, a per-recipient one as PREFIX-TESTCODE); it replaces `discount_code`.
+    discount_id = fields.Integer(load_default=None, allow_none=True)
 
 
 class CampaignCreateSchema(Schema):
@@ -74,8 +79,19 @@ class CampaignUpdateSchema(Schema):
         one_message_source(data)
 
 
+# How far in the past a launch's `send_at` may be (clock skew, the seconds a confirmation takes).
+SEND_AT_GRACE = timedelta(minutes=1)
+
+
 class LaunchSchema(Schema):
     send_at = fields.AwareDateTime(allow_none=True)
+
+    @validates("send_at")
+    def _not_past(self, value: datetime | None, **_: Any) -> None:
+        """A time that has passed is a 422, not a send now: a merchant who scheduled 9:00 at
+        9:05 meant a schedule (leave `send_at` out, or null, to send now)."""
+        if value is not None and value < utcnow() - SEND_AT_GRACE:
+            raise ValidationError("This time has passed: choose a later one, or send now.")
 
 
 class CampaignSchema(Schema):

@@ -27,6 +27,7 @@ from ..models import (
     Discount,
     DiscountKind,
     Message,
+    MessageStat,
     MessageState,
     Segment,
     Shop,
@@ -472,6 +473,28 @@ def counters(campaign: Campaign) -> dict[str, Any]:
             skipped[reason or "unknown"] = skipped.get(reason or "unknown", 0) + int(count)
     result["skipped_by_reason"] = skipped
     result["open"] = sum(result[state.value] for state in OPEN_MESSAGE_STATES)
+    return result
+
+
+def counters_for(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per campaign of a list page, its messages per state and `open` (as `counters` has them,
+    without the skip reasons), in one grouped query: from the trigger-kept deltas on PostgreSQL
+    (a few rows per campaign), from the messages on SQLite."""
+    if not campaign_ids:
+        return {}
+    if on_postgresql():
+        source = select(MessageStat.campaign_id, MessageStat.state, func.sum(MessageStat.messages)).where(
+            MessageStat.campaign_id.in_(campaign_ids)
+        )
+        rows = db.session.execute(source.group_by(MessageStat.campaign_id, MessageStat.state)).all()
+    else:
+        source = select(Message.campaign_id, Message.state, func.count()).where(Message.campaign_id.in_(campaign_ids))
+        rows = db.session.execute(source.group_by(Message.campaign_id, Message.state)).all()
+    result = {campaign_id: {state.value: 0 for state in MessageState} for campaign_id in campaign_ids}
+    for campaign_id, state, count in rows:
+        result[campaign_id][MessageState(state).value] += int(count or 0)
+    for figures in result.values():
+        figures["open"] = sum(figures[state.value] for state in OPEN_MESSAGE_STATES)
     return result
 
 

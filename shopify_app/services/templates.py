@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, ValidationFailed
 from ..extensions import db
-from ..models import Shop, Template
+from ..models import Discount, DiscountKind, Shop, Template
 from .owned import owned
 from .templating import TemplateError, compliant_text, render, segment_info, validate_template
 
@@ -62,10 +62,16 @@ def delete_template(*, shop: Shop, template_id: int) -> None:
     db.session.commit()
 
 
-def preview(*, shop: Shop, body: str, first_name: str, last_name: str, discount_code: str) -> dict[str, Any]:
-    """What a recipient would receive: rendered, with shop name and opt-out, and its cost."""
+def preview(
+    *, shop: Shop, body: str, first_name: str, last_name: str, discount_code: str, discount_id: int | None = None
+) -> dict[str, Any]:
+    """What a recipient would receive: rendered, with shop name and opt-out, and its cost
+    (encoding, characters, segments). `discount_id`: the code a test send of a campaign with
+    that discount would show (422 on `discount_id` for another shop's or a missing one)."""
     from .campaigns import unsubscribe_url  # campaigns builds on templates
 
+    if discount_id is not None:
+        discount_code = _sample_code(shop, discount_id)
     shop_name = shop.name or shop.domain
     values = {
         "first_name": first_name,
@@ -77,3 +83,12 @@ def preview(*, shop: Shop, body: str, first_name: str, last_name: str, discount_
     text = compliant_text(render(_checked(body), values), shop_name=shop_name)
     info = segment_info(text)
     return {"text": text, "encoding": info.encoding, "characters": info.characters, "segments": info.segments}
+
+
+def _sample_code(shop: Shop, discount_id: int) -> str:
+    from .test_sends import SAMPLE_CODE_SUFFIX  # test sends build on templates
+
+    discount = db.session.scalar(select(Discount).where(Discount.id == discount_id, Discount.shop_id == shop.id))
+    if discount is None:
+        raise ValidationFailed(details={"fields": {"discount_id": ["No such discount."]}})
+    return discount.code if discount.kind == DiscountKind.SHARED else discount.code.upper() + SAMPLE_CODE_SUFFIX

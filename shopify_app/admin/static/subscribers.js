@@ -263,7 +263,7 @@ async function startExport(event) {
     const id = `export-${transfer.id}`;
     const save = async (click) => {
       try {
-        await busy(click.currentTarget, () => download(`/contacts/exports/${transfer.id}/download`, "contacts.csv"));
+        await busy(click.currentTarget, () => download(`/contacts/exports/${transfer.id}/download`, { filename: "contacts.csv" }));
       } catch (error) {
         showError(transferBanner(id), error, { heading: "The export could not download" });
       }

@@ -92,7 +92,8 @@
 
     // One default slot, moved into whichever of the two is shown: a second one would stay empty.
     render(root) {
-      this.label = el("slot");
+      // One slot, moved into whichever control shows: a second default slot gets no content.
+      this.contentSlot = el("slot");
       this.button = el("button", { part: "button", type: "button" });
       this.link = el("a", { part: "button" });
       this.button.addEventListener("click", () => this.activate());
@@ -110,7 +111,7 @@
       }
       this.link.hidden = href === null;
       this.button.hidden = href !== null;
-      (href === null ? this.button : this.link).append(this.label);
+      (href === null ? this.button : this.link).append(this.contentSlot);
       if (href !== null) {
         this.link.href = href;
         toggleAttr(this.link, "target", this.hasAttribute("target"), this.getAttribute("target"));

@@ -78,26 +78,32 @@ export async function upload(path, formData, { signal } = {}) {
   return data;
 }
 
-// A file the API answers (an export's CSV), saved through an object URL: a plain link could not
-// carry the session token that App Bridge's fetch adds.
-export async function download(path, fallbackName = "download") {
+// A file the API answers (an export's CSV, a report as CSV), fetched with the session token like
+// every call (a plain link could not carry it) and saved through an object URL, under the
+// name the answer's Content-Disposition gives, else `filename`.
+export async function download(path, { query, filename = "download" } = {}) {
+  let url = `/api${path}`;
+  if (query) url += `?${new URLSearchParams(query)}`;
   let response;
   try {
-    response = await fetch(`/api${path}`);
+    response = await fetch(url, { headers: { Accept: "text/csv, application/json" } });
   } catch {
     throw new ApiError(0, { error: { code: "network_error", message: "The app could not be reached. Check your connection and try again." } });
   }
-  if (!response.ok) throw new ApiError(response.status, await parse(response).catch(() => null));
+  if (!response.ok) {
+    const type = response.headers.get("Content-Type") || "";
+    throw new ApiError(response.status, type.includes("json") ? await response.json() : null);
+  }
   const disposition = response.headers.get("Content-Disposition") || "";
-  const name = /filename="([^"]+)"/.exec(disposition)?.[1] || fallbackName;
-  const url = URL.createObjectURL(await response.blob());
-  const anchor = document.createElement("a");
-  anchor.href = url;
-  anchor.download = name;
-  anchor.hidden = true;
-  document.body.append(anchor);
-  anchor.click();
-  anchor.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] || filename;
+  const objectUrl = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = objectUrl;
+  link.download = name;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(objectUrl), 10000);
   return name;
 }

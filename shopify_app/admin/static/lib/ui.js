@@ -85,13 +85,16 @@ export async function busy(button, action) {
   }
 }
 
-// `fn` once calls have paused for `wait` ms (live previews: counts, estimates).
+// `fn` called once `wait` ms after the last call (live previews and counts call the API this
+// way, not on every keystroke); `.cancel()` drops a pending call.
 export function debounce(fn, wait = 400) {
   let timer;
-  return (...args) => {
+  const debounced = (...args) => {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), wait);
   };
+  debounced.cancel = () => clearTimeout(timer);
+  return debounced;
 }
 
 // Open or close an <s-modal> (Polaris: showOverlay/hideOverlay).
