@@ -156,6 +156,7 @@ def test_send_campaign(campaign_id: int) -> tuple[Response, int]:
     through the send path (services/test_sends.py): 202 with the message's state; 409 for an
     opted-out number, 402 without the credits, 429 past the day's limit. An `Idempotency-Key`
     header makes a retried request answer the first test instead of sending another."""
+    campaigns.get_campaign(shop=g.shop, campaign_id=campaign_id)  # another shop's id: 404 before the body
     phone = json_body(TestSendInSchema())["phone"]
     key = (request.headers.get("Idempotency-Key") or "").strip()[:100] or uuid.uuid4().hex
     test, message = test_sends.send_test(shop=g.shop, campaign_id=campaign_id, phone=phone, key=key)
