@@ -24,7 +24,7 @@ async function parse(response) {
   return type.includes("json") ? response.json() : response.text();
 }
 
-export async function api(path, { method = "GET", body, query, signal, headers = {} } = {}) {
+function apiUrl(path, query) {
   let url = `/api${path}`;
   if (query) {
     const params = new URLSearchParams();
@@ -35,11 +35,12 @@ export async function api(path, { method = "GET", body, query, signal, headers =
     const text = params.toString();
     if (text) url += `?${text}`;
   }
-  const init = { method, signal, headers: { Accept: "application/json", ...headers } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
+  return url;
+}
+
+// fetch() that turns "no answer" into an ApiError the screens can show, and an answer that is
+// not OK into an ApiError from the app's error shape.
+async function send(url, init) {
   let response;
   try {
     response = await fetch(url, init);
@@ -47,9 +48,20 @@ export async function api(path, { method = "GET", body, query, signal, headers =
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, { error: { code: "network_error", message: "The app could not be reached. Check your connection and try again." } });
   }
-  const data = await parse(response);
-  if (!response.ok) throw new ApiError(response.status, typeof data === "object" ? data : null);
-  return data;
+  if (!response.ok) {
+    const data = await parse(response).catch(() => null);
+    throw new ApiError(response.status, typeof data === "object" ? data : null);
+  }
+  return response;
+}
+
+export async function api(path, { method = "GET", body, query, signal, headers = {} } = {}) {
+  const init = { method, signal, headers: { Accept: "application/json", ...headers } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  return parse(await send(apiUrl(path, query), init));
 }
 
 // Every page of a cursor-paginated list, for small lists (segments, templates).
@@ -66,34 +78,14 @@ export async function all(path, query = {}) {
 
 // A multipart upload (a CSV import): the browser sets the multipart Content-Type and boundary.
 export async function upload(path, formData, { signal } = {}) {
-  let response;
-  try {
-    response = await fetch(`/api${path}`, { method: "POST", body: formData, signal, headers: { Accept: "application/json" } });
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new ApiError(0, { error: { code: "network_error", message: "The app could not be reached. Check your connection and try again." } });
-  }
-  const data = await parse(response);
-  if (!response.ok) throw new ApiError(response.status, typeof data === "object" ? data : null);
-  return data;
+  return parse(await send(apiUrl(path), { method: "POST", body: formData, signal, headers: { Accept: "application/json" } }));
 }
 
 // A file the API answers (an export's CSV, a report as CSV), fetched with the session token like
 // every call (a plain link could not carry it) and saved through an object URL, under the
 // name the answer's Content-Disposition gives, else `filename`.
 export async function download(path, { query, filename = "download" } = {}) {
-  let url = `/api${path}`;
-  if (query) url += `?${new URLSearchParams(query)}`;
-  let response;
-  try {
-    response = await fetch(url, { headers: { Accept: "text/csv, application/json" } });
-  } catch {
-    throw new ApiError(0, { error: { code: "network_error", message: "The app could not be reached. Check your connection and try again." } });
-  }
-  if (!response.ok) {
-    const type = response.headers.get("Content-Type") || "";
-    throw new ApiError(response.status, type.includes("json") ? await response.json() : null);
-  }
+  const response = await send(apiUrl(path, query), { headers: { Accept: "text/csv, application/json" } });
   const disposition = response.headers.get("Content-Disposition") || "";
   const name = /filename="([^"]+)"/.exec(disposition)?.[1] || filename;
   const objectUrl = URL.createObjectURL(await response.blob());
