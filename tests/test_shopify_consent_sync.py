@@ -231,3 +231,11 @@ def test_with_the_sync_turned_off_nothing_is_recorded(make_app):
         contact = subscribe(app, api)
         assert contact.shopify_sync is None
         assert db.session.scalars(select(ShopifyConsentSync)).all() == []
+
+
+@pytest.mark.parametrize("value", [0, 1, "yes", "true", None])
+def test_the_add_subscribers_setting_takes_only_true_or_false(synced, value):
+    _app, api, _shop = synced
+    response = api.patch("/api/settings", json={"add_subscribers_to_shopify": value})
+    assert response.status_code == 422
+    assert "add_subscribers_to_shopify" in response.get_json()["error"]["details"]["fields"]
