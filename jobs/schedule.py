@@ -47,6 +47,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         name="fail-stalled-transfers", func="jobs.housekeeping.fail_stalled_transfers", every=timedelta(minutes=15)
     ),
     PeriodicJob(name="delete-expired-files", func="jobs.housekeeping.delete_expired_files", cron="41 3 * * *"),
+    PeriodicJob(name="sweep-shopify-consent", func="jobs.shopify_consent.sweep", every=timedelta(minutes=5)),
     PeriodicJob(
         name="requeue-webhook-events",
         func="jobs.housekeeping.requeue_unprocessed_webhook_events",

@@ -127,6 +127,9 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "SHOPIFY_APP_URL": _str("http://127.0.0.1:8000"),
     "SHOPIFY_API_VERSION": _str("2026-10"),
     "SHOPIFY_ADMIN_BASE_URL": _str("https://{shop}"),
+    # 1: our SMS consent changes are sent to the Shopify customers (services/shopify_consent.py);
+    # 0: recorded nowhere, sent nowhere (the test suite, whose shops have no Shopify behind them).
+    "SHOPIFY_CONSENT_SYNC": _int("SHOPIFY_CONSENT_SYNC", 1, maximum=1),
     "DATABASE_URL": _str(None),
     "DATABASE_ADMIN_URL": _str(None),
     "REDIS_URL": _str(None),

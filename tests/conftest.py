@@ -142,6 +142,8 @@ def base_test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
         # turns the limits on.
         "API_RATE_PER_SHOP": 0,
         "API_RATE_PER_IP": 0,
+        # No Shopify stands behind most tests' shops; tests/test_shopify_consent_sync.py turns it on.
+        "SHOPIFY_CONSENT_SYNC": 0,
     }
     if "DATABASE_URL" in overrides and "DATABASE_ADMIN_URL" not in overrides:
         config["DATABASE_ADMIN_URL"] = None  # another database on purpose: no admin of ours

@@ -33,6 +33,7 @@ from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
 from .segment import Segment
 from .sender import SenderAssignment, SenderNumber
 from .shop import Shop
+from .shopify_sync import OutboxStatus, ShopifyConsentSync, ShopifySyncState
 from .test_send import TestSend
 from .webhook_event import WebhookEvent, WebhookStatus
 
@@ -70,6 +71,7 @@ __all__ = [
     "MessageStat",
     "MessageState",
     "Order",
+    "OutboxStatus",
     "PrivacyRequest",
     "PrivacyRequestKind",
     "PurchaseStatus",
@@ -79,6 +81,8 @@ __all__ = [
     "SenderAssignment",
     "SenderNumber",
     "Shop",
+    "ShopifyConsentSync",
+    "ShopifySyncState",
     "ShortLink",
     "StockLevel",
     "StockRequestState",

@@ -76,6 +76,8 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shopify_customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Where the contact's SMS consent stands in Shopify (models/shopify_sync.py); NULL: never sent.
+    shopify_sync: Mapped[str | None] = mapped_column(String(16))
     # Denormalised for segment queries; maintained by the order and click handlers.
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     order_count: Mapped[int] = mapped_column(default=0)

@@ -70,6 +70,9 @@ class ContactSchema(Schema):
     tags = fields.List(fields.String())
     consent_state = fields.String()
     consent_source = fields.String(allow_none=True)
+    # Where the SMS consent stands in Shopify: pending, synced, not_synced (no Shopify customer
+    # and the shop does not add subscribers), failed; null when never sent.
+    shopify_sync = fields.String(allow_none=True)
     consented_at = fields.DateTime(allow_none=True)
     unsubscribed_at = fields.DateTime(allow_none=True)
     country_code = fields.String(allow_none=True)

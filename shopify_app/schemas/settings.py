@@ -26,6 +26,15 @@ def is_numeric_sender(value: object) -> bool:
     return isinstance(value, str) and NUMERIC_SENDER.fullmatch(value) is not None
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: marshmallow's Boolean also takes 0, 1 and "yes"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class QuietHoursSchema(Schema):
     start = fields.String(required=True, validate=HHMM)
     end = fields.String(required=True, validate=HHMM)
@@ -55,6 +64,9 @@ class ShopSettingsSchema(Schema):
     # Hosts besides the shop's own (its custom domain, a landing page) that texted links may
     # point to: every such link is shortened and tracked; /r/<code> redirects nowhere else.
     link_hosts = fields.List(fields.String(validate=HOSTNAME), load_default=list, validate=validate.Length(max=20))
+    # "Add subscribers to Shopify customers": a subscriber with no Shopify customer becomes one
+    # (customerCreate with the phone and its SMS consent); off, the contact shows "not synced".
+    add_subscribers_to_shopify = StrictBoolean(load_default=False)
 
     @validates("sender_id")
     def _sender(self, value: str | None, **_: Any) -> None:
@@ -79,3 +91,4 @@ class ShopSettingsUpdateSchema(ShopSettingsSchema):
     signup_countries = fields.List(fields.String(validate=COUNTRY), validate=validate.Length(max=50))
     join_keyword = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9]{2,20}$"))
     link_hosts = fields.List(fields.String(validate=HOSTNAME), validate=validate.Length(max=20))
+    add_subscribers_to_shopify = StrictBoolean()

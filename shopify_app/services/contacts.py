@@ -64,6 +64,7 @@ def contact_view(contact: Contact) -> dict[str, Any]:
         "tags": contact.tag_names,
         "consent_state": contact.consent_state.value,
         "consent_source": contact.consent_source.value if contact.consent_source else None,
+        "shopify_sync": contact.shopify_sync,
         "consented_at": contact.consented_at,
         "unsubscribed_at": contact.unsubscribed_at,
         "country_code": contact.country_code,
@@ -140,7 +141,8 @@ def apply_consent(contact: Contact, change: ConsentChange) -> bool:
     """Move the contact to `change.state` and append the consent event; False if unchanged."""
     if contact.consent_state == change.state and change.state != ConsentState.SUBSCRIBED:
         return False
-    newly_subscribed = change.state == ConsentState.SUBSCRIBED and contact.consent_state != ConsentState.SUBSCRIBED
+    previous = contact.consent_state
+    newly_subscribed = change.state == ConsentState.SUBSCRIBED and previous != ConsentState.SUBSCRIBED
     now = utcnow()
     contact.consent_state = change.state
     contact.consent_source = change.source
@@ -161,6 +163,9 @@ def apply_consent(contact: Contact, change: ConsentChange) -> bool:
     )
     event.ip = change.ip
     db.session.add(event)
+    from .shopify_consent import record  # the outbox row, in this same transaction
+
+    record(contact, previous=previous, source=change.source, at=now)
     if change.state == ConsentState.SUBSCRIBED:
         # Fresh consent given by the shopper or merchant lifts an earlier opt-out suppression.
         db.session.execute(

@@ -87,6 +87,9 @@ class FakeShopify(LoopbackServer):
         self.usage_records: dict[str, dict[str, Any]] = {}
         self.discount_codes: dict[tuple[str, str], str] = {}
         self.discounts: dict[str, dict[str, Any]] = {}
+        self.customers: dict[str, dict[str, Any]] = {}  # gid -> {"shop", "phone", "smsMarketingConsent"}
+        self.customer_calls: list[tuple[str, dict[str, Any]]] = []  # (operation, variables), answered
+        self._user_errors: dict[str, deque[list[dict[str, Any]]]] = {}
         self._lock = threading.RLock()
 
     # -- lifecycle (LoopbackServer) -----------------------------------------------------------
@@ -142,7 +145,81 @@ class FakeShopify(LoopbackServer):
             "discountCodeBasicCreate": self._discount_create,
             "discountRedeemCodeBulkAdd": self._discount_codes_add,
             "inventoryItem": lambda _shop, variables: self.inventory_items.get(str(variables.get("id", ""))),
+            "customerSmsMarketingConsentUpdate": self._consent_update,
+            "customerCreate": self._customer_create,
+            "customers": self._customers,
         }
+
+    # -- customers and their SMS consent --------------------------------------------------------
+
+    def add_customer(self, shop: str, *, phone: str | None, state: str = "NOT_SUBSCRIBED") -> str:
+        """A Shopify customer of `shop` (its gid), as a checkout or the merchant would make."""
+        with self._lock:
+            gid = self._gid("Customer")
+            consent = {"marketingState": state, "marketingOptInLevel": None, "consentUpdatedAt": None}
+            self.customers[gid] = {"shop": shop, "phone": phone, "smsMarketingConsent": consent}
+            return gid
+
+    def user_errors_next(self, operation: str, errors: list[dict[str, Any]], times: int = 1) -> None:
+        """The next `times` calls of `operation` answer these userErrors and change nothing."""
+        with self._lock:
+            self._user_errors.setdefault(operation, deque()).extend([errors] * times)
+
+    def _take_user_errors(self, operation: str) -> list[dict[str, Any]] | None:
+        queued = self._user_errors.get(operation)
+        return queued.popleft() if queued else None
+
+    def _customers(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """`customers(first:, query: "phone:+1...")`: only the phone search is understood."""
+        self.customer_calls.append(("customers", variables))
+        query = str(variables.get("query", ""))
+        phone = query.removeprefix("phone:").strip().strip('"') if query.startswith("phone:") else None
+        found = [
+            {"id": gid}
+            for gid, customer in self.customers.items()
+            if customer["shop"] == shop and phone and customer["phone"] == phone
+        ]
+        return {"nodes": found[:1]}
+
+    def _consent_update(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        self.customer_calls.append(("customerSmsMarketingConsentUpdate", variables))
+        if errors := self._take_user_errors("customerSmsMarketingConsentUpdate"):
+            return {"customer": None, "userErrors": errors}
+        payload = variables.get("input") or {}
+        customer = self.customers.get(str(payload.get("customerId", "")))
+        if customer is None or customer["shop"] != shop:
+            error = {"field": ["input", "customerId"], "message": "Customer not found", "code": "INVALID"}
+            return {"customer": None, "userErrors": [error]}
+        consent = payload.get("smsMarketingConsent") or {}
+        state = consent.get("marketingState")
+        if state not in ("SUBSCRIBED", "UNSUBSCRIBED", "PENDING"):
+            error = {"field": ["input", "smsMarketingConsent"], "message": "Invalid state", "code": "INVALID"}
+            return {"customer": None, "userErrors": [error]}
+        customer["smsMarketingConsent"] = {
+            "marketingState": state,
+            "marketingOptInLevel": consent.get("marketingOptInLevel"),
+            "consentUpdatedAt": consent.get("consentUpdatedAt"),
+        }
+        gid = str(payload["customerId"])
+        return {"customer": {"id": gid, "smsMarketingConsent": customer["smsMarketingConsent"]}, "userErrors": []}
+
+    def _customer_create(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        self.customer_calls.append(("customerCreate", variables))
+        if errors := self._take_user_errors("customerCreate"):
+            return {"customer": None, "userErrors": errors}
+        payload = variables.get("input") or {}
+        phone = payload.get("phone")
+        if phone and any(c["shop"] == shop and c["phone"] == phone for c in self.customers.values()):
+            error = {"field": ["phone"], "message": "Phone has already been taken", "code": "TAKEN"}
+            return {"customer": None, "userErrors": [error]}
+        gid = self.add_customer(shop, phone=phone)
+        if consent := payload.get("smsMarketingConsent"):
+            self.customers[gid]["smsMarketingConsent"] = {
+                "marketingState": consent.get("marketingState"),
+                "marketingOptInLevel": consent.get("marketingOptInLevel"),
+                "consentUpdatedAt": consent.get("consentUpdatedAt"),
+            }
+        return {"customer": {"id": gid}, "userErrors": []}
 
     def _subscription_create(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
         subscription_id = self._gid("AppSubscription")
