@@ -205,6 +205,14 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     is_production = config["APP_ENV"] == "production"
     if config["APP_ENV"] == "development" and not config.get("MITTO_WEBHOOK_SECRET"):
         config["MITTO_WEBHOOK_SECRET"] = DEV_MITTO_WEBHOOK_SECRET
+    if (
+        not is_production
+        and not (env.get("SHOPIFY_CONSENT_SYNC") or "").strip()
+        and "SHOPIFY_CONSENT_SYNC" not in overrides
+    ):
+        # Off unless asked for outside production: a development shop's offline token is not one
+        # Shopify issued, and a refused call marks the shop for re-authorisation (README).
+        config["SHOPIFY_CONSENT_SYNC"] = 0
 
     problems.extend(_database_settings(config))
 

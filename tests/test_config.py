@@ -153,3 +153,10 @@ def test_production_needs_an_admin_url_on_the_same_database():
         load_config(environ={**PRODUCTION_ENV, "DATABASE_ADMIN_URL": "postgresql://app:other@db.internal/sms"})
     config = load_config(environ=PRODUCTION_ENV)
     assert config["SQLALCHEMY_BINDS"]["admin"]["url"] == "postgresql+psycopg://owner@db.internal/sms"
+
+
+def test_shopify_consent_sync_is_on_in_production_and_off_elsewhere_unless_asked_for():
+    assert load_config(environ=dict(PRODUCTION_ENV))["SHOPIFY_CONSENT_SYNC"] == 1
+    assert load_config(environ={})["SHOPIFY_CONSENT_SYNC"] == 0  # development: the demo token is not Shopify's
+    assert load_config(environ={"SHOPIFY_CONSENT_SYNC": "1"})["SHOPIFY_CONSENT_SYNC"] == 1
+    assert load_config(environ={**PRODUCTION_ENV, "SHOPIFY_CONSENT_SYNC": "0"})["SHOPIFY_CONSENT_SYNC"] == 0
