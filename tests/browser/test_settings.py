@@ -92,3 +92,16 @@ def test_the_settings_screen_passes_axe(page: Page, settings_api):
     page.get_by_label("Quiet hours start").fill("22:00")
     expect(save_bar(page)).to_be_visible()
     assert check_accessibility(page) == []
+
+
+def test_adding_subscribers_to_shopify_customers_is_a_checkbox_the_api_then_holds(page: Page, settings_api):
+    assert saved(settings_api)["add_subscribers_to_shopify"] is False
+    open_screen(page, "/settings")
+    checkbox = page.get_by_role("checkbox", name="Add subscribers to Shopify customers")
+    expect(checkbox).not_to_be_checked()
+    checkbox.check()
+    expect(save_bar(page)).to_be_visible()
+    save_bar(page).get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Settings saved")).to_be_visible()
+    assert saved(settings_api)["add_subscribers_to_shopify"] is True
+    assert saved(settings_api)["quiet_hours"] == {"start": "21:00", "end": "08:00"}  # only what changed was sent

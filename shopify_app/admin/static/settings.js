@@ -1,4 +1,5 @@
-// Settings: sender, quiet hours, frequency cap, keyword and countries, link hosts (GET/PATCH
+// Settings: sender, quiet hours, frequency cap, keyword and countries, link hosts, Shopify
+// customers (GET/PATCH
 // /api/settings), with App Bridge's save bar; the compliance footer as the API writes it.
 import { api } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
@@ -117,12 +118,26 @@ function linksSection(settings) {
   ];
 }
 
+function customersSection(settings) {
+  return [
+    checkbox("addCustomers", {
+      label: "Add subscribers to Shopify customers",
+      name: "add_subscribers_to_shopify",
+      checked: Boolean(settings.add_subscribers_to_shopify),
+      details:
+        "Every subscribe and unsubscribe here is copied to the matching Shopify customer's SMS consent. " +
+        "On: a subscriber with no Shopify customer gets one. Off: they are only kept here.",
+    }),
+  ];
+}
+
 function render(settings) {
   fill("sender", senderSection(settings));
   fill("quiet", quietSection(settings));
   fill("cap", capSection(settings));
   fill("audience", audienceSection(settings));
   fill("links", linksSection(settings));
+  fill("customers", customersSection(settings));
   controls.links = form.querySelector('[name="link_hosts"]');
 }
 
@@ -146,6 +161,7 @@ function values() {
     default_country: orNull(controls.country.value),
     signup_countries: list(controls.countries.value, ","),
     link_hosts: list(controls.links.value, /\r?\n/),
+    add_subscribers_to_shopify: Boolean(controls.addCustomers.checked),
   };
 }
 
@@ -230,7 +246,7 @@ async function main() {
     [loaded, senders] = await Promise.all([api("/settings"), api("/senders")]);
   } catch (error) {
     showError("page-error", error, { heading: "The settings could not load" });
-    for (const id of ["sender", "quiet", "cap", "audience", "links", "footer"]) fill(id);
+    for (const id of ["sender", "quiet", "cap", "audience", "links", "customers", "footer"]) fill(id);
     return;
   }
   render(loaded);
