@@ -195,6 +195,8 @@ def test_a_contact_shows_its_consent_history_and_texts_and_can_be_tagged_and_uns
     expect(history.get_by_role("row")).to_have_count(2)
     expect(history).to_contain_text("Yes, text me offers. Reply STOP to opt out.")
     expect(history).to_contain_text("Changed in the app")
+    # The consent sync is off in tests: nothing was sent to Shopify for this contact.
+    expect(page.get_by_role("definition").filter(has_text="Not sent yet")).to_be_visible()
     sent = page.get_by_role("table", name="Messages sent")
     expect(sent).to_contain_text("Spring sale")
     expect(sent).to_contain_text("delivered")

@@ -19,6 +19,14 @@ function row(label, value) {
   return [h("dt", {}, label), h("dd", {}, value)];
 }
 
+// The Shopify customer's SMS consent, as the consent sync last left it (contact.shopify_sync).
+const SHOPIFY_SYNC = {
+  synced: "Consent copied to the Shopify customer",
+  pending: "Being copied to Shopify",
+  not_synced: "Not copied: no Shopify customer has this phone (Settings can add one)",
+  failed: "Not copied: Shopify refused the change",
+};
+
 function showContact(contact) {
   const name = fullName(contact);
   document.querySelector("s-page").setAttribute("heading", name || contact.phone);
@@ -33,6 +41,7 @@ function showContact(contact) {
       row("Email", contact.email || "—"),
       row("Birthday", contact.birthday || "—"),
       row("Consent", consentBadge(contact.consent_state)),
+      row("In Shopify", SHOPIFY_SYNC[contact.shopify_sync] || "Not sent yet"),
       row("Country", contact.country_code || "—"),
       row("Created", dateTime(contact.created_at)),
     ),
