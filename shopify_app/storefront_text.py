@@ -220,6 +220,75 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "{phone} erhält keine Marketing-SMS.",
         "es": "El {phone} no recibe SMS de marketing.",
     },
+    # --- the hosted join page (/apps/sms/join) ---------------------------------------------------
+    "join_headline": {
+        "en": "Get texts from {shop}",
+        "fr": "Recevez les SMS de {shop}",
+        "de": "SMS von {shop} erhalten",
+        "es": "Recibe los SMS de {shop}",
+    },
+    "join_country_label": {"en": "Country", "fr": "Pays", "de": "Land", "es": "País"},
+    "join_phone_label": {
+        "en": "Mobile number",
+        "fr": "Numéro de mobile",
+        "de": "Handynummer",
+        "es": "Número de móvil",
+    },
+    "join_first_name_label": {
+        "en": "First name (optional)",
+        "fr": "Prénom (facultatif)",
+        "de": "Vorname (optional)",
+        "es": "Nombre (opcional)",
+    },
+    "join_email_label": {
+        "en": "Email (optional)",
+        "fr": "E-mail (facultatif)",
+        "de": "E-Mail (optional)",
+        "es": "Correo electrónico (opcional)",
+    },
+    "join_birthday_label": {
+        "en": "Birthday (optional)",
+        "fr": "Date de naissance (facultatif)",
+        "de": "Geburtstag (optional)",
+        "es": "Cumpleaños (opcional)",
+    },
+    "join_button": {"en": "Sign up", "fr": "S'inscrire", "de": "Anmelden", "es": "Suscribirme"},
+    "join_frequency": {
+        "en": "Up to 8 msgs/month",
+        "fr": "Jusqu'à 8 SMS par mois",
+        "de": "Bis zu 8 SMS pro Monat",
+        "es": "Hasta 8 SMS al mes",
+    },
+    # The consent disclosure beside the checkbox; its text is what a sign-up stores as consent.
+    "join_disclosure": {
+        "en": "By checking this box, I agree to receive recurring automated marketing text messages from "
+        "{shop} at the number provided. Consent is not a condition of purchase. {frequency}. "
+        "Msg & data rates may apply. Reply HELP for help, STOP to cancel. See our {terms} and {privacy}.",
+        "fr": "En cochant cette case, j'accepte de recevoir des SMS marketing automatisés et récurrents de "
+        "{shop} au numéro indiqué. Ce consentement n'est pas une condition d'achat. {frequency}. "
+        "Des frais de messages et de données peuvent s'appliquer. Répondez HELP pour obtenir de l'aide, "
+        "STOP pour vous désinscrire. Consultez nos {terms} et notre {privacy}.",
+        "de": "Mit diesem Häkchen stimme ich zu, wiederkehrende automatisierte Marketing-SMS von {shop} "
+        "an die angegebene Nummer zu erhalten. Die Zustimmung ist keine Voraussetzung für einen Kauf. "
+        "{frequency}. Es können Gebühren für Nachrichten und Daten anfallen. Antworten Sie HELP für Hilfe, "
+        "STOP zum Abmelden. Siehe unsere {terms} und {privacy}.",
+        "es": "Al marcar esta casilla, acepto recibir mensajes de texto de marketing automatizados y "
+        "recurrentes de {shop} en el número indicado. El consentimiento no es condición de compra. "
+        "{frequency}. Pueden aplicarse tarifas de mensajes y datos. Responde HELP para obtener ayuda, "
+        "STOP para cancelar. Consulta nuestros {terms} y nuestra {privacy}.",
+    },
+    "join_terms": {
+        "en": "terms of service",
+        "fr": "conditions d'utilisation",
+        "de": "Nutzungsbedingungen",
+        "es": "términos del servicio",
+    },
+    "join_privacy": {
+        "en": "privacy policy",
+        "fr": "politique de confidentialité",
+        "de": "Datenschutzerklärung",
+        "es": "política de privacidad",
+    },
 }
 
 

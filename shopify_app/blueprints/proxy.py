@@ -9,7 +9,6 @@ comes from `storefront_text` in the form's language: an error is one plain sente
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, make_response, request
@@ -17,22 +16,20 @@ from marshmallow import ValidationError
 
 from ..errors import AppError, BadRequest, ValidationFailed, error_response
 from ..extensions import db
+from ..liquid import JoinPage, liquid_escape, render_join_page
+from ..models import Shop
 from ..schemas.signup import BackInStockSchema, SignupSchema
 from ..security.decorators import app_proxy_verified
 from ..security.link_tokens import Purpose, link_url, make_link_token, read_link_token
-from ..services import signup, stock
+from ..services import join_page, signup, stock
 from ..services.contacts import contact_phone
 from ..services.phones import mask_phone
+from ..services.settings import default_region, load_settings
 from ..storefront_text import choose_language, say
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
 LIQUID = "application/liquid"
 LANGUAGE_KEY = "sms_blossom.storefront_language"
-
-
-def liquid_escape(value: object) -> str:
-    """HTML-escape, then neutralise Liquid delimiters so Shopify renders the text literally."""
-    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def wants_json() -> bool:
@@ -170,6 +167,7 @@ def ping() -> Response:
 def subscribe() -> Response:
     form = SignupSchema().load(_form_payload())
     shop = signup.installed_shop(g.shop_domain)
+    _consent_as_shown(form, shop)
     result = signup.sign_up(shop=shop, form=form, ip=storefront_ip(), user_agent=request.user_agent.string)
     if result.state.value == "subscribed":
         return render(
@@ -183,11 +181,48 @@ def subscribe() -> Response:
     )
 
 
+def _consent_as_shown(form: dict[str, Any], shop: Shop) -> None:
+    """A form from the join page stores the disclosure that page showed (rendered again here for
+    the shop, the form's version and language), never a consent_text it posted."""
+    if form["join_form"] is not None:
+        form["consent_text"] = join_page.consent_text(shop=shop, version=form["join_form"], language=language())
+
+
 def _form_payload() -> dict[str, Any]:
     payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     if not isinstance(payload, dict):
         raise BadRequest("The sign-up must be a form or a JSON object.", code="invalid_body")
     return payload
+
+
+@bp.get("/join")
+@app_proxy_verified
+def join() -> Response:
+    """The hosted join page (`/apps/sms/join`), rendered by Shopify inside the shop's theme."""
+    shop = signup.installed_shop(g.shop_domain)
+    allowed = signup.allowed_countries(shop)  # none chosen: the page says sign-up is unavailable
+    home = (default_region(shop) or "").upper()
+    countries = ([home] if home in allowed else []) + sorted(allowed - {home})
+    settings = load_settings(shop)
+    lang = language()
+    page = JoinPage(
+        action=f"{current_app.config['APP_PROXY_PATH'].rstrip('/')}/subscribe",
+        form_version=join_page.CURRENT_FORM,
+        language=lang,
+        headline=settings["join_headline"] or say("join_headline", lang, shop=join_page.shop_name(shop)),
+        incentive=settings["join_incentive"],
+        countries=tuple(countries),
+        labels={
+            name: say(f"join_{name}" if name == "button" else f"join_{name}_label", lang)
+            for name in ("country", "phone", "first_name", "email", "birthday", "button")
+        },
+        disclosure=join_page.disclosure(shop=shop, language=lang),
+        button_color=settings["join_button_color"],
+        button_text_color=settings["join_button_text_color"],
+    )
+    response = make_response(render_join_page(page), 200)
+    response.mimetype = LIQUID
+    return _in_language(response)
 
 
 @bp.post("/back-in-stock")
@@ -197,6 +232,7 @@ def back_in_stock() -> Response:
     double opt-in first), then one text when stock returns."""
     form = BackInStockSchema().load(_form_payload())
     shop = signup.installed_shop(g.shop_domain)
+    _consent_as_shown(form, shop)
     result = signup.sign_up(shop=shop, form=form, ip=storefront_ip(), user_agent=request.user_agent.string)
     created = stock.request_notification(
         shop=shop, contact=result.contact, variant_id=form["variant_id"], product_title=form["product_title"]

@@ -16,6 +16,9 @@ from .base import Schema
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use 24-hour HH:MM.")
 COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="Use ISO 3166 alpha-2 country codes, e.g. US.")
 DEFAULT_QUIET_HOURS = {"start": "21:00", "end": "08:00"}
+# Colours go into a style attribute on the storefront: #rrggbb and nothing else, so no value can
+# end the attribute or carry CSS of its own.
+COLOUR = validate.Regexp(r"^#[0-9a-fA-F]{6}$", error="Use a colour as #rrggbb, e.g. #1a73e8.")
 
 
 NUMERIC_SENDER = re.compile(r"\+?[1-9]\d{3,14}")
@@ -67,6 +70,13 @@ class ShopSettingsSchema(Schema):
     # "Add subscribers to Shopify customers": a subscriber with no Shopify customer becomes one
     # (customerCreate with the phone and its SMS consent); off, the contact shows "not synced".
     add_subscribers_to_shopify = StrictBoolean(load_default=False)
+    # The hosted join page (/apps/sms/join): headline, incentive line, how often texts come
+    # ("Up to 4 msgs/month", part of the consent disclosure) and the button's colours.
+    join_headline = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+    join_incentive = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    signup_frequency_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=60))
+    join_button_color = fields.String(load_default=None, allow_none=True, validate=COLOUR)
+    join_button_text_color = fields.String(load_default=None, allow_none=True, validate=COLOUR)
 
     @validates("sender_id")
     def _sender(self, value: str | None, **_: Any) -> None:
@@ -92,3 +102,8 @@ class ShopSettingsUpdateSchema(ShopSettingsSchema):
     join_keyword = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9]{2,20}$"))
     link_hosts = fields.List(fields.String(validate=HOSTNAME), validate=validate.Length(max=20))
     add_subscribers_to_shopify = StrictBoolean()
+    join_headline = fields.String(allow_none=True, validate=validate.Length(min=1, max=80))
+    join_incentive = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
+    signup_frequency_text = fields.String(allow_none=True, validate=validate.Length(min=1, max=60))
+    join_button_color = fields.String(allow_none=True, validate=COLOUR)
+    join_button_text_color = fields.String(allow_none=True, validate=COLOUR)

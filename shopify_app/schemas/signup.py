@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, ValidationError, fields, validate, validates
+from marshmallow import EXCLUDE, ValidationError, fields, pre_load, validate, validates
 
 from .base import Schema
 from .contacts import validate_birthday
 
 CONSENT_GIVEN = frozenset({"on", "true", "1", "yes"})
+# The hosted join page's form versions: the server knows the disclosure each one shows
+# (services/join_page.py), so a sign-up naming one stores that text, never a posted one.
+JOIN_FORMS = ("join-v1",)
+# An HTML form posts an empty optional input as "": that is "not given", not a bad value.
+OPTIONAL_FORM_FIELDS = ("first_name", "last_name", "email", "birthday", "country")
 
 
 class SignupSchema(Schema):
@@ -23,6 +28,15 @@ class SignupSchema(Schema):
     last_name = fields.String(load_default=None, validate=validate.Length(max=100))
     email = fields.Email(load_default=None, validate=validate.Length(max=254))
     birthday = fields.String(load_default=None, validate=validate_birthday)
+    # The country picked beside the number (a number written with +<code> needs none).
+    country = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    join_form = fields.String(load_default=None, validate=validate.OneOf(JOIN_FORMS))
+
+    @pre_load
+    def _blank_is_absent(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {key: value for key, value in data.items() if not (key in OPTIONAL_FORM_FIELDS and value == "")}
 
     @validates("consent")
     def _consent_given(self, value: Any, **_: Any) -> None:
@@ -35,3 +49,19 @@ class BackInStockSchema(SignupSchema):
 
     variant_id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=2**63 - 1))
     product_title = fields.String(load_default=None, validate=validate.Length(max=255))
+
+
+class TextToJoinSchema(Schema):
+    keyword = fields.String(required=True)
+    number = fields.String(required=True)  # E.164 (or a short code)
+    text = fields.String(required=True)  # "Text JOIN to +1 415-555-0100"
+
+
+class SignupLinksSchema(Schema):
+    """GET /api/signup/links: where shoppers join, for the merchant to share."""
+
+    join_url = fields.String(required=True)  # https://<shop>/apps/sms/join
+    qr_svg_url = fields.String(required=True)
+    qr_png_url = fields.String(required=True)
+    # Null without a join keyword or a number of the shop's own to text it to.
+    text_to_join = fields.Nested(TextToJoinSchema, required=True, allow_none=True)

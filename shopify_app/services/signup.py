@@ -22,8 +22,8 @@ from ..extensions import db, redis_ext, sms_backend
 from ..models import ConsentEvent, ConsentSource, ConsentState, Contact, Shop
 from ..queueing import enqueue
 from ..security.link_tokens import LinkClaims, link_url, make_link_token
-from .contacts import ConsentChange, apply_consent, contact_phone, create_or_merge, parse_phone
-from .phones import phone_error
+from .contacts import ConsentChange, apply_consent, contact_phone, create_or_merge
+from .phones import normalise_phone, phone_error
 from .pii import limit_subject
 from .ratelimit import KEY_PREFIX as RATE_KEY_PREFIX
 from .ratelimit import FixedWindowLimit
@@ -97,7 +97,8 @@ def sign_up(*, shop: Shop, form: Mapping[str, Any], ip: str | None, user_agent: 
     _enforce("shop", shop_id=shop.id, value="all")
     if ip:
         _enforce("ip", shop_id=shop.id, value=ip)
-    phone = parse_phone(shop, form["phone"])
+    # The country picked beside the number reads a national number; the allow-list still decides.
+    phone = normalise_phone(form["phone"], default_region=form.get("country") or default_region(shop))
     if phone.region not in allowed:
         raise phone_error(COUNTRY_REFUSED)
     _enforce("phone", shop_id=shop.id, value=phone.e164)

@@ -144,5 +144,6 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     segments,
     senders,
     settings,
+    signup_links,
     transfers,
 )

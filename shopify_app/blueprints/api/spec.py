@@ -53,6 +53,7 @@ from ...schemas.segments import (
 from ...schemas.senders import ShopSendersSchema
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
 from ...schemas.shop import SetupSchema, ShopSchema
+from ...schemas.signup import SignupLinksSchema
 from ...schemas.transfers import TransferSchema
 
 
@@ -169,6 +170,9 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.get_settings": {"ok": (200, ShopSettingsSchema)},
     "api.list_shop_senders": {"ok": (200, ShopSendersSchema)},
     "api.update_settings": {"body": ShopSettingsUpdateSchema, "ok": (200, ShopSettingsSchema)},
+    "api.signup_links": {"ok": (200, SignupLinksSchema)},
+    "api.signup_qr_svg": {"ok": (200, None), "content": "image/svg+xml"},
+    "api.signup_qr_png": {"ok": (200, None), "content": "image/png"},
 }
 
 # What any operation may answer besides its success (all in the error shape).
