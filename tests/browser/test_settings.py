@@ -3,6 +3,8 @@ save or discard), 422 messages beside their fields, and what the API then holds.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -105,3 +107,28 @@ def test_adding_subscribers_to_shopify_customers_is_a_checkbox_the_api_then_hold
     expect(page.get_by_role("status").filter(has_text="Settings saved")).to_be_visible()
     assert saved(settings_api)["add_subscribers_to_shopify"] is True
     assert saved(settings_api)["quiet_hours"] == {"start": "21:00", "end": "08:00"}  # only what changed was sent
+
+
+def test_the_sign_up_page_is_set_up_and_shared_from_settings(page: Page, settings_api):
+    open_screen(page, "/settings")
+    share = page.get_by_role("region", name="Share your sign-up page")
+    link = share.get_by_role("link", name="https://alpha.myshopify.com/apps/sms/join")
+    expect(link).to_be_visible()
+    qr = share.get_by_role("img", name="QR code for https://alpha.myshopify.com/apps/sms/join")
+    expect(qr).to_be_visible()
+    assert page.evaluate("(img) => img.naturalWidth > 0", qr.element_handle())  # the SVG loaded
+    with page.expect_download() as download:
+        share.get_by_role("button", name="Download QR code (PNG)").click()
+    assert download.value.suggested_filename == "sms-join-qr.png"
+
+    page.get_by_label("Headline").fill("<b>Join</b> the club")
+    page.get_by_label("Button colour").fill("red")
+    save_bar(page).get_by_role("button", name="Save").click()
+    expect(page.get_by_label("Button colour")).to_have_accessible_description(re.compile("Use a colour as #rrggbb"))
+    assert saved(settings_api)["join_headline"] is None  # a 422 saves nothing
+    page.get_by_label("Button colour").fill("#aa0033")
+    save_bar(page).get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Settings saved")).to_be_visible()
+    stored = saved(settings_api)
+    assert (stored["join_headline"], stored["join_button_color"]) == ("<b>Join</b> the club", "#aa0033")
+    assert check_accessibility(page) == []

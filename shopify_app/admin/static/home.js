@@ -10,7 +10,7 @@ const STATE_TONES = { completed: "success", sending: "info", scheduled: "info", 
 function checklist(setup) {
   const steps = [
     ["sender", "Get a number to send from", "/settings", "Settings"],
-    ["storefront_signup", "Collect subscribers on your storefront", "/subscribers", "Subscribers"],
+    ["storefront_signup", "Collect subscribers on your storefront", "/settings", "Settings"],
     ["first_campaign", "Send your first campaign", "/campaigns/new", "Create campaign"],
     ["billing", "Choose a plan or buy credits", "/billing", "Billing"],
   ];

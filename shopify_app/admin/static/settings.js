@@ -1,10 +1,10 @@
-// Settings: sender, quiet hours, frequency cap, keyword and countries, link hosts, Shopify
-// customers (GET/PATCH
+// Settings: sender, quiet hours, frequency cap, keyword and countries, link hosts, the storefront
+// sign-up page, Shopify customers (GET/PATCH
 // /api/settings), with App Bridge's save bar; the compliance footer as the API writes it.
-import { api } from "./lib/api.js";
+import { api, blob, download } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
 import { placeErrors } from "./lib/forms.js";
-import { clearFieldErrors, showError, toast } from "./lib/ui.js";
+import { busy, clearFieldErrors, showError, toast } from "./lib/ui.js";
 
 const BAR = "settings-save-bar";
 const NAME_MODE = "__name__"; // the sender select's "a sender name" choice
@@ -118,6 +118,49 @@ function linksSection(settings) {
   ];
 }
 
+function joinPageSection(settings) {
+  const colour = (key, name, label) =>
+    textField(key, { label, name, value: settings[name] ?? "", placeholder: "#000000", details: "A colour as #rrggbb. Empty: your theme's." });
+  return [
+    textField("joinHeadline", { label: "Headline", name: "join_headline", value: settings.join_headline ?? "", placeholder: "Get texts from us" }),
+    textField("joinIncentive", {
+      label: "Incentive",
+      name: "join_incentive",
+      value: settings.join_incentive ?? "",
+      details: "What subscribers get, e.g. 10% off your first order. Empty: none shown.",
+    }),
+    textField("joinFrequency", {
+      label: "How often you text",
+      name: "signup_frequency_text",
+      value: settings.signup_frequency_text ?? "",
+      placeholder: "Up to 8 msgs/month",
+      details: "Shown in the consent wording shoppers agree to. Empty: “Up to 8 msgs/month” in the shopper's language.",
+    }),
+    h("div", { class: "field-row" }, colour("joinColour", "join_button_color", "Button colour"), colour("joinTextColour", "join_button_text_color", "Button text colour")),
+  ];
+}
+
+async function shareSection() {
+  try {
+    const links = await api("/signup/links");
+    const qr = URL.createObjectURL(await blob("/signup/qr.svg"));
+    fill(
+      "share",
+      h("s-paragraph", {}, "Your sign-up page, in your theme: ", h("s-link", { href: links.join_url, target: "_blank" }, links.join_url)),
+      links.text_to_join ? h("s-paragraph", {}, `Or tell shoppers: “${links.text_to_join.text}”.`) : h("s-paragraph", {}, "Set a join keyword above to let shoppers join by texting your number."),
+      h("img", { class: "qr", src: qr, alt: `QR code for ${links.join_url}`, width: 160, height: 160 }),
+      h(
+        "div",
+        { class: "row-actions" },
+        h("s-button", { onclick: (event) => busy(event.currentTarget, () => download("/signup/qr.svg", { filename: "sms-join-qr.svg" })) }, "Download QR code (SVG)"),
+        h("s-button", { onclick: (event) => busy(event.currentTarget, () => download("/signup/qr.png", { filename: "sms-join-qr.png" })) }, "Download QR code (PNG)"),
+      ),
+    );
+  } catch (error) {
+    showError("share", error, { heading: "The sign-up links could not load" });
+  }
+}
+
 function customersSection(settings) {
   return [
     checkbox("addCustomers", {
@@ -137,6 +180,7 @@ function render(settings) {
   fill("cap", capSection(settings));
   fill("audience", audienceSection(settings));
   fill("links", linksSection(settings));
+  fill("joinpage", joinPageSection(settings));
   fill("customers", customersSection(settings));
   controls.links = form.querySelector('[name="link_hosts"]');
 }
@@ -162,6 +206,11 @@ function values() {
     signup_countries: list(controls.countries.value, ","),
     link_hosts: list(controls.links.value, /\r?\n/),
     add_subscribers_to_shopify: Boolean(controls.addCustomers.checked),
+    join_headline: orNull(controls.joinHeadline.value),
+    join_incentive: orNull(controls.joinIncentive.value),
+    signup_frequency_text: orNull(controls.joinFrequency.value),
+    join_button_color: orNull(controls.joinColour.value),
+    join_button_text_color: orNull(controls.joinTextColour.value),
   };
 }
 
@@ -246,7 +295,7 @@ async function main() {
     [loaded, senders] = await Promise.all([api("/settings"), api("/senders")]);
   } catch (error) {
     showError("page-error", error, { heading: "The settings could not load" });
-    for (const id of ["sender", "quiet", "cap", "audience", "links", "customers", "footer"]) fill(id);
+    for (const id of ["sender", "quiet", "cap", "audience", "links", "joinpage", "customers", "share", "footer"]) fill(id);
     return;
   }
   render(loaded);
@@ -259,6 +308,7 @@ async function main() {
   byId("settings-save").addEventListener("click", save);
   byId("settings-discard").addEventListener("click", discard);
   footer();
+  shareSection();
 }
 
 main();

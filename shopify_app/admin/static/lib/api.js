@@ -81,6 +81,11 @@ export async function upload(path, formData, { signal } = {}) {
   return parse(await send(apiUrl(path), { method: "POST", body: formData, signal, headers: { Accept: "application/json" } }));
 }
 
+// A file the API answers, as a Blob (an image to show through an object URL).
+export async function blob(path, { query } = {}) {
+  return (await send(apiUrl(path, query), {})).blob();
+}
+
 // A file the API answers (an export's CSV, a report as CSV), fetched with the session token like
 // every call (a plain link could not carry it) and saved through an object URL, under the
 // name the answer's Content-Disposition gives, else `filename`.
