@@ -266,3 +266,11 @@ def test_an_uninstall_ends_a_running_import(world, fake_shopify):
     db.session.expire_all()
     transfer = db.session.get(ContactTransfer, started["id"])
     assert (transfer.status.value, transfer.failure) == ("failed", "The app was uninstalled.")
+
+
+def test_a_graphql_error_such_as_a_missing_scope_fails_the_import_naming_its_code(world, fake_shopify):
+    app, api, _shop = world
+    fake_shopify.graphql_errors_next([{"message": "Access denied", "extensions": {"code": "ACCESS_DENIED"}}])
+    progress = run_import(app, api)
+    assert progress["status"] == "failed"
+    assert progress["failure"] == "Shopify refused the export of its customers (ACCESS_DENIED)."

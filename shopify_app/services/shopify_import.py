@@ -255,7 +255,13 @@ def _ending_on_failure(transfer: ContactTransfer, last_attempt: bool) -> Iterato
 
 def _query(shop: Shop, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     """One Admin GraphQL call; permanent refusals become ImportFailed, transient ones propagate."""
-    from ..clients.shopify import ShopifyError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
+    from ..clients.shopify import (
+        ShopifyError,
+        ShopifyGraphQLError,
+        ShopifyRateLimited,
+        ShopifyTimeout,
+        ShopifyUnavailable,
+    )
     from .auth import ShopNeedsReauth, admin_query
 
     try:
@@ -264,6 +270,9 @@ def _query(shop: Shop, query: str, variables: dict[str, Any] | None = None) -> d
         raise ImportFailed(NEEDS_REAUTH) from None
     except (ShopifyRateLimited, ShopifyUnavailable, ShopifyTimeout):
         raise
+    except ShopifyGraphQLError as exc:  # e.g. ACCESS_DENIED without read_customers; codes only, never messages
+        codes = sorted({str((error.get("extensions") or {}).get("code", "unknown")) for error in exc.errors})
+        raise ImportFailed(f"Shopify refused the export of its customers ({', '.join(codes)}).") from None
     except ShopifyError as exc:
         raise ImportFailed(f"Shopify refused the export of its customers ({type(exc).__name__}).") from None
 
