@@ -66,10 +66,10 @@ DOWNLOAD_TIMEOUT = (3.05, 60.0)  # connect, and between bytes of the stream
 STILL_RUNNING = frozenset({"CREATED", "RUNNING"})
 CONSENT_TEXT = "Subscribed to SMS marketing in Shopify ({level}); imported from Shopify"
 
-# Shopify's search syntax for customers has no documented SMS-consent filter, so every customer
-# with a phone is exported and non-subscribers are skipped while streaming.
+# Shopify's customer search has no documented SMS-consent filter (and a filter it did not know
+# would quietly export nobody), so every customer is exported and the streaming skips the rest.
 BULK_QUERY = (
-    '{ customers(query: "phone:*") { edges { node { id phone '
+    "{ customers { edges { node { id phone "
     "smsMarketingConsent { marketingState marketingOptInLevel consentUpdatedAt } } } } }"
 )
 RUN_BULK = (
