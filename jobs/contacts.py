@@ -9,7 +9,7 @@ from shopify_app.services import contact_transfers
 from . import job
 
 
-def _last_attempt() -> bool:
+def last_attempt() -> bool:
     """True unless RQ will run this job again after an error (retries left)."""
     from rq import get_current_job
 
@@ -19,7 +19,7 @@ def _last_attempt() -> bool:
 
 @job
 def run_import(transfer_id: int) -> int:
-    return contact_transfers.run_import(transfer_id=transfer_id, last_attempt=_last_attempt()).processed_rows
+    return contact_transfers.run_import(transfer_id=transfer_id, last_attempt=last_attempt()).processed_rows
 
 
 @job

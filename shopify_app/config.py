@@ -130,6 +130,9 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     # 1: our SMS consent changes are sent to the Shopify customers (services/shopify_consent.py);
     # 0: recorded nowhere, sent nowhere (the test suite, whose shops have no Shopify behind them).
     "SHOPIFY_CONSENT_SYNC": _int("SHOPIFY_CONSENT_SYNC", 1, maximum=1),
+    # 1: an install (or reinstall) starts the import of Shopify's SMS subscribers as a job
+    # (services/shopify_import.py); 0: only the merchant's "Import from Shopify" starts it.
+    "SHOPIFY_IMPORT_ON_INSTALL": _int("SHOPIFY_IMPORT_ON_INSTALL", 1, maximum=1),
     "DATABASE_URL": _str(None),
     "DATABASE_ADMIN_URL": _str(None),
     "REDIS_URL": _str(None),
@@ -205,14 +208,11 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     is_production = config["APP_ENV"] == "production"
     if config["APP_ENV"] == "development" and not config.get("MITTO_WEBHOOK_SECRET"):
         config["MITTO_WEBHOOK_SECRET"] = DEV_MITTO_WEBHOOK_SECRET
-    if (
-        not is_production
-        and not (env.get("SHOPIFY_CONSENT_SYNC") or "").strip()
-        and "SHOPIFY_CONSENT_SYNC" not in overrides
-    ):
-        # Off unless asked for outside production: a development shop's offline token is not one
-        # Shopify issued, and a refused call marks the shop for re-authorisation (README).
-        config["SHOPIFY_CONSENT_SYNC"] = 0
+    for name in ("SHOPIFY_CONSENT_SYNC", "SHOPIFY_IMPORT_ON_INSTALL"):
+        if not is_production and not (env.get(name) or "").strip() and name not in overrides:
+            # Off unless asked for outside production: a development shop's offline token is not
+            # one Shopify issued, and a refused call marks the shop for re-authorisation (README).
+            config[name] = 0
 
     problems.extend(_database_settings(config))
 

@@ -49,6 +49,7 @@ def test_every_create_records_the_new_id_as_its_target(shop_api):
             ),
         ),
         "create_export": ("transfer", created(api.post("/api/contacts/exports"))),
+        "start_shopify_import": ("transfer", created(api.post("/api/contacts/shopify-import"))),
         "request_customer_export": (
             "privacy_request",
             created(api.post("/api/privacy/exports", json={"phone": "+14155550101"})),
@@ -96,6 +97,7 @@ def test_every_create_route_is_covered_above(app):
         "api.create_discount",
         "api.create_import",
         "api.create_export",
+        "api.start_shopify_import",
         "api.request_customer_export",
         "api.erase_customer",
         "api.subscribe",

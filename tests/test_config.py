@@ -159,4 +159,7 @@ def test_shopify_consent_sync_is_on_in_production_and_off_elsewhere_unless_asked
     assert load_config(environ=dict(PRODUCTION_ENV))["SHOPIFY_CONSENT_SYNC"] == 1
     assert load_config(environ={})["SHOPIFY_CONSENT_SYNC"] == 0  # development: the demo token is not Shopify's
     assert load_config(environ={"SHOPIFY_CONSENT_SYNC": "1"})["SHOPIFY_CONSENT_SYNC"] == 1
+    assert load_config(environ=dict(PRODUCTION_ENV))["SHOPIFY_IMPORT_ON_INSTALL"] == 1
+    assert load_config(environ={})["SHOPIFY_IMPORT_ON_INSTALL"] == 0  # the demo shop has no Shopify behind it
+    assert load_config(environ={"SHOPIFY_IMPORT_ON_INSTALL": "1"})["SHOPIFY_IMPORT_ON_INSTALL"] == 1
     assert load_config(environ={**PRODUCTION_ENV, "SHOPIFY_CONSENT_SYNC": "0"})["SHOPIFY_CONSENT_SYNC"] == 0

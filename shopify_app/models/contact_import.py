@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -21,6 +21,7 @@ from .types import BigIntFK, BigIntPK, UTCDateTime, str_enum, utcnow
 class TransferKind(enum.StrEnum):
     IMPORT = "import"
     EXPORT = "export"
+    SHOPIFY_IMPORT = "shopify_import"  # Shopify's SMS subscribers, by bulk operation (services/shopify_import.py)
 
 
 class TransferStatus(enum.StrEnum):
@@ -30,8 +31,21 @@ class TransferStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+# One Shopify import at a time per shop: a second start finds the first (the index settles a race).
+ONE_SHOPIFY_IMPORT = "kind = 'shopify_import' AND status IN ('queued', 'running')"
+
+
 class ContactTransfer(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "contact_transfers"
+    __table_args__ = (
+        Index(
+            "uq_contact_transfers_shop_id_shopify_import",
+            "shop_id",
+            unique=True,
+            postgresql_where=text(ONE_SHOPIFY_IMPORT),
+            sqlite_where=text(ONE_SHOPIFY_IMPORT),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
@@ -53,6 +67,8 @@ class ContactTransfer(db.Model):  # type: ignore[name-defined,misc]
     # An export's filter as the merchant sent it (JSON; `phone` is PII), read by the job so
     # Redis never holds it; cleared once the export is done.
     filters_ciphertext: Mapped[str | None] = mapped_column(Text)
+    # A Shopify import's bulk operation (gid://shopify/BulkOperation/...), polled until it ends.
+    bulk_operation_id: Mapped[str | None] = mapped_column(String(255))
 
     filters = Sealed()
 

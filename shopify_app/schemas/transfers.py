@@ -15,6 +15,7 @@ class TransferSchema(Schema):
     total_rows = fields.Integer()
     processed_rows = fields.Integer()
     created_count = fields.Integer()
+    updated_count = fields.Integer()  # existing contacts a Shopify import subscribed
     error_count = fields.Integer()
     errors = fields.List(fields.Dict())
     failure = fields.String(allow_none=True)

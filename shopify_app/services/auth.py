@@ -100,7 +100,8 @@ def _install(*, domain: str, token: OfflineToken) -> Shop:
     now = utcnow()
     shop = _get_or_create_shop(domain)
     _store_token(shop, token, now=now)
-    if shop.installed_at is None or shop.uninstalled_at is not None:
+    installing = shop.installed_at is None or shop.uninstalled_at is not None  # not a token renewal
+    if installing:
         shop.installed_at = now
     shop.uninstalled_at = None
     _refresh_details(shop, token.access_token)
@@ -109,6 +110,10 @@ def _install(*, domain: str, token: OfflineToken) -> Shop:
         credits.grant(shop_id=shop.id, amount=trial, key="grant:trial", note="Trial credits")
     db.session.commit()
     log.info("shop_installed", shop_id=shop.id)
+    if installing:
+        from .shopify_import import start_at_install  # builds on contacts, which build on auth
+
+        start_at_install(shop=shop)
     return shop
 
 

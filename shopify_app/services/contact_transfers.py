@@ -97,10 +97,15 @@ def chunk_aad(*, transfer_id: int, shop_id: int) -> dict[str, Any]:
     return {"table": "contact_transfer_chunks", "column": f"transfer_{transfer_id}", "shop_id": shop_id}
 
 
-def get_transfer(*, shop: Shop, transfer_id: int, kind: TransferKind) -> ContactTransfer:
+def get_transfer(
+    *, shop: Shop, transfer_id: int, kind: TransferKind, also: tuple[TransferKind, ...] = ()
+) -> ContactTransfer:
+    """The shop's transfer of `kind` (or of a kind in `also`); another shop's is a 404."""
     transfer = db.session.scalar(
         select(ContactTransfer).where(
-            ContactTransfer.id == transfer_id, ContactTransfer.shop_id == shop.id, ContactTransfer.kind == kind
+            ContactTransfer.id == transfer_id,
+            ContactTransfer.shop_id == shop.id,
+            ContactTransfer.kind.in_([kind, *also]),
         )
     )
     if transfer is None:
@@ -228,7 +233,7 @@ def _run_import(transfer_id: int) -> ContactTransfer:
     if "phone" not in columns:
         return _fail(transfer, "The file has no phone column (expected one of: phone, mobile, phone number).")
     if "consent" not in columns and transfer.processed_rows == 0:
-        _add_errors(
+        add_errors(
             transfer,
             [{"row": 1, "field": "consent", "error": "No consent column: every row is imported without SMS consent."}],
         )
@@ -323,7 +328,7 @@ def fail_stalled_transfers(*, now: datetime | None = None) -> int:
     return sum(fail_transfer(transfer_id=transfer_id, reason="stalled") for transfer_id in stalled)
 
 
-def _add_errors(transfer: ContactTransfer, errors: list[dict[str, Any]]) -> None:
+def add_errors(transfer: ContactTransfer, errors: list[dict[str, Any]]) -> None:
     transfer.error_count += len(errors)
     room = MAX_STORED_ERRORS - len(transfer.errors or [])
     if room > 0 and errors:
@@ -404,7 +409,7 @@ def _file_claim(row: Mapping[str, str]) -> str:
     return f"; the file says it was given via {source} at {at.isoformat()}"
 
 
-def _new_contact_row(
+def new_contact_row(
     shop: Shop, phone: Phone, digest: str, profile: dict[str, Any], consent: ConsentState
 ) -> dict[str, Any]:
     """Column values for a bulk INSERT, sealed through the model's own `Sealed` attributes."""
@@ -456,12 +461,12 @@ def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: se
             reason = "This number opted out before; imported without consent."
             errors.append({"row": row_number, "field": "consent", "error": reason})
             consent = ConsentState.UNSUBSCRIBED
-        new_rows.append(_new_contact_row(shop, phone, digest, profile, consent))
+        new_rows.append(new_contact_row(shop, phone, digest, profile, consent))
         consent_text = row.get("consent_text") or default_text + _file_claim(row)
         extras[digest] = (row_number, profile["tags"], consent, consent_text)
     errors.extend(_insert_contacts(shop, transfer, new_rows, extras))
     transfer.processed_rows += len(batch.rows) + batch.skipped
-    _add_errors(transfer, errors)
+    add_errors(transfer, errors)
     db.session.commit()
 
 

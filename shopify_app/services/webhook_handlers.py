@@ -9,7 +9,7 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import Shop, WebhookEvent
 from ..models.types import utcnow
-from . import automations, billing, campaigns, commerce, privacy, shopify_customers, stock
+from . import automations, billing, campaigns, commerce, privacy, shopify_customers, shopify_import, stock
 from .webhook_intake import handles
 
 
@@ -20,6 +20,7 @@ def app_uninstalled(*, shop: Shop | None, payload: dict[str, Any], event: Webhoo
     if shop is None:
         return
     campaigns.stop_all_for_uninstall(shop=shop)
+    shopify_import.stop_for_uninstall(shop=shop)
     db.session.execute(
         update(Shop)
         .where(Shop.id == shop.id)

@@ -45,6 +45,8 @@ _URLS = Map(
     [
         Rule("/shops/<shop>/admin/oauth/access_token", methods=["POST"], endpoint="oauth"),
         Rule("/shops/<shop>/admin/api/<version>/graphql.json", methods=["POST"], endpoint="graphql"),
+        # A finished bulk operation's JSONL, as Shopify's signed storage URL serves it (no token).
+        Rule("/bulk/<int:number>.jsonl", methods=["GET"], endpoint="bulk_download"),
     ]
 )
 
@@ -90,6 +92,12 @@ class FakeShopify(LoopbackServer):
         self.customers: dict[str, dict[str, Any]] = {}  # gid -> {"shop", "phone", "smsMarketingConsent"}
         self.customer_calls: list[tuple[str, dict[str, Any]]] = []  # (operation, variables), answered
         self._user_errors: dict[str, deque[list[dict[str, Any]]]] = {}
+        # Bulk operations: gid -> {"shop", "status", "polls_left", "error_code", "lines", "query"}.
+        self.bulk_operations: dict[str, dict[str, Any]] = {}
+        self.bulk_jsonl: dict[str, list[str]] = {}  # shop -> the JSONL lines its next export holds
+        self.bulk_downloads: list[dict[str, Any]] = []  # {"number", "status", "token_sent"}
+        self._bulk_failures: deque[str] = deque()  # error codes the next operations end FAILED with
+        self._download_failures: deque[int] = deque()
         self._lock = threading.RLock()
 
     # -- lifecycle (LoopbackServer) -----------------------------------------------------------
@@ -148,7 +156,102 @@ class FakeShopify(LoopbackServer):
             "customerSmsMarketingConsentUpdate": self._consent_update,
             "customerCreate": self._customer_create,
             "customers": self._customers,
+            "bulkOperationRunQuery": self._bulk_run_query,
+            "currentBulkOperation": self._current_bulk_operation,
+            "node": self._node,
         }
+
+    # -- bulk operations (created -> running -> completed with a JSONL url, or failed) ------------
+
+    bulk_polls_until_done: int = 2  # `node(id:)` answers CREATED, RUNNING..., then the end state
+
+    def fail_next_bulk_operation(self, error_code: str = "INTERNAL_SERVER_ERROR") -> None:
+        """The next bulk operation started ends FAILED with this `errorCode`."""
+        with self._lock:
+            self._bulk_failures.append(error_code)
+
+    def fail_next_bulk_download(self, status: int = 403, times: int = 1) -> None:
+        """The next downloads of a JSONL answer `status` (an expired signed link)."""
+        with self._lock:
+            self._download_failures.extend([status] * times)
+
+    def _export_lines(self, shop: str) -> list[str]:
+        """What a customers export holds: `bulk_jsonl[shop]` when set, else the shop's customers."""
+        if shop in self.bulk_jsonl:
+            return list(self.bulk_jsonl[shop])
+        return [
+            json.dumps({"id": gid, "phone": c["phone"], "smsMarketingConsent": c["smsMarketingConsent"]})
+            for gid, c in self.customers.items()
+            if c["shop"] == shop
+        ]
+
+    def _bulk_run_query(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        if errors := self._take_user_errors("bulkOperationRunQuery"):
+            return {"bulkOperation": None, "userErrors": errors}
+        running = [
+            gid
+            for gid, op in self.bulk_operations.items()
+            if op["shop"] == shop and op["status"] in ("CREATED", "RUNNING")
+        ]
+        if running:
+            message = f"A bulk query operation for this app and shop is already in progress: {running[0]}."
+            return {
+                "bulkOperation": None,
+                "userErrors": [{"field": None, "message": message, "code": "OPERATION_IN_PROGRESS"}],
+            }
+        gid = self._gid("BulkOperation")
+        self.bulk_operations[gid] = {
+            "shop": shop,
+            "status": "CREATED",
+            "polls_left": self.bulk_polls_until_done,
+            "error_code": self._bulk_failures.popleft() if self._bulk_failures else None,
+            "lines": self._export_lines(shop),
+            "query": str(variables.get("query", "")),
+        }
+        return {"bulkOperation": {"id": gid, "status": "CREATED"}, "userErrors": []}
+
+    def _bulk_view(self, gid: str) -> dict[str, Any]:
+        op = self.bulk_operations[gid]
+        done = op["status"] == "COMPLETED" and op["lines"]
+        url = f"http://127.0.0.1:{self.require_port()}/bulk/{gid.rsplit('/', 1)[1]}.jsonl" if done else None
+        return {
+            "id": gid,
+            "status": op["status"],
+            "errorCode": op["error_code"] if op["status"] == "FAILED" else None,
+            "objectCount": str(len(op["lines"])) if op["status"] == "COMPLETED" else "0",
+            "url": url,
+            "query": op["query"],
+        }
+
+    def _node(self, shop: str, variables: dict[str, Any]) -> dict[str, Any] | None:
+        """`node(id:)` of a bulk operation: each look moves it on, CREATED -> RUNNING -> the end."""
+        gid = str(variables.get("id", ""))
+        op = self.bulk_operations.get(gid)
+        if op is None or op["shop"] != shop:
+            return None
+        if op["status"] in ("CREATED", "RUNNING"):
+            if op["polls_left"] > 0:
+                op["polls_left"] -= 1
+                op["status"] = "RUNNING"
+            else:
+                op["status"] = "FAILED" if op["error_code"] else "COMPLETED"
+        return self._bulk_view(gid)
+
+    def _current_bulk_operation(self, shop: str, variables: dict[str, Any]) -> dict[str, Any] | None:
+        mine = [gid for gid, op in self.bulk_operations.items() if op["shop"] == shop]
+        return self._bulk_view(mine[-1]) if mine else None
+
+    def _bulk_download(self, request: Request, number: int) -> Response:
+        op = self.bulk_operations.get(f"gid://shopify/BulkOperation/{number}")
+        status = self._download_failures.popleft() if self._download_failures else 200
+        if op is None or op["status"] != "COMPLETED":
+            status = 404
+        token_sent = "X-Shopify-Access-Token" in request.headers
+        self.bulk_downloads.append({"number": number, "status": status, "token_sent": token_sent})
+        if status != 200:
+            return Response("<Error><Code>AccessDenied</Code></Error>", status=status, content_type="application/xml")
+        lines = list(op["lines"])
+        return Response((line + "\n" for line in lines), content_type="application/jsonl")
 
     # -- customers and their SMS consent --------------------------------------------------------
 
@@ -346,6 +449,10 @@ class FakeShopify(LoopbackServer):
             endpoint, args = _URLS.bind_to_environ(environ).match()
         except HTTPException as exc:
             return exc(environ, start_response)
+        if endpoint == "bulk_download":
+            with self._lock:
+                response = self._bulk_download(request, args["number"])
+            return response(environ, start_response)
         kind, shop = endpoint, args["shop"]
         body = self._body(request)
         with self._lock:

@@ -1,5 +1,6 @@
 // Subscribers: search and filter the contacts, page through them, add one, import a CSV (with
-// the merchant's consent attestation) and export the current selection.
+// the merchant's consent attestation) or the SMS subscribers Shopify already has, and export the
+// current selection.
 import { ApiError, api, download, upload } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
 import { date, number, startOfDay, useShop } from "./lib/format.js";
@@ -170,14 +171,21 @@ function counted(count, one, many) {
 }
 
 function importProgress(transfer) {
-  const heading = transfer.status === "completed" ? "Import finished" : transfer.status === "failed" ? "Import failed" : "Importing subscribers";
+  // A CSV import reads rows; a Shopify import (kind shopify_import) reads Shopify's customers.
+  const shopify = transfer.kind === "shopify_import";
+  const heading = transfer.status === "completed" ? "Import finished" : transfer.status === "failed" ? "Import failed" : shopify ? "Importing from Shopify" : "Importing subscribers";
   const tone = transfer.status === "completed" ? (transfer.error_count ? "warning" : "success") : transfer.status === "failed" ? "critical" : "info";
-  const rows = transfer.total_rows ? `${number(transfer.processed_rows)} of ${number(transfer.total_rows)} rows read` : `${number(transfer.processed_rows)} rows read`;
+  const unit = shopify ? "customers" : "rows";
+  const rows = transfer.total_rows ? `${number(transfer.processed_rows)} of ${number(transfer.total_rows)} ${unit} read` : `${number(transfer.processed_rows)} ${unit} read`;
+  const waiting = shopify && !transfer.processed_rows && transfer.status !== "completed" && transfer.status !== "failed";
+  const updated = shopify && transfer.updated_count ? `, ${counted(transfer.updated_count, "existing contact", "existing contacts")} subscribed` : "";
   const errors = transfer.errors || [];
   return h(
     "s-banner",
     { tone, heading },
-    h("s-paragraph", {}, `${transfer.filename || "CSV"}: ${rows}, ${counted(transfer.created_count, "new subscriber", "new subscribers")}, ${counted(transfer.error_count, "row", "rows")} with problems.`),
+    waiting
+      ? h("s-paragraph", {}, "Shopify is preparing the export of its SMS subscribers. This can take a few minutes; you can leave this page.")
+      : h("s-paragraph", {}, `${transfer.filename || "CSV"}: ${rows}, ${counted(transfer.created_count, "new subscriber", "new subscribers")}${updated}, ${counted(transfer.error_count, "row", "rows")} with problems.`),
     transfer.failure ? h("s-paragraph", {}, transfer.failure) : null,
     errors.length
       ? h(
@@ -227,11 +235,23 @@ async function followImport(transfer) {
   transferBanner(id, importProgress(transfer));
   try {
     const done = await poll(`/contacts/imports/${transfer.id}`, (current) => transferBanner(id, importProgress(current)));
-    if (done.status === "completed") toast(`Import finished: ${counted(done.created_count, "new subscriber", "new subscribers")}`);
+    if (done.status === "completed") toast(`Import finished: ${counted(done.created_count + (done.updated_count || 0), "new subscriber", "new subscribers")}`);
     await reload();
   } catch (error) {
     showError(transferBanner(id), error, { heading: "The import's progress could not load" });
   }
+}
+
+async function startShopifyImport() {
+  let transfer;
+  try {
+    // 202 starts an import; 200 answers the one already running, which is followed the same way.
+    transfer = await api("/contacts/shopify-import", { method: "POST" });
+  } catch (error) {
+    showError("page-error", error, { heading: "The import from Shopify did not start" });
+    return;
+  }
+  followImport(transfer);
 }
 
 function exportProgress(transfer, onDownload) {
@@ -311,6 +331,7 @@ function main() {
   byId("add-save").addEventListener("click", (event) => busy(event.currentTarget, addContact));
   byId("import-start").addEventListener("click", (event) => busy(event.currentTarget, startImport));
   byId("export").addEventListener("click", startExport);
+  byId("shopify-import").addEventListener("click", (event) => busy(event.currentTarget, startShopifyImport));
   loadPage();
 }
 

@@ -1,4 +1,5 @@
-"""/api/contacts/imports and /api/contacts/exports: CSV in and out, as jobs when large."""
+"""/api/contacts/imports and /api/contacts/exports: CSV in and out, as jobs when large; and the
+import of Shopify's SMS subscribers (/api/contacts/shopify-import), followed like an import."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ...models import TransferKind, TransferStatus
 from ...queueing import enqueue
 from ...schemas.contacts import ContactListQuerySchema
 from ...schemas.transfers import TransferSchema
-from ...services import contact_transfers
+from ...services import contact_transfers, shopify_import
 from . import bp
 from .common import audit_target, query_args
 
@@ -40,8 +41,19 @@ def create_import() -> tuple[Response, int]:
 
 @bp.get("/contacts/imports/<int:transfer_id>")
 def get_import(transfer_id: int) -> Response:
-    transfer = contact_transfers.get_transfer(shop=g.shop, transfer_id=transfer_id, kind=TransferKind.IMPORT)
+    """A CSV import's progress, or a Shopify import's (kind `shopify_import`)."""
+    transfer = contact_transfers.get_transfer(
+        shop=g.shop, transfer_id=transfer_id, kind=TransferKind.IMPORT, also=(TransferKind.SHOPIFY_IMPORT,)
+    )
     return jsonify(transfer_schema.dump(transfer))
+
+
+@bp.post("/contacts/shopify-import")
+def start_shopify_import() -> tuple[Response, int]:
+    """Import Shopify's SMS subscribers (a job); 202 when it starts, 200 with the one already running."""
+    transfer, started = shopify_import.start(shop=g.shop)
+    audit_target("transfer", transfer.id)
+    return jsonify(transfer_schema.dump(transfer)), 202 if started else 200
 
 
 @bp.post("/contacts/exports")
