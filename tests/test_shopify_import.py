@@ -274,3 +274,19 @@ def test_a_graphql_error_such_as_a_missing_scope_fails_the_import_naming_its_cod
     progress = run_import(app, api)
     assert progress["status"] == "failed"
     assert progress["failure"] == "Shopify refused the export of its customers (ACCESS_DENIED)."
+
+
+def test_imported_subscribers_get_no_welcome_text(world, fake_shopify):
+    """They subscribed long ago in Shopify's checkout: a welcome now would be a surprise text to
+    every customer of the shop. (A consent change from Shopify's webhook does welcome: that is a
+    new checkout opt-in. The import writes its contacts in bulk, past that trigger.)"""
+    from shopify_app.models import AutomationRun
+
+    from .test_automations import enable
+
+    app, api, _shop = world
+    enable(api, "welcome")
+    fake_shopify.bulk_jsonl[SHOP] = [line(n, f"+1415555{n:04d}") for n in range(1, 4)]
+    assert run_import(app, api)["created_count"] == 3
+    settle_jobs(app)
+    assert db.session.scalar(select(func.count()).select_from(AutomationRun)) == 0
