@@ -34,7 +34,7 @@ from ..models import Shop
 from ..models.types import utcnow
 from ..security.session_token import SessionToken, invalid_session
 from ..tenancy import privileged
-from . import credits
+from . import credits, storefront_metafields
 
 log = structlog.get_logger(__name__)
 
@@ -109,6 +109,7 @@ def _install(*, domain: str, token: OfflineToken) -> Shop:
         credits.grant(shop_id=shop.id, amount=trial, key="grant:trial", note="Trial credits")
     db.session.commit()
     log.info("shop_installed", shop_id=shop.id)
+    storefront_metafields.schedule_sync(shop)  # the theme blocks' settings and disclosure
     return shop
 
 
