@@ -74,7 +74,7 @@ class Storefront:
         if path == "/":
             response = self.page(self.home, title="Home")
         elif path == "/products/linen-shirt":
-            response = self.page(self.product, title="Linen shirt")
+            response = self.page(self.product, title="Linen shirt", content=self.product_form())
         elif path.startswith(ASSET_PREFIX):
             response = self.asset(path.removeprefix(ASSET_PREFIX))
         elif path == PROXY_PREFIX or path.startswith(PROXY_PREFIX + "/"):
@@ -89,6 +89,19 @@ class Storefront:
             return Response("Not found", status=404)
         kind = "text/css" if name.endswith(".css") else "text/javascript"
         return Response(path.read_bytes(), content_type=f"{kind}; charset=utf-8")
+
+    def product_form(self) -> str:
+        """The theme's own variant picker and add-to-cart form, whose changes the block follows."""
+        product = stand_in_product(available=self.product_available)
+        labels = {
+            variant["id"]: variant["title"] + ("" if variant["available"] else " (sold out)")
+            for variant in product["variants"]
+        }
+        options = "".join(f'<option value="{value}">{label}</option>' for value, label in labels.items())
+        return (
+            '<form action="/cart/add" method="post" class="product-form">'
+            f'<label for="variant">Size</label><select id="variant" name="id">{options}</select></form>'
+        )
 
     def render(self, placement: Placement, index: int) -> str:
         name, settings = placement

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from shopify_app.extensions import db, sms_backend
-from shopify_app.models import ConsentEvent, Contact
+from shopify_app.models import BackInStockRequest, ConsentEvent, Contact
 from shopify_app.services import storefront_metafields
 
 from ..conftest import TEST_API_SECRET, open_shop, settle_jobs
@@ -174,3 +174,27 @@ def test_a_refused_number_is_explained_in_the_form(page, storefront):
     form.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("alert")).to_contain_text("Check your mobile number")
     expect(form).to_be_visible()
+
+
+def test_back_in_stock_follows_the_variant_picker_and_records_the_wish(page, storefront):
+    db.session.commit()
+    page.goto(storefront.url + "/products/linen-shirt")
+    block = page.locator(".sms-blossom--stock")
+    expect(block).to_be_visible()  # the selected variant (4242) is sold out
+    page.get_by_label("Size").select_option("4243")
+    expect(block).to_be_hidden()
+    page.get_by_label("Size").select_option("4242")
+    expect(block).to_be_visible()
+    form = block.locator("form")
+    form.get_by_label("Mobile number").fill(PHONE)
+    form.locator('input[name="consent"]').check()
+    shown = form.locator(".sms-blossom__disclosure").text_content()
+    form.get_by_role("button", name="Text me when it's back").click()
+    expect(block.get_by_role("status")).to_have_text(
+        "Almost there! Confirm by text, and we'll let you know when it's back in stock."
+    )
+    db.session.expire_all()
+    [wish] = db.session.scalars(select(BackInStockRequest)).all()
+    assert (wish.variant_id, wish.product_title) == (4242, "Linen shirt")
+    [event] = db.session.scalars(select(ConsentEvent)).all()
+    assert event.consent_text == shown
