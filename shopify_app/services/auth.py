@@ -34,7 +34,7 @@ from ..models import Shop
 from ..models.types import utcnow
 from ..security.session_token import SessionToken, invalid_session
 from ..tenancy import privileged
-from . import credits
+from . import credits, storefront_metafields
 
 log = structlog.get_logger(__name__)
 
@@ -114,6 +114,7 @@ def _install(*, domain: str, token: OfflineToken) -> Shop:
         from .shopify_import import start_at_install  # builds on contacts, which build on auth
 
         start_at_install(shop=shop)
+    storefront_metafields.schedule_sync(shop)  # the theme blocks' settings and disclosure
     return shop
 
 

@@ -9,7 +9,17 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import Shop, WebhookEvent
 from ..models.types import utcnow
-from . import automations, billing, campaigns, commerce, privacy, shopify_customers, shopify_import, stock
+from . import (
+    automations,
+    billing,
+    campaigns,
+    commerce,
+    privacy,
+    shopify_customers,
+    shopify_import,
+    stock,
+    storefront_metafields,
+)
 from .webhook_intake import handles
 
 
@@ -47,8 +57,9 @@ def scopes_updated(*, shop: Shop | None, payload: dict[str, Any], event: Webhook
 def shop_updated(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
     if shop is None:
         return
-    if isinstance(payload.get("name"), str):
+    if isinstance(payload.get("name"), str) and payload["name"] != shop.name:
         shop.name = payload["name"]
+        storefront_metafields.schedule_sync_after_commit(shop)  # the disclosure names the shop
     email = payload.get("customer_email") or payload.get("email")
     if isinstance(email, str) and "@" in email:
         shop.email = email

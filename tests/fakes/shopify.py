@@ -62,6 +62,10 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
     return Response(json.dumps(payload), status=status, headers=headers, content_type="application/json")
 
 
+# Operations asked for without arguments (`currentAppInstallation { id }`), matched by name alone.
+_NO_ARGUMENTS = frozenset({"currentAppInstallation"})
+
+
 class FakeShopify(LoopbackServer):
     token_lifetime: int = 86400
     refuse_token_exchange: bool = False
@@ -98,6 +102,9 @@ class FakeShopify(LoopbackServer):
         self.bulk_downloads: list[dict[str, Any]] = []  # {"number", "status", "token_sent"}
         self._bulk_failures: deque[str] = deque()  # error codes the next operations end FAILED with
         self._download_failures: deque[int] = deque()
+        # App-data metafields by owner (the app installation's gid) -> (namespace, key) -> metafield.
+        self.metafields: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        self.metafield_calls: list[list[dict[str, Any]]] = []  # metafieldsSet inputs, answered
         self._lock = threading.RLock()
 
     # -- lifecycle (LoopbackServer) -----------------------------------------------------------
@@ -159,6 +166,8 @@ class FakeShopify(LoopbackServer):
             "bulkOperationRunQuery": self._bulk_run_query,
             "currentBulkOperation": self._current_bulk_operation,
             "node": self._node,
+            "metafieldsSet": self._metafields_set,
+            "currentAppInstallation": lambda shop, _variables: {"id": self.app_installation_id(shop)},
         }
 
     # -- bulk operations (created -> running -> completed with a JSONL url, or failed) ------------
@@ -252,6 +261,48 @@ class FakeShopify(LoopbackServer):
             return Response("<Error><Code>AccessDenied</Code></Error>", status=status, content_type="application/xml")
         lines = list(op["lines"])
         return Response((line + "\n" for line in lines), content_type="application/jsonl")
+
+    # -- the app installation and its app-data metafields -----------------------------------------
+
+    def app_installation_id(self, shop: str) -> str:
+        """The gid of this app's installation on `shop` (stable per shop, as Shopify's is)."""
+        return f"gid://shopify/AppInstallation/{sum(shop.encode()) + 7000}"
+
+    def app_metafields(self, shop: str, namespace: str = "sms_blossom") -> dict[str, Any]:
+        """key -> parsed value of the metafields `shop`'s installation owns, as Liquid's `.value`."""
+        owned = self.metafields.get(self.app_installation_id(shop), {})
+        return {key: metafield["parsed"] for (space, key), metafield in owned.items() if space == namespace}
+
+    def _metafields_set(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """`metafieldsSet`: all or nothing, as Shopify's; only this shop's installation may own them."""
+        inputs = list(variables.get("metafields") or [])
+        self.metafield_calls.append(inputs)
+        if errors := self._take_user_errors("metafieldsSet"):
+            return {"metafields": [], "userErrors": errors}
+        written = []
+        for index, item in enumerate(inputs):
+            error = self._metafield_error(shop, item)
+            if error:
+                return {"metafields": [], "userErrors": [{"field": ["metafields", str(index)], **error}]}
+            written.append(item)
+        for item in written:
+            value = item["value"]
+            parsed = json.loads(value) if item.get("type") == "json" else value
+            owned = self.metafields.setdefault(item["ownerId"], {})
+            owned[(item["namespace"], item["key"])] = {**item, "parsed": parsed}
+        return {"metafields": [{"namespace": i["namespace"], "key": i["key"]} for i in written], "userErrors": []}
+
+    def _metafield_error(self, shop: str, item: dict[str, Any]) -> dict[str, str] | None:
+        if item.get("ownerId") != self.app_installation_id(shop):
+            return {"message": "Owner does not exist", "code": "INVALID"}
+        if not item.get("namespace") or not item.get("key") or not item.get("type"):
+            return {"message": "Namespace, key and type are required", "code": "BLANK"}
+        if item.get("type") == "json":
+            try:
+                json.loads(str(item.get("value")))
+            except ValueError:
+                return {"message": "Value is invalid JSON", "code": "INVALID_VALUE"}
+        return None
 
     # -- customers and their SMS consent --------------------------------------------------------
 
@@ -578,7 +629,7 @@ class FakeShopify(LoopbackServer):
         query = str(body.get("query", ""))
         variables = body.get("variables") or {}
         for operation, handler in self._operations().items():
-            if operation + "(" in query:
+            if operation + "(" in query or (operation in _NO_ARGUMENTS and operation in query):
                 with self._lock:
                     data = handler(shop, variables)
                 return _json({"data": {operation: data}, "extensions": _cost(10, 10, 990, 100.0)})

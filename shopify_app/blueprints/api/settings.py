@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
-from ...services import settings
+from ...services import settings, storefront_metafields
 from . import bp
 from .common import json_body
 
@@ -18,4 +18,6 @@ def get_settings() -> Response:
 @bp.patch("/settings")
 def update_settings() -> Response:
     changes = json_body(ShopSettingsUpdateSchema())
-    return jsonify(ShopSettingsSchema().dump(settings.update_settings(shop=g.shop, changes=changes)))
+    updated = settings.update_settings(shop=g.shop, changes=changes)
+    storefront_metafields.schedule_sync(g.shop, changed=changes)  # what the theme blocks show
+    return jsonify(ShopSettingsSchema().dump(updated))
