@@ -160,7 +160,7 @@ def test_send_campaign(campaign_id: int) -> tuple[Response, int]:
     phone = json_body(TestSendInSchema())["phone"]
     key = (request.headers.get("Idempotency-Key") or "").strip()[:100] or uuid.uuid4().hex
     test, message = test_sends.send_test(shop=g.shop, campaign_id=campaign_id, phone=phone, key=key)
-    return jsonify(TestSendSchema().dump(_test_view(test, message))), 202
+    return jsonify(TestSendSchema().dump(_test_view(test, message, test_sends.daily_usage(g.shop)))), 202
 
 
 @bp.get("/campaigns/<int:campaign_id>/test-sends")
@@ -170,13 +170,13 @@ def list_test_sends(campaign_id: int) -> Response:
     rows, next_cursor = test_sends.list_tests(
         shop=g.shop, campaign_id=campaign_id, limit=args["limit"], cursor=args["cursor"]
     )
-    return jsonify(
-        {"items": TestSendSchema(many=True).dump([_test_view(*row) for row in rows]), "next_cursor": next_cursor}
-    )
+    usage = test_sends.daily_usage(g.shop)  # the shop's, the same for every row: counted once
+    items = [_test_view(test, message, usage) for test, message in rows]
+    return jsonify({"items": TestSendSchema(many=True).dump(items), "next_cursor": next_cursor})
 
 
-def _test_view(test: TestSend, message: Message) -> dict[str, object]:
-    used, limit = test_sends.daily_usage(g.shop)
+def _test_view(test: TestSend, message: Message, usage: tuple[int, int]) -> dict[str, object]:
+    used, limit = usage
     return {
         "id": test.id,
         "campaign_id": test.campaign_id,
