@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate
 
 from ..models.types import utcnow
+from ..services.reports import SUMMARY_DAYS
 from .base import Schema
 
 MAX_PERIOD = timedelta(days=366)
@@ -26,7 +27,7 @@ class SummaryQuerySchema(ReportFormatSchema):
     @post_load
     def _defaults(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         last = data.pop("to") or utcnow().date()
-        first = data.pop("from_") or last - timedelta(days=29)
+        first = data.pop("from_") or last - timedelta(days=SUMMARY_DAYS - 1)
         if first > last:
             raise ValidationError({"from": ["Must not be after `to`."]})
         if last - first >= MAX_PERIOD:

@@ -6,27 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from ..models import Shop
+from . import campaigns, credits, reports, setup
 
-from ..extensions import db
-from ..models import Campaign, CampaignKind, Shop
-from . import credits, reports, setup
-
-WINDOW_DAYS = 30
 RECENT_CAMPAIGNS = 5
 
 
 def overview(*, shop: Shop, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     last = now.date()
-    first = last - timedelta(days=WINDOW_DAYS - 1)
+    first = last - timedelta(days=reports.SUMMARY_DAYS - 1)  # the period summary's default
     summary = reports.summary_report(shop=shop, first=first, last=last)
-    recent = db.session.scalars(
-        select(Campaign)
-        .where(Campaign.shop_id == shop.id, Campaign.kind == CampaignKind.BROADCAST)
-        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
-        .limit(RECENT_CAMPAIGNS)
-    ).all()
+    recent, _next = campaigns.list_campaigns(shop=shop, limit=RECENT_CAMPAIGNS, cursor=None)  # the list's order
     return {
         "setup": setup.checklist(shop=shop),
         "balance": credits.balance(shop_id=shop.id),

@@ -41,6 +41,7 @@ from .campaigns import get_campaign
 from .spreadsheet import safe_cell
 
 OPT_OUT_WINDOW = timedelta(days=7)
+SUMMARY_DAYS = 30  # the period summary's default: the last 30 UTC days, today included
 
 
 def _ratio(numerator: int | Decimal, denominator: int) -> float | None:
