@@ -103,6 +103,7 @@ def render_join_page(page: JoinPage) -> str:
         f'<form method="post" action="{liquid_escape(page.action)}" class="sms-join__form">'
         f'<input type="hidden" name="join_form" value="{liquid_escape(page.form_version)}">'
         f'<input type="hidden" name="locale" value="{liquid_escape(page.language)}">'
+        f'<input type="hidden" name="disclosure_digest" value="{liquid_escape(page.disclosure.digest)}">'
         + _field("phone", labels["phone"], phone)
         + _field(
             "first_name",

@@ -77,6 +77,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Im Formular stimmt etwas nicht. Bitte laden Sie die Seite neu und versuchen Sie es erneut.",
         "es": "Algo no está bien en el formulario. Recarga la página e inténtalo de nuevo.",
     },
+    "disclosure_changed": {
+        "en": "The sign-up terms have changed since this page opened. Reload the page, read them and sign up again.",
+        "fr": (
+            "Les conditions d'inscription ont changé depuis l'ouverture de cette page. "
+            "Rechargez la page, relisez-les et inscrivez-vous à nouveau."
+        ),
+        "de": (
+            "Die Anmeldebedingungen haben sich geändert, seit diese Seite geöffnet wurde. "
+            "Bitte laden Sie die Seite neu, lesen Sie sie und melden Sie sich erneut an."
+        ),
+        "es": (
+            "Las condiciones de suscripción han cambiado desde que se abrió esta página. "
+            "Recarga la página, léelas y suscríbete de nuevo."
+        ),
+    },
     "too_many_attempts": {
         "en": "Too many attempts. Please try again later.",
         "fr": "Trop de tentatives. Veuillez réessayer plus tard.",

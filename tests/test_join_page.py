@@ -95,7 +95,17 @@ def test_the_join_page_is_a_plain_form_posting_to_the_proxys_sign_up(client):
     [form] = page.all("form")
     assert (form["method"], form["action"]) == ("post", "/apps/sms/subscribe")
     names = {attributes.get("name") for attributes in page.all("input") + page.all("select")}
-    assert {"phone", "country", "first_name", "email", "birthday", "consent", "join_form", "locale"} <= names
+    assert {
+        "phone",
+        "country",
+        "first_name",
+        "email",
+        "birthday",
+        "consent",
+        "join_form",
+        "locale",
+        "disclosure_digest",
+    } <= names
     assert "consent_text" not in names  # the server says what was agreed to, never the form
     [consent] = [field for field in page.all("input") if field.get("name") == "consent"]
     assert consent["type"] == "checkbox"
@@ -205,7 +215,19 @@ def test_an_unknown_shop_gets_no_join_page(client):
 
 
 def post_join(client, data, **headers):
+    """Post the form as a shopper's browser does: with the fingerprint of the page it showed."""
+    if "disclosure_digest" not in data:
+        data = {**data, "disclosure_digest": shown_digest(client, data.get("locale", "en"))}
     return client.post("/proxy/subscribe?" + proxy_query(), data=data, headers=headers)
+
+
+def shown_digest(client, locale):
+    [digest] = [
+        field["value"]
+        for field in Page(rendered(join_page(client, locale=locale))).all("input")
+        if field.get("name") == "disclosure_digest"
+    ]
+    return digest
 
 
 JOIN_FORM = {
@@ -238,6 +260,32 @@ def test_a_french_join_page_stores_the_french_disclosure(client, shop):
     [event] = db.session.scalars(select(ConsentEvent)).all()
     assert event.consent_text == consent_text(shop=shop, version="join-v1", language="fr")
     assert "Répondez HELP" in event.consent_text
+
+
+def test_a_page_shown_before_the_wording_changed_is_refused_and_stores_nothing(client, shop):
+    """The merchant renames the shop (or edits the frequency) while a shopper has the page open:
+    the words the shopper read are no longer the words the server would store."""
+    shown = shown_digest(client, "en")
+    set_settings(shop, signup_frequency_text="Up to 30 msgs/month")
+    response = post_join(client, {**JOIN_FORM, "disclosure_digest": shown}, Accept="application/json")
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "disclosure_changed"
+    assert "Reload the page" in response.get_json()["error"]["message"]
+    assert contacts() == []
+    # Reloaded, the page shows (and fingerprints) the new words: the sign-up goes through.
+    assert post_join(client, JOIN_FORM).status_code == 201
+    [event] = db.session.scalars(select(ConsentEvent)).all()
+    assert "Up to 30 msgs/month" in event.consent_text
+
+
+def test_a_join_form_post_without_the_fingerprint_is_refused(client):
+    response = post_join(client, {**JOIN_FORM, "disclosure_digest": ""})
+    assert response.status_code == 422
+    response = client.post("/proxy/subscribe?" + proxy_query(), data={**JOIN_FORM, "locale": "de"})
+    assert response.status_code == 409
+    assert response.mimetype == "application/liquid"
+    assert "Anmeldebedingungen" in response.get_data(as_text=True)  # the shopper's language, no JS
+    assert contacts() == []
 
 
 def test_the_country_picked_reads_a_national_number(client, shop):

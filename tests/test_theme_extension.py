@@ -163,12 +163,37 @@ def test_the_disclosure_shown_is_the_servers_text_for_the_shop(storefront, fake_
 def test_a_sign_up_from_the_block_stores_the_text_it_showed(storefront, fake_shopify):
     app, _api, _shop = storefront
     page = rendered("signup-form", fake_shopify)
-    form = {name: page.field(name)["value"] for name in ("join_form", "locale")}
+    form = {name: page.field(name)["value"] for name in ("join_form", "locale", "disclosure_digest")}
     form |= {"country": "US", "phone": "(415) 555-0142", "consent": "on", "consent_text": "I agreed to nothing"}
     response = app.test_client().post("/proxy/subscribe?" + proxy_query(shop=SHOP), data=form)
     assert response.status_code == 201
     [event] = db.session.scalars(select(ConsentEvent)).all()
     assert event.consent_text == page.texts["sms-blossom__disclosure"]
+
+
+def test_a_block_showing_words_the_merchant_has_since_changed_is_refused(storefront, fake_shopify):
+    """A theme page cached (or metafields not yet rewritten) while the merchant changes the
+    frequency: the block's fingerprint no longer matches, nothing is stored; once the metafields
+    carry the new words the block's sign-up goes through and stores them."""
+    app, api, _shop = storefront
+    before = rendered("signup-form", fake_shopify)
+    form = {name: before.field(name)["value"] for name in ("join_form", "locale", "disclosure_digest")}
+    form |= {"country": "US", "phone": "4155550142", "consent": "on"}
+    assert api.patch("/api/settings", json={"signup_frequency_text": "Up to 30 msgs/month"}).status_code == 200
+    client = app.test_client()
+    response = client.post(
+        "/proxy/subscribe?" + proxy_query(shop=SHOP), data=form, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "disclosure_changed"
+    assert contacts() == []
+    settle_jobs(app)  # the metafields job rewrites the blocks' words
+    after = rendered("signup-form", fake_shopify)
+    assert "Up to 30 msgs/month" in after.texts["sms-blossom__disclosure"]
+    form["disclosure_digest"] = after.field("disclosure_digest")["value"]
+    assert client.post("/proxy/subscribe?" + proxy_query(shop=SHOP), data=form).status_code == 201
+    [event] = db.session.scalars(select(ConsentEvent)).all()
+    assert event.consent_text == after.texts["sms-blossom__disclosure"]
 
 
 def test_a_french_storefront_shows_and_stores_the_french_disclosure(storefront, fake_shopify):
@@ -177,7 +202,8 @@ def test_a_french_storefront_shows_and_stores_the_french_disclosure(storefront, 
     assert page.field("locale")["value"] == "fr"
     shown = page.texts["sms-blossom__disclosure"]
     assert shown == consent_text(shop=shop, version="join-v1", language="fr")
-    form = {"join_form": "join-v1", "locale": "fr", "country": "US", "phone": "4155550142", "consent": "on"}
+    form = {name: page.field(name)["value"] for name in ("join_form", "locale", "disclosure_digest")}
+    form |= {"country": "US", "phone": "4155550142", "consent": "on"}
     assert app.test_client().post("/proxy/subscribe?" + proxy_query(shop=SHOP), data=form).status_code == 201
     [event] = db.session.scalars(select(ConsentEvent)).all()
     assert event.consent_text == shown
@@ -289,7 +315,8 @@ def test_back_in_stock_posts_the_current_variant_and_hides_for_an_available_one(
 def test_a_back_in_stock_request_from_the_block_stores_the_text_it_showed(storefront, fake_shopify):
     app, _api, _shop = storefront
     page = rendered("back-in-stock", fake_shopify)
-    form = {name: page.field(name)["value"] for name in ("join_form", "locale", "variant_id", "product_title")}
+    fields = ("join_form", "locale", "disclosure_digest", "variant_id", "product_title")
+    form = {name: page.field(name)["value"] for name in fields}
     form |= {"country": "US", "phone": "4155550142", "consent": "on"}
     response = app.test_client().post("/proxy/back-in-stock?" + proxy_query(shop=SHOP), data=form)
     assert response.status_code == 201, response.get_data(as_text=True)

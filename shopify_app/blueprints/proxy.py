@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, make_response, request
 from marshmallow import ValidationError
 
-from ..errors import AppError, BadRequest, ValidationFailed, error_response
+from ..errors import AppError, BadRequest, Conflict, ValidationFailed, error_response
 from ..extensions import db
 from ..liquid import JoinPage, liquid_escape, render_join_page
 from ..models import Shop
@@ -111,6 +111,7 @@ CODE_PROBLEMS = {
     "invalid_body": "form_invalid",
     "invalid_input": "form_invalid",
     "invalid_json": "form_invalid",
+    "disclosure_changed": "disclosure_changed",
 }
 
 
@@ -183,9 +184,18 @@ def subscribe() -> Response:
 
 def _consent_as_shown(form: dict[str, Any], shop: Shop) -> None:
     """A form from the join page stores the disclosure that page showed (rendered again here for
-    the shop, the form's version and language), never a consent_text it posted."""
-    if form["join_form"] is not None:
-        form["consent_text"] = join_page.consent_text(shop=shop, version=form["join_form"], language=language())
+    the shop, the form's version and language), never a consent_text it posted. The page posts
+    the fingerprint of the words it showed: a page rendered before the merchant changed them (or
+    the shop's name) is refused, so the stored consent never differs from the consent shown."""
+    if form["join_form"] is None:
+        return
+    shown = join_page.disclosure(shop=shop, version=form["join_form"], language=language())
+    if form["disclosure_digest"] != shown.digest:
+        raise Conflict(
+            "The sign-up terms changed after this page was shown; reload it and sign up again.",
+            code="disclosure_changed",
+        )
+    form["consent_text"] = shown.text
 
 
 def _form_payload() -> dict[str, Any]:

@@ -31,6 +31,9 @@ class SignupSchema(Schema):
     # The country picked beside the number (a number written with +<code> needs none).
     country = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$"))
     join_form = fields.String(load_default=None, validate=validate.OneOf(JOIN_FORMS))
+    # The fingerprint of the disclosure the form showed (required with `join_form`): the server
+    # compares it with the text it would store and refuses the sign-up when they differ.
+    disclosure_digest = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]{16}$"))
 
     @pre_load
     def _blank_is_absent(self, data: Any, **_: Any) -> Any:

@@ -7,6 +7,7 @@ never a text the form posted, so the consent kept is exactly the consent shown.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import string
 from dataclasses import dataclass
@@ -38,6 +39,16 @@ class Disclosure:
     @property
     def text(self) -> str:
         return "".join(piece for piece, _link in self.pieces)
+
+    @property
+    def digest(self) -> str:
+        """A short fingerprint of the text, posted back by the form that showed it: a sign-up whose
+        page showed other words (rendered before the merchant changed them) is refused."""
+        return digest(self.text)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def shop_name(shop: Shop) -> str:

@@ -85,6 +85,7 @@ def storefront_values(shop: Shop) -> dict[str, dict[str, Any]]:
             "language": language,
             "default_headline": say("join_headline", language, shop=join_page.shop_name(shop)),
             "text": shown.text,
+            "digest": shown.digest,
             "pieces": [{"text": text, "link": link} for text, link in shown.pieces],
         }
     return {
