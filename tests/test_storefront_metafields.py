@@ -114,6 +114,26 @@ def test_a_renamed_shop_gets_its_new_name_in_the_disclosure(synced, fake_shopify
     assert "Alpha Goods" in fake_shopify.app_metafields(SHOP)["disclosure"]["languages"]["en"]["text"]
 
 
+def test_a_shop_that_moves_country_gets_its_country_first_in_the_picker(synced, fake_shopify):
+    app, _api, shop = synced
+    shop.settings = {**(shop.settings or {}), "signup_countries": ["US", "GB"], "default_country": None}
+    shop.country_code = "US"
+    db.session.commit()
+    shop_updated(shop=shop, payload={"name": shop.name, "country_code": "gb"}, event=None)
+    db.session.commit()
+    settle_jobs(app)
+    countries = fake_shopify.app_metafields(SHOP)["settings"]["countries"]
+    assert [country["code"] for country in countries] == ["GB", "US"]
+
+
+def test_an_update_that_changes_nothing_shown_writes_nothing(synced, fake_shopify):
+    app, _api, shop = synced
+    shop_updated(shop=shop, payload={"name": shop.name, "currency": "EUR", "plan_display_name": "Plus"}, event=None)
+    db.session.commit()
+    settle_jobs(app)
+    assert fake_shopify.metafield_calls == []
+
+
 def test_a_shop_without_a_usable_token_is_skipped(synced, fake_shopify):
     _app, _api, shop = synced
     shop.needs_reauth = True

@@ -57,9 +57,9 @@ def scopes_updated(*, shop: Shop | None, payload: dict[str, Any], event: Webhook
 def shop_updated(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
     if shop is None:
         return
-    if isinstance(payload.get("name"), str) and payload["name"] != shop.name:
+    shown_before = (shop.name, shop.country_code)  # what the theme blocks show of the shop
+    if isinstance(payload.get("name"), str):
         shop.name = payload["name"]
-        storefront_metafields.schedule_sync_after_commit(shop)  # the disclosure names the shop
     email = payload.get("customer_email") or payload.get("email")
     if isinstance(email, str) and "@" in email:
         shop.email = email
@@ -71,6 +71,9 @@ def shop_updated(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEv
         shop.country_code = payload["country_code"].upper()
     if isinstance(payload.get("plan_display_name"), str):
         shop.plan = payload["plan_display_name"]
+    if (shop.name, shop.country_code) != shown_before:
+        # The disclosure names the shop; the country picker starts at its country.
+        storefront_metafields.schedule_sync_after_commit(shop)
 
 
 @handles("customers/create", "customers/update")
