@@ -94,6 +94,28 @@ def test_subscribers_become_subscribed_contacts_with_source_shopify_and_shopifys
         assert secret not in written
 
 
+def test_the_current_import_is_none_then_the_running_one_then_the_finished_one(world, fake_shopify):
+    app, api, shop = world
+    none = api.get("/api/contacts/shopify-import")
+    assert (none.status_code, none.get_data()) == (204, b"")
+    fake_shopify.bulk_jsonl[SHOP] = [line(1, "+14155550101")]
+    transfer, started = shopify_import.start(shop=shop)  # as the install starts it
+    assert started
+    running = api.get("/api/contacts/shopify-import").get_json()
+    assert (running["id"], running["kind"], running["status"]) == (transfer.id, "shopify_import", "queued")
+    settle_jobs(app)
+    db.session.expire_all()
+    finished = api.get("/api/contacts/shopify-import").get_json()
+    assert (finished["id"], finished["status"], finished["created_count"]) == (transfer.id, "completed", 1)
+
+
+def test_another_shops_import_is_not_the_current_one(world, fake_shopify):
+    app, _api, shop = world
+    other_api, _other = open_shop(app, "beta.myshopify.com", fake_shopify=fake_shopify)
+    shopify_import.start(shop=shop)
+    assert other_api.get("/api/contacts/shopify-import").status_code == 204
+
+
 def test_a_second_run_adds_nothing(world, fake_shopify):
     app, api, _shop = world
     fake_shopify.bulk_jsonl[SHOP] = [line(n, f"+1415555{n:04d}") for n in range(1, 6)]

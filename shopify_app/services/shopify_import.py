@@ -106,6 +106,17 @@ def running_import(*, shop_id: int) -> ContactTransfer | None:
     )
 
 
+def latest_import(*, shop: Shop) -> ContactTransfer | None:
+    """The shop's newest Shopify import (the one started at install, or by the merchant), so the
+    admin can follow one it did not start."""
+    return db.session.scalar(
+        select(ContactTransfer)
+        .where(ContactTransfer.shop_id == shop.id, ContactTransfer.kind == TransferKind.SHOPIFY_IMPORT)
+        .order_by(ContactTransfer.id.desc())
+        .limit(1)
+    )
+
+
 def start(*, shop: Shop) -> tuple[ContactTransfer, bool]:
     """Queue an import of the shop's Shopify SMS subscribers; (transfer, started). While one is
     queued or running, that one is returned and nothing new starts."""

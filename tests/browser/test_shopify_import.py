@@ -70,3 +70,23 @@ def test_import_from_shopify_shows_progress_then_the_imported_subscribers(page, 
         page.get_by_text("Shopify customers: 4 of 4 customers read, 0 new subscribers, 1 row with problems.")
     ).to_be_visible()
     expect(rows).to_have_count(3)
+
+
+def test_the_import_started_at_install_shows_its_progress_when_the_merchant_opens_subscribers(
+    page, shopify_app, fake_shopify, shop
+):
+    from shopify_app.services import shopify_import
+
+    fake_shopify.bulk_jsonl[SHOP] = [customer(1, "+14155550101")]
+    shopify_import.start(shop=shop)  # what the install does
+    open_screen(page, "/subscribers", shop)
+    expect(page.get_by_role("heading", name="Importing from Shopify")).to_be_visible()
+    settle_jobs(shopify_app)
+    expect(page.get_by_role("heading", name="Import finished")).to_be_visible()
+    expect(page.get_by_role("table", name="Contacts").get_by_role("row")).to_have_count(2)
+
+
+def test_a_shop_that_never_imported_shows_no_import_banner(page, shop):
+    open_screen(page, "/subscribers", shop)
+    expect(page.get_by_role("heading", name="No subscribers yet")).to_be_visible()
+    expect(page.get_by_role("heading", name="Importing from Shopify")).to_have_count(0)

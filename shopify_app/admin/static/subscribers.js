@@ -254,6 +254,18 @@ async function startShopifyImport() {
   followImport(transfer);
 }
 
+async function followRunningShopifyImport() {
+  // The import started at install (or in another tab) shows its progress here too.
+  let transfer;
+  try {
+    transfer = await api("/contacts/shopify-import"); // null (204) when the shop never imported
+  } catch (error) {
+    showError("page-error", error, { heading: "The import from Shopify could not load" });
+    return;
+  }
+  if (transfer && (transfer.status === "queued" || transfer.status === "running")) followImport(transfer);
+}
+
 function exportProgress(transfer, onDownload) {
   if (transfer.status === "completed") {
     return h(
@@ -333,6 +345,7 @@ function main() {
   byId("export").addEventListener("click", startExport);
   byId("shopify-import").addEventListener("click", (event) => busy(event.currentTarget, startShopifyImport));
   loadPage();
+  followRunningShopifyImport();
 }
 
 main();

@@ -131,6 +131,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.contact_messages": {"query": ListQuerySchema, "ok": (200, page_of(ContactMessageSchema))},
     "api.create_import": {"multipart": True, "ok": (202, TransferSchema), "also": (200, 201)},
     "api.get_import": {"ok": (200, TransferSchema)},
+    "api.current_shopify_import": {"ok": (200, TransferSchema), "also": (204,)},
     "api.start_shopify_import": {"ok": (202, TransferSchema), "also": (200,)},
     "api.create_export": {"query": ContactListQuerySchema, "ok": (202, TransferSchema)},
     "api.get_export": {"ok": (200, TransferSchema)},

@@ -48,6 +48,16 @@ def get_import(transfer_id: int) -> Response:
     return jsonify(transfer_schema.dump(transfer))
 
 
+@bp.get("/contacts/shopify-import")
+def current_shopify_import() -> Response | tuple[str, int]:
+    """The newest import of Shopify's subscribers (204 when there has been none), so the admin
+    shows the progress of the one started at install."""
+    transfer = shopify_import.latest_import(shop=g.shop)
+    if transfer is None:
+        return "", 204
+    return jsonify(transfer_schema.dump(transfer))
+
+
 @bp.post("/contacts/shopify-import")
 def start_shopify_import() -> tuple[Response, int]:
     """Import Shopify's SMS subscribers (a job); 202 when it starts, 200 with the one already running."""
