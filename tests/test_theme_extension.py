@@ -22,7 +22,7 @@ from shopify_app.services.join_page import consent_text
 from .conftest import open_shop, settle_jobs
 from .shopify_signing import proxy_query
 from .test_signup_proxy import contacts
-from .theme_liquid import BLOCKS, EXTENSION, render_block, schema_of, stand_in_product, translate
+from .theme_liquid import BLOCKS, EXTENSION, render_block, schema_of, stand_in_product, translate, translations
 
 SHOP = "alpha.myshopify.com"
 HOSTILE = '<script>alert(1)</script> & "quotes" {{ shop.secret }}'
@@ -122,6 +122,26 @@ def test_every_translation_key_the_liquid_uses_is_in_the_default_locale():
         assert translate(key)
 
 
+def keys_of(tree, prefix=""):
+    return {
+        key
+        for name, value in tree.items()
+        for key in (keys_of(value, f"{prefix}{name}.") if isinstance(value, dict) else {f"{prefix}{name}"})
+    }
+
+
+def test_every_storefront_language_translates_every_key_of_the_default_locale():
+    """The blocks speak the languages the disclosure does (storefront_text.LANGUAGES)."""
+    from shopify_app.storefront_text import LANGUAGES
+
+    default = keys_of(translations("en"))
+    for language in LANGUAGES[1:]:
+        path = EXTENSION / "locales" / f"{language}.json"
+        assert path.is_file(), path.name
+        assert keys_of(translations(language)) == default, language
+        assert all(translate(key, language) != translate(key) for key in default), language
+
+
 def test_the_assets_stay_small():
     for path in (EXTENSION / "assets").iterdir():
         assert path.stat().st_size < 10_000, path.name
@@ -207,6 +227,14 @@ def test_a_french_storefront_shows_and_stores_the_french_disclosure(storefront, 
     assert app.test_client().post("/proxy/subscribe?" + proxy_query(shop=SHOP), data=form).status_code == 201
     [event] = db.session.scalars(select(ConsentEvent)).all()
     assert event.consent_text == shown
+
+
+def test_a_german_storefront_labels_the_form_in_german(storefront, fake_shopify):
+    page = rendered("signup-form", fake_shopify, locale="de-DE")
+    assert page.texts["sms-blossom__label"] == "Handynummer"
+    assert page.texts["sms-blossom__submit"].strip() == "Anmelden"
+    assert "Antworten Sie HELP" in page.texts["sms-blossom__disclosure"]
+    assert page.field("locale")["value"] == "de"
 
 
 def test_a_storefront_language_the_app_does_not_speak_falls_back_to_english(storefront, fake_shopify):

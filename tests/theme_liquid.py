@@ -41,16 +41,24 @@ def schema_of(name: str) -> dict[str, Any]:
 
 
 @cache
-def translations() -> dict[str, Any]:
-    return json.loads((EXTENSION / "locales" / "en.default.json").read_text(encoding="utf-8"))
+def translations(language: str = "en") -> dict[str, Any]:
+    """A storefront language's locale file (`<lang>.json`), else the default (`en.default.json`)."""
+    path = EXTENSION / "locales" / f"{language}.json"
+    if not path.is_file():
+        path = EXTENSION / "locales" / "en.default.json"
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
-def translate(key: str, **values: Any) -> str:
-    """Shopify's `t` filter: a dotted key of the default locale; a missing key is an error here
-    (Shopify would print "translation missing")."""
-    found: Any = translations()
+def translate(key: str, language: str = "en", **values: Any) -> str:
+    """Shopify's `t` filter: a dotted key of the storefront language's locale (Shopify falls back
+    to the default locale key by key; a key missing there too is an error here, where Shopify
+    would print "translation missing")."""
+    found: Any = translations(language)
+    default: Any = translations("en")
     for part in key.split("."):
-        found = found[part]
+        found = found.get(part) if isinstance(found, dict) else None
+        default = default[part]
+    found = found if isinstance(found, str) else default
     assert isinstance(found, str), key
     for name, value in values.items():
         found = found.replace("{{ " + name + " }}", str(value))
@@ -63,9 +71,10 @@ def asset_url(name: str) -> str:
 
 
 @cache
-def environment() -> Environment:
+def environment(language: str = "en") -> Environment:
+    """One environment per storefront language: its `t` reads that language's locale file."""
     env = Environment(loader=FileSystemLoader(EXTENSION / "snippets", ext=".liquid"))
-    env.filters["t"] = translate
+    env.filters["t"] = lambda key, **values: translate(key, language, **values)
     env.filters["asset_url"] = asset_url
     return env
 
@@ -90,7 +99,7 @@ def render_block(
     defaults = {setting["id"]: setting.get("default") for setting in schema_of(name)["settings"]}
     block = {"id": block_id, "settings": {**defaults, **(settings or {})}, "shopify_attributes": ""}
     return (
-        environment()
+        environment(locale.split("-")[0].lower())
         .from_string(source)
         .render(
             app=app_object(metafields),
