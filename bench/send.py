@@ -65,9 +65,9 @@ from bench._scratch import postgres_scratch  # noqa: E402
 from shopify_app import create_app  # noqa: E402
 from shopify_app.bulk import bulk_insert  # noqa: E402
 from shopify_app.extensions import db  # noqa: E402
-from shopify_app.models import Campaign, CampaignState, Contact, Message, MessageState, Shop  # noqa: E402
+from shopify_app.models import Campaign, CampaignState, ConsentState, Contact, Message, MessageState, Shop  # noqa: E402
 from shopify_app.services import campaigns, credits, sending  # noqa: E402
-from shopify_app.services.contact_transfers import _new_contact_row  # noqa: E402
+from shopify_app.services.contact_transfers import new_contact_row  # noqa: E402
 from shopify_app.services.phones import Phone  # noqa: E402
 from shopify_app.services.pii import phone_hash  # noqa: E402
 from shopify_app.services.settings import update_settings  # noqa: E402
@@ -127,7 +127,7 @@ def app_config(url: str, base_url: str, *, batch: int, per_shop: float = 0, per_
 def contact_row(shop: Shop, n: int) -> Row:
     profile, e164 = {"first_name": f"First{n}", "last_name": f"Last{n}"}, phone(n)
     digest = phone_hash(e164, shop_id=shop.id)
-    return _new_contact_row(shop, Phone(e164, "US", "America/New_York"), digest, profile, True)
+    return new_contact_row(shop, Phone(e164, "US", "America/New_York"), digest, profile, ConsentState.SUBSCRIBED)
 
 
 def setup(count: int, launches: int) -> tuple[Shop, float, float]:
