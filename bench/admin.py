@@ -43,7 +43,7 @@ from bench.import_contacts import make_csv
 from shopify_app import create_app
 from shopify_app.devtools.signing import encode_session_token, session_token_claims
 from shopify_app.extensions import db
-from shopify_app.services import contact_transfers
+from shopify_app.services.contacts import contact_transfers
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.harness import POLARIS_STUB, STANDIN, host_param
 from tests.conftest import base_test_config, install_shop

@@ -46,7 +46,7 @@ from shopify_app import create_app  # noqa: E402
 from shopify_app.blueprints import mitto as mitto_view  # noqa: E402
 from shopify_app.extensions import db  # noqa: E402
 from shopify_app.models import Campaign, DeliveryEvent, Message, Shop  # noqa: E402
-from shopify_app.services import delivery  # noqa: E402
+from shopify_app.services.sending import delivery  # noqa: E402
 from tests.conftest import install_shop, scratch_database  # noqa: E402
 from tests.processes import free_port, wait_for_http  # noqa: E402
 

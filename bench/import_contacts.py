@@ -25,7 +25,7 @@ from flask_migrate import upgrade
 
 from shopify_app import create_app
 from shopify_app.extensions import db
-from shopify_app.services import contact_transfers
+from shopify_app.services.contacts import contact_transfers
 from tests.conftest import install_shop, scratch_database
 
 

@@ -66,11 +66,13 @@ from shopify_app import create_app  # noqa: E402
 from shopify_app.bulk import bulk_insert  # noqa: E402
 from shopify_app.extensions import db  # noqa: E402
 from shopify_app.models import Campaign, CampaignState, ConsentState, Contact, Message, MessageState, Shop  # noqa: E402
-from shopify_app.services import campaigns, credits, sending  # noqa: E402
-from shopify_app.services.contact_transfers import new_contact_row  # noqa: E402
-from shopify_app.services.phones import Phone  # noqa: E402
-from shopify_app.services.pii import phone_hash  # noqa: E402
-from shopify_app.services.settings import update_settings  # noqa: E402
+from shopify_app.services.billing import credits  # noqa: E402
+from shopify_app.services.campaigns import campaigns  # noqa: E402
+from shopify_app.services.contacts.contact_transfers import new_contact_row  # noqa: E402
+from shopify_app.services.contacts.phones import Phone  # noqa: E402
+from shopify_app.services.contacts.pii import phone_hash  # noqa: E402
+from shopify_app.services.sending import engine as sending  # noqa: E402
+from shopify_app.services.shops.settings import update_settings  # noqa: E402
 from shopify_app.tenancy import shop_scope  # noqa: E402
 from tests.conftest import app_role_url, install_shop  # noqa: E402
 

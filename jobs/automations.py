@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_app.services import automations
+from shopify_app.services.automations import automations
 
 from . import job
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_app.services import sending
+from shopify_app.services.sending import engine as sending
 
 from . import job
 

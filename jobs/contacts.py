@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopify_app.services import contact_transfers
+from shopify_app.services.contacts import contact_transfers
 
 from . import job
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_app.services import delivery
+from shopify_app.services.sending import delivery
 
 from . import job
 
@@ -37,6 +37,6 @@ def poll_stale_messages() -> dict[str, int]:
 
 @job
 def process_inbound(inbound_id: int) -> str:
-    from shopify_app.services import inbound
+    from shopify_app.services.contacts import inbound
 
     return inbound.process(inbound_id=inbound_id)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shopify_app.queueing import enqueue
-from shopify_app.services import webhook_events
-from shopify_app.services.webhook_intake import unprocessed_event_ids
+from shopify_app.services.webhooks import webhook_events
+from shopify_app.services.webhooks.webhook_intake import unprocessed_event_ids
 
 from . import job
 
@@ -29,7 +29,8 @@ def requeue_unprocessed_webhook_events() -> int:
 @job(cross_shop=True)
 def delete_expired_files() -> dict[str, int]:
     """Contact export files after 7 days, GDPR data-request exports after 30."""
-    from shopify_app.services import contact_transfers, privacy
+    from shopify_app.services.contacts import contact_transfers
+    from shopify_app.services.privacy import privacy
 
     return {
         "export_chunks": contact_transfers.delete_expired_files(),
@@ -40,14 +41,14 @@ def delete_expired_files() -> dict[str, int]:
 @job(cross_shop=True)
 def fail_stalled_transfers() -> int:
     """Imports and exports whose job died (worker crash, flushed Redis) end `failed`, `stalled`."""
-    from shopify_app.services import contact_transfers
+    from shopify_app.services.contacts import contact_transfers
 
     return contact_transfers.fail_stalled_transfers()
 
 
 @job(cross_shop=True)
 def refresh_expiring_tokens() -> dict[str, int]:
-    from shopify_app.services.auth import refresh_expiring_tokens as refresh
+    from shopify_app.services.shops.auth import refresh_expiring_tokens as refresh
 
     return refresh()
 
@@ -56,7 +57,7 @@ def refresh_expiring_tokens() -> dict[str, int]:
 def apply_retention() -> dict[str, int]:
     """GDPR storage limitation: delivery reports, unowned inbound texts, cancelled runs, the
     uploaded files of finished imports."""
-    from shopify_app.services import privacy
+    from shopify_app.services.privacy import privacy
 
     return privacy.apply_retention()
 
@@ -64,7 +65,7 @@ def apply_retention() -> dict[str, int]:
 @job(cross_shop=True)
 def grant_plan_credits() -> int:
     """Each active subscription's included credits at the start of every 30-day cycle."""
-    from shopify_app.services import billing
+    from shopify_app.services.billing import billing
 
     return billing.grant_due_cycle_credits()
 
@@ -72,7 +73,7 @@ def grant_plan_credits() -> int:
 @job(cross_shop=True)
 def compact_message_stats() -> int:
     """Fold the report counters' deltas together (PostgreSQL; nothing to do on SQLite)."""
-    from shopify_app.services import reports
+    from shopify_app.services.campaigns import reports
 
     return reports.compact_stats()
 
@@ -80,6 +81,6 @@ def compact_message_stats() -> int:
 @job(cross_shop=True)
 def check_failed_jobs() -> dict[str, int]:
     """Alert (once per cool-down) when a queue's parked failures pass the threshold."""
-    from shopify_app.services import alerts
+    from shopify_app.services.ops import alerts
 
     return alerts.check_failed_jobs()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_app.services import privacy
+from shopify_app.services.privacy import privacy
 
 from . import job
 

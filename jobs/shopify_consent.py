@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_app.services import shopify_consent
+from shopify_app.services.contacts import shopify_consent
 
 from . import job
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_app.services import shopify_import
+from shopify_app.services.contacts import shopify_import
 
 from . import job
 from .contacts import last_attempt

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_app.services import signup
+from shopify_app.services.contacts import signup
 
 from . import job
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_app.services import storefront_metafields
+from shopify_app.services.shops import storefront_metafields
 
 from . import job
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopify_app.services import webhook_intake
+from shopify_app.services.webhooks import webhook_intake
 
 from . import job
 

@@ -22,7 +22,7 @@ def seed_demo(domain: str) -> None:
     """Create what is missing of a demo shop for local development (services/demo.py): an
     offline token, contacts, a finished campaign with its report, an automation, an inbox
     conversation. Safe to run again; refused with APP_ENV=production."""
-    from .services.demo import DemoRefused, seed
+    from .services.ops.demo import DemoRefused, seed
 
     try:
         summary = seed(domain=domain)
@@ -112,7 +112,7 @@ def doctor() -> None:
     """Production-readiness checks after a deploy: settings, database and migrations, Redis,
     queues, worker and scheduler heartbeats, Mitto credentials, the Shopify API version.
     Prints a table; exits 1 when any check fails."""
-    from .services.doctor import FAIL, render, run_checks
+    from .services.ops.doctor import FAIL, render, run_checks
 
     checks = run_checks()
     click.echo(render(checks))
@@ -125,7 +125,7 @@ def doctor() -> None:
 @with_appcontext
 def rotate_keys(batch_size: int) -> None:
     """Re-encrypt every sealed column with the first key of ENCRYPTION_KEYS (resumable)."""
-    from .services.key_rotation import rotate_all
+    from .services.privacy.key_rotation import rotate_all
 
     for column, count in rotate_all(batch_size=batch_size).items():
         click.echo(f"{column}: {count} re-encrypted")
@@ -145,7 +145,7 @@ def credits_grant(shop_domain: str, amount: int, note: str) -> None:
 
     from .extensions import db
     from .models import Shop
-    from .services import credits
+    from .services.billing import credits
 
     shop = db.session.scalar(db.select(Shop).where(Shop.domain == shop_domain.strip().lower()))
     if shop is None:
@@ -170,7 +170,7 @@ messages_group = click.Group("messages", help="Individual messages.")
 @with_appcontext
 def messages_resolve(message_ids: tuple[int, ...], outcome: str) -> None:
     """Settle messages whose outcome is unknown (never resent automatically)."""
-    from .services.resolution import resolve_unknown_messages
+    from .services.sending.resolution import resolve_unknown_messages
 
     for message_id, result in resolve_unknown_messages(message_ids=list(message_ids), accepted=outcome == "sent"):
         click.echo(f"message {message_id}: {result}")
@@ -186,7 +186,7 @@ senders_group = click.Group("senders", help="Numeric senders: which shop each nu
 @with_appcontext
 def senders_assign(number: str, shop_domain: str, note: str | None) -> None:
     """Give NUMBER (E.164) to SHOP_DOMAIN; refused while another shop holds it."""
-    from .services import senders
+    from .services.sending import senders
 
     _print_number(_operator_call(lambda: senders.assign(number=number, shop_domain=shop_domain, note=note)))
 
@@ -196,7 +196,7 @@ def senders_assign(number: str, shop_domain: str, note: str | None) -> None:
 @with_appcontext
 def senders_release(number: str) -> None:
     """NUMBER belongs to no shop from now on (a STOP to it still reaches every past holder)."""
-    from .services import senders
+    from .services.sending import senders
 
     _print_number(_operator_call(lambda: senders.release(number=number)))
 
@@ -205,7 +205,7 @@ def senders_release(number: str) -> None:
 @with_appcontext
 def senders_list() -> None:
     """Every known number, its shop (or `-` when released), since when, and the note."""
-    from .services import senders
+    from .services.sending import senders
 
     numbers = senders.list_numbers()
     for view in numbers:
@@ -236,7 +236,7 @@ jobs_group = click.Group("jobs", help="Background jobs that failed and were park
 @with_appcontext
 def jobs_failed(queue: str | None) -> None:
     """List parked failures: id, queue, job, attempts, when, and the error's last line."""
-    from .services.failed_jobs import list_failed
+    from .services.ops.failed_jobs import list_failed
 
     jobs = list_failed(queue)
     for job in jobs:
@@ -251,7 +251,7 @@ def jobs_failed(queue: str | None) -> None:
 @with_appcontext
 def jobs_retry(job_ids: tuple[str, ...], every: bool, queue: str | None) -> None:
     """Put failed jobs back on their queue (they get a fresh set of attempts)."""
-    from .services import failed_jobs
+    from .services.ops import failed_jobs
 
     for job_id in _chosen(job_ids, every, queue):
         click.echo(f"{job_id}: requeued on {failed_jobs.retry(job_id)}")
@@ -264,14 +264,14 @@ def jobs_retry(job_ids: tuple[str, ...], every: bool, queue: str | None) -> None
 @with_appcontext
 def jobs_discard(job_ids: tuple[str, ...], every: bool, queue: str | None) -> None:
     """Delete failed jobs for good (after the cause is understood)."""
-    from .services import failed_jobs
+    from .services.ops import failed_jobs
 
     for job_id in _chosen(job_ids, every, queue):
         click.echo(f"{job_id}: discarded from {failed_jobs.discard(job_id)}")
 
 
 def _chosen(job_ids: tuple[str, ...], every: bool, queue: str | None) -> list[str]:
-    from .services.failed_jobs import list_failed
+    from .services.ops.failed_jobs import list_failed
 
     if every == bool(job_ids):
         raise click.UsageError("Give job ids or --all (not both).")

@@ -171,8 +171,7 @@ def report() -> str:
         *(f"  {path} {name}: {count}" for path, name, count in long_functions()),
         f"imports inside functions: {len(late)} ({sum(1 for item in late if item.ours)} of our own modules)",
         *(f"  {item.path}:{item.line} {item.module}" for item in late),
-        f"import cycles: {len(found_cycles)}"
-        + (f" (largest {len(found_cycles[0])} modules)" if found_cycles else ""),
+        f"import cycles: {len(found_cycles)}" + (f" (largest {len(found_cycles[0])} modules)" if found_cycles else ""),
         *(f"  {len(cycle)}: {', '.join(cycle)}" for cycle in found_cycles),
     ]
     return "\n".join(lines)

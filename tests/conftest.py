@@ -289,7 +289,7 @@ def install_shop(domain: str, *, country_code: str = "US", name: str | None = No
     shop.access_token = f"shpat_{uuid.uuid4().hex}"
     db.session.commit()
     if number is not None:
-        from shopify_app.services.senders import assign
+        from shopify_app.services.sending.senders import assign
 
         assign(number=f"+1212555{shop.id % 10000:04d}" if number == "auto" else number, shop_domain=domain)
     return shop
@@ -417,7 +417,7 @@ def mitto_config(fake: Any, **extra: Any) -> dict[str, Any]:
 def shop_ready_to_send(app: Flask, *, recipients: int, credits: int, first_names: bool = False) -> tuple[Any, Any]:
     """An installed shop with credits, quiet hours off, and `recipients` subscribed contacts
     (+1415555 0000, 0001, ...). Returns (ApiClient, shop); call inside `app.app_context()`."""
-    from shopify_app.services import credits as ledger
+    from shopify_app.services.billing import credits as ledger
 
     shop = install_shop("alpha.myshopify.com")
     ledger.grant(shop_id=shop.id, amount=credits, key="grant:test")
@@ -437,7 +437,7 @@ def open_shop(
 ) -> tuple[ApiClient, Any]:
     """An installed shop ready for API calls: credits granted, quiet hours off, and (with
     `fake_shopify`) an access token the loopback Admin API accepts. Inside an app context."""
-    from shopify_app.services import credits as ledger
+    from shopify_app.services.billing import credits as ledger
 
     shop = install_shop(domain)
     if fake_shopify is not None:

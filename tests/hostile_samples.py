@@ -11,7 +11,7 @@ from typing import Any
 from marshmallow import Schema
 from marshmallow import fields as mfields
 
-from shopify_app.services.pagination import encode_cursor
+from shopify_app.services.ops.pagination import encode_cursor
 
 
 class Raw:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobs import job
-from shopify_app.services.shops import upsert_demo_shop
+from shopify_app.services.shops.shops import upsert_demo_shop
 
 
 @job

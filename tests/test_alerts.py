@@ -10,8 +10,8 @@ from pytest_httpserver import HTTPServer
 from rq.job import Job
 
 from shopify_app.extensions import redis_ext
-from shopify_app.services import alerts
-from shopify_app.services.sending import breaker
+from shopify_app.services.ops import alerts
+from shopify_app.services.sending.engine import breaker
 
 from .conftest import mitto_config, settle_jobs, shop_ready_to_send
 
@@ -85,7 +85,7 @@ def test_a_scheduled_campaign_that_fails_alerts(make_app, slack):
     from datetime import timedelta
 
     from shopify_app.models.types import utcnow
-    from shopify_app.services.campaigns import launch_due_scheduled
+    from shopify_app.services.campaigns.campaigns import launch_due_scheduled
 
     app = make_app(ALERT_WEBHOOK_URL=slack.url_for("/hook"))
     with app.app_context():

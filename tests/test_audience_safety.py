@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text, update
 
 from shopify_app.extensions import db
 from shopify_app.models import Campaign, CampaignState, CreditLedger, LedgerKind, Message, Segment
-from shopify_app.services import credits
+from shopify_app.services.billing import credits
 from shopify_app.tenancy import admin_engine
 
 from .conftest import ApiClient
@@ -169,7 +169,7 @@ def test_a_campaign_whose_segment_vanished_is_409_on_estimate_and_launch_and_sen
 
 
 def test_a_scheduled_campaign_whose_segment_vanished_fails_instead_of_sending(app, funded):
-    from shopify_app.services.campaigns import launch_due_scheduled
+    from shopify_app.services.campaigns.campaigns import launch_due_scheduled
 
     segment_id = make_segment(funded)
     campaign_id = make_campaign(funded, segment_id=segment_id)
@@ -189,7 +189,7 @@ def test_a_scheduled_campaign_whose_segment_vanished_fails_instead_of_sending(ap
 
 
 def test_a_cancel_between_the_schedulers_read_and_the_launch_wins(app, funded, monkeypatch):
-    from shopify_app.services import campaigns
+    from shopify_app.services.campaigns import campaigns
 
     campaign_id = make_campaign(funded)
     later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -213,7 +213,7 @@ def test_a_cancel_between_the_schedulers_read_and_the_launch_wins(app, funded, m
 def test_a_cancel_while_a_launch_buys_overage_wins(app, funded, shop, monkeypatch):
     """The launch calls Shopify with no lock held; the cancel commits meanwhile; the launch
     reads the state again under the lock and answers 409."""
-    from shopify_app.services import billing
+    from shopify_app.services.billing import billing
 
     campaign_id = make_campaign(funded)
     db.session.execute(update(CreditLedger).values(amount=0))  # no credits: the launch must buy
@@ -309,7 +309,7 @@ def test_a_scheduled_launch_waiting_on_a_cancel_leaves_it_cancelled(app, funded,
     started: list[int] = []
 
     def scheduler() -> None:
-        from shopify_app.services.campaigns import launch_due_scheduled
+        from shopify_app.services.campaigns.campaigns import launch_due_scheduled
 
         with app.app_context():
             started.append(launch_due_scheduled(now=datetime.now(UTC) + timedelta(hours=2)))

@@ -24,8 +24,8 @@ from shopify_app.models import (
     StockLevel,
 )
 from shopify_app.models.types import utcnow
-from shopify_app.services import automations
-from shopify_app.services import credits as ledger
+from shopify_app.services.automations import automations
+from shopify_app.services.billing import credits as ledger
 
 from .conftest import ApiClient, install_shop, mitto_config, open_shop, quiet_hours_now, settle_jobs
 from .payloads import payload
@@ -398,7 +398,7 @@ def test_a_throttled_admin_api_retries_the_stock_webhook_without_losing_the_tran
     ask_for_stock(app, "+14155550101")
     fake_shopify.graphql_errors_next([{"message": "Internal error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}])
     from jobs.webhooks import process_webhook_event
-    from shopify_app.services.webhook_intake import unprocessed_event_ids
+    from shopify_app.services.webhooks.webhook_intake import unprocessed_event_ids
 
     response = app.test_client().post(
         "/webhooks/shopify",
@@ -498,7 +498,7 @@ def test_turning_off_leaves_a_dead_batchs_text_to_the_sweeper(shop_app, fake_mit
     """A batch that died after its attempt record may have sent the text: turning the
     automation off does not cancel it (as a campaign's cancel does not); the sweeper makes it
     `unknown` once the record's lease is past."""
-    from shopify_app.services.sending import LEASE, breaker, sweep
+    from shopify_app.services.sending.engine import LEASE, breaker, sweep
 
     app, api, shop = shop_app
     automation = enable(api, "welcome")
@@ -673,7 +673,7 @@ def test_a_text_that_cannot_be_encoded_is_skipped_not_sent_nor_left_unknown(shop
     assert refused.get_json()["error"]["code"] == "invalid_input"
     # ... and a text that reaches a batch anyway (another path, stored before) skips only itself.
     from shopify_app.models import Contact
-    from shopify_app.services.automations import reply
+    from shopify_app.services.automations.automations import reply
 
     reply(shop=shop, contact=db.session.get(Contact, contact_id), text="Lone \ud800 half", key="k1")
     settle_jobs(app)

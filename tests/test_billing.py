@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from shopify_app.extensions import db
 from shopify_app.models import CreditLedger, Message, Shop
 from shopify_app.models.types import utcnow
-from shopify_app.services import billing
-from shopify_app.services import credits as ledger
+from shopify_app.services.billing import billing
+from shopify_app.services.billing import credits as ledger
 
 from .conftest import ApiClient, open_shop, settle_jobs
 from .payloads import payload

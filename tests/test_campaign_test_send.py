@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from shopify_app.extensions import db, redis_ext
 from shopify_app.models import AuditLog, Campaign, CampaignKind, Contact, CreditLedger, LedgerKind, Message, TestSend
-from shopify_app.services import sending
-from shopify_app.services.contacts import ConsentChange, apply_consent, create_or_merge, parse_phone, suppress
-from shopify_app.services.pii import phone_hash
+from shopify_app.services.contacts.contacts import ConsentChange, apply_consent, create_or_merge, parse_phone, suppress
+from shopify_app.services.contacts.pii import phone_hash
+from shopify_app.services.sending import engine as sending
 
 from .conftest import ApiClient, install_shop, mitto_config, open_shop, quiet_hours_now, settle_jobs
 
@@ -162,7 +162,9 @@ def test_a_suppressed_number_is_409(shop_app, fake_mitto):
 def test_a_stop_between_the_request_and_the_send_wins(shop_app, fake_mitto, monkeypatch):
     app, api, shop = shop_app
     enqueued = []
-    monkeypatch.setattr("shopify_app.services.test_sends.enqueue_batch", lambda *args, **kw: enqueued.append(args))
+    monkeypatch.setattr(
+        "shopify_app.services.campaigns.test_sends.enqueue_batch", lambda *args, **kw: enqueued.append(args)
+    )
     response = send_test(app, api, draft(api))
     assert response.get_json()["state"] == "queued"
     suppress(shop_id=shop.id, phone_digest=phone_hash(MERCHANT, shop_id=shop.id), reason="opted_out")
@@ -202,7 +204,7 @@ def test_a_shop_without_a_sender_for_the_country_is_409(make_app, fake_mitto):
     app = make_app(**mitto_config(fake_mitto))
     with app.app_context():
         shop = install_shop("gamma.myshopify.com", number=None)
-        from shopify_app.services import credits
+        from shopify_app.services.billing import credits
 
         credits.grant(shop_id=shop.id, amount=10, key="grant:test")
         db.session.commit()

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import CreditLedger, Message
-from shopify_app.services import credits
-from shopify_app.services.senders import owned_numbers
+from shopify_app.services.billing import credits
+from shopify_app.services.sending.senders import owned_numbers
 
 from .test_jobs import drain_if_async
 
@@ -134,7 +134,7 @@ def test_invalid_campaigns_are_422(funded):
 def test_scheduled_launch_waits_for_the_scheduler(app, funded):
     from datetime import UTC, datetime, timedelta
 
-    from shopify_app.services.sending import sweep
+    from shopify_app.services.sending.engine import sweep
 
     campaign = create(funded)
     later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -226,7 +226,7 @@ def test_messages_follow_deletes_without_foreign_keys(app, funded, shop):
 
 def test_batches_are_enqueued_in_one_pipeline_and_always_scoped_to_their_shop(make_app):
     from shopify_app.extensions import redis_ext
-    from shopify_app.services.batches import LATEST_JOB_KEY
+    from shopify_app.services.sending.batches import LATEST_JOB_KEY
 
     from .conftest import open_shop, settle_jobs
 
@@ -247,14 +247,14 @@ def test_batches_are_enqueued_in_one_pipeline_and_always_scoped_to_their_shop(ma
             assert latest.decode() == job.id
         # Redis loses them; the (privileged) sweeper re-enqueues them, still walled to the shop.
         redis_ext.client().flushdb()
-        from shopify_app.services.sending import sweep
+        from shopify_app.services.sending.engine import sweep
 
         assert sweep()["batches"] == 3
         assert {job.meta["db_scope"] for job in redis_ext.queue("campaigns").jobs} == {shop.id}
         # A launch by privileged code (the scheduler launching a scheduled campaign) too.
         redis_ext.client().flushdb()
         from shopify_app.models import Campaign
-        from shopify_app.services.campaigns import enqueue_batches
+        from shopify_app.services.campaigns.campaigns import enqueue_batches
         from shopify_app.tenancy import privileged
 
         with privileged():

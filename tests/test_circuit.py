@@ -16,7 +16,7 @@ import redis
 from flask import Flask
 
 from shopify_app.extensions import redis_ext
-from shopify_app.services.circuit import KEY_PREFIX, CircuitBreaker, CircuitState, CircuitStatus
+from shopify_app.services.sending.circuit import KEY_PREFIX, CircuitBreaker, CircuitState, CircuitStatus
 
 T0 = 1_000_000.0  # simulated Redis time for `now=` overrides
 CLOSED, OPEN, HALF_OPEN = CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from shopify_app.extensions import db
 from shopify_app.models import Shop
-from shopify_app.services.senders import owned_numbers
+from shopify_app.services.sending.senders import owned_numbers
 
 from .conftest import migrated_sqlite_file
 from .processes import free_port, start_embedded_server, wait_for_http

@@ -10,8 +10,8 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shopify_app.services.contact_transfers import COLUMN_ALIASES, EXPORT_COLUMNS, EXPORT_ONLY_COLUMNS
-from shopify_app.services.spreadsheet import read_cell, safe_cell
+from shopify_app.services.contacts.contact_transfers import COLUMN_ALIASES, EXPORT_COLUMNS, EXPORT_ONLY_COLUMNS
+from shopify_app.services.contacts.spreadsheet import read_cell, safe_cell
 
 from .shopify_signing import proxy_query
 from .test_contact_transfers import upload

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from shopify_app.extensions import db, redis_ext
 from shopify_app.models import ConsentEvent, Contact, ContactTransfer, TransferChunk
-from shopify_app.services import contact_transfers
+from shopify_app.services.contacts import contact_transfers
 
 from .redis_contents import redis_contents
 from .test_jobs import drain_if_async
@@ -312,7 +312,7 @@ def test_an_import_job_that_raises_on_its_last_attempt_ends_failed_and_retention
 ):
     from jobs.contacts import run_import
     from shopify_app.models import ContactTransfer
-    from shopify_app.services.privacy import apply_retention
+    from shopify_app.services.privacy.privacy import apply_retention
 
     transfer = _stored_import(shop)
     calls = {"n": 0}
@@ -371,7 +371,7 @@ def test_housekeeping_fails_an_import_stalled_past_its_deadline_and_drops_its_fi
 
 def test_retention_purges_the_files_of_finished_imports_only(app, shop):
     from shopify_app.models import TransferStatus
-    from shopify_app.services.privacy import apply_retention
+    from shopify_app.services.privacy.privacy import apply_retention
 
     finished, queued = _stored_import(shop, rows=3), _stored_import(shop, rows=3)
     finished.status = TransferStatus.COMPLETED
@@ -382,7 +382,7 @@ def test_retention_purges_the_files_of_finished_imports_only(app, shop):
 
 
 def test_an_export_escapes_spreadsheet_formulas_as_the_reports_do(app, api):
-    from shopify_app.services.reports import as_csv
+    from shopify_app.services.campaigns.reports import as_csv
 
     api.post(
         "/api/contacts",

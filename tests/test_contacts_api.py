@@ -198,7 +198,7 @@ def test_no_plaintext_pii_after_every_way_a_number_arrives(app, api, shop):
     """Admin create, CSV import, storefront sign-up (with IP) and a webhook carrying PII."""
     import io
 
-    from shopify_app.services.webhook_intake import record_event
+    from shopify_app.services.webhooks.webhook_intake import record_event
 
     from .shopify_signing import proxy_query
 

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from shopify_app.bulk import on_postgresql
 from shopify_app.extensions import db
 from shopify_app.models import Message, MessageState, SendAttempt
-from shopify_app.services import credits
-from shopify_app.services.batches import enqueue_batch
-from shopify_app.services.sending import LEASE, sweep
+from shopify_app.services.billing import credits
+from shopify_app.services.sending.batches import enqueue_batch
+from shopify_app.services.sending.engine import LEASE, sweep
 
 from .conftest import mitto_config, settle_jobs, shop_ready_to_send
 

@@ -139,7 +139,7 @@ def test_an_empty_array_is_202(sent):
 def test_the_poller_asks_mitto_about_messages_stuck_in_sent(make_app, fake_mitto):
     from shopify_app.clients.mitto import MittoClient, MittoSettings
     from shopify_app.models.types import utcnow
-    from shopify_app.services.delivery import poll_stale
+    from shopify_app.services.sending.delivery import poll_stale
 
     app = make_app(**mitto_config(fake_mitto))
     with app.app_context():
@@ -160,7 +160,7 @@ def test_the_poller_asks_mitto_about_messages_stuck_in_sent(make_app, fake_mitto
 @pytest.mark.parametrize(("plan", "refunded"), [(None, 0), ("Starter", 1)])
 def test_a_failed_delivery_is_refunded_once_when_the_plan_says_so(sent, plan, refunded):
     from shopify_app.models import Shop
-    from shopify_app.services import credits
+    from shopify_app.services.billing import credits
 
     app, _api, _campaign_id, ids = sent
     shop = db.session.scalars(select(Shop)).one()

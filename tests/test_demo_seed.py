@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from shopify_app.extensions import db
 from shopify_app.models import Campaign, CampaignKind, Contact, InboundMessage, Message, Shop
-from shopify_app.services.pii import phone_hash
+from shopify_app.services.contacts.pii import phone_hash
 
 from .conftest import ApiClient
 

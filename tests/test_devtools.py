@@ -19,8 +19,8 @@ from shopify_app.models import Contact, Message, Order, Shop, WebhookEvent
 from shopify_app.security.decorators import api_secrets
 from shopify_app.security.hmac import proxy_signature_is_valid
 from shopify_app.security.session_token import verify_session_token
-from shopify_app.services.credits import balance, grant
-from shopify_app.services.demo import DEV_OFFLINE_TOKEN
+from shopify_app.services.billing.credits import balance, grant
+from shopify_app.services.ops.demo import DEV_OFFLINE_TOKEN
 
 from .conftest import ApiClient, install_shop, settle_jobs
 from .fakes._lifecycle import LoopbackServer

@@ -8,7 +8,7 @@ from rq.job import Job, JobStatus
 
 from shopify_app.extensions import redis_ext
 from shopify_app.queueing import enqueue
-from shopify_app.services import failed_jobs
+from shopify_app.services.ops import failed_jobs
 
 from .conftest import settle_jobs
 

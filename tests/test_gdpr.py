@@ -37,7 +37,7 @@ def every_row_as_text() -> dict[str, list[str]]:
 def decrypted_everything() -> str:
     """Every sealed value decrypted, so a trace hidden in ciphertext is found too."""
     from shopify_app.security.crypto import keyring
-    from shopify_app.services.key_rotation import SEALED_COLUMNS
+    from shopify_app.services.privacy.key_rotation import SEALED_COLUMNS
 
     values = []
     for sealed in SEALED_COLUMNS:
@@ -64,7 +64,8 @@ def customer_everywhere(app, shop):
     api.post(f"/api/contacts/{contact_id}/tags", json={"tags": ["vip"]})
     api.post("/api/contacts", json={"phone": "+14155550100", "first_name": "Other"})  # someone else
     api.post("/api/contacts/exports")
-    from shopify_app.services import inbound, senders
+    from shopify_app.services.contacts import inbound
+    from shopify_app.services.sending import senders
 
     senders.assign(number="+14155559000", shop_domain=shop.domain)
 
@@ -166,7 +167,7 @@ def test_retention_deletes_only_rows_past_their_period(app, shop):
 
     from shopify_app.models import DeliveryEvent, DeliveryOutcome, InboundMessage
     from shopify_app.models.types import utcnow
-    from shopify_app.services.privacy import apply_retention
+    from shopify_app.services.privacy.privacy import apply_retention
 
     now = utcnow()
     for age in (91, 89):
@@ -252,7 +253,8 @@ def customer_with_files(app, customer_everywhere, shop):
     """Bob also in every file kind: a Shopify data request's export, a built and a pending
     merchant export, a contact export (from `customer_everywhere`), an import not yet run, a
     cached report, and the sign-up limiter keys of his number."""
-    from shopify_app.services import contact_transfers, privacy
+    from shopify_app.services.contacts import contact_transfers
+    from shopify_app.services.privacy import privacy
 
     api = customer_everywhere
     deliver(app, "customers/data_request", payload("customers/data_request"))

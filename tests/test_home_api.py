@@ -10,8 +10,8 @@ from decimal import Decimal
 from shopify_app.extensions import db
 from shopify_app.models import Campaign, ConsentEvent, ConsentSource, ConsentState, CreditPurchase, PurchaseStatus
 from shopify_app.models.types import utcnow
-from shopify_app.services import credits
-from shopify_app.services.contacts import ConsentChange, apply_consent, create_or_merge, parse_phone
+from shopify_app.services.billing import credits
+from shopify_app.services.contacts.contacts import ConsentChange, apply_consent, create_or_merge, parse_phone
 
 from .conftest import ApiClient, install_shop
 from .shopify_signing import proxy_query

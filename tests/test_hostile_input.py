@@ -27,7 +27,7 @@ from shopify_app.blueprints.api.spec import OPERATIONS
 from shopify_app.extensions import db
 from shopify_app.models import Shop, WebhookEvent, WebhookStatus
 from shopify_app.security.hmac import oauth_sign_query, sign_proxy_query
-from shopify_app.services.pagination import encode_cursor
+from shopify_app.services.ops.pagination import encode_cursor
 
 from .conftest import TEST_API_SECRET, settle_jobs
 from .hostile_samples import (

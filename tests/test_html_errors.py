@@ -39,7 +39,7 @@ def test_an_install_for_a_bad_shop_is_an_html_400(client):
 
 
 def test_a_crash_on_a_page_is_an_html_500_naming_the_request_not_the_internals(app, client, monkeypatch):
-    from shopify_app.services import links
+    from shopify_app.services.sending import links
 
     def crash(**_):
         raise RuntimeError("secret internals: password=hunter2")

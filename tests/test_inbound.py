@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import ConsentEvent, Contact, InboundMessage, Shop
-from shopify_app.services.contacts import is_suppressed
+from shopify_app.services.contacts.contacts import is_suppressed
 
 from .conftest import ApiClient, install_shop, settle_jobs
 

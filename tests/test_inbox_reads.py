@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from shopify_app.extensions import db
 from shopify_app.models import InboundMessage
-from shopify_app.services.contacts import create_or_merge, parse_phone
+from shopify_app.services.contacts.contacts import create_or_merge, parse_phone
 
 from .conftest import ApiClient, install_shop
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from shopify_app.extensions import db
 from shopify_app.models import ConsentSource, ConsentState, InboundMessage, Message
 from shopify_app.models.types import utcnow
-from shopify_app.services.contacts import ConsentChange, apply_consent, create_or_merge, parse_phone
+from shopify_app.services.contacts.contacts import ConsentChange, apply_consent, create_or_merge, parse_phone
 
 from .conftest import ApiClient, install_shop, mitto_config, open_shop, settle_jobs
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from shopify_app.extensions import db
 from shopify_app.models import Shop
 from shopify_app.models.types import utcnow
-from shopify_app.services.auth import access_token_for
+from shopify_app.services.shops.auth import access_token_for
 
 from .shopify_signing import bearer, oauth_callback_query, session_token, webhook_request
 from .test_jobs import drain_if_async

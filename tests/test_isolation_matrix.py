@@ -15,8 +15,8 @@ from sqlalchemy import select
 from shopify_app.extensions import db
 from shopify_app.models import Discount, InboundMessage, Shop
 from shopify_app.models.types import utcnow
-from shopify_app.services import credits as ledger
-from shopify_app.services import privacy
+from shopify_app.services.billing import credits as ledger
+from shopify_app.services.privacy import privacy
 
 from .conftest import ApiClient, install_shop, settle_jobs
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from shopify_app.extensions import db
 from shopify_app.models import ConsentEvent
 from shopify_app.schemas.signup import JOIN_FORMS
-from shopify_app.services.contacts import contact_phone
-from shopify_app.services.join_page import DISCLOSURES, consent_text
+from shopify_app.services.contacts.contacts import contact_phone
+from shopify_app.services.contacts.join_page import DISCLOSURES, consent_text
 
 from .shopify_signing import proxy_query
 from .test_signup_proxy import contacts

@@ -10,9 +10,9 @@ from sqlalchemy import select, text
 
 from shopify_app.extensions import db
 from shopify_app.models import Contact, Shop
-from shopify_app.services.auth import access_token_for
-from shopify_app.services.contacts import contact_view
-from shopify_app.services.key_rotation import SEALED_COLUMNS
+from shopify_app.services.contacts.contacts import contact_view
+from shopify_app.services.privacy.key_rotation import SEALED_COLUMNS
+from shopify_app.services.shops.auth import access_token_for
 
 OLD = "k2025:" + base64.b64encode(os.urandom(32)).decode()
 NEW = "k2026:" + base64.b64encode(os.urandom(32)).decode()
@@ -56,7 +56,7 @@ def seed_everything(app) -> int:
     )
     db.session.add(Shop(domain="beta.myshopify.com", settings={}))
     db.session.commit()
-    from shopify_app.services.webhook_intake import record_event
+    from shopify_app.services.webhooks.webhook_intake import record_event
 
     record_event(shop_domain=shop.domain, topic="x/y", webhook_id="w1", event_id=None, api_version=None, body=b"{}")
     return shop.id

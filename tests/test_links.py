@@ -13,9 +13,9 @@ from sqlalchemy import select
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import Attribution, Click, Contact, Message, ShortLink
 from shopify_app.models.types import utcnow
-from shopify_app.services import credits as ledger
-from shopify_app.services import links
-from shopify_app.services.templating import render_runs
+from shopify_app.services.billing import credits as ledger
+from shopify_app.services.sending import links
+from shopify_app.services.sending.templating import render_runs
 
 from .conftest import ApiClient, install_shop, settle_jobs
 from .payloads import payload

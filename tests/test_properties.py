@@ -24,8 +24,8 @@ from shopify_app.security.hmac import (
     sign_webhook,
     webhook_hmac_is_valid,
 )
-from shopify_app.services.phones import normalise_phone
-from shopify_app.services.templating import (
+from shopify_app.services.contacts.phones import normalise_phone
+from shopify_app.services.sending.templating import (
     _STOP_WORD,
     UCS2,
     VARIABLES,
@@ -255,7 +255,7 @@ def test_the_balance_is_the_ledger_sum_and_never_negative(ledger_app, operations
 
     from shopify_app.extensions import db
     from shopify_app.models import Campaign, CreditLedger, LedgerKind
-    from shopify_app.services import credits
+    from shopify_app.services.billing import credits
 
     from .conftest import install_shop
 
@@ -374,7 +374,7 @@ def test_integers_past_64_bits_are_refused(number):
 @given(text=st.text(max_size=60))
 def test_a_cursor_is_an_id_in_the_bigint_range_or_a_400(text):
     from shopify_app.errors import BadRequest
-    from shopify_app.services.pagination import decode_cursor, encode_cursor
+    from shopify_app.services.ops.pagination import decode_cursor, encode_cursor
 
     try:
         last_id = decode_cursor(text)

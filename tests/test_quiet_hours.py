@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shopify_app.services.quiet_hours import UNKNOWN_ZONE_RECHECK, quiet_until
+from shopify_app.services.sending.quiet_hours import UNKNOWN_ZONE_RECHECK, quiet_until
 
 NIGHT = {"start": "21:00", "end": "08:00"}  # wraps midnight
 AFTERNOON = {"start": "13:00", "end": "15:00"}  # within one day

@@ -15,7 +15,7 @@ import redis
 from flask import Flask
 
 from shopify_app.extensions import redis_ext
-from shopify_app.services.ratelimit import KEY_PREFIX, Decision, FixedWindowLimit, TokenBucket, take_all
+from shopify_app.services.sending.ratelimit import KEY_PREFIX, Decision, FixedWindowLimit, TokenBucket, take_all
 
 T0 = 1_000_000.0  # simulated Redis time for `now=` overrides
 

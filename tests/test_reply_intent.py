@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from shopify_app.services.reply_intent import Intent, classify, normalise
+from shopify_app.services.contacts.reply_intent import Intent, classify, normalise
 
 OPT_OUTS = [
     ("STOP", "STOP"),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import Message
 from shopify_app.models.types import utcnow
-from shopify_app.services import credits as ledger
+from shopify_app.services.billing import credits as ledger
 
 from .conftest import ApiClient, install_shop, settle_jobs
 from .payloads import payload
@@ -149,7 +149,7 @@ def test_the_trigger_kept_counters_agree_with_the_messages_and_survive_compactio
     from sqlalchemy import func
 
     from shopify_app.models import MessageStat
-    from shopify_app.services import reports
+    from shopify_app.services.campaigns import reports
 
     _app, _api, campaign_id = reported
     if db.session.connection().dialect.name != "postgresql":

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from shopify_app.extensions import db
 from shopify_app.models import Contact
-from shopify_app.services import contacts as contact_service
+from shopify_app.services.contacts import contacts as contact_service
 from shopify_app.tenancy import PRIVILEGED, current_scope, privileged, shop_scope
 
 from .conftest import APP_ROLE, ApiClient, install_shop, settle_jobs

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import ConsentEvent, Contact, InboundMessage, Message, SenderAssignment
-from shopify_app.services import credits
+from shopify_app.services.billing import credits
 
 from .conftest import ApiClient, install_shop, settle_jobs
 from .test_inbound import SECRET, SHOPPER
@@ -275,7 +275,7 @@ def test_a_number_only_typed_into_the_settings_routes_nothing(ops):
 def test_a_batch_is_split_by_sender_only_when_it_has_two():
     from typing import NamedTuple
 
-    from shopify_app.services.senders import by_sender
+    from shopify_app.services.sending.senders import by_sender
 
     class Columns(NamedTuple):
         ids: list[int]

@@ -75,7 +75,7 @@ def test_the_mitto_path_secret_never_reaches_sentry(make_app, monkeypatch):
         SENTRY_DSN="https://public@sentry.example.invalid/1",
         SENTRY_OPTIONS={"transport": transport},
     )
-    from shopify_app.services import delivery
+    from shopify_app.services.sending import delivery
 
     def explode(_reports):
         raise RuntimeError("the database went away")

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from shopify_app.extensions import db
 from shopify_app.models import CreditLedger, Shop
-from shopify_app.services import credits
-from shopify_app.services.settings import load_settings
+from shopify_app.services.billing import credits
+from shopify_app.services.shops.settings import load_settings
 
 
 def test_settings_have_safe_defaults(api):

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import Contact, OutboxStatus, ShopifyConsentSync
-from shopify_app.services import shopify_consent
+from shopify_app.services.contacts import shopify_consent
 
 from .conftest import open_shop, settle_jobs
 from .payloads import payload

@@ -16,7 +16,8 @@ from structlog.testing import capture_logs
 from shopify_app.clients.shopify import OfflineToken
 from shopify_app.extensions import db
 from shopify_app.models import ConsentEvent, ConsentState, Contact, ContactTransfer, Shop
-from shopify_app.services import auth, shopify_import
+from shopify_app.services.contacts import shopify_import
+from shopify_app.services.shops import auth
 
 from .conftest import ApiClient, install_shop, open_shop, settle_jobs
 from .shopify_signing import webhook_request

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shopify_app.extensions import db, redis_ext, sms_backend
 from shopify_app.models import ConsentEvent, Contact
 from shopify_app.security.link_tokens import CONFIRM_MAX_AGE, make_link_token
-from shopify_app.services.signup import SIGNUP_LIMITS
+from shopify_app.services.contacts.signup import SIGNUP_LIMITS
 
 from .redis_contents import redis_contents
 from .shopify_signing import proxy_query

@@ -9,7 +9,7 @@ import string
 
 import pytest
 
-from shopify_app.services.signup import SIGNUP_LIMITS
+from shopify_app.services.contacts.signup import SIGNUP_LIMITS
 from shopify_app.storefront_text import LANGUAGES, MESSAGES, choose_language
 
 from .shopify_signing import proxy_query

@@ -10,9 +10,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from shopify_app.extensions import db, redis_ext
-from shopify_app.services import storefront_metafields
-from shopify_app.services.join_page import consent_text
-from shopify_app.services.webhook_handlers import shop_updated
+from shopify_app.services.contacts.join_page import consent_text
+from shopify_app.services.shops import storefront_metafields
+from shopify_app.services.webhooks.webhook_handlers import shop_updated
 
 from .conftest import open_shop, settle_jobs
 
@@ -144,7 +144,7 @@ def test_a_shop_without_a_usable_token_is_skipped(synced, fake_shopify):
 
 def test_install_schedules_the_write(make_app, fake_shopify):
     from shopify_app.clients.shopify import OfflineToken
-    from shopify_app.services.auth import install_shop
+    from shopify_app.services.shops.auth import install_shop
 
     app = make_app(SHOPIFY_ADMIN_BASE_URL=fake_shopify.admin_base_url)
     with app.app_context():

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shopify_app.services.templating import (
+from shopify_app.services.sending.templating import (
     GSM7,
     OPT_OUT_TEXT,
     UCS2,
@@ -119,7 +119,7 @@ def test_segment_counting_lives_only_in_templating():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
         if not line.lstrip().startswith("#") and part_sizes.search(line)
     ]
-    assert offenders == [], "count segments with shopify_app.services.templating only"
+    assert offenders == [], "count segments with shopify_app.services.sending.templating only"
 
 
 # --- validation -------------------------------------------------------------------------------

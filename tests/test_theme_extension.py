@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from shopify_app.extensions import db
 from shopify_app.models import ConsentEvent
-from shopify_app.services import storefront_metafields
-from shopify_app.services.join_page import consent_text
+from shopify_app.services.contacts.join_page import consent_text
+from shopify_app.services.shops import storefront_metafields
 
 from .conftest import open_shop, settle_jobs
 from .shopify_signing import proxy_query

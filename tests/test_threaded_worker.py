@@ -20,7 +20,8 @@ from shopify_app.extensions import db, redis_ext
 from shopify_app.models import Campaign, CampaignState, Message
 from shopify_app.queueing import enqueue
 from shopify_app.runtime import GC_THRESHOLDS, tune_gc
-from shopify_app.services import credits, sending
+from shopify_app.services.billing import credits
+from shopify_app.services.sending import engine as sending
 
 from .conftest import mitto_config, shop_ready_to_send
 from .test_sending import launch, provider_calls_per_recipient, states

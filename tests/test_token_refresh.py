@@ -11,7 +11,7 @@ from sqlalchemy import select
 from shopify_app.extensions import db
 from shopify_app.models import Shop
 from shopify_app.models.types import utcnow
-from shopify_app.services.auth import ShopNeedsReauth, access_token_for
+from shopify_app.services.shops.auth import ShopNeedsReauth, access_token_for
 
 from .shopify_signing import bearer
 
@@ -103,7 +103,7 @@ def test_the_next_session_token_request_recovers_a_shop_needing_reauth(shopify_a
 
 
 def test_a_revoked_token_marks_the_shop_and_the_next_request_reinstalls(shopify_app, shop, fake_shopify):
-    from shopify_app.services.auth import admin_query
+    from shopify_app.services.shops.auth import admin_query
 
     fake_shopify.revoke_tokens(SHOP)
     with pytest.raises(ShopNeedsReauth):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from shopify_app.config import _SETTINGS
 from shopify_app.extensions import db
 from shopify_app.models import Attribution, Campaign, Message, Order, Shop
-from shopify_app.services.contacts import find_by_phone
+from shopify_app.services.contacts.contacts import find_by_phone
 
 from .conftest import migrated_sqlite_file
 from .processes import free_port, start_embedded_server, wait_for_http

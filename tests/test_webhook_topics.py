@@ -216,7 +216,7 @@ def test_app_uninstalled_clears_tokens_and_keeps_data(app, client, shop, api):
 
 def test_app_uninstalled_cancels_live_campaigns(app, client, shop, api):
     from shopify_app.models import Campaign, CampaignState
-    from shopify_app.services import credits
+    from shopify_app.services.billing import credits
 
     credits.grant(shop_id=shop.id, amount=10, key="grant:test")
     db.session.commit()

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from shopify_app.extensions import db
 from shopify_app.models import Shop, WebhookEvent, WebhookStatus
-from shopify_app.services import webhook_intake
-from shopify_app.services.shops import upsert_demo_shop
+from shopify_app.services.shops.shops import upsert_demo_shop
+from shopify_app.services.webhooks import webhook_intake
 
 from .shopify_signing import webhook_request
 from .test_jobs import drain_if_async

@@ -18,8 +18,8 @@ from ..devtools.signing import encode_session_token, session_token_claims
 from ..errors import Conflict
 from ..extensions import db
 from ..models import Shop
-from ..services.auth import has_usable_offline_token
-from ..services.demo import DEMO_DOMAIN
+from ..services.ops.demo import DEMO_DOMAIN
+from ..services.shops.auth import has_usable_offline_token
 from .screens import SCREENS, Screen
 from .views import render_shell
 

@@ -15,7 +15,7 @@ from ..errors import BadRequest, Unauthorized
 from ..security.decorators import api_secrets
 from ..security.session_token import invalid_session, verify_session_token
 from ..security.shop_domain import host_matches_shop, normalise_shop_domain
-from ..services.auth import ensure_offline_access
+from ..services.shops.auth import ensure_offline_access
 from .screens import SCREENS, Screen
 
 bp = Blueprint("admin", __name__, template_folder="templates", static_folder="static", static_url_path="/admin/static")

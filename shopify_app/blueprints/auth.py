@@ -22,7 +22,7 @@ from ..extensions import redis_ext
 from ..security.decorators import api_secrets
 from ..security.hmac import oauth_query_is_valid, timestamp_is_fresh
 from ..security.shop_domain import normalise_shop_domain
-from ..services.auth import install_shop, oauth_client
+from ..services.shops.auth import install_shop, oauth_client
 
 bp = Blueprint("auth", __name__)
 log = structlog.get_logger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from ..errors import ServiceUnavailable
-from ..services.readiness import readiness_checks
+from ..services.ops.readiness import readiness_checks
 
 bp = Blueprint("health", __name__)
 

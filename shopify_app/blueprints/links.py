@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, request
 
-from ..services import links
+from ..services.sending import links
 
 bp = Blueprint("links", __name__)
 

@@ -12,7 +12,8 @@ from marshmallow import ValidationError
 from ..errors import BadRequest, NotFound
 from ..queueing import enqueue
 from ..schemas.mitto import DeliveryReportSchema, InboundSmsSchema
-from ..services import delivery, inbound
+from ..services.contacts import inbound
+from ..services.sending import delivery
 
 bp = Blueprint("mitto", __name__, url_prefix="/mitto")
 log = structlog.get_logger(__name__)

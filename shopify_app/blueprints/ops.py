@@ -8,7 +8,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..errors import NotFound, Unauthorized
 from ..schemas.senders import SenderAssignSchema, SenderNumberSchema
 from ..security.decorators import bearer_matches
-from ..services import failed_jobs, senders
+from ..services.ops import failed_jobs
+from ..services.sending import senders
 from .api.common import json_body
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")

@@ -21,10 +21,11 @@ from ..models import Shop
 from ..schemas.signup import BackInStockSchema, SignupSchema
 from ..security.decorators import app_proxy_verified
 from ..security.link_tokens import Purpose, link_url, make_link_token, read_link_token
-from ..services import join_page, signup, stock
-from ..services.contacts import contact_phone
-from ..services.phones import mask_phone
-from ..services.settings import default_region, load_settings
+from ..services.automations import stock
+from ..services.contacts import join_page, signup
+from ..services.contacts.contacts import contact_phone
+from ..services.contacts.phones import mask_phone
+from ..services.shops.settings import default_region, load_settings
 from ..storefront_text import choose_language, say
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")

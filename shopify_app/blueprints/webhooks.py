@@ -12,7 +12,7 @@ from ..metrics import WEBHOOKS
 from ..queueing import enqueue
 from ..security.decorators import webhook_verified
 from ..security.shop_domain import normalise_shop_domain
-from ..services.webhook_intake import HANDLERS, record_event
+from ..services.webhooks.webhook_intake import HANDLERS, record_event
 
 bp = Blueprint("webhooks", __name__)
 log = structlog.get_logger(__name__)

@@ -77,8 +77,8 @@ def url_option(view: F) -> F:
 def install(shop: str) -> None:
     """What installing through Shopify leaves behind, without Shopify: the shop, an offline
     token (a development one Shopify never issued) and the trial credits."""
-    from ..services.credits import balance
-    from ..services.demo import install_offline
+    from ..services.billing.credits import balance
+    from ..services.ops.demo import install_offline
 
     row, stored = install_offline(domain=shop)
     token = "development offline token stored" if stored else "its offline token kept"

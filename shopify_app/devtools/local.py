@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Message, MessageState, Shop
-from ..services.senders import owned_numbers
+from ..services.sending.senders import owned_numbers
 
 
 class LocalDataError(Exception):

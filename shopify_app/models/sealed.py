@@ -45,7 +45,7 @@ class SealedName(Sealed):
     """
 
     def __set__(self, row: Any, value: str | None) -> None:
-        from ..services.templating import UCS2, segment_info  # pure functions, no app state
+        from ..services.sending.templating import UCS2, segment_info  # pure functions, no app state
 
         super().__set__(row, value)
         info = segment_info(value) if value else None

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import fields, validate, validates_schema
 
-from ..services.automations import CONDITION_LIMITS, DEFINITIONS, MAX_DELAY_MINUTES
+from ..services.automations.automations import CONDITION_LIMITS, DEFINITIONS, MAX_DELAY_MINUTES
 from .base import Schema
 from .campaigns import BODY, one_message_source
 

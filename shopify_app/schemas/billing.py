@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from ..services.plans import PACKS, PLANS
+from ..services.billing.plans import PACKS, PLANS
 from .base import Schema
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate
 
 from ..models.types import utcnow
-from ..services.reports import SUMMARY_DAYS
+from ..services.campaigns.reports import SUMMARY_DAYS
 from .base import Schema
 
 MAX_PERIOD = timedelta(days=366)

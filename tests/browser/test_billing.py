@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from shopify_app.extensions import db
-from shopify_app.services import credits as ledger
+from shopify_app.services.billing import credits as ledger
 
 from ..conftest import open_shop
 from .harness import check_accessibility, open_screen

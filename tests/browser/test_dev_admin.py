@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from shopify_app.extensions import db
-from shopify_app.services.demo import seed
+from shopify_app.services.ops.demo import seed
 
 from .harness import check_accessibility, wait_until_settled
 

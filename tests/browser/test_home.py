@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from shopify_app.services.demo import DEMO_DOMAIN, seed
+from shopify_app.services.ops.demo import DEMO_DOMAIN, seed
 
 from ..conftest import ApiClient, install_shop
 from .harness import check_accessibility, open_screen

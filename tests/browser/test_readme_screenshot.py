@@ -11,7 +11,7 @@ import os
 import struct
 from pathlib import Path
 
-from shopify_app.services.demo import DEMO_DOMAIN, seed
+from shopify_app.services.ops.demo import DEMO_DOMAIN, seed
 
 from .harness import open_screen
 

@@ -75,7 +75,7 @@ def test_import_from_shopify_shows_progress_then_the_imported_subscribers(page, 
 def test_the_import_started_at_install_shows_its_progress_when_the_merchant_opens_subscribers(
     page, shopify_app, fake_shopify, shop
 ):
-    from shopify_app.services import shopify_import
+    from shopify_app.services.contacts import shopify_import
 
     fake_shopify.bulk_jsonl[SHOP] = [customer(1, "+14155550101")]
     shopify_import.start(shop=shop)  # what the install does

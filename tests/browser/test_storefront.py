@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import BackInStockRequest, ConsentEvent, Contact
-from shopify_app.services import storefront_metafields
+from shopify_app.services.shops import storefront_metafields
 
 from ..conftest import TEST_API_SECRET, open_shop, settle_jobs
 from .harness import Harness, check_accessibility

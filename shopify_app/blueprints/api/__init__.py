@@ -16,10 +16,11 @@ from ...extensions import db, redis_ext
 from ...schemas.shop import SetupSchema, ShopSchema
 from ...security.decorators import api_secrets
 from ...security.session_token import bearer_token, verify_session_token
-from ...services import audit, setup
-from ...services.auth import ensure_offline_access, shop_profile
-from ...services.pii import limit_subject
-from ...services.ratelimit import Decision, FixedWindowLimit
+from ...services.contacts.pii import limit_subject
+from ...services.ops import audit
+from ...services.sending.ratelimit import Decision, FixedWindowLimit
+from ...services.shops import setup
+from ...services.shops.auth import ensure_offline_access, shop_profile
 from ...tenancy import enter_shop
 
 bp = Blueprint("api", __name__, url_prefix="/api", description="The embedded admin API")

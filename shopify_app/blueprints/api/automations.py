@@ -6,7 +6,7 @@ from flask import Response, g, jsonify
 
 from ...schemas.automations import AutomationRunSchema, AutomationSchema, AutomationUpdateSchema
 from ...schemas.campaigns import ListQuerySchema
-from ...services import automations
+from ...services.automations import automations
 from . import bp
 from .common import json_body, query_args
 

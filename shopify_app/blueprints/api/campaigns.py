@@ -24,7 +24,7 @@ from ...schemas.campaigns import (
     TestSendSchema,
 )
 from ...security.masking import mask_phone
-from ...services import campaigns, templates, test_sends
+from ...services.campaigns import campaigns, templates, test_sends
 from . import bp
 from .common import audit_target, json_body, query_args
 

@@ -15,7 +15,7 @@ from ...schemas.contacts import (
     ContactUpdateSchema,
     TagsSchema,
 )
-from ...services import contacts
+from ...services.contacts import contacts
 from . import bp
 from .common import audit_target, json_body, query_args
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 
 from ...schemas.home import HomeSchema
-from ...services.auth import shop_profile
-from ...services.overview import overview
+from ...services.shops.auth import shop_profile
+from ...services.shops.overview import overview
 from . import bp
 
 

@@ -17,10 +17,10 @@ from ...schemas.inbox import (
     ReplyResultSchema,
     ThreadPageSchema,
 )
-from ...services import inbox_reads
-from ...services.automations import reply
-from ...services.contacts import contact_view, get_contact
-from ...services.pagination import page
+from ...services.automations.automations import reply
+from ...services.contacts import inbox_reads
+from ...services.contacts.contacts import contact_view, get_contact
+from ...services.ops.pagination import page
 from . import bp
 from .common import json_body, query_args
 

@@ -10,7 +10,7 @@ from ...extensions import db
 from ...models import PrivacyRequest, PrivacyRequestKind
 from ...queueing import enqueue
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
-from ...services import privacy
+from ...services.privacy import privacy
 from . import bp
 from .common import audit_target, json_body
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from ...models import AuditLog
 from ...schemas.campaigns import ListQuerySchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
-from ...services import report_cache, reports
-from ...services.pagination import page
+from ...services.campaigns import report_cache, reports
+from ...services.ops.pagination import page
 from . import bp
 from .common import query_args
 

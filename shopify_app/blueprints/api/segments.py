@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 
 from ...schemas.segments import SegmentCountSchema, SegmentCreateSchema, SegmentSchema, SegmentUpdateSchema
-from ...services import segments
+from ...services.campaigns import segments
 from . import bp
 from .common import audit_target, json_body
 

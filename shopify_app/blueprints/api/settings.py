@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
-from ...services import settings, storefront_metafields
+from ...services.shops import settings, storefront_metafields
 from . import bp
 from .common import json_body
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 
 from ...schemas.signup import SignupLinksSchema
-from ...services import join_page
+from ...services.contacts import join_page
 from . import bp
 
 QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}

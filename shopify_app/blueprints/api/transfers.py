@@ -10,7 +10,7 @@ from ...models import TransferKind, TransferStatus
 from ...queueing import enqueue
 from ...schemas.contacts import ContactListQuerySchema
 from ...schemas.transfers import TransferSchema
-from ...services import contact_transfers, shopify_import
+from ...services.contacts import contact_transfers, shopify_import
 from . import bp
 from .common import audit_target, query_args
 

@@ -1,0 +1,3 @@
+"""Shopify webhooks: recording each delivery once, the handler of every topic, and their
+retention.
+"""

@@ -1,0 +1,168 @@
+"""Recording Shopify webhook deliveries exactly once, and processing them in a job."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from ...bulk import insert_or_nothing
+from ...extensions import db
+from ...inputs import hostile_reason, is_bad_input_error
+from ...metrics import WEBHOOKS
+from ...models import Shop, WebhookEvent, WebhookStatus
+from ...models.types import utcnow
+from ...security.crypto import aad_for, keyring
+from ..campaigns import report_cache
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 5
+PAYLOAD_AAD_COLUMN = "payload_ciphertext"
+
+
+class InvalidPayload(ValueError):
+    """The payload holds what no column can (a NUL, a lone surrogate, a number past 64 bits)."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event_id: int
+    created: bool
+
+
+def record_event(
+    *, shop_domain: str, topic: str, webhook_id: str, event_id: str | None, api_version: str | None, body: bytes
+) -> Recorded:
+    """Insert the delivery keyed by its webhook id, in one statement and one round trip:
+    `INSERT … ON CONFLICT (webhook_id) DO NOTHING RETURNING id`. A replay, even one racing the
+    first delivery, inserts nothing and finds the first."""
+    values = {
+        "shop_id": select(Shop.id).where(Shop.domain == shop_domain).scalar_subquery(),
+        "shop_domain": shop_domain,
+        "topic": topic,
+        "webhook_id": webhook_id,
+        "event_id": event_id,
+        "api_version": api_version,
+        "status": WebhookStatus.RECEIVED,
+        "attempts": 0,
+        "received_at": utcnow(),
+        # Bound to the webhook id, so a payload copied onto another event fails to decrypt.
+        "payload_ciphertext": keyring().encrypt(body.decode("utf-8"), aad=payload_aad(webhook_id)),
+    }
+    inserted = insert_or_nothing(WebhookEvent.__table__, values, conflict=("webhook_id",), returning="id")
+    db.session.commit()
+    if inserted is not None:
+        return Recorded(event_id=int(inserted), created=True)
+    existing = db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.webhook_id == webhook_id))
+    if existing is None:  # the first delivery's row was deleted meanwhile: record this one
+        return record_event(
+            shop_domain=shop_domain,
+            topic=topic,
+            webhook_id=webhook_id,
+            event_id=event_id,
+            api_version=api_version,
+            body=body,
+        )
+    log.info("webhook_replayed", topic=topic, webhook_event_id=existing)
+    return Recorded(event_id=int(existing), created=False)
+
+
+def payload_aad(webhook_id: str) -> str:
+    return aad_for(table="webhook_events", column=PAYLOAD_AAD_COLUMN, shop_id=None) + f":webhook={webhook_id}"
+
+
+Handler = Callable[..., None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*topics: str) -> Callable[[Handler], Handler]:
+    """Register a topic handler: `handler(*, shop: Shop | None, payload: dict, event: WebhookEvent)`.
+
+    Handlers run inside the processing transaction and must be idempotent (a job can run twice).
+    """
+
+    def register(handler: Handler) -> Handler:
+        for topic in topics:
+            HANDLERS[topic] = handler
+        return handler
+
+    return register
+
+
+def process_event(*, event_id: int) -> str:
+    """Run the topic's handler once; safe to call again for a processed event (no-op)."""
+    event = db.session.get(WebhookEvent, event_id, with_for_update=True)
+    if event is None or event.status != WebhookStatus.RECEIVED:
+        db.session.rollback()
+        return "skipped"
+    handler = HANDLERS.get(event.topic)
+    try:
+        if handler is not None:
+            payload = _decrypt_payload(event)
+            if reason := hostile_reason(payload):
+                raise InvalidPayload(reason)
+            shop = db.session.get(Shop, event.shop_id) if event.shop_id else None
+            handler(shop=shop, payload=payload, event=event)
+        _mark(event, WebhookStatus.PROCESSED)
+    except Exception as exc:
+        db.session.rollback()
+        # Bad input fails the same way every time: failed at once, not retried for hours.
+        bad_input = is_bad_input_error(exc) or isinstance(exc, InvalidPayload)
+        _record_failure(event_id, exc, final=bad_input)
+        WEBHOOKS.labels(event.topic if handler else "other", "failed").inc()
+        if bad_input:
+            return "failed (invalid payload)"
+        raise
+    WEBHOOKS.labels(event.topic if handler else "other", "processed").inc()
+    if event.shop_id is not None and event.topic.startswith(("orders/", "customers")):
+        report_cache.invalidate(event.shop_id)  # after the commit: orders and opt-outs change reports
+    outcome = "processed" if handler is not None else "acknowledged (no handler for topic)"
+    log.info("webhook_processed", topic=event.topic, webhook_event_id=event_id, outcome=outcome)
+    return outcome
+
+
+def _decrypt_payload(event: WebhookEvent) -> dict[str, Any]:
+    if event.payload_ciphertext is None:
+        return {}
+    return dict(json.loads(keyring().decrypt(event.payload_ciphertext, aad=payload_aad(event.webhook_id))))
+
+
+def _mark(event: WebhookEvent, status: WebhookStatus) -> None:
+    event.status = status
+    event.processed_at = utcnow()
+    event.attempts += 1
+    event.payload_ciphertext = None  # PII is not kept once the work is done
+    db.session.commit()
+
+
+def _record_failure(event_id: int, exc: Exception, *, final: bool = False) -> None:
+    event = db.session.get(WebhookEvent, event_id)
+    if event is None:
+        return
+    event.attempts += 1
+    event.error = type(exc).__name__  # the class only: messages can carry payload values
+    if final or event.attempts >= MAX_ATTEMPTS:
+        event.status = WebhookStatus.FAILED
+    db.session.commit()
+    log.warning("webhook_failed", topic=event.topic, webhook_event_id=event_id, attempts=event.attempts)
+
+
+def unprocessed_event_ids(*, older_than: timedelta, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Events recorded but never processed (a crash or Redis outage between record and enqueue)."""
+    cutoff = (now or utcnow()) - older_than
+    query = (
+        select(WebhookEvent.id)
+        .where(WebhookEvent.status == WebhookStatus.RECEIVED, WebhookEvent.received_at < cutoff)
+        .order_by(WebhookEvent.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+from . import webhook_handlers  # noqa: E402,F401  (registers the topic handlers)
