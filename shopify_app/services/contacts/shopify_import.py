@@ -49,7 +49,7 @@ from ...models import (
 from ...models.types import utcnow
 from ...queueing import enqueue
 from ..shops.settings import default_region
-from .contact_transfers import TRANSFER_JOB_TIMEOUT, add_errors, fail_transfer, new_contact_row
+from .transfers import TRANSFER_JOB_TIMEOUT, add_errors, fail_transfer, new_contact_row
 from .contacts import ConsentChange, apply_consent
 from .phones import Phone, normalise_phone
 from .pii import phone_hash
