@@ -68,9 +68,9 @@ from shopify_app.extensions import db  # noqa: E402
 from shopify_app.models import Campaign, CampaignState, ConsentState, Contact, Message, MessageState, Shop  # noqa: E402
 from shopify_app.services.billing import credits  # noqa: E402
 from shopify_app.services.campaigns import campaigns  # noqa: E402
-from shopify_app.services.contacts.contact_transfers import new_contact_row  # noqa: E402
 from shopify_app.services.contacts.phones import Phone  # noqa: E402
 from shopify_app.services.contacts.pii import phone_hash  # noqa: E402
+from shopify_app.services.contacts.transfers import new_contact_row  # noqa: E402
 from shopify_app.services.sending import engine as sending  # noqa: E402
 from shopify_app.services.shops.settings import update_settings  # noqa: E402
 from shopify_app.tenancy import shop_scope  # noqa: E402

@@ -10,7 +10,8 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shopify_app.services.contacts.contact_transfers import COLUMN_ALIASES, EXPORT_COLUMNS, EXPORT_ONLY_COLUMNS
+from shopify_app.services.contacts.csv_export import EXPORT_COLUMNS, EXPORT_ONLY_COLUMNS
+from shopify_app.services.contacts.csv_import import COLUMN_ALIASES
 from shopify_app.services.contacts.spreadsheet import read_cell, safe_cell
 
 from .shopify_signing import proxy_query

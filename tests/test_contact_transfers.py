@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from shopify_app.extensions import db, redis_ext
 from shopify_app.models import ConsentEvent, Contact, ContactTransfer, TransferChunk
-from shopify_app.services.contacts import contact_transfers
+from shopify_app.services.contacts import contact_transfers, csv_import
 
 from .redis_contents import redis_contents
 from .test_jobs import drain_if_async
@@ -117,7 +117,7 @@ def test_an_interrupted_import_resumes_after_the_last_committed_batch(api, shop,
     transfer = contact_transfers.start_import(
         shop=shop, stream=io.BytesIO(csv_text(rows, ["phone", "consent"]).encode()), filename="big.csv"
     )
-    original = contact_transfers._import_batch
+    original = csv_import._import_batch
     calls = {"n": 0}
 
     def crash_on_second_batch(*args, **kwargs):
@@ -126,11 +126,11 @@ def test_an_interrupted_import_resumes_after_the_last_committed_batch(api, shop,
             raise RuntimeError("worker killed")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(contact_transfers, "_import_batch", crash_on_second_batch)
+    monkeypatch.setattr(csv_import, "_import_batch", crash_on_second_batch)
     with pytest.raises(RuntimeError):
         contact_transfers.run_import(transfer_id=transfer.id, last_attempt=False)  # RQ retries it
     db.session.rollback()
-    monkeypatch.setattr(contact_transfers, "_import_batch", original)
+    monkeypatch.setattr(csv_import, "_import_batch", original)
     done = contact_transfers.run_import(transfer_id=transfer.id)
     assert (done.processed_rows, done.created_count, done.error_count) == (2500, 2500, 0)
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 2500
@@ -316,7 +316,7 @@ def test_an_import_job_that_raises_on_its_last_attempt_ends_failed_and_retention
 
     transfer = _stored_import(shop)
     calls = {"n": 0}
-    original = contact_transfers._import_batch
+    original = csv_import._import_batch
 
     def crash_on_second_batch(*args, **kwargs):
         calls["n"] += 1
@@ -324,7 +324,7 @@ def test_an_import_job_that_raises_on_its_last_attempt_ends_failed_and_retention
             raise RuntimeError("+14155550001 broke it")  # a message that must not be stored
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(contact_transfers, "_import_batch", crash_on_second_batch)
+    monkeypatch.setattr(csv_import, "_import_batch", crash_on_second_batch)
     with pytest.raises(RuntimeError):
         run_import(transfer.id)  # called directly: no RQ retry is left
     db.session.expire_all()
@@ -343,7 +343,7 @@ def test_an_import_job_that_raises_with_retries_left_stays_resumable(app, shop, 
     from shopify_app.models import ContactTransfer
 
     transfer = _stored_import(shop)
-    monkeypatch.setattr(contact_transfers, "_import_batch", lambda *a, **k: (_ for _ in ()).throw(RuntimeError()))
+    monkeypatch.setattr(csv_import, "_import_batch", lambda *a, **k: (_ for _ in ()).throw(RuntimeError()))
     with pytest.raises(RuntimeError):
         contact_transfers.run_import(transfer_id=transfer.id, last_attempt=False)
     db.session.expire_all()

@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 from shopify_app.clients.shopify import OfflineToken
 from shopify_app.extensions import db
 from shopify_app.models import ConsentEvent, ConsentState, Contact, ContactTransfer, Shop
-from shopify_app.services.contacts import shopify_import
+from shopify_app.services.contacts import shopify_import, shopify_jsonl
 from shopify_app.services.shops import auth
 
 from .conftest import ApiClient, install_shop, open_shop, settle_jobs
@@ -165,7 +165,7 @@ def test_the_jsonl_is_streamed_in_chunks_never_read_whole(world, fake_shopify, m
     fake_shopify.bulk_jsonl[SHOP] = [line(n, f"+1415556{n:04d}") for n in range(2500)]
     pulled = 0
     chunks: list[tuple[int, int]] = []  # (lines in the chunk, lines read from the stream so far)
-    real_lines, real_chunk, real_get = shopify_import.jsonl_lines, shopify_import.import_chunk, requests.get
+    real_lines, real_chunk, real_get = shopify_jsonl.jsonl_lines, shopify_jsonl.import_chunk, requests.get
     gets: list[dict] = []
 
     def counting_lines(response):
@@ -182,9 +182,9 @@ def test_the_jsonl_is_streamed_in_chunks_never_read_whole(world, fake_shopify, m
         gets.append(kwargs)
         return real_get(url, **kwargs)
 
-    monkeypatch.setattr(shopify_import, "jsonl_lines", counting_lines)
-    monkeypatch.setattr(shopify_import, "import_chunk", recording_chunk)
-    monkeypatch.setattr(shopify_import.requests, "get", recording_get)
+    monkeypatch.setattr(shopify_jsonl, "jsonl_lines", counting_lines)
+    monkeypatch.setattr(shopify_jsonl, "import_chunk", recording_chunk)
+    monkeypatch.setattr(shopify_jsonl.requests, "get", recording_get)
     progress = run_import(app, api)
     assert progress["created_count"] == 2500
     assert [size for size, _ in chunks] == [1000, 1000, 500]

@@ -48,6 +48,7 @@ from ...models.types import UTCDateTime, utcnow
 from ...security.crypto import aad_for, keyring
 from ..campaigns.campaigns import cancel_waiting_rows
 from ..campaigns.templates import referenced_template
+from ..contacts.contacts import when_subscribed
 from ..contacts.inbox_replies import check_may_reply, opens_conversation
 from ..ops.pagination import page
 from ..sending.batches import enqueue_batch
@@ -379,6 +380,7 @@ def cancel_pending(*, shop_id: int, kinds: tuple[AutomationKind, ...], contact_i
     return int(result.rowcount or 0)
 
 
+@when_subscribed
 def on_subscribed(contact: Contact, source: ConsentSource) -> None:
     """The welcome automation: once per contact, ever."""
     if source in WELCOMED_SOURCES:

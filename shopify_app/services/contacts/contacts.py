@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from ...security.crypto import normalise_email
 from ..ops.pagination import page
 from ..shops.owned import owned
 from ..shops.settings import default_region
+from . import shopify_consent
 from .phones import Phone, mask_phone, normalise_phone
 from .pii import email_hash, phone_hash
 
@@ -137,6 +138,18 @@ def remove_tag(*, shop: Shop, contact_id: int, tag: str) -> Contact:
     return contact
 
 
+# Who hears of a new subscriber (the welcome automation): packages that build on contacts
+# register with `when_subscribed`, since this module cannot import them without a cycle.
+_subscribed_listeners: dict[str, Callable[[Contact, ConsentSource], None]] = {}
+
+
+def when_subscribed(listener: Callable[[Contact, ConsentSource], None]) -> Callable[[Contact, ConsentSource], None]:
+    """Decorator: `listener(contact, source)` runs inside `apply_consent`, in its transaction,
+    each time a contact becomes subscribed who was not."""
+    _subscribed_listeners[f"{listener.__module__}.{listener.__qualname__}"] = listener
+    return listener
+
+
 def apply_consent(contact: Contact, change: ConsentChange) -> bool:
     """Move the contact to `change.state` and append the consent event; False if unchanged."""
     if contact.consent_state == change.state and change.state != ConsentState.SUBSCRIBED:
@@ -163,9 +176,7 @@ def apply_consent(contact: Contact, change: ConsentChange) -> bool:
     )
     event.ip = change.ip
     db.session.add(event)
-    from .shopify_consent import record  # the outbox row, in this same transaction
-
-    record(contact, previous=previous, source=change.source, at=now)
+    shopify_consent.record(contact, previous=previous, source=change.source, at=now)  # the outbox row, this transaction
     if change.state == ConsentState.SUBSCRIBED:
         # Fresh consent given by the shopper or merchant lifts an earlier opt-out suppression.
         db.session.execute(
@@ -174,9 +185,8 @@ def apply_consent(contact: Contact, change: ConsentChange) -> bool:
             )
         )
     if newly_subscribed:
-        from ..automations.automations import on_subscribed  # automations build on contacts
-
-        on_subscribed(contact, change.source)
+        for listener in _subscribed_listeners.values():
+            listener(contact, change.source)
     return True
 
 

@@ -2,7 +2,8 @@
 
 The disclosure is rendered here, on the server, from the shop's name and settings in the
 shopper's language; a sign-up from the page names the form's version and stores this text again,
-never a text the form posted, so the consent kept is exactly the consent shown.
+never a text the form posted, so the consent kept is exactly the consent shown. The countries
+the form accepts (`allowed_countries`) are decided here too, for sign-up and the theme blocks.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from typing import Literal
 
 import phonenumbers
 import segno
+import structlog
 
 from ...config import current_config
+from ...errors import Forbidden
 from ...models import Shop
 from ...storefront_text import say
 from ..sending.senders import owned_numbers
-from ..shops.settings import load_settings
+from ..shops.settings import default_region, load_settings
+
+log = structlog.get_logger(__name__)
 
 # Form version -> the storefront_text key of the disclosure it shows. A new wording is a new
 # version, so a page rendered before a change still stores what it showed.
@@ -78,6 +83,24 @@ def disclosure(*, shop: Shop, language: str, version: str = CURRENT_FORM) -> Dis
 def consent_text(*, shop: Shop, version: str, language: str) -> str:
     """What a sign-up from the join page (form `version`) stores as the consent it gave."""
     return disclosure(shop=shop, language=language, version=version).text
+
+
+def allowed_countries(shop: Shop) -> set[str]:
+    """Where sign-up texts may go: `signup_countries`, else the home country (`default_country`,
+    else the shop's country from Shopify). With none of them every number is foreign, so none is
+    accepted: each opt-in text costs the merchant money, foreign ones more (fail closed)."""
+    configured = load_settings(shop)["signup_countries"]
+    if configured:
+        return set(configured)
+    region = default_region(shop)
+    if region:
+        return {region.upper()}
+    log.warning("signup_refused_no_countries", shop_id=shop.id)
+    raise Forbidden(
+        "This shop has not chosen which countries may sign up for texts yet.",
+        code="signup_countries_required",
+        details={"settings": ["signup_countries", "default_country"]},
+    )
 
 
 def join_url(shop: Shop) -> str:

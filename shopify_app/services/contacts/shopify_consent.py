@@ -21,11 +21,14 @@ import structlog
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from ...clients.shopify import ShopifyError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
 from ...config import current_config
 from ...extensions import db, redis_ext
 from ...job_names import PUSH_CONSENT
 from ...models import ConsentSource, ConsentState, Contact, OutboxStatus, Shop, ShopifyConsentSync, ShopifySyncState
 from ...models.types import utcnow
+from ..shops.auth import ShopNeedsReauth, admin_query
+from ..shops.settings import load_settings
 
 log = structlog.get_logger(__name__)
 
@@ -149,9 +152,6 @@ def _push_locked(contact_id: int) -> str:
 
 
 def _send(shop: Shop, contact: Contact, row: ShopifyConsentSync) -> OutboxStatus:
-    from ...clients.shopify import ShopifyError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
-    from ..shops.auth import ShopNeedsReauth, admin_query
-
     consent: dict[str, Any] = {"marketingState": row.marketing_state, "consentUpdatedAt": row.consent_at.isoformat()}
     if row.opt_in_level:
         consent["marketingOptInLevel"] = row.opt_in_level
@@ -204,8 +204,6 @@ def _payload(data: dict[str, Any], operation: str) -> dict[str, Any]:
 
 
 def _adds_subscribers(shop: Shop) -> bool:
-    from ..shops.settings import load_settings
-
     return bool(load_settings(shop)["add_subscribers_to_shopify"])
 
 

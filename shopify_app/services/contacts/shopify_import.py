@@ -2,68 +2,43 @@
 
     start (API, install) -> job begin: bulkOperationRunQuery over the shop's customers
                          -> job poll: `node(id:)`, re-enqueued with backoff while it runs
-                         -> COMPLETED: its JSONL streamed from `url`, CHUNK_LINES lines a chunk
+                         -> COMPLETED: its JSONL streamed from `url` (shopify_jsonl.py)
 
-An import is a `ContactTransfer` of kind `shopify_import`, so the admin follows it like a CSV
-import (GET /api/contacts/imports/<id>). One runs at a time per shop (a partial unique index);
+This module owns the bulk operation: starting it, polling it, and ending the import. An import
+is a `ContactTransfer` of kind `shopify_import`, so the admin follows it like a CSV import
+(GET /api/contacts/imports/<id>). One runs at a time per shop (a partial unique index);
 starting again while one runs answers the running one. Nothing waits in a web request: every
 Shopify call happens in a job, and a poll that finds the operation still running enqueues the
-next poll instead of sleeping.
-
-Only customers whose SMS `marketingState` is SUBSCRIBED and whose phone parses become contacts,
-subscribed with source `shopify` and Shopify's consent time. Idempotent: a re-run (or a resumed
-chunk) finds the numbers already subscribed and changes nothing. A number that opted out here
-(or was suppressed after opting out) is never resubscribed by an import: Shopify's record may be
-older than the shopper's STOP, and a fresh opt-in reaches us through its own webhook instead.
-Invalid phones are counted as errors on their line, never a crash.
+next poll instead of sleeping. Which customers become contacts, and how, is shopify_jsonl.py's.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
-from itertools import islice
+from datetime import timedelta
 from typing import Any
 
-import requests
 import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ...bulk import bulk_insert, insert_new
-from ...errors import ValidationFailed
+from ...clients.shopify import ShopifyError, ShopifyGraphQLError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
+from ...config import current_config
 from ...extensions import db, redis_ext
 from ...job_names import SHOPIFY_IMPORT_BEGIN, SHOPIFY_IMPORT_POLL
-from ...models import (
-    ConsentEvent,
-    ConsentSource,
-    ConsentState,
-    Contact,
-    ContactTransfer,
-    Shop,
-    Suppression,
-    TransferKind,
-    TransferStatus,
-)
+from ...models import ContactTransfer, Shop, TransferKind, TransferStatus
 from ...models.types import utcnow
 from ...queueing import JobRef
-from ..shops.settings import default_region
-from .contact_transfers import TRANSFER_JOB_TIMEOUT, add_errors, fail_transfer, new_contact_row
-from .contacts import ConsentChange, apply_consent
-from .phones import Phone, normalise_phone
-from .pii import phone_hash
-from .shopify_customers import parse_shopify_time
+from ..shops.auth import ShopNeedsReauth, admin_query, on_install
+from .shopify_jsonl import DownloadInterrupted, import_jsonl
+from .transfers import TRANSFER_JOB_TIMEOUT, fail_transfer
 
 log = structlog.get_logger(__name__)
 
-CHUNK_LINES = 1000
 MAX_POLLS = 240  # with waits capped at POLL_MAX_WAIT: about four hours
 POLL_MAX_WAIT = 60
-DOWNLOAD_TIMEOUT = (3.05, 60.0)  # connect, and between bytes of the stream
 STILL_RUNNING = frozenset({"CREATED", "RUNNING"})
-CONSENT_TEXT = "Subscribed to SMS marketing in Shopify ({level}); imported from Shopify"
 
 # Shopify's customer search has no documented SMS-consent filter (and a filter it did not know
 # would quietly export nobody), so every customer is exported and the streaming skips the rest.
@@ -86,10 +61,6 @@ NEEDS_REAUTH = "Shopify no longer accepts the app's access to this shop; open th
 
 class ImportFailed(Exception):
     """Shopify answered in a way no retry changes: the import ends `failed` with this reason."""
-
-
-class DownloadInterrupted(Exception):
-    """The JSONL could not be read to its end; a later poll resumes after the last committed chunk."""
 
 
 # --- starting ------------------------------------------------------------------------------------
@@ -135,12 +106,11 @@ def start(*, shop: Shop) -> tuple[ContactTransfer, bool]:
     return transfer, True
 
 
+@on_install
 def start_at_install(*, shop: Shop) -> None:
     """An install or reinstall: the import runs as a job, never inside the install request.
     A reinstall imports again too: subscribers may have joined in Shopify meanwhile, the shop's
     contacts may have been erased (shop/redact), and the import adds nothing twice."""
-    from ...config import current_config
-
     if current_config()["SHOPIFY_IMPORT_ON_INSTALL"]:
         start(shop=shop)
 
@@ -265,15 +235,6 @@ def _ending_on_failure(transfer: ContactTransfer, last_attempt: bool) -> Iterato
 
 def _query(shop: Shop, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     """One Admin GraphQL call; permanent refusals become ImportFailed, transient ones propagate."""
-    from ...clients.shopify import (
-        ShopifyError,
-        ShopifyGraphQLError,
-        ShopifyRateLimited,
-        ShopifyTimeout,
-        ShopifyUnavailable,
-    )
-    from ..shops.auth import ShopNeedsReauth, admin_query
-
     try:
         return dict(admin_query(shop, query, variables))
     except ShopNeedsReauth:
@@ -301,157 +262,3 @@ def _run_bulk_query(shop: Shop) -> str:
     if current.get("status") in STILL_RUNNING:
         raise ImportFailed("Shopify is already running another bulk export for this app; try again when it ends.")
     raise ImportFailed(f"Shopify did not start the export of its customers ({', '.join(codes) or 'no operation'}).")
-
-
-# --- streaming the JSONL -------------------------------------------------------------------------
-
-
-def import_jsonl(shop: Shop, transfer: ContactTransfer, url: str) -> None:
-    """Stream the operation's JSONL (never the whole file in memory), CHUNK_LINES lines at a
-    time, each chunk committed with the progress; a retry resumes after the committed lines.
-    The URL is a signed download link: it gets no access token."""
-    try:
-        with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT) as response:
-            if response.status_code != 200:  # an expired link: the next poll asks for a new one
-                raise DownloadInterrupted(f"HTTP {response.status_code}")
-            lines = islice(jsonl_lines(response), transfer.processed_rows, None)
-            for chunk in chunked(lines, CHUNK_LINES):
-                import_chunk(shop, transfer, chunk)
-    except requests.RequestException as exc:
-        raise DownloadInterrupted(type(exc).__name__) from None
-
-
-def jsonl_lines(response: requests.Response) -> Iterator[bytes]:
-    for line in response.iter_lines(chunk_size=64 * 1024):
-        if line.strip():
-            yield line
-
-
-def chunked(lines: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    chunk: list[bytes] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def import_chunk(shop: Shop, transfer: ContactTransfer, lines: list[bytes]) -> None:
-    """One chunk of JSONL lines in one transaction: new numbers inserted in bulk, existing
-    contacts subscribed unless they opted out here, then the progress committed."""
-    first_line = transfer.processed_rows + 1
-    errors: list[dict[str, Any]] = []
-    subscribers = _subscribers(shop, lines, first_line, errors)
-    digests = [subscriber[2] for subscriber in subscribers]
-    existing = {
-        contact.phone_hash: contact
-        for contact in db.session.scalars(
-            select(Contact).where(Contact.shop_id == shop.id, Contact.phone_hash.in_(digests))
-        )
-    }
-    suppressed = set(
-        db.session.scalars(
-            select(Suppression.phone_hash).where(Suppression.shop_id == shop.id, Suppression.phone_hash.in_(digests))
-        )
-    )
-    new_rows, events = [], {}
-    for line_number, phone, digest, customer_id, consented_at, level in subscribers:
-        contact = existing.get(digest)
-        if digest in suppressed or (
-            contact is not None and contact.consent_state == ConsentState.UNSUBSCRIBED and contact.unsubscribed_at
-        ):
-            # Opted out here: never resubscribed by an import (see the module docstring).
-            errors.append({"row": line_number, "field": "consent", "error": "Unsubscribed here; left unsubscribed."})
-        elif contact is None:
-            row = new_contact_row(shop, phone, digest, {}, ConsentState.SUBSCRIBED)
-            row.update(consent_source=ConsentSource.SHOPIFY, consented_at=consented_at, shopify_customer_id=customer_id)
-            new_rows.append(row)
-            events[digest] = CONSENT_TEXT.format(level=level)
-        else:
-            transfer.updated_count += _subscribe_existing(contact, customer_id, consented_at, level)
-    inserted = insert_new(
-        Contact.__table__, new_rows, conflict=("shop_id", "phone_hash"), returning=("id", "phone_hash")
-    )
-    now = utcnow()
-    bulk_insert(
-        ConsentEvent.__table__,
-        [
-            {
-                "shop_id": shop.id,
-                "contact_id": contact_id,
-                "state": ConsentState.SUBSCRIBED,
-                "source": ConsentSource.SHOPIFY,
-                "consent_text": events[digest],
-                "occurred_at": now,
-            }
-            for contact_id, digest in inserted
-        ],
-    )
-    transfer.created_count += len(inserted)
-    transfer.processed_rows += len(lines)
-    add_errors(transfer, errors)
-    db.session.commit()
-    log.info(
-        "shopify_import_chunk",
-        shop_id=shop.id,
-        transfer_id=transfer.id,
-        lines=len(lines),
-        created=len(inserted),
-        errors=len(errors),
-    )
-
-
-def _subscribers(
-    shop: Shop, lines: list[bytes], first_line: int, errors: list[dict[str, Any]]
-) -> list[tuple[int, Phone, str, int | None, datetime, str]]:
-    """The chunk's SMS subscribers with a valid phone, each number once:
-    (line, phone, blind index, customer id, consent time, opt-in level)."""
-    region = default_region(shop)
-    now = utcnow()
-    found, seen = [], set()
-    for offset, raw in enumerate(lines):
-        line_number = first_line + offset
-        try:
-            customer = json.loads(raw)
-        except ValueError:
-            errors.append({"row": line_number, "field": "line", "error": "Not a JSON object."})
-            continue
-        consent = customer.get("smsMarketingConsent") if isinstance(customer, dict) else None
-        if not isinstance(consent, dict) or consent.get("marketingState") != "SUBSCRIBED":
-            continue  # not an SMS subscriber in Shopify: nothing to import
-        try:
-            phone = normalise_phone(customer.get("phone"), default_region=region)
-        except ValidationFailed:
-            errors.append({"row": line_number, "field": "phone", "error": "Not a valid phone number."})
-            continue
-        digest = phone_hash(phone.e164, shop_id=shop.id)
-        if digest in seen:
-            continue
-        seen.add(digest)
-        consented_at = min(parse_shopify_time(consent.get("consentUpdatedAt")) or now, now)
-        level = str(consent.get("marketingOptInLevel") or "opt-in level unknown")[:32]
-        found.append((line_number, phone, digest, _customer_id(customer.get("id")), consented_at, level))
-    return found
-
-
-def _subscribe_existing(contact: Contact, customer_id: int | None, consented_at: datetime, level: str) -> bool:
-    """An existing contact who never opted out here (no consent yet, or a pending double opt-in):
-    subscribed with Shopify's consent time; True if so. One already subscribed stays as it is,
-    so a re-run changes nothing."""
-    if contact.shopify_customer_id is None and customer_id is not None:
-        contact.shopify_customer_id = customer_id
-    if contact.consent_state == ConsentState.SUBSCRIBED:
-        return False
-    text = CONSENT_TEXT.format(level=level)
-    apply_consent(
-        contact, ConsentChange(state=ConsentState.SUBSCRIBED, source=ConsentSource.SHOPIFY, consent_text=text)
-    )
-    contact.consented_at = consented_at
-    return True
-
-
-def _customer_id(gid: object) -> int | None:
-    tail = str(gid or "").rsplit("/", 1)[-1]
-    return int(tail) if tail.isdigit() and len(tail) < 19 else None

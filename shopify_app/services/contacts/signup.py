@@ -17,15 +17,16 @@ import structlog
 from sqlalchemy import select
 
 from ...clients.mitto import MittoError, MittoRejected, MittoTimeout, OutboundSms
-from ...errors import Forbidden, NotFound, TooManyRequests
+from ...errors import NotFound, TooManyRequests
 from ...extensions import db, redis_ext, sms_backend
 from ...job_names import SEND_DOUBLE_OPT_IN
 from ...models import ConsentEvent, ConsentSource, ConsentState, Contact, Shop
 from ...security.link_tokens import LinkClaims, link_url, make_link_token
 from ..sending.ratelimit import KEY_PREFIX as RATE_KEY_PREFIX
 from ..sending.ratelimit import FixedWindowLimit
-from ..shops.settings import default_region, load_settings, sender_for
+from ..shops.settings import default_region, sender_for
 from .contacts import ConsentChange, apply_consent, contact_phone, create_or_merge
+from .join_page import allowed_countries
 from .phones import normalise_phone, phone_error
 from .pii import limit_subject
 
@@ -72,24 +73,6 @@ def _enforce(scope: str, *, shop_id: int, value: str) -> None:
             retry_after=math.ceil(decision.retry_after),
             details={"scope": scope},
         )
-
-
-def allowed_countries(shop: Shop) -> set[str]:
-    """Where sign-up texts may go: `signup_countries`, else the home country (`default_country`,
-    else the shop's country from Shopify). With none of them every number is foreign, so none is
-    accepted: each opt-in text costs the merchant money, foreign ones more (fail closed)."""
-    configured = load_settings(shop)["signup_countries"]
-    if configured:
-        return set(configured)
-    region = default_region(shop)
-    if region:
-        return {region.upper()}
-    log.warning("signup_refused_no_countries", shop_id=shop.id)
-    raise Forbidden(
-        "This shop has not chosen which countries may sign up for texts yet.",
-        code="signup_countries_required",
-        details={"settings": ["signup_countries", "default_country"]},
-    )
 
 
 def sign_up(*, shop: Shop, form: Mapping[str, Any], ip: str | None, user_agent: str | None) -> SignupResult:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import exists, select
@@ -107,6 +108,26 @@ def _sent_campaign(shop: Shop, *, template: Template, segment: Segment) -> Campa
     db.session.add(campaign)
     db.session.flush()
     figures = estimate(shop=shop, campaign=campaign)
+    messages = _sent_messages(shop, campaign, figures, launched=launched, sent_at=sent_at)
+    sent = [message for message in messages if message.state == MessageState.SENT]
+    held = _charge_launch(shop, campaign, messages, sent)
+    campaign.audience = segment_filters(segment)
+    campaign.state, campaign.launched_at, campaign.completed_at = CampaignState.COMPLETED, launched, sent_at
+    campaign.recipients, campaign.credits_reserved = len(messages), held
+    campaign.estimated_segments = figures["credits_per_message"]
+    db.session.flush()
+    credits.finalize_campaign(campaign=campaign)  # what the skipped held goes back
+    _shorten_links(shop, campaign, sent)
+    db.session.commit()
+    log.info("demo_campaign_written", shop_id=shop.id, campaign_id=campaign.id, recipients=len(messages))
+    return campaign
+
+
+def _sent_messages(
+    shop: Shop, campaign: Campaign, figures: dict[str, Any], *, launched: datetime, sent_at: datetime
+) -> list[Message]:
+    """One message per contact of the audience: sent where a sender serves its country,
+    skipped (no_sender_for_country) elsewhere; flushed, so they have ids."""
     recipients = db.session.scalars(
         select(Contact)
         .where(Contact.id.in_(audience(shop=shop, campaign=campaign).scalar_subquery()))
@@ -135,20 +156,23 @@ def _sent_campaign(shop: Shop, *, template: Template, segment: Segment) -> Campa
         messages.append(message)
     db.session.add_all(messages)
     db.session.flush()
+    return messages
+
+
+def _charge_launch(shop: Shop, campaign: Campaign, messages: list[Message], sent: list[Message]) -> int:
+    """The credits a launch holds (granted first, so the demo costs the shop nothing) and the
+    sent messages' debits; returns the credits held."""
     held = sum(message.held_credits or 0 for message in messages)
     if held:
         credits.grant(shop_id=shop.id, amount=held, key=f"grant:demo:c{campaign.id}", note="Demo: the sample campaign")
     credits.reserve_for_launch(shop=shop, campaign=campaign, amount=held)
-    sent = [message for message in messages if message.state == MessageState.SENT]
     credits.debit_messages(
         shop_id=shop.id, campaign_id=campaign.id, charges=[(message.id, message.credits or 0) for message in sent]
     )
-    campaign.audience = segment_filters(segment)
-    campaign.state, campaign.launched_at, campaign.completed_at = CampaignState.COMPLETED, launched, sent_at
-    campaign.recipients, campaign.credits_reserved = len(messages), held
-    campaign.estimated_segments = figures["credits_per_message"]
-    db.session.flush()
-    credits.finalize_campaign(campaign=campaign)  # what the skipped held goes back
+    return held
+
+
+def _shorten_links(shop: Shop, campaign: Campaign, sent: list[Message]) -> None:
     hosts = links.allowed_hosts(shop)
     for message in sent:
         _text, rows = links.shorten(
@@ -160,9 +184,6 @@ def _sent_campaign(shop: Shop, *, template: Template, segment: Segment) -> Campa
             contact_id=message.contact_id,
         )
         links.store(rows)
-    db.session.commit()
-    log.info("demo_campaign_written", shop_id=shop.id, campaign_id=campaign.id, recipients=len(messages))
-    return campaign
 
 
 def _delivery_reports(campaign: Campaign) -> None:

@@ -20,7 +20,7 @@ from ...extensions import db
 from ...models import TransferChunk, WebhookEvent
 from ...models.sealed import Sealed, sealed_attributes
 from ...security.crypto import aad_for, keyring
-from ..contacts.contact_transfers import chunk_aad
+from ..contacts.transfers import chunk_aad
 from ..webhooks.webhook_intake import payload_aad
 
 log = structlog.get_logger(__name__)

@@ -25,7 +25,7 @@ from ...models import ContactTransfer, PrivacyRequest, PrivacyRequestKind, Shop,
 from ...security.crypto import normalise_email
 from ..campaigns import report_cache
 from ..contacts import signup
-from ..contacts.contact_transfers import fail_transfer
+from ..contacts.transfers import fail_transfer
 
 ERASED = "erased"
 

@@ -9,6 +9,7 @@ exchange, which is also how the embedded flow reinstalls an uninstalled shop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -45,10 +46,20 @@ REFRESH_LOCK = "sms_blossom:shop-token-refresh:{shop_id}"
 # gateway error), and a longer Retry-After is passed on to the client instead of slept through.
 EXCHANGE_MAX_ATTEMPTS = 2
 EXCHANGE_MAX_RETRY_WAIT = 1.0
+# What an install (or reinstall) starts besides the shop's own rows: packages that build on
+# this one (contacts/shopify_import.py) register here with `on_install`, since this module
+# cannot import them without an import cycle.
+_install_hooks: dict[str, Callable[..., None]] = {}
 
 
 class ShopNeedsReauth(Exception):
     """The shop has no usable offline token; a merchant must open the app (token exchange)."""
+
+
+def on_install(hook: Callable[..., None]) -> Callable[..., None]:
+    """Decorator: `hook(shop=...)` runs after each install or reinstall is committed."""
+    _install_hooks[f"{hook.__module__}.{hook.__qualname__}"] = hook
+    return hook
 
 
 def shopify_settings() -> ShopifySettings:
@@ -112,9 +123,8 @@ def _install(*, domain: str, token: OfflineToken) -> Shop:
     db.session.commit()
     log.info("shop_installed", shop_id=shop.id)
     if installing:
-        from ..contacts.shopify_import import start_at_install  # builds on contacts, which build on auth
-
-        start_at_install(shop=shop)
+        for hook in _install_hooks.values():
+            hook(shop=shop)
     storefront_metafields.schedule_sync(shop)  # the theme blocks' settings and disclosure
     return shop
 

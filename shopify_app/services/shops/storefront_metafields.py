@@ -33,6 +33,7 @@ from ...job_names import SYNC_METAFIELDS
 from ...models import Shop
 from ...storefront_text import LANGUAGES, say
 from ..contacts import join_page
+from ..contacts.join_page import allowed_countries
 from .settings import default_region, load_settings
 
 log = structlog.get_logger(__name__)
@@ -63,8 +64,6 @@ class MetafieldsDeferred(Exception):
 
 
 def _countries(shop: Shop) -> list[dict[str, str]]:
-    from ..contacts.signup import allowed_countries
-
     try:
         allowed = allowed_countries(shop)
     except AppError:  # no country chosen yet: the blocks show nothing rather than a refused form

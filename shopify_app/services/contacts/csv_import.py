@@ -1,0 +1,334 @@
+"""CSV import of contacts, streamed through the upload's sealed chunks (transfers.py).
+
+The upload is stored in 1 MB pieces and its rows processed in batches of 1,000 with one query
+per batch to find existing numbers and bulk INSERTs for new contacts, consent events and tags,
+so memory stays flat whatever the file size. A run resumes after the last committed batch.
+Only rows with explicit consent become `subscribed`; numbers that opted out before (the
+suppression list) never do through an import. Our own export (csv_export.py) imports back:
+every column it writes is read (or, for our own ids and dates, deliberately left), its
+`consent_state` is the consent column, and its spreadsheet escapes are undone.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+import structlog
+from sqlalchemy import delete, select
+
+from ...bulk import bulk_insert, insert_new
+from ...errors import NotFound, ValidationFailed
+from ...extensions import db
+from ...models import (
+    ConsentEvent,
+    ConsentSource,
+    ConsentState,
+    Contact,
+    ContactTag,
+    ContactTransfer,
+    Shop,
+    Suppression,
+    TransferChunk,
+    TransferKind,
+    TransferStatus,
+)
+from ...models.types import utcnow
+from ...schemas.contacts import validate_birthday
+from ...security.crypto import normalise_email
+from ..shops.settings import default_region
+from .phones import Phone, normalise_phone
+from .pii import phone_hash
+from .spreadsheet import read_cell
+from .transfers import CHUNK_BYTES, add_errors, fail_transfer, mark_failed, new_contact_row, read_chunks, store_chunks
+
+log = structlog.get_logger(__name__)
+
+BATCH_ROWS = 1000
+INLINE_MAX_ROWS = 1000
+CONSENT_YES = frozenset({"yes", "y", "true", "1", "subscribed", "opted_in", "opt_in"})
+CONSENT_PENDING = "pending"  # asked for texts, not confirmed yet: kept so, never texted marketing
+COLUMN_ALIASES = {
+    "phone": ("phone", "phone number", "phone_number", "mobile", "sms phone", "default address phone"),
+    "first_name": ("first_name", "first name", "firstname"),
+    "last_name": ("last_name", "last name", "lastname"),
+    "email": ("email", "email address"),
+    "birthday": ("birthday", "birth_date", "date of birth"),
+    "tags": ("tags",),
+    "consent": ("consent", "consent_state", "sms_consent", "accepts sms marketing", "accepts_sms", "sms marketing"),
+    "consent_text": ("consent_text", "consent text"),
+    # What an export says of the consent it holds: kept in the import's consent event as the
+    # file's claim (the event itself is the import, now).
+    "consent_source": ("consent_source",),
+    "consented_at": ("consented_at",),
+}
+# Export columns the import leaves alone: our own ids and dates, and the country, which comes
+
+
+def _lines(pieces: Iterable[bytes]) -> Iterator[str]:
+    """Decode UTF-8 (BOM tolerated) across chunk boundaries and yield text lines."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+    pending = ""
+    for piece in pieces:
+        # Old Mac exports end lines with a bare CR, which the csv module refuses mid-line.
+        pending = (pending + decoder.decode(piece)).replace("\r\n", "\n").replace("\r", "\n")
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield line + "\n"  # a NUL in a row is that row's error (_import_rows)
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+def start_import(*, shop: Shop, stream: IO[bytes], filename: str | None) -> ContactTransfer:
+    """Store the upload encrypted and count its rows; the caller decides inline or job."""
+    name = (filename or "").replace("\x00", "")[:255] or None  # PostgreSQL text refuses NUL
+    transfer = ContactTransfer(shop_id=shop.id, kind=TransferKind.IMPORT, filename=name)
+    db.session.add(transfer)
+    db.session.flush()
+    newlines = 0
+
+    def pieces() -> Iterator[bytes]:
+        nonlocal newlines
+        while piece := stream.read(CHUNK_BYTES):
+            newlines += piece.count(b"\n")
+            yield piece
+
+    store_chunks(transfer, pieces())
+    transfer.total_rows = max(newlines, 1) - 1 if newlines else 0  # header line excluded
+    db.session.commit()
+    return transfer
+
+
+@dataclass
+class _Batch:
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # rows refused before parsing
+    skipped: int = 0
+
+
+def _header_map(fieldnames: list[str] | None) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in fieldnames or []:
+        key = name.strip().lower()
+        for canonical, aliases in COLUMN_ALIASES.items():
+            if key in aliases and canonical not in found:
+                found[canonical] = name
+    return found
+
+
+def run_import(*, transfer_id: int, last_attempt: bool = True) -> ContactTransfer:
+    """Import the stored file, resuming after the last committed batch. An unexpected error
+    propagates; on the `last_attempt` (inline, or RQ's final retry) the import is first marked
+    `failed`, so no import stays `running` with no one left to finish it."""
+    try:
+        return _run_import(transfer_id)
+    except Exception as exc:
+        db.session.rollback()
+        if last_attempt:
+            fail_transfer(transfer_id=transfer_id, reason=f"The import stopped on an error ({type(exc).__name__}).")
+        raise
+
+
+def _run_import(transfer_id: int) -> ContactTransfer:
+    transfer = db.session.get(ContactTransfer, transfer_id)
+    if transfer is None or transfer.status in (TransferStatus.COMPLETED, TransferStatus.FAILED):
+        raise NotFound("No such pending import.")
+    shop = db.session.get(Shop, transfer.shop_id)
+    assert shop is not None
+    transfer.status = TransferStatus.RUNNING
+    db.session.commit()
+    reader = csv.DictReader(_lines(read_chunks(transfer)))
+    try:
+        columns = _header_map(reader.fieldnames)
+    except csv.Error as exc:
+        return mark_failed(transfer, f"The file is not valid CSV near line {reader.line_num}: {exc}.")
+    if "phone" not in columns:
+        return mark_failed(transfer, "The file has no phone column (expected one of: phone, mobile, phone number).")
+    if "consent" not in columns and transfer.processed_rows == 0:
+        add_errors(
+            transfer,
+            [{"row": 1, "field": "consent", "error": "No consent column: every row is imported without SMS consent."}],
+        )
+    try:
+        return _import_rows(shop, transfer, reader, columns)
+    except csv.Error as exc:  # what a shopper's file holds must never crash the job
+        db.session.rollback()
+        return mark_failed(transfer, f"The file is not valid CSV near line {reader.line_num}: {exc}.")
+
+
+def _import_rows(
+    shop: Shop, transfer: ContactTransfer, reader: csv.DictReader, columns: dict[str, str]
+) -> ContactTransfer:
+    batch = _Batch()
+    seen: set[str] = set()
+    for index, raw in enumerate(reader):
+        row_number = index + 2  # 1-based, after the header
+        if index < transfer.processed_rows:
+            continue  # resumed run: these rows were committed before
+        row = {key: read_cell(raw.get(column) or "").strip() for key, column in columns.items()}
+        if nul := [key for key, value in row.items() if "\x00" in value]:
+            # PostgreSQL refuses NUL in text: the row is refused alone, counted like any other.
+            batch.errors.extend({"row": row_number, "field": key, "error": "Contains a NUL byte."} for key in nul)
+            batch.skipped += 1
+        else:
+            batch.rows.append((row_number, row))
+        if len(batch.rows) + batch.skipped >= BATCH_ROWS:
+            _import_batch(shop, transfer, batch, seen)
+            batch = _Batch()
+    _import_batch(shop, transfer, batch, seen)
+    transfer.status = TransferStatus.COMPLETED
+    transfer.total_rows = transfer.processed_rows
+    transfer.finished_at = utcnow()
+    # The upload holds shoppers' PII; once imported there is no reason to keep it.
+    db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id == transfer.id))
+    db.session.commit()
+    log.info(
+        "contact_import_completed",
+        shop_id=shop.id,
+        transfer_id=transfer.id,
+        rows=transfer.processed_rows,
+        created=transfer.created_count,
+        errors=transfer.error_count,
+    )
+    return transfer
+
+
+def _row_profile(row: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Validated optional fields, and the names of the fields that were dropped as invalid."""
+    profile: dict[str, Any] = {}
+    dropped: list[str] = []
+    for name in ("first_name", "last_name"):
+        if row.get(name):
+            profile[name] = row[name][:100]
+    if row.get("email"):
+        if "@" in row["email"] and len(row["email"]) <= 254:
+            profile["email"] = normalise_email(row["email"])
+        else:
+            dropped.append("email")
+    if row.get("birthday"):
+        try:
+            validate_birthday(row["birthday"])
+            profile["birthday"] = row["birthday"]
+        except Exception:  # marshmallow.ValidationError; the row still imports without it
+            dropped.append("birthday")
+    tags = [tag.strip()[:64] for tag in row.get("tags", "").split(",") if tag.strip()]
+    profile["tags"] = list(dict.fromkeys(tags))[:50]
+    return profile, dropped
+
+
+def _parse_batch(
+    shop: Shop, batch: _Batch, seen: set[str], errors: list[dict[str, Any]]
+) -> list[tuple[int, dict[str, str], Phone, str]]:
+    """Rows with a valid phone not seen earlier in the file, as (row, fields, phone, hash)."""
+    parsed = []
+    region = default_region(shop)  # once per batch: it loads the shop's settings
+    for row_number, row in batch.rows:
+        try:
+            phone = normalise_phone(row.get("phone"), default_region=region)
+        except ValidationFailed:
+            errors.append({"row": row_number, "field": "phone", "error": "Not a valid phone number."})
+            continue
+        digest = phone_hash(phone.e164, shop_id=shop.id)
+        if digest in seen:
+            errors.append({"row": row_number, "field": "phone", "error": "Duplicate of an earlier row."})
+            continue
+        seen.add(digest)
+        parsed.append((row_number, row, phone, digest))
+    return parsed
+
+
+def _hashes_in(model: Any, shop: Shop, digests: list[str]) -> set[str]:
+    if not digests:
+        return set()
+    return set(
+        db.session.scalars(select(model.phone_hash).where(model.shop_id == shop.id, model.phone_hash.in_(digests)))
+    )
+
+
+def _row_consent(row: Mapping[str, str]) -> ConsentState:
+    """Explicit consent only: a yes (or an export's `subscribed`) subscribes, `pending` stays
+    pending (the shopper asked and has not confirmed), anything else is no consent."""
+    value = row.get("consent", "").lower()
+    if value in CONSENT_YES:
+        return ConsentState.SUBSCRIBED
+    return ConsentState.PENDING if value == CONSENT_PENDING else ConsentState.UNSUBSCRIBED
+
+
+def _file_claim(row: Mapping[str, str]) -> str:
+    """How and when the file (our export) says consent was first given, when it names a known
+    source and a real time; only those two, never free text from the file."""
+    source, when = row.get("consent_source", ""), row.get("consented_at", "")
+    if source not in {known.value for known in ConsentSource}:
+        return ""
+    try:
+        at = datetime.fromisoformat(when)
+    except ValueError:
+        return ""
+    return f"; the file says it was given via {source} at {at.isoformat()}"
+
+
+def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: set[str]) -> None:
+    if not batch.rows and not batch.skipped:
+        return
+    errors: list[dict[str, Any]] = list(batch.errors)
+    parsed = _parse_batch(shop, batch, seen, errors)
+    suppressed = _hashes_in(Suppression, shop, [digest for *_, digest in parsed])
+    new_rows: list[dict[str, Any]] = []
+    extras: dict[str, tuple[int, list[str], ConsentState, str]] = {}
+    default_text = f"Consent recorded in the merchant's import ({transfer.filename or 'CSV'})"
+    for row_number, row, phone, digest in parsed:
+        profile, dropped = _row_profile(row)
+        errors.extend({"row": row_number, "field": name, "error": "Invalid value ignored."} for name in dropped)
+        consent = _row_consent(row)
+        if consent != ConsentState.UNSUBSCRIBED and digest in suppressed:
+            reason = "This number opted out before; imported without consent."
+            errors.append({"row": row_number, "field": "consent", "error": reason})
+            consent = ConsentState.UNSUBSCRIBED
+        new_rows.append(new_contact_row(shop, phone, digest, profile, consent))
+        consent_text = row.get("consent_text") or default_text + _file_claim(row)
+        extras[digest] = (row_number, profile["tags"], consent, consent_text)
+    errors.extend(_insert_contacts(shop, transfer, new_rows, extras))
+    transfer.processed_rows += len(batch.rows) + batch.skipped
+    add_errors(transfer, errors)
+    db.session.commit()
+
+
+def _insert_contacts(
+    shop: Shop,
+    transfer: ContactTransfer,
+    rows: list[dict[str, Any]],
+    extras: dict[str, tuple[int, list[str], ConsentState, str]],
+) -> list[dict[str, Any]]:
+    """Insert the new numbers, then their consent events and tags; returns the errors for
+    numbers that were already contacts (their consent changes only through the contact)."""
+    inserted = insert_new(Contact.__table__, rows, conflict=("shop_id", "phone_hash"), returning=("id", "phone_hash"))
+    events, tags = [], []
+    for contact_id, digest in inserted:
+        _row_number, tag_names, consent, consent_text = extras.pop(digest)
+        if consent != ConsentState.UNSUBSCRIBED:
+            events.append(
+                {
+                    "shop_id": shop.id,
+                    "contact_id": contact_id,
+                    "state": consent,
+                    "source": ConsentSource.IMPORT,
+                    "consent_text": consent_text,
+                    "occurred_at": utcnow(),
+                }
+            )
+        tags.extend({"contact_id": contact_id, "tag": tag, "shop_id": shop.id} for tag in tag_names)
+    bulk_insert(ConsentEvent.__table__, events)
+    bulk_insert(ContactTag.__table__, tags)
+    transfer.created_count += len(inserted)
+    return [
+        {"row": row_number, "field": "phone", "error": "Already a contact; left unchanged."}
+        for row_number, *_rest in sorted(extras.values())
+    ]
