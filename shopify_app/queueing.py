@@ -22,6 +22,8 @@ from .tenancy import Scope, current_scope, encode
 
 log = structlog.get_logger(__name__)
 INHERIT = object()
+# The periodic scheduler's leader lease (jobs/scheduler.py holds it, `flask doctor` reads it).
+SCHEDULER_LEADER_KEY = "sms_blossom:scheduler:leader"
 
 
 def enqueue(
