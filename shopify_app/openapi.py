@@ -13,6 +13,9 @@ from typing import Any
 from flask import Flask, current_app
 from flask_smorest import Api
 
+from .blueprints.api import bp
+from .blueprints.api.spec import OPERATIONS, operation_doc
+
 API_SETTINGS = {
     "API_TITLE": "SMS Blossom embedded API",
     "API_VERSION": "1",
@@ -63,9 +66,6 @@ class SmsBlossomApi(Api):  # type: ignore[misc]
 
 
 def init_openapi(app: Flask) -> SmsBlossomApi:
-    from .blueprints.api import bp
-    from .blueprints.api.spec import OPERATIONS, operation_doc
-
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
     api = SmsBlossomApi(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..security.crypto import aad_for, keyring
+from ..services.sending.templating import UCS2, segment_info
 
 
 class Sealed:
@@ -45,8 +46,6 @@ class SealedName(Sealed):
     """
 
     def __set__(self, row: Any, value: str | None) -> None:
-        from ..services.sending.templating import UCS2, segment_info  # pure functions, no app state
-
         super().__set__(row, value)
         info = segment_info(value) if value else None
         setattr(row, f"{self.name}_len", info.characters if info else 0)
