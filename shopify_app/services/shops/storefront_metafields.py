@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from ...clients.shopify import ShopifyError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
 from ...errors import AppError
 from ...extensions import db, redis_ext
 from ...models import Shop
@@ -133,7 +134,6 @@ def _forget_sync(session: Session) -> None:
 
 def sync(*, shop_id: int) -> str:
     """Write the metafields for the shop's app installation; returns the outcome."""
-    from ...clients.shopify import ShopifyError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
     from .auth import ShopNeedsReauth, admin_query, has_usable_offline_token
 
     shop = db.session.get(Shop, shop_id)
