@@ -19,9 +19,7 @@ from ...models.types import utcnow
 from ...security.crypto import aad_for, keyring
 from ..campaigns import report_cache
 from . import webhook_handlers  # noqa: F401  (registers the topic handlers)
-from .topics import HANDLERS, Handler, handles
-
-__all__ = ["HANDLERS", "Handler", "handles"]  # the registry's names, as before (topics.py)
+from .topics import HANDLERS
 
 log = structlog.get_logger(__name__)
 
