@@ -151,7 +151,7 @@ def _push_locked(contact_id: int) -> str:
 
 def _send(shop: Shop, contact: Contact, row: ShopifyConsentSync) -> OutboxStatus:
     from ...clients.shopify import ShopifyError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
-    from ..shops.auth import ShopNeedsReauth, admin_query
+    from ..shops.tokens import ShopNeedsReauth, admin_query
 
     consent: dict[str, Any] = {"marketingState": row.marketing_state, "consentUpdatedAt": row.consent_at.isoformat()}
     if row.opt_in_level:

@@ -273,7 +273,7 @@ def _query(shop: Shop, query: str, variables: dict[str, Any] | None = None) -> d
         ShopifyTimeout,
         ShopifyUnavailable,
     )
-    from ..shops.auth import ShopNeedsReauth, admin_query
+    from ..shops.tokens import ShopNeedsReauth, admin_query
 
     try:
         return dict(admin_query(shop, query, variables))
