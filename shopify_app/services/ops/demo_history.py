@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import exists, select
@@ -107,32 +107,7 @@ def _sent_campaign(shop: Shop, *, template: Template, segment: Segment) -> Campa
     db.session.add(campaign)
     db.session.flush()
     figures = estimate(shop=shop, campaign=campaign)
-    recipients = db.session.scalars(
-        select(Contact)
-        .where(Contact.id.in_(audience(shop=shop, campaign=campaign).scalar_subquery()))
-        .order_by(Contact.id)
-    ).all()
-    rule = sender_rule(shop)
-    messages = []
-    for contact in recipients:
-        share = message_credits(figures["segments_per_message"], contact.country_code)
-        message = Message(
-            shop_id=shop.id,
-            campaign_id=campaign.id,
-            contact_id=contact.id,
-            state=MessageState.SKIPPED,
-            skip_reason="no_sender_for_country",
-            attempts=0,
-            held_credits=share,
-            created_at=launched,
-        )
-        sender = rule.for_destination(str(contact.phone))
-        if sender is not None:
-            message.state, message.skip_reason, message.attempts = MessageState.SENT, None, 1
-            message.sender, message.segments, message.credits = sender, figures["segments_per_message"], share
-            message.provider_message_id, message.bulk_id = _provider_id(), f"demo-bulk-{campaign.id}"
-            message.attempted_at = message.sent_at = sent_at
-        messages.append(message)
+    messages = _demo_messages(shop, campaign=campaign, segments=figures["segments_per_message"], launched=launched)
     db.session.add_all(messages)
     db.session.flush()
     held = sum(message.held_credits or 0 for message in messages)
@@ -149,6 +124,47 @@ def _sent_campaign(shop: Shop, *, template: Template, segment: Segment) -> Campa
     campaign.estimated_segments = figures["credits_per_message"]
     db.session.flush()
     credits.finalize_campaign(campaign=campaign)  # what the skipped held goes back
+    _shorten_links(shop, campaign=campaign, sent=sent)
+    db.session.commit()
+    log.info("demo_campaign_written", shop_id=shop.id, campaign_id=campaign.id, recipients=len(messages))
+    return campaign
+
+
+def _demo_messages(shop: Shop, *, campaign: Campaign, segments: int, launched: datetime) -> list[Message]:
+    """One message per recipient of the audience: sent a minute after the launch, or skipped
+    when no sender may text the recipient's country."""
+    sent_at = launched + timedelta(minutes=1)
+    recipients = db.session.scalars(
+        select(Contact)
+        .where(Contact.id.in_(audience(shop=shop, campaign=campaign).scalar_subquery()))
+        .order_by(Contact.id)
+    ).all()
+    rule = sender_rule(shop)
+    messages = []
+    for contact in recipients:
+        share = message_credits(segments, contact.country_code)
+        message = Message(
+            shop_id=shop.id,
+            campaign_id=campaign.id,
+            contact_id=contact.id,
+            state=MessageState.SKIPPED,
+            skip_reason="no_sender_for_country",
+            attempts=0,
+            held_credits=share,
+            created_at=launched,
+        )
+        sender = rule.for_destination(str(contact.phone))
+        if sender is not None:
+            message.state, message.skip_reason, message.attempts = MessageState.SENT, None, 1
+            message.sender, message.segments, message.credits = sender, segments, share
+            message.provider_message_id, message.bulk_id = _provider_id(), f"demo-bulk-{campaign.id}"
+            message.attempted_at = message.sent_at = sent_at
+        messages.append(message)
+    return messages
+
+
+def _shorten_links(shop: Shop, *, campaign: Campaign, sent: list[Message]) -> None:
+    """The short links of each sent text, as the send path stores them."""
     hosts = links.allowed_hosts(shop)
     for message in sent:
         _text, rows = links.shorten(
@@ -160,9 +176,6 @@ def _sent_campaign(shop: Shop, *, template: Template, segment: Segment) -> Campa
             contact_id=message.contact_id,
         )
         links.store(rows)
-    db.session.commit()
-    log.info("demo_campaign_written", shop_id=shop.id, campaign_id=campaign.id, recipients=len(messages))
-    return campaign
 
 
 def _delivery_reports(campaign: Campaign) -> None:
