@@ -1,7 +1,7 @@
 """The OpenAPI 3 document of the embedded API, served at `/api/openapi.json` (flask-smorest).
 
 flask-smorest's own error handler is not installed: every error keeps this app's JSON shape
-(errors.py), and the document says so (`ErrorSchema` on every operation).
+(blueprints/errors.py), and the document says so (`ErrorSchema` on every operation).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class SmsBlossomApi(Api):  # type: ignore[misc]
         self.__dict__.setdefault("_undocumented", []).append((blp, name, parameters))
 
     def _register_error_handlers(self) -> None:
-        """Our error handlers (errors.py) answer every error; smorest's shape would differ."""
+        """Our error handlers (blueprints/errors.py) answer every error; smorest's shape would differ."""
 
 
 def init_openapi(app: Flask) -> SmsBlossomApi:

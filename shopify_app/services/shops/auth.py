@@ -142,7 +142,7 @@ def ensure_offline_access(*, session: SessionToken) -> Shop:
         raise invalid_session("Shopify refused to exchange the session token.") from None
     except (ShopifyUnavailable, ShopifyTimeout, ShopifyRateLimited) as exc:
         # Shopify unreachable, failing or busy: nothing is wrong with the token, so no
-        # invalid-session answer (App Bridge would only fetch another); errors.py answers 503
+        # invalid-session answer (App Bridge would only fetch another); blueprints/errors.py answers 503
         # shopify_unavailable with a Retry-After.
         log.warning("token_exchange_unavailable", error=type(exc).__name__, status=exc.status)
         raise
