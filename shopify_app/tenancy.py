@@ -21,6 +21,9 @@ scheduler are privileged (the context variable's default).
 
 SQLite, the embedded single-shop-at-a-time default, has no row-level security: the scope
 still routes (there is one engine) and the application's own `shop_id` filters are the only wall.
+
+The variable and the session class that routes by it are session_scope.py (extensions.db is
+built with that class, so they sit below it); this module re-exports them.
 """
 
 from __future__ import annotations
