@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app shopify_app
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev worker scheduler migrate seed shell clean mutation screenshots
+.PHONY: run test lint arch format install install-dev worker scheduler migrate seed shell clean mutation screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,9 +65,15 @@ mutation: install-dev
 	nice -n 10 $(BIN)/mutmut run --max-children $(MUTATION_JOBS) > /dev/null
 	$(BIN)/python bench/mutation_score.py
 
+## Style, formatting, and the layers (import-linter's contracts in pyproject.toml).
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+## The house's shape in numbers: long files and functions, imports inside functions, cycles.
+arch: install-dev
+	$(BIN)/python -m tests.architecture
 
 format: install-dev
 	$(BIN)/ruff check --fix .

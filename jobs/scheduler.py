@@ -20,14 +20,14 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
 from shopify_app.extensions import redis_ext
-from shopify_app.queueing import enqueue
+from shopify_app.queueing import SCHEDULER_LEADER_KEY, enqueue
 from shopify_app.tenancy import privileged
 
 from .schedule import PERIODIC_JOBS, PeriodicJob
 
 log = structlog.get_logger(__name__)
 
-LEADER_KEY = "sms_blossom:scheduler:leader"
+LEADER_KEY = SCHEDULER_LEADER_KEY
 LAST_RUN_KEY = "sms_blossom:scheduler:last_run:{name}"
 
 # Renew only our own lease; a Lua script keeps compare-and-extend atomic.

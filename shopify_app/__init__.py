@@ -8,25 +8,10 @@ from flask import Flask
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app. A table of contents: each line hands the app to one part."""
-    from . import cli, models  # noqa: F401  (models register their tables)
-    from .blueprints import init_blueprints
-    from .config import load_config
-    from .errors import init_errors
-    from .extensions import init_extensions
-    from .http import init_http
-    from .logging import init_logging
-    from .metrics import init_metrics
-    from .sentry import init_sentry
+    """Build the app (factory.py: a table of contents, each line hands the app to one part)."""
+    # Imported when called: every module of the app imports this package first, and the
+    # factory imports them all (views, CLI, models), so at the top it would load the whole app
+    # for `from shopify_app.errors import AppError`.
+    from .factory import build_app
 
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.update(load_config(config))
-    init_logging(app)
-    init_sentry(app)
-    init_http(app)
-    init_extensions(app)
-    init_errors(app)
-    init_blueprints(app)
-    init_metrics(app)
-    cli.init_cli(app)
-    return app
+    return build_app(config)

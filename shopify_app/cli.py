@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import uuid
 from typing import Any
 
 import click
@@ -13,6 +14,18 @@ from werkzeug.serving import run_simple
 
 from .config import QUEUE_NAMES
 from .devtools.commands import dev_group
+from .errors import AppError
+from .extensions import db
+from .models import Shop
+from .services.billing import credits
+from .services.ops import failed_jobs
+from .services.ops.demo import DemoRefused, seed
+from .services.ops.doctor import FAIL, render, run_checks
+from .services.ops.failed_jobs import list_failed
+from .services.privacy.key_rotation import rotate_all
+from .services.sending import senders
+from .services.sending.resolution import resolve_unknown_messages
+from .tenancy import set_process_default
 
 
 @click.command("seed-demo")
@@ -22,8 +35,6 @@ def seed_demo(domain: str) -> None:
     """Create what is missing of a demo shop for local development (services/demo.py): an
     offline token, contacts, a finished campaign with its report, an automation, an inbox
     conversation. Safe to run again; refused with APP_ENV=production."""
-    from .services.ops.demo import DemoRefused, seed
-
     try:
         summary = seed(domain=domain)
     except DemoRefused as exc:
@@ -41,6 +52,8 @@ def seed_demo(domain: str) -> None:
 @with_appcontext
 def worker(queues: tuple[str, ...], worker_class: str, threads: int, burst: bool, with_scheduler: bool) -> None:
     """Run an RQ worker on the given queues (needs REDIS_URL)."""
+    # Here, not at the top: the RQ worker's machinery loads only in the process that runs it,
+    # never in every web process that builds the app (and with it this module).
     from jobs.worker import run_worker
 
     app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -62,7 +75,7 @@ def worker(queues: tuple[str, ...], worker_class: str, threads: int, burst: bool
 @with_appcontext
 def scheduler(once: bool) -> None:
     """Run the periodic scheduler (one leader per Redis, any number of standbys)."""
-    from jobs.scheduler import Scheduler
+    from jobs.scheduler import Scheduler  # loaded by the command that runs it, as jobs.worker above
 
     sched = Scheduler()
     if once:
@@ -84,9 +97,7 @@ def serve(host: str, port: int) -> None:
     Without Redis the queues live in this process's memory, so the scheduler that promotes
     delayed jobs has to run here too; with Redis, run `flask scheduler` and workers instead.
     """
-    from jobs.scheduler import Scheduler
-
-    from .tenancy import set_process_default
+    from jobs.scheduler import Scheduler  # loaded by the command that runs it, as jobs.worker above
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     stop = threading.Event()
@@ -112,8 +123,6 @@ def doctor() -> None:
     """Production-readiness checks after a deploy: settings, database and migrations, Redis,
     queues, worker and scheduler heartbeats, Mitto credentials, the Shopify API version.
     Prints a table; exits 1 when any check fails."""
-    from .services.ops.doctor import FAIL, render, run_checks
-
     checks = run_checks()
     click.echo(render(checks))
     if any(check.status == FAIL for check in checks):
@@ -125,8 +134,6 @@ def doctor() -> None:
 @with_appcontext
 def rotate_keys(batch_size: int) -> None:
     """Re-encrypt every sealed column with the first key of ENCRYPTION_KEYS (resumable)."""
-    from .services.privacy.key_rotation import rotate_all
-
     for column, count in rotate_all(batch_size=batch_size).items():
         click.echo(f"{column}: {count} re-encrypted")
 
@@ -141,12 +148,6 @@ credits_group = click.Group("credits", help="Prepaid SMS credits.")
 @with_appcontext
 def credits_grant(shop_domain: str, amount: int, note: str) -> None:
     """Grant AMOUNT credits to SHOP_DOMAIN (an append-only ledger entry)."""
-    import uuid
-
-    from .extensions import db
-    from .models import Shop
-    from .services.billing import credits
-
     shop = db.session.scalar(db.select(Shop).where(Shop.domain == shop_domain.strip().lower()))
     if shop is None:
         raise click.ClickException(f"no shop {shop_domain!r}")
@@ -170,8 +171,6 @@ messages_group = click.Group("messages", help="Individual messages.")
 @with_appcontext
 def messages_resolve(message_ids: tuple[int, ...], outcome: str) -> None:
     """Settle messages whose outcome is unknown (never resent automatically)."""
-    from .services.sending.resolution import resolve_unknown_messages
-
     for message_id, result in resolve_unknown_messages(message_ids=list(message_ids), accepted=outcome == "sent"):
         click.echo(f"message {message_id}: {result}")
 
@@ -186,8 +185,6 @@ senders_group = click.Group("senders", help="Numeric senders: which shop each nu
 @with_appcontext
 def senders_assign(number: str, shop_domain: str, note: str | None) -> None:
     """Give NUMBER (E.164) to SHOP_DOMAIN; refused while another shop holds it."""
-    from .services.sending import senders
-
     _print_number(_operator_call(lambda: senders.assign(number=number, shop_domain=shop_domain, note=note)))
 
 
@@ -196,8 +193,6 @@ def senders_assign(number: str, shop_domain: str, note: str | None) -> None:
 @with_appcontext
 def senders_release(number: str) -> None:
     """NUMBER belongs to no shop from now on (a STOP to it still reaches every past holder)."""
-    from .services.sending import senders
-
     _print_number(_operator_call(lambda: senders.release(number=number)))
 
 
@@ -205,8 +200,6 @@ def senders_release(number: str) -> None:
 @with_appcontext
 def senders_list() -> None:
     """Every known number, its shop (or `-` when released), since when, and the note."""
-    from .services.sending import senders
-
     numbers = senders.list_numbers()
     for view in numbers:
         _print_number(view)
@@ -214,8 +207,6 @@ def senders_list() -> None:
 
 
 def _operator_call(call: Any) -> Any:
-    from .errors import AppError
-
     try:
         return call()
     except AppError as exc:
@@ -236,8 +227,6 @@ jobs_group = click.Group("jobs", help="Background jobs that failed and were park
 @with_appcontext
 def jobs_failed(queue: str | None) -> None:
     """List parked failures: id, queue, job, attempts, when, and the error's last line."""
-    from .services.ops.failed_jobs import list_failed
-
     jobs = list_failed(queue)
     for job in jobs:
         click.echo(f"{job.id}  {job.queue}  {job.func}  attempts={job.attempts}  {job.failed_at}  {job.error}")
@@ -251,8 +240,6 @@ def jobs_failed(queue: str | None) -> None:
 @with_appcontext
 def jobs_retry(job_ids: tuple[str, ...], every: bool, queue: str | None) -> None:
     """Put failed jobs back on their queue (they get a fresh set of attempts)."""
-    from .services.ops import failed_jobs
-
     for job_id in _chosen(job_ids, every, queue):
         click.echo(f"{job_id}: requeued on {failed_jobs.retry(job_id)}")
 
@@ -264,15 +251,11 @@ def jobs_retry(job_ids: tuple[str, ...], every: bool, queue: str | None) -> None
 @with_appcontext
 def jobs_discard(job_ids: tuple[str, ...], every: bool, queue: str | None) -> None:
     """Delete failed jobs for good (after the cause is understood)."""
-    from .services.ops import failed_jobs
-
     for job_id in _chosen(job_ids, every, queue):
         click.echo(f"{job_id}: discarded from {failed_jobs.discard(job_id)}")
 
 
 def _chosen(job_ids: tuple[str, ...], every: bool, queue: str | None) -> list[str]:
-    from .services.ops.failed_jobs import list_failed
-
     if every == bool(job_ids):
         raise click.UsageError("Give job ids or --all (not both).")
     return [job.id for job in list_failed(queue)] if every else list(job_ids)

@@ -15,6 +15,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
+from sqlalchemy.engine import make_url
+
 # Development keys are derived from fixed, public strings: stable across restarts (so data
 # encrypted on a laptop stays readable) and unmistakably insecure. Production rejects them.
 DEV_KEY_ID = "dev-insecure"
@@ -295,8 +298,6 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
 
 def current_config() -> Mapping[str, Any]:
     """The running app's configuration, for code that must not import Flask (services)."""
-    from flask import current_app
-
     return current_app.config
 
 
@@ -314,8 +315,6 @@ def _production_database_problems(config: Mapping[str, Any]) -> list[str]:
 
 
 def _role_of(url: str) -> str | None:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).username
 
 
@@ -339,8 +338,6 @@ def _database_settings(config: dict[str, Any]) -> list[str]:
 
 
 def _database_of(url: str) -> tuple[str, str | None, int | None, str | None]:
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     return parsed.get_backend_name(), parsed.host, parsed.port, parsed.database
 

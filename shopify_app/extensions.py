@@ -7,6 +7,7 @@ Queues: one RQ queue per name in `QUEUE_NAMES`; without Redis they are synchrono
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import fakeredis
@@ -18,11 +19,10 @@ from rq import Queue
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from . import tenancy
-from .config import QUEUE_NAMES
+from .config import PROJECT_ROOT, QUEUE_NAMES
 from .dbpool import ping_when_idle
 from .foreign_keys import enforce_on_sqlite
-from .tenancy import ScopedSession
+from .session_scope import ScopedSession
 
 # Named constraints so Alembic (and SQLite batch mode) can alter and drop them reliably.
 NAMING_CONVENTION = {
@@ -78,14 +78,21 @@ class RedisExtension:
 redis_ext = RedisExtension()
 
 
+SMS_KEY = "sms_blossom_sms"
+
+
+def init_sms_backend(app: Flask, build: Callable[[Mapping[str, Any]], Any]) -> None:
+    """How the app's SMS backend is built (clients/sms.py `build_backend`, handed in by
+    create_app so that this module, below the clients, does not import them)."""
+    app.extensions[SMS_KEY] = {"build": build}
+
+
 def sms_backend(app: Flask | None = None) -> Any:
     """The app's SMS backend (`SMS_BACKEND`), built once per app so `memory` keeps its log."""
-    from .clients.sms import build_backend
-
     app = app or cast(Flask, current_app)
-    state = app.extensions.setdefault("sms_blossom_sms", {})
+    state = app.extensions[SMS_KEY]
     if "backend" not in state:
-        state["backend"] = build_backend(app.config)
+        state["backend"] = state["build"](app.config)
     return state["backend"]
 
 
@@ -96,12 +103,9 @@ def init_extensions(app: Flask) -> None:
             if engine.dialect.name == "postgresql":
                 ping_when_idle(engine)
             enforce_on_sqlite(engine)
-    tenancy.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations_dir())))
     redis_ext.init_app(app)
 
 
 def _migrations_dir() -> str:
-    from .config import PROJECT_ROOT
-
     return str(PROJECT_ROOT / "migrations")

@@ -24,6 +24,8 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Request, request
+from psycopg import DataError as DriverDataError
+from sqlalchemy.exc import DataError, StatementError
 
 from .errors import BadRequest
 
@@ -177,9 +179,6 @@ def reject_hostile_request() -> None:
 def is_bad_input_error(exc: BaseException) -> bool:
     """Whether the database driver (or the conversion before it) refused a value: data no
     column can hold, not a fault of ours or of the database's availability."""
-    from psycopg import DataError as DriverDataError
-    from sqlalchemy.exc import DataError, StatementError
-
     if isinstance(exc, DataError | DriverDataError | OverflowError):
         return True
     return isinstance(exc, StatementError) and isinstance(exc.orig, OverflowError | UnicodeEncodeError)

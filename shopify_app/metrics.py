@@ -15,21 +15,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
-from .errors import Unauthorized
-from .security.decorators import bearer_matches
+from .extensions import redis_ext
 
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["route", "method", "status"])
 HTTP_LATENCY = Histogram(
@@ -63,8 +53,6 @@ JOB_DURATION = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 
-bp = Blueprint("metrics", __name__)
-
 
 class QueueDepthCollector:
     """Jobs waiting per RQ queue, read from Redis at scrape time (no process has to push it)."""
@@ -73,8 +61,6 @@ class QueueDepthCollector:
         family = GaugeMetricFamily("queue_depth", "Jobs waiting in each queue", labels=["queue"])
         failed = GaugeMetricFamily("failed_jobs", "Jobs parked in each queue's failed registry", labels=["queue"])
         try:
-            from .extensions import redis_ext
-
             for queue in redis_ext.queues():
                 family.add_metric([queue.name], float(queue.count))
                 failed.add_metric([queue.name], float(queue.failed_job_registry.count))
@@ -88,7 +74,7 @@ QUEUES = QueueDepthCollector()
 REGISTRY.register(QUEUES)  # read at scrape time, in the scraping request's app context
 
 
-def _registry() -> CollectorRegistry:
+def registry() -> CollectorRegistry:
     """The default registry in one process; the samples of every process in multiprocess mode."""
     if not current_app.config.get("PROMETHEUS_MULTIPROC_DIR"):
         return REGISTRY
@@ -98,16 +84,8 @@ def _registry() -> CollectorRegistry:
     return registry
 
 
-@bp.get("/metrics")
-def scrape() -> Response:
-    token = current_app.config.get("METRICS_TOKEN")
-    if token and not bearer_matches(str(token)):
-        raise Unauthorized("A metrics token is required.", code="metrics_token_required")
-    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
-
-
 def init_metrics(app: Flask) -> None:
-    app.register_blueprint(bp)
+    """Time and count every request (the scrape itself is blueprints/metrics.py)."""
 
     @app.before_request
     def start_timer() -> None:

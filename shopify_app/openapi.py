@@ -1,7 +1,7 @@
 """The OpenAPI 3 document of the embedded API, served at `/api/openapi.json` (flask-smorest).
 
 flask-smorest's own error handler is not installed: every error keeps this app's JSON shape
-(errors.py), and the document says so (`ErrorSchema` on every operation).
+(blueprints/errors.py), and the document says so (`ErrorSchema` on every operation).
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_smorest import Api
+
+from .blueprints.api import bp
+from .blueprints.api.spec import OPERATIONS, operation_doc
 
 API_SETTINGS = {
     "API_TITLE": "SMS Blossom embedded API",
@@ -59,13 +62,10 @@ class SmsBlossomApi(Api):  # type: ignore[misc]
         self.__dict__.setdefault("_undocumented", []).append((blp, name, parameters))
 
     def _register_error_handlers(self) -> None:
-        """Our error handlers (errors.py) answer every error; smorest's shape would differ."""
+        """Our error handlers (blueprints/errors.py) answer every error; smorest's shape would differ."""
 
 
 def init_openapi(app: Flask) -> SmsBlossomApi:
-    from .blueprints.api import bp
-    from .blueprints.api.spec import OPERATIONS, operation_doc
-
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
     api = SmsBlossomApi(

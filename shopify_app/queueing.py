@@ -26,6 +26,8 @@ log = structlog.get_logger(__name__)
 INHERIT = object()
 P = ParamSpec("P")
 R = TypeVar("R")
+# The periodic scheduler's leader lease (jobs/scheduler.py holds it, `flask doctor` reads it).
+SCHEDULER_LEADER_KEY = "sms_blossom:scheduler:leader"
 
 
 def enqueue(

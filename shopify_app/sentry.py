@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import sentry_sdk
 from flask import Flask
+from sentry_sdk.integrations.flask import FlaskIntegration
+from sentry_sdk.integrations.rq import RqIntegration
 
 from .logging import redact_path, scrub
 
@@ -43,10 +46,6 @@ def init_sentry(app: Flask) -> None:
     dsn = app.config.get("SENTRY_DSN")
     if not dsn:
         return
-    import sentry_sdk
-    from sentry_sdk.integrations.flask import FlaskIntegration
-    from sentry_sdk.integrations.rq import RqIntegration
-
     sentry_sdk.init(
         dsn=dsn,
         environment=app.config["APP_ENV"],

@@ -21,62 +21,72 @@ scheduler are privileged (the context variable's default).
 
 SQLite, the embedded single-shop-at-a-time default, has no row-level security: the scope
 still routes (there is one engine) and the application's own `shop_id` filters are the only wall.
+
+The variable and the session class that routes by it are session_scope.py (extensions.db is
+built with that class, so they sit below it); this module re-exports them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar, Token
-from typing import Any, Final
+from contextvars import Token
+from typing import Any
 
 import structlog
-from flask import Flask
-from flask_sqlalchemy.session import Session as FlaskSession
+from flask import Flask, g, has_app_context, request
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from .extensions import db
+from .session_scope import (
+    ADMIN_BIND,
+    PRIVILEGED,
+    Scope,
+    ScopedSession,
+    current_scope,
+    enter,
+    leave,
+    set_process_default,
+)
 
-class _Privileged:
-    def __repr__(self) -> str:
-        return "PRIVILEGED"
-
-
-PRIVILEGED: Final = _Privileged()
-Scope = int | None | _Privileged
+__all__ = [
+    "ADMIN_BIND",
+    "PRIVILEGED",
+    "PRIVILEGED_BLUEPRINTS",
+    "Scope",
+    "ScopedSession",
+    "admin_engine",
+    "current_scope",
+    "decode",
+    "encode",
+    "enter_shop",
+    "grant_app_role",
+    "init_tenancy",
+    "privileged",
+    "reset_scope",
+    "set_process_default",
+    "set_scope",
+    "shop_scope",
+    "side_transaction",
+]
 
 log = structlog.get_logger(__name__)
-ADMIN_BIND = "admin"
 SETTING = "app.shop_id"
 _SET = text(f"SELECT set_config('{SETTING}', :value, true)")
-
-# Requests and jobs set their scope explicitly. Code with none around it gets the process
-# default: PRIVILEGED for CLI commands, workers and tests' own set-up; web processes (wsgi.py,
-# `flask serve`) switch it to None at start, so anything running outside a request there (a
-# streamed body, a thread) fails closed; their scheduler thread says PRIVILEGED itself.
-_scope: ContextVar[Scope] = ContextVar("db_scope")
-_process_default: list[Scope] = [PRIVILEGED]
-
-
-def current_scope() -> Scope:
-    return _scope.get(_process_default[0])
-
-
-def set_process_default(scope: Scope) -> None:
-    _process_default[0] = scope
 
 
 def set_scope(scope: Scope) -> Token[Scope]:
     """Switch the scope (and the open transaction's setting); `reset_scope(token)` undoes it."""
-    token = _scope.set(scope)
+    token = enter(scope)
     _apply_to_open_transaction()
     return token
 
 
 def reset_scope(token: Token[Scope]) -> None:
-    _scope.reset(token)
+    leave(token)
     _apply_to_open_transaction()
 
 
@@ -109,17 +119,6 @@ def decode(raw: Any) -> Scope:
     return int(raw) if raw is not None else None
 
 
-class ScopedSession(FlaskSession):
-    """`db.session`: statements go to the admin engine while privileged, else to the app's."""
-
-    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
-        if bind is None and current_scope() is PRIVILEGED:
-            admin = self._db.engines.get(ADMIN_BIND)
-            if admin is not None:
-                return admin
-        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
-
-
 def _setting_value() -> str:
     scope = current_scope()
     return str(scope) if isinstance(scope, int) else ""
@@ -130,8 +129,6 @@ def _is_app_postgres(connection: Connection, app_engine: Engine | None) -> bool:
 
 
 def _app_engine() -> Engine | None:
-    from .extensions import db
-
     try:
         return db.engines[None]
     except RuntimeError:  # no app context
@@ -150,10 +147,6 @@ def _set_scope_setting(connection: Connection) -> None:
 
 def _apply_to_open_transaction() -> None:
     """A scope change inside a transaction: update the setting of the app connection it holds."""
-    from flask import has_app_context
-
-    from .extensions import db
-
     if not has_app_context():
         return
     session = db.session()
@@ -185,32 +178,26 @@ _REQUEST_SCOPE_KEY = "_tenancy_scope_token"
 
 
 def _scope_request() -> None:
-    from flask import g, request
-
     scope: Scope = PRIVILEGED if request.blueprint in PRIVILEGED_BLUEPRINTS else None
     setattr(g, _REQUEST_SCOPE_KEY, set_scope(scope))
 
 
 def enter_shop(shop_id: int | None) -> None:
     """Narrow the current request to one shop (after authenticating it); undone at teardown."""
-    _scope.set(shop_id)
+    enter(shop_id)
     _apply_to_open_transaction()
 
 
 def _unscope_request(_exc: BaseException | None) -> None:
     """End the request's transaction with its scope: what it did not commit (a validation error
     after changing a row) never reaches a later transaction under another scope."""
-    from flask import g
-
-    from .extensions import db
-
     db.session.rollback()
     token = g.pop(_REQUEST_SCOPE_KEY, None)
     if token is not None:
-        _scope.reset(token)
+        leave(token)
 
 
-def init_app(app: Flask) -> None:
+def init_tenancy(app: Flask) -> None:
     if not event.contains(Session, "after_begin", _after_begin):  # class-level: once per process
         event.listen(Session, "after_begin", _after_begin)
     app.before_request_funcs.setdefault(None, []).insert(0, _scope_request)
@@ -222,8 +209,6 @@ def side_transaction() -> Iterator[Connection]:
     """A transaction of its own beside the session's, in the current scope (its engine, and on
     the app role its `app.shop_id`), committed when the block ends: for what must be durable
     while the session's transaction stays open and keeps its locks."""
-    from .extensions import db
-
     with db.session.get_bind().begin() as connection:
         _set_scope_setting(connection)
         yield connection
@@ -231,8 +216,6 @@ def side_transaction() -> Iterator[Connection]:
 
 def admin_engine() -> Engine:
     """The engine for migrations and cross-shop maintenance: the admin one when configured."""
-    from .extensions import db
-
     return db.engines.get(ADMIN_BIND) or db.engines[None]
 
 

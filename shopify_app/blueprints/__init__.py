@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..admin import bp as admin_bp
+from ..admin.dev import init_dev_admin
+from ..openapi import init_openapi
+from .auth import bp as auth_bp
+from .health import bp as health_bp
+from .links import bp as links_bp
+from .metrics import bp as metrics_bp
+from .mitto import bp as mitto_bp
+from .ops import bp as ops_bp
+from .proxy import bp as proxy_bp
+from .webhooks import bp as webhooks_bp
+
 
 def init_blueprints(app: Flask) -> None:
-    from ..admin import bp as admin_bp
-    from ..admin.dev import init_dev_admin
-    from ..openapi import init_openapi
-    from .auth import bp as auth_bp
-    from .health import bp as health_bp
-    from .links import bp as links_bp
-    from .mitto import bp as mitto_bp
-    from .ops import bp as ops_bp
-    from .proxy import bp as proxy_bp
-    from .webhooks import bp as webhooks_bp
-
     app.extensions["sms_blossom_api"] = init_openapi(app)  # registers the /api blueprint
-    for blueprint in (health_bp, auth_bp, admin_bp, webhooks_bp, proxy_bp, mitto_bp, links_bp, ops_bp):
+    for blueprint in (health_bp, auth_bp, admin_bp, webhooks_bp, proxy_bp, mitto_bp, links_bp, ops_bp, metrics_bp):
         app.register_blueprint(blueprint)
     init_dev_admin(app)

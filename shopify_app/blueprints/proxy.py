@@ -16,7 +16,6 @@ from marshmallow import ValidationError
 
 from ..errors import AppError, BadRequest, Conflict, ValidationFailed, error_response
 from ..extensions import db
-from ..liquid import JoinPage, liquid_escape, render_join_page
 from ..models import Shop
 from ..schemas.signup import BackInStockSchema, SignupSchema
 from ..security.decorators import app_proxy_verified
@@ -27,6 +26,7 @@ from ..services.contacts.contacts import contact_phone
 from ..services.contacts.phones import mask_phone
 from ..services.shops.settings import default_region, load_settings
 from ..storefront_text import choose_language, say
+from .liquid import JoinPage, liquid_escape, render_join_page
 
 bp = Blueprint("proxy", __name__, url_prefix="/proxy")
 LIQUID = "application/liquid"

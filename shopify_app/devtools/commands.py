@@ -15,9 +15,15 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import click
+import requests
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from ..errors import BadRequest
+from ..security.shop_domain import normalise_shop_domain
+from ..services.billing.credits import balance
+from ..services.ops.demo import install_offline
+from .local import LocalDataError, provider_message_ids, shop_number
 from .signing import (
     ProxyParams,
     encode_session_token,
@@ -27,6 +33,7 @@ from .signing import (
     webhook_body,
     webhook_headers,
 )
+from .webhook_samples import BY_TOPIC, sample
 
 DEFAULT_SHOP = "demo-shop.myshopify.com"
 SAMPLE_TIMES = ("created_at", "updated_at")
@@ -47,9 +54,6 @@ def dev_group() -> None:
 
 
 def _shop_domain(value: str, *, param_hint: str = "--shop") -> str:
-    from ..errors import BadRequest
-    from ..security.shop_domain import normalise_shop_domain
-
     try:
         return normalise_shop_domain(value)
     except BadRequest:
@@ -77,9 +81,6 @@ def url_option(view: F) -> F:
 def install(shop: str) -> None:
     """What installing through Shopify leaves behind, without Shopify: the shop, an offline
     token (a development one Shopify never issued) and the trial credits."""
-    from ..services.billing.credits import balance
-    from ..services.ops.demo import install_offline
-
     row, stored = install_offline(domain=shop)
     token = "development offline token stored" if stored else "its offline token kept"
     click.echo(f"{shop} installed (id={row.id}): {token}; credit balance {balance(shop_id=row.id)}")
@@ -172,8 +173,6 @@ def webhook(topic: str, shop: str, payload_file: Any, changes: tuple[str, ...], 
 
     The body is the topic's sample (shopify_app/devtools/webhook_samples.py, its created_at and
     updated_at made now) unless --payload gives one."""
-    from .webhook_samples import BY_TOPIC, sample
-
     if payload_file is not None:
         raw = payload_file.read()
         body = raw if not changes else webhook_body(_with_changes(_json_object(raw), changes))
@@ -231,8 +230,6 @@ def _with_changes(data: dict[str, Any], changes: Iterable[str]) -> dict[str, Any
 @url_option
 def reply(sender: str, text: str, shop: str, to: str | None, app_url: str | None) -> None:
     """Play a shopper's text to the shop, as Mitto posts it (POST /mitto/inbound/<secret>)."""
-    from .local import shop_number
-
     number = to or _local(lambda: shop_number(shop))
     body = {"from": sender, "to": number, "text": text, "messageId": f"dev-{uuid.uuid4()}"}
     _post_to_mitto("inbound", body, app_url)
@@ -248,8 +245,6 @@ def dlr(
     message_ids: tuple[int, ...], campaign_id: int | None, status: str, error_code: str | None, app_url: str | None
 ) -> None:
     """Play Mitto's delivery report for sent messages (POST /mitto/dlr/<secret>)."""
-    from .local import provider_message_ids
-
     if bool(message_ids) == (campaign_id is not None):
         raise click.UsageError("Give --message ID (repeatable) or --campaign ID.")
     ids = _local(lambda: provider_message_ids(message_ids=message_ids, campaign_id=campaign_id))
@@ -261,8 +256,6 @@ def dlr(
 
 
 def _local(call: Callable[[], Any]) -> Any:
-    from .local import LocalDataError
-
     try:
         return call()
     except LocalDataError as exc:
@@ -279,8 +272,6 @@ def _post_to_mitto(route: str, payload: Any, app_url: str | None) -> None:
 
 def _post(url: str, *, body: bytes, headers: dict[str, str]) -> None:
     """POST, print the answer's status and body; exit 1 unless it is 2xx."""
-    import requests
-
     try:
         response = requests.post(url, data=body, headers={**headers, "Content-Type": "application/json"}, timeout=60)
     except requests.ConnectionError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..gsm import UCS2, measure
 from ..security.crypto import aad_for, keyring
 
 
@@ -40,19 +41,18 @@ class Sealed:
 class SealedName(Sealed):
     """A sealed name that also keeps `<name>_len` and the row's `names_ucs2` flag current.
 
-    The length is in SMS encoding units (a "€" counts 2), from the one segment counter, so a
-    launch's estimate that renders the longest name is a true upper bound.
+    The length is in SMS encoding units (a "€" counts 2), measured by gsm.py as the segment
+    counter measures (templating.py), so a launch's estimate that renders the longest name is a
+    true upper bound.
     """
 
     def __set__(self, row: Any, value: str | None) -> None:
-        from ..services.sending.templating import UCS2, segment_info  # pure functions, no app state
-
         super().__set__(row, value)
-        info = segment_info(value) if value else None
-        setattr(row, f"{self.name}_len", info.characters if info else 0)
+        encoding, characters = measure(value) if value else (None, 0)
+        setattr(row, f"{self.name}_len", characters)
         # Sticky on purpose: a UCS-2 name once seen keeps the flag, so the estimate stays an
         # upper bound without decrypting the other name on every write.
-        row.names_ucs2 = bool(row.names_ucs2) or bool(info and info.encoding == UCS2)
+        row.names_ucs2 = bool(row.names_ucs2) or encoding == UCS2
 
 
 def sealed_attributes(model: type) -> list[Sealed]:

@@ -14,8 +14,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
+from sqlalchemy import select
 
 from ..errors import BadRequest, Unauthorized
+from ..extensions import db
+from ..models import Shop
+from ..tenancy import enter_shop
 from .hmac import proxy_signature_is_valid, timestamp_is_fresh, webhook_hmac_is_valid
 from .shop_domain import normalise_shop_domain
 
@@ -81,10 +85,4 @@ def app_proxy_verified(view: F) -> F:
 
 def _enter_shop_by_domain(domain: str) -> None:
     """Narrow the request's database scope to the signed shop (none when not installed)."""
-    from sqlalchemy import select
-
-    from ..extensions import db
-    from ..models import Shop
-    from ..tenancy import enter_shop
-
     enter_shop(db.session.scalar(select(Shop.id).where(Shop.domain == domain)))

@@ -7,7 +7,7 @@ from flask import Response, g, jsonify
 from ...schemas.automations import AutomationRunSchema, AutomationSchema, AutomationUpdateSchema
 from ...schemas.campaigns import ListQuerySchema
 from ...services.automations import automations
-from . import bp
+from .blueprint import bp
 from .common import json_body, query_args
 
 automation_schema = AutomationSchema()

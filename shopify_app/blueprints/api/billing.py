@@ -7,7 +7,7 @@ from flask import Response, g, jsonify
 from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, LedgerEntrySchema, SubscribeSchema
 from ...schemas.campaigns import ListQuerySchema
 from ...services.billing import billing
-from . import bp
+from .blueprint import bp
 from .common import audit_target, json_body, query_args
 
 

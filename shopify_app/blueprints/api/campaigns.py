@@ -25,7 +25,7 @@ from ...schemas.campaigns import (
 )
 from ...security.masking import mask_phone
 from ...services.campaigns import campaigns, templates, test_sends
-from . import bp
+from .blueprint import bp
 from .common import audit_target, json_body, query_args
 
 template_schema = TemplateSchema()

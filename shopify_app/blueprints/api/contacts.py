@@ -16,7 +16,7 @@ from ...schemas.contacts import (
     TagsSchema,
 )
 from ...services.contacts import contacts
-from . import bp
+from .blueprint import bp
 from .common import audit_target, json_body, query_args
 
 contact_schema = ContactSchema()

@@ -7,7 +7,7 @@ from flask import Response, g, jsonify
 from ...schemas.campaigns import ListQuerySchema
 from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
 from ...services.campaigns import discounts
-from . import bp
+from .blueprint import bp
 from .common import audit_target, json_body, query_args
 
 discount_schema = DiscountSchema()

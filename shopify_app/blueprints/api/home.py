@@ -7,7 +7,7 @@ from flask import Response, g, jsonify
 from ...schemas.home import HomeSchema
 from ...services.shops.auth import shop_profile
 from ...services.shops.overview import overview
-from . import bp
+from .blueprint import bp
 
 
 @bp.get("/home")

@@ -21,7 +21,7 @@ from ...services.automations.automations import reply
 from ...services.contacts import inbox_reads
 from ...services.contacts.contacts import contact_view, get_contact
 from ...services.ops.pagination import page
-from . import bp
+from .blueprint import bp
 from .common import json_body, query_args
 
 

@@ -11,7 +11,7 @@ from ...job_names import BUILD_MERCHANT_EXPORT
 from ...models import PrivacyRequest, PrivacyRequestKind
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...services.privacy import privacy
-from . import bp
+from .blueprint import bp
 from .common import audit_target, json_body
 
 

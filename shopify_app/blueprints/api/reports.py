@@ -13,7 +13,7 @@ from ...schemas.campaigns import ListQuerySchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
 from ...services.campaigns import report_cache, reports
 from ...services.ops.pagination import page
-from . import bp
+from .blueprint import bp
 from .common import query_args
 
 

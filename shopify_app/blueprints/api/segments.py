@@ -6,7 +6,7 @@ from flask import Response, g, jsonify
 
 from ...schemas.segments import SegmentCountSchema, SegmentCreateSchema, SegmentSchema, SegmentUpdateSchema
 from ...services.campaigns import segments
-from . import bp
+from .blueprint import bp
 from .common import audit_target, json_body
 
 segment_schema = SegmentSchema()

@@ -6,7 +6,7 @@ from flask import Response, g, jsonify
 
 from ...schemas.senders import ShopSendersSchema
 from ...services.sending.senders import owned_senders
-from . import bp
+from .blueprint import bp
 
 
 @bp.get("/senders")

@@ -6,7 +6,7 @@ from flask import Response, g, jsonify
 
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
 from ...services.shops import settings, storefront_metafields
-from . import bp
+from .blueprint import bp
 from .common import json_body
 
 

@@ -6,7 +6,7 @@ from flask import Response, g, jsonify
 
 from ...schemas.signup import SignupLinksSchema
 from ...services.contacts import join_page
-from . import bp
+from .blueprint import bp
 
 QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 

@@ -11,7 +11,7 @@ from ...models import TransferKind, TransferStatus
 from ...schemas.contacts import ContactListQuerySchema
 from ...schemas.transfers import TransferSchema
 from ...services.contacts import contact_transfers, shopify_import
-from . import bp
+from .blueprint import bp
 from .common import audit_target, query_args
 
 IMPORT_MAX_BYTES = 50 * 1024 * 1024

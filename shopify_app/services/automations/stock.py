@@ -18,7 +18,7 @@ from ...bulk import insert_or_nothing
 from ...extensions import db
 from ...models import AutomationKind, BackInStockRequest, Contact, Shop, StockLevel, StockRequestState
 from ...models.types import utcnow
-from ..shops.auth import admin_query
+from ..shops.tokens import admin_query
 from . import automations
 
 log = structlog.get_logger(__name__)

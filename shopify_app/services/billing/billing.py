@@ -24,7 +24,7 @@ from ...extensions import db
 from ...models import AppSubscription, CreditLedger, CreditPurchase, LedgerKind, PurchaseStatus, Shop, UsageCharge
 from ...models.types import utcnow
 from ..ops.pagination import page
-from ..shops.auth import admin_query
+from ..shops.tokens import admin_query
 from . import credits
 from .plans import DEFAULT_PLAN, PACKS, PLANS, Plan, plan_for
 

@@ -22,8 +22,8 @@ from ...extensions import db
 from ...models import Discount, DiscountKind, DiscountValueType, Shop
 from ...models.types import utcnow
 from ..ops.pagination import page
-from ..shops.auth import admin_query
 from ..shops.owned import owned
+from ..shops.tokens import admin_query
 
 log = structlog.get_logger(__name__)
 

@@ -21,9 +21,9 @@ sync of SMS consent with Shopify's customers.
     inbox_reads.py        the inbox's unread marks
     inbox_replies.py      who the merchant may answer from the inbox
 
-Other service packages these modules may import: shops (settings, owned, auth), sending
+Other service packages these modules may import: shops (settings, owned, tokens), sending
 (senders, ratelimit) and ops (pagination). Never automations, campaigns, billing, privacy or
 webhooks: those build on contacts. Where contacts must set something of theirs going, they
-register instead: the welcome automation with `contacts.when_subscribed`, and the Shopify
-import with `shops.auth.on_install`.
+register instead: the welcome automation with `contacts.when_subscribed`. The install
+(shops/auth.py) starts the Shopify import itself: shopify_import needs only shops/tokens.py.
 """

@@ -27,7 +27,7 @@ from ...extensions import db, redis_ext
 from ...job_names import PUSH_CONSENT
 from ...models import ConsentSource, ConsentState, Contact, OutboxStatus, Shop, ShopifyConsentSync, ShopifySyncState
 from ...models.types import utcnow
-from ..shops.auth import ShopNeedsReauth, admin_query
+from ..shops.tokens import ShopNeedsReauth, admin_query
 from ..shops.settings import load_settings
 
 log = structlog.get_logger(__name__)

@@ -30,7 +30,7 @@ from ...job_names import SHOPIFY_IMPORT_BEGIN, SHOPIFY_IMPORT_POLL
 from ...models import ContactTransfer, Shop, TransferKind, TransferStatus
 from ...models.types import utcnow
 from ...queueing import JobRef
-from ..shops.auth import ShopNeedsReauth, admin_query, on_install
+from ..shops.tokens import ShopNeedsReauth, admin_query
 from .shopify_jsonl import DownloadInterrupted, import_jsonl
 from .transfers import TRANSFER_JOB_TIMEOUT, fail_transfer
 
@@ -106,7 +106,6 @@ def start(*, shop: Shop) -> tuple[ContactTransfer, bool]:
     return transfer, True
 
 
-@on_install
 def start_at_install(*, shop: Shop) -> None:
     """An install or reinstall: the import runs as a job, never inside the install request.
     A reinstall imports again too: subscribers may have joined in Shopify meanwhile, the shop's

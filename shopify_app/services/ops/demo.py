@@ -54,8 +54,8 @@ from ..campaigns.segments import save_segment
 from ..campaigns.templates import save_template
 from ..contacts.contacts import ConsentChange, apply_consent, create_or_merge, find_by_phone, is_suppressed, parse_phone
 from ..sending import senders
-from ..shops.auth import has_usable_offline_token
 from ..shops.shops import upsert_demo_shop
+from ..shops.tokens import has_usable_offline_token
 from . import demo_history
 
 log = structlog.get_logger(__name__)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 from sqlalchemy import exists, select
@@ -108,26 +107,33 @@ def _sent_campaign(shop: Shop, *, template: Template, segment: Segment) -> Campa
     db.session.add(campaign)
     db.session.flush()
     figures = estimate(shop=shop, campaign=campaign)
-    messages = _sent_messages(shop, campaign, figures, launched=launched, sent_at=sent_at)
+    messages = _demo_messages(shop, campaign=campaign, segments=figures["segments_per_message"], launched=launched)
+    db.session.add_all(messages)
+    db.session.flush()
+    held = sum(message.held_credits or 0 for message in messages)
+    if held:
+        credits.grant(shop_id=shop.id, amount=held, key=f"grant:demo:c{campaign.id}", note="Demo: the sample campaign")
+    credits.reserve_for_launch(shop=shop, campaign=campaign, amount=held)
     sent = [message for message in messages if message.state == MessageState.SENT]
-    held = _charge_launch(shop, campaign, messages, sent)
+    credits.debit_messages(
+        shop_id=shop.id, campaign_id=campaign.id, charges=[(message.id, message.credits or 0) for message in sent]
+    )
     campaign.audience = segment_filters(segment)
     campaign.state, campaign.launched_at, campaign.completed_at = CampaignState.COMPLETED, launched, sent_at
     campaign.recipients, campaign.credits_reserved = len(messages), held
     campaign.estimated_segments = figures["credits_per_message"]
     db.session.flush()
     credits.finalize_campaign(campaign=campaign)  # what the skipped held goes back
-    _shorten_links(shop, campaign, sent)
+    _shorten_links(shop, campaign=campaign, sent=sent)
     db.session.commit()
     log.info("demo_campaign_written", shop_id=shop.id, campaign_id=campaign.id, recipients=len(messages))
     return campaign
 
 
-def _sent_messages(
-    shop: Shop, campaign: Campaign, figures: dict[str, Any], *, launched: datetime, sent_at: datetime
-) -> list[Message]:
-    """One message per contact of the audience: sent where a sender serves its country,
-    skipped (no_sender_for_country) elsewhere; flushed, so they have ids."""
+def _demo_messages(shop: Shop, *, campaign: Campaign, segments: int, launched: datetime) -> list[Message]:
+    """One message per recipient of the audience: sent a minute after the launch, or skipped
+    when no sender may text the recipient's country."""
+    sent_at = launched + timedelta(minutes=1)
     recipients = db.session.scalars(
         select(Contact)
         .where(Contact.id.in_(audience(shop=shop, campaign=campaign).scalar_subquery()))
@@ -136,7 +142,7 @@ def _sent_messages(
     rule = sender_rule(shop)
     messages = []
     for contact in recipients:
-        share = message_credits(figures["segments_per_message"], contact.country_code)
+        share = message_credits(segments, contact.country_code)
         message = Message(
             shop_id=shop.id,
             campaign_id=campaign.id,
@@ -150,29 +156,15 @@ def _sent_messages(
         sender = rule.for_destination(str(contact.phone))
         if sender is not None:
             message.state, message.skip_reason, message.attempts = MessageState.SENT, None, 1
-            message.sender, message.segments, message.credits = sender, figures["segments_per_message"], share
+            message.sender, message.segments, message.credits = sender, segments, share
             message.provider_message_id, message.bulk_id = _provider_id(), f"demo-bulk-{campaign.id}"
             message.attempted_at = message.sent_at = sent_at
         messages.append(message)
-    db.session.add_all(messages)
-    db.session.flush()
     return messages
 
 
-def _charge_launch(shop: Shop, campaign: Campaign, messages: list[Message], sent: list[Message]) -> int:
-    """The credits a launch holds (granted first, so the demo costs the shop nothing) and the
-    sent messages' debits; returns the credits held."""
-    held = sum(message.held_credits or 0 for message in messages)
-    if held:
-        credits.grant(shop_id=shop.id, amount=held, key=f"grant:demo:c{campaign.id}", note="Demo: the sample campaign")
-    credits.reserve_for_launch(shop=shop, campaign=campaign, amount=held)
-    credits.debit_messages(
-        shop_id=shop.id, campaign_id=campaign.id, charges=[(message.id, message.credits or 0) for message in sent]
-    )
-    return held
-
-
-def _shorten_links(shop: Shop, campaign: Campaign, sent: list[Message]) -> None:
+def _shorten_links(shop: Shop, *, campaign: Campaign, sent: list[Message]) -> None:
+    """The short links of each sent text, as the send path stores them."""
     hosts = links.allowed_hosts(shop)
     for message in sent:
         _text, rows = links.shorten(

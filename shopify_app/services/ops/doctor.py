@@ -13,9 +13,12 @@ from datetime import UTC, date, datetime
 
 from flask import current_app
 from rq import Worker
+from sqlalchemy import text
 
 from ...clients.mitto import MittoError, MittoRejected
-from ...extensions import redis_ext, sms_backend
+from ...extensions import db, redis_ext, sms_backend
+from ...queueing import SCHEDULER_LEADER_KEY
+from ...tenancy import ADMIN_BIND, privileged, shop_scope
 from .readiness import check_database, check_redis
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -50,11 +53,6 @@ def _database() -> list[Check]:
 
 def _row_level_security() -> Check:
     """The app's role must be walled by RLS on every shop table, the admin role must not be."""
-    from sqlalchemy import text
-
-    from ...extensions import db
-    from ...tenancy import ADMIN_BIND, privileged, shop_scope
-
     if db.engine.dialect.name != "postgresql":
         return Check("row_level_security", OK, "SQLite: application filters only (no RLS)")
     role_sql = text("SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
@@ -130,10 +128,8 @@ def _workers(now: datetime) -> Check:
 def _scheduler() -> Check:
     if current_app.config.get("REDIS_URL") is None:
         return Check("scheduler", WARN, "no Redis: the web process runs the periodic jobs")
-    from jobs.scheduler import LEADER_KEY
-
     try:
-        ttl = redis_ext.client().pttl(LEADER_KEY)
+        ttl = redis_ext.client().pttl(SCHEDULER_LEADER_KEY)
     except Exception as exc:
         return Check("scheduler", FAIL, f"unreadable ({type(exc).__name__})")
     if ttl is None or ttl < 0:

@@ -15,6 +15,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ...gsm import GSM7, UCS2
+from ...gsm import GSM_BASIC as _GSM_BASIC
+from ...gsm import encoding_of as _encoding
+from ...gsm import unit_costs as _costs
+
 __all__ = [
     "ALL_VARIABLES",
     "GSM7",
@@ -45,17 +50,8 @@ SHOPPER_VARIABLES = frozenset({"first_name", "last_name"})
 OPT_OUT_TEXT = "Reply STOP to opt out"
 MAX_BODY_LENGTH = 1600
 
-GSM7 = "GSM-7"
-UCS2 = "UCS-2"
 _SINGLE_PART = {GSM7: 160, UCS2: 70}
 _MULTIPART = {GSM7: 153, UCS2: 67}
-
-# GSM 03.38 default alphabet without ESC (0x1B), and the extension table reached through ESC.
-_GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
 
 _VARIABLE_NAME = re.compile(r"\w+")
 # An opt-out instruction, not any use of the word: "Reply stop", "Text STOP", or the keyword
@@ -99,16 +95,6 @@ class _Budget:
 
 
 _State = tuple[int, int]  # (parts so far, units in the last part); later states compare greater
-
-
-def _encoding(text: str) -> str:
-    return GSM7 if all(ch in _GSM_BASIC or ch in _GSM_EXTENSION for ch in text) else UCS2
-
-
-def _costs(text: str, encoding: str) -> list[int]:
-    if encoding == GSM7:
-        return [2 if ch in _GSM_EXTENSION else 1 for ch in text]
-    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
 
 
 def _add(state: _State, cost: int, capacity: int) -> _State:

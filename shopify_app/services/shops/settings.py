@@ -13,6 +13,7 @@ from ...errors import ValidationFailed
 from ...extensions import db
 from ...models import Shop
 from ...schemas.settings import ShopSettingsSchema, is_numeric_sender
+from ..contacts.phones import normalise_phone
 from ..sending.senders import owned_numbers
 
 _schema = ShopSettingsSchema()
@@ -37,8 +38,6 @@ def update_settings(*, shop: Shop, changes: Mapping[str, Any]) -> dict[str, Any]
 
 def _own_number(shop: Shop, raw: str) -> str:
     """A numeric sender id must be one of the numbers the operator assigned to the shop."""
-    from ..contacts.phones import normalise_phone
-
     numbers = owned_numbers(shop_id=shop.id)
     try:
         e164 = normalise_phone(raw, default_region=default_region(shop), field="sender_id").e164

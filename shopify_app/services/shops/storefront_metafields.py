@@ -18,40 +18,29 @@ whenever the join page's settings change and at install; a request never waits o
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
-from datetime import timedelta
 from typing import Any
 
 import phonenumbers
 import structlog
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
+from ...clients.shopify import ShopifyError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
 from ...errors import AppError
-from ...extensions import db, redis_ext
-from ...job_names import SYNC_METAFIELDS
+from ...extensions import db
 from ...models import Shop
 from ...storefront_text import LANGUAGES, say
 from ..contacts import join_page
 from ..contacts.join_page import allowed_countries
 from .settings import default_region, load_settings
+from .storefront_sync import (  # noqa: F401  (callers schedule through this module, as before)
+    STOREFRONT_SETTINGS,
+    schedule_sync,
+    schedule_sync_after_commit,
+)
+from .tokens import ShopNeedsReauth, admin_query, has_usable_offline_token
 
 log = structlog.get_logger(__name__)
 
 NAMESPACE = "sms_blossom"
-_AFTER_COMMIT_KEY = "storefront_metafields_after_commit"
-# The settings whose change changes what a block shows (the shop's name comes with shop/update).
-STOREFRONT_SETTINGS = frozenset(
-    {
-        "join_headline",
-        "join_incentive",
-        "join_button_color",
-        "join_button_text_color",
-        "signup_frequency_text",
-        "signup_countries",
-        "default_country",
-    }
-)
 INSTALLATION_QUERY = "query AppInstallation { currentAppInstallation { id } }"
 METAFIELDS_SET = (
     "mutation MetafieldsSet($metafields: [MetafieldsSetInput!]!) { metafieldsSet(metafields: $metafields) { "
@@ -98,42 +87,8 @@ def storefront_values(shop: Shop) -> dict[str, dict[str, Any]]:
     }
 
 
-def schedule_sync(shop: Shop, *, changed: Collection[str] | None = None) -> None:
-    """Enqueue the write (when `changed`, the setting names changed, touches the blocks).
-    Without Redis the queue would run the job inside this request: a delay hands it to the
-    scheduler instead, so the merchant never waits on Shopify."""
-    if changed is not None and not STOREFRONT_SETTINGS.intersection(changed):
-        return
-    _enqueue_sync(shop.id)
-
-
-def _enqueue_sync(shop_id: int) -> None:
-    delay = None if redis_ext.queue("default").is_async else timedelta(seconds=1)
-    SYNC_METAFIELDS.delay(shop_id, delay=delay, scope=shop_id)
-
-
-def schedule_sync_after_commit(shop: Shop) -> None:
-    """For a change still in its transaction (shop/update renames the shop): the job is
-    enqueued once the change is committed, so it never reads the old name."""
-    db.session.info.setdefault(_AFTER_COMMIT_KEY, set()).add(shop.id)
-
-
-@event.listens_for(Session, "after_commit")
-def _sync_after_commit(session: Session) -> None:
-    for shop_id in sorted(session.info.pop(_AFTER_COMMIT_KEY, ())):
-        _enqueue_sync(shop_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_sync(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT_KEY, None)
-
-
 def sync(*, shop_id: int) -> str:
     """Write the metafields for the shop's app installation; returns the outcome."""
-    from ...clients.shopify import ShopifyError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
-    from .auth import ShopNeedsReauth, admin_query, has_usable_offline_token
-
     shop = db.session.get(Shop, shop_id)
     if shop is None or not has_usable_offline_token(shop):
         return "skipped"

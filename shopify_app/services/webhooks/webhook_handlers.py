@@ -15,7 +15,7 @@ from ..campaigns import campaigns
 from ..contacts import shopify_customers, shopify_import
 from ..privacy import privacy
 from ..shops import storefront_metafields
-from .webhook_intake import handles
+from .topics import handles
 
 
 @handles("app/uninstalled")

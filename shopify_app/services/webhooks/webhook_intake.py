@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +18,8 @@ from ...models import Shop, WebhookEvent, WebhookStatus
 from ...models.types import utcnow
 from ...security.crypto import aad_for, keyring
 from ..campaigns import report_cache
+from . import webhook_handlers  # noqa: F401  (registers the topic handlers)
+from .topics import HANDLERS
 
 log = structlog.get_logger(__name__)
 
@@ -75,24 +76,6 @@ def record_event(
 
 def payload_aad(webhook_id: str) -> str:
     return aad_for(table="webhook_events", column=PAYLOAD_AAD_COLUMN, shop_id=None) + f":webhook={webhook_id}"
-
-
-Handler = Callable[..., None]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handles(*topics: str) -> Callable[[Handler], Handler]:
-    """Register a topic handler: `handler(*, shop: Shop | None, payload: dict, event: WebhookEvent)`.
-
-    Handlers run inside the processing transaction and must be idempotent (a job can run twice).
-    """
-
-    def register(handler: Handler) -> Handler:
-        for topic in topics:
-            HANDLERS[topic] = handler
-        return handler
-
-    return register
 
 
 def process_event(*, event_id: int) -> str:
@@ -163,6 +146,3 @@ def unprocessed_event_ids(*, older_than: timedelta, now: datetime | None = None,
         .limit(limit)
     )
     return list(db.session.scalars(query))
-
-
-from . import webhook_handlers  # noqa: E402,F401  (registers the topic handlers)

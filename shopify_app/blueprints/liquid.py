@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from .services.contacts.join_page import Disclosure
+from ..services.contacts.join_page import Disclosure
 
 # The shop's policy pages: Shopify's policy objects where the merchant wrote them, else the
 # fixed storefront paths (which Shopify answers with the policy or its own page).
