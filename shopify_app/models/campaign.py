@@ -102,7 +102,9 @@ class MessageState(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-OPEN_MESSAGE_STATES = (MessageState.QUEUED, MessageState.DEFERRED, MessageState.SUBMITTING)
+# Waiting to be sent: queued, or deferred (quiet hours, rate limits) until `defer_until`.
+WAITING_MESSAGE_STATES = (MessageState.QUEUED, MessageState.DEFERRED)
+OPEN_MESSAGE_STATES = (*WAITING_MESSAGE_STATES, MessageState.SUBMITTING)
 
 
 class Message(db.Model):  # type: ignore[name-defined,misc]

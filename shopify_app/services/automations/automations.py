@@ -43,6 +43,7 @@ from ...models import (
     RunState,
     Shop,
 )
+from ...models.campaign import WAITING_MESSAGE_STATES
 from ...models.types import UTCDateTime, utcnow
 from ...queueing import enqueue
 from ...security.crypto import aad_for, keyring
@@ -366,7 +367,7 @@ def cancel_pending(*, shop_id: int, kinds: tuple[AutomationKind, ...], contact_i
         update(Message)
         .where(
             Message.automation_run_id.in_(dispatched.scalar_subquery()),
-            Message.state.in_([MessageState.QUEUED, MessageState.DEFERRED]),
+            Message.state.in_(WAITING_MESSAGE_STATES),
         )
         .values(state=MessageState.CANCELLED, skip_reason=reason[:32]),
         execution_options={"synchronize_session": False},
