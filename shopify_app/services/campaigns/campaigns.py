@@ -33,6 +33,7 @@ from ...models import (
     Shop,
     Suppression,
 )
+from ...models.campaign import WAITING_MESSAGE_STATES
 from ...models.types import UTCDateTime, utcnow
 from ...security.link_tokens import link_url, make_link_token
 from ..billing import credits
@@ -307,7 +308,7 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
     db.session.commit()
     log.info("campaign_launched", shop_id=shop.id, campaign_id=campaign.id, recipients=campaign.recipients)
     enqueue_batches(campaign=campaign)
-    from ..sending.engine import finish_if_done
+    from ..sending.completion import finish_if_done
 
     finish_if_done(campaign_id=campaign.id)
     return campaign
@@ -347,10 +348,7 @@ def _unique_code(campaign: Campaign) -> Any:
 def enqueue_batches(*, campaign: Campaign, only_open: bool = False, unless_waiting: bool = False) -> int:
     """One job per id range of `SMS_BATCH_SIZE` messages; jobs carry ids only."""
     size = int(current_config()["SMS_BATCH_SIZE"])
-    if only_open:
-        conditions = waiting(campaign.id, MessageState.QUEUED, MessageState.DEFERRED)
-    else:
-        conditions = [Message.campaign_id == campaign.id]
+    conditions = waiting(campaign.id, *WAITING_MESSAGE_STATES) if only_open else [Message.campaign_id == campaign.id]
     low, high = db.session.execute(select(func.min(Message.id), func.max(Message.id)).where(and_(*conditions))).one()
     if low is None:
         return 0
@@ -385,7 +383,7 @@ def resume(*, shop: Shop, campaign_id: int) -> Campaign:
     _transition(campaign, (CampaignState.PAUSED,), CampaignState.SENDING)
     db.session.commit()
     enqueue_batches(campaign=campaign, only_open=True)
-    from ..sending.engine import finish_if_done
+    from ..sending.completion import finish_if_done
 
     finish_if_done(campaign_id=campaign.id)
     return campaign
@@ -414,7 +412,7 @@ def cancel_waiting_rows(campaign_id: int, *, skip_reason: str | None = None) -> 
     have been sent (the sweeper settles them): neither is cancelled."""
     rows = (
         select(Message.id)
-        .where(*waiting(campaign_id, MessageState.QUEUED, MessageState.DEFERRED))
+        .where(*waiting(campaign_id, *WAITING_MESSAGE_STATES))
         .with_for_update(skip_locked=True, key_share=True)
     )
     values: dict[str, Any] = {"state": MessageState.CANCELLED}

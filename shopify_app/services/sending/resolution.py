@@ -8,7 +8,7 @@ from ...extensions import db
 from ...models import Campaign, Message, MessageState
 from ...models.types import utcnow
 from ..billing import credits
-from .engine import finish_if_done
+from .completion import finish_if_done
 
 
 def resolve_unknown_messages(*, message_ids: list[int], accepted: bool) -> Iterator[tuple[int, str]]:
