@@ -52,7 +52,7 @@ from ..campaigns.templates import referenced_template
 from ..contacts.inbox_replies import check_may_reply, opens_conversation
 from ..ops.pagination import page
 from ..sending.batches import enqueue_batch
-from ..sending.templating import VARIABLES, TemplateError, validate_template
+from ..sending.rendering import VARIABLES, TemplateError, validate_template
 
 log = structlog.get_logger(__name__)
 

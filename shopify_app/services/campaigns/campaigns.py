@@ -41,7 +41,8 @@ from ..billing.plans import credits_per_segment, credits_per_segment_sql
 from ..ops.pagination import page
 from ..sending import links
 from ..sending.batches import enqueue_batch, enqueue_ranges
-from ..sending.templating import TemplateError, estimate_segments, longest_values, validate_template
+from ..sending.rendering import TemplateError, validate_template
+from ..sending.templating import estimate_segments, longest_values
 from . import report_cache
 from .segments import audience_query, referenced_segment, segment_filters
 from .templates import referenced_template

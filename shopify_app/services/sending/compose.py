@@ -21,7 +21,8 @@ from ..campaigns.test_sends import TestRecipient
 from . import links
 from .claim import Claimed, ContactRow
 from .policy import POLICIES
-from .templating import RUN_VARIABLES, compliant_text, render, render_runs
+from .rendering import RUN_VARIABLES, render, render_runs
+from .templating import compliant_text
 
 log = structlog.get_logger(__name__)
 

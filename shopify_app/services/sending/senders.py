@@ -141,7 +141,7 @@ def past_holders(number: str) -> list[Shop]:
 
 def by_sender(rows: Any, senders: list[str | None]) -> list[tuple[str | None, Any]]:
     """`rows` (a list, or a tuple of parallel columns) split by sender, for a send batch's
-    statements to bind the sender once (services/sending.py): one group, `rows` itself, for a
+    statements to bind the sender once (services/sending/state.py): one group, `rows` itself, for a
     batch with one sender (nearly all); two when an alphanumeric shop also texts US/CA numbers."""
     distinct = set(senders)
     if len(distinct) <= 1:
