@@ -48,7 +48,7 @@ def _priors(targets: Iterable[MessageState], priors: tuple[MessageState, ...] | 
 
 
 def _guard(column: Any, targets: Iterable[MessageState], priors: tuple[MessageState, ...] | None = None) -> Any:
-    # An OR, not an IN: an IN's expanding parameter cannot be part of an executemany.
+    """The guard of an executemany: an OR, as an IN's expanding parameter cannot be part of one."""
     return or_(*(column == state.value for state in _priors(targets, priors)))
 
 
@@ -59,20 +59,22 @@ def _guard_sql(targets: Iterable[MessageState], priors: tuple[MessageState, ...]
 
 
 def move(
-    ids: list[int],
+    ids: list[int] | None,
     *,
     to: MessageState,
     priors: tuple[MessageState, ...] | None = None,
     extra: ColumnElement[bool] | None = None,
     **values: Any,
 ) -> int:
-    """`ids` (or, with ids empty and `extra`, every row matching `extra`) to state `to`, with
-    `values`; only rows in an allowed prior state move. Uncommitted; returns the rows moved."""
-    conditions = [_guard(Message.state, [to], priors)]
-    if ids:
+    """The rows `ids` (None: every row) that match `extra` to state `to`, with `values`; only
+    rows in an allowed prior state move. Uncommitted; returns the rows moved."""
+    conditions = [Message.state.in_(_priors([to], priors))]
+    if ids is not None:
+        if not ids:
+            return 0
         conditions.append(id_in(Message.id, ids))
     elif extra is None:
-        return 0
+        raise ValueError("moving every message: name the rows with `extra`")
     if extra is not None:
         conditions.append(extra)
     result = db.session.execute(
@@ -301,7 +303,7 @@ def mark_rejected(rejected: list[dict[str, Any]], *, now: datetime) -> None:
 def requeue_deferred(scope: Any, now: datetime) -> int:
     """Deferred rows of `scope` whose time has come go back to `queued` (committed)."""
     due = Message.defer_until <= now
-    moved = move([], to=MessageState.QUEUED, priors=(MessageState.DEFERRED,), extra=scope & due, defer_until=None)
+    moved = move(None, to=MessageState.QUEUED, priors=(MessageState.DEFERRED,), extra=scope & due, defer_until=None)
     db.session.commit()
     return moved
 
@@ -341,7 +343,7 @@ def reclaim_expired_leases(now: datetime) -> tuple[int, int, int]:
     expired = Message.lease_until < now
     never_called = expired & Message.attempted_at.is_(None)
     exhausted = move(
-        [],
+        None,
         to=MessageState.FAILED,
         priors=submitting,
         extra=never_called & (Message.attempts >= MAX_ATTEMPTS),
@@ -349,10 +351,10 @@ def reclaim_expired_leases(now: datetime) -> tuple[int, int, int]:
         error_code="retries_exhausted",
         failed_at=now,
     )
-    reclaimed = move([], to=MessageState.QUEUED, priors=submitting, extra=never_called, lease_until=None)
+    reclaimed = move(None, to=MessageState.QUEUED, priors=submitting, extra=never_called, lease_until=None)
     maybe_called = expired & Message.attempted_at.is_not(None)
     unknown = move(
-        [], to=MessageState.UNKNOWN, priors=submitting, extra=maybe_called, lease_until=None, error_code="worker_lost"
+        None, to=MessageState.UNKNOWN, priors=submitting, extra=maybe_called, lease_until=None, error_code="worker_lost"
     )
     db.session.commit()
     return exhausted, reclaimed, unknown
