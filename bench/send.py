@@ -71,7 +71,7 @@ from shopify_app.services.campaigns import campaigns  # noqa: E402
 from shopify_app.services.contacts.phones import Phone  # noqa: E402
 from shopify_app.services.contacts.pii import phone_hash  # noqa: E402
 from shopify_app.services.contacts.transfers import new_contact_row  # noqa: E402
-from shopify_app.services.sending import engine as sending  # noqa: E402
+from shopify_app.services.sending import completion as sending  # noqa: E402
 from shopify_app.services.shops.settings import update_settings  # noqa: E402
 from shopify_app.tenancy import shop_scope  # noqa: E402
 from tests.conftest import app_role_url, install_shop  # noqa: E402

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from shopify_app.services.sending import engine as sending
+from shopify_app.services.sending import batch, sweeper
 
 from . import job
 
 
 @job("campaigns")
 def send_batch(campaign_id: int, low: int, high: int) -> dict[str, int]:
-    return sending.send_batch(campaign_id=campaign_id, low=low, high=high)
+    return batch.send_batch(campaign_id=campaign_id, low=low, high=high)
 
 
 @job("campaigns", cross_shop=True)
 def sweep() -> dict[str, int]:
-    return sending.sweep()
+    return sweeper.sweep()

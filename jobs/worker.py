@@ -31,7 +31,7 @@ from shopify_app.bulk import on_postgresql
 from shopify_app.config import QUEUE_NAMES
 from shopify_app.extensions import db, redis_ext
 from shopify_app.runtime import tune_gc
-from shopify_app.services.sending import engine as sending
+from shopify_app.services.sending import batch as sending
 from shopify_app.tenancy import shop_scope
 
 

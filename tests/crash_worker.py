@@ -13,7 +13,7 @@ from rq import SimpleWorker
 
 from shopify_app import create_app
 from shopify_app.extensions import redis_ext, sms_backend
-from shopify_app.services.sending import engine as sending
+from shopify_app.services.sending import plan as sending
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from rq.job import Job
 
 from shopify_app.extensions import redis_ext
 from shopify_app.services.ops import alerts
-from shopify_app.services.sending.engine import breaker
+from shopify_app.services.sending.plan import breaker
 
 from .conftest import mitto_config, settle_jobs, shop_ready_to_send
 

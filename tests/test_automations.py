@@ -498,7 +498,9 @@ def test_turning_off_leaves_a_dead_batchs_text_to_the_sweeper(shop_app, fake_mit
     """A batch that died after its attempt record may have sent the text: turning the
     automation off does not cancel it (as a campaign's cancel does not); the sweeper makes it
     `unknown` once the record's lease is past."""
-    from shopify_app.services.sending.engine import LEASE, breaker, sweep
+    from shopify_app.services.sending.plan import breaker
+    from shopify_app.services.sending.state import LEASE
+    from shopify_app.services.sending.sweeper import sweep
 
     app, api, shop = shop_app
     automation = enable(api, "welcome")

@@ -75,7 +75,7 @@ def test_the_composer_offers_every_variable_a_campaign_may_use(project_root):
     """The composer's variable menu lists what templating accepts in a campaign, no more."""
     import re
 
-    from shopify_app.services.sending.templating import VARIABLES
+    from shopify_app.services.sending.rendering import VARIABLES
 
     shell = (project_root / "shopify_app/admin/templates/admin/composer.html").read_text(encoding="utf-8")
     menu = re.search(r'<s-select label="Variable".*?</s-select>', shell, re.S).group(0)

@@ -10,7 +10,7 @@ from shopify_app.extensions import db, redis_ext
 from shopify_app.models import AuditLog, Campaign, CampaignKind, Contact, CreditLedger, LedgerKind, Message, TestSend
 from shopify_app.services.contacts.contacts import ConsentChange, apply_consent, create_or_merge, parse_phone, suppress
 from shopify_app.services.contacts.pii import phone_hash
-from shopify_app.services.sending import engine as sending
+from shopify_app.services.sending import batch as sending
 
 from .conftest import ApiClient, install_shop, mitto_config, open_shop, quiet_hours_now, settle_jobs
 

@@ -134,7 +134,7 @@ def test_invalid_campaigns_are_422(funded):
 def test_scheduled_launch_waits_for_the_scheduler(app, funded):
     from datetime import UTC, datetime, timedelta
 
-    from shopify_app.services.sending.engine import sweep
+    from shopify_app.services.sending.sweeper import sweep
 
     campaign = create(funded)
     later = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -247,7 +247,7 @@ def test_batches_are_enqueued_in_one_pipeline_and_always_scoped_to_their_shop(ma
             assert latest.decode() == job.id
         # Redis loses them; the (privileged) sweeper re-enqueues them, still walled to the shop.
         redis_ext.client().flushdb()
-        from shopify_app.services.sending.engine import sweep
+        from shopify_app.services.sending.sweeper import sweep
 
         assert sweep()["batches"] == 3
         assert {job.meta["db_scope"] for job in redis_ext.queue("campaigns").jobs} == {shop.id}

@@ -19,7 +19,8 @@ from shopify_app.extensions import db
 from shopify_app.models import Message, MessageState, SendAttempt
 from shopify_app.services.billing import credits
 from shopify_app.services.sending.batches import enqueue_batch
-from shopify_app.services.sending.engine import LEASE, sweep
+from shopify_app.services.sending.state import LEASE
+from shopify_app.services.sending.sweeper import sweep
 
 from .conftest import mitto_config, settle_jobs, shop_ready_to_send
 

@@ -113,6 +113,31 @@ def test_unknown_message_ids_are_recorded_and_ignored(sent):
     assert (event.result, event.message_id) == ("unknown_message", None)
 
 
+def test_a_report_is_matched_on_our_reference_when_the_provider_id_is_unknown(sent):
+    """We send every message with `reference` = its id; a report carrying it back is applied to
+    that message even when the provider's message id is one we never stored."""
+    app, _api, _cid, ids = sent
+    message_id = next(iter(ids.values()))
+    report = {"messageId": "unknown-to-us", "reference": str(message_id), "deliveryStatus": "Delivered"}
+    assert post(app, report).status_code == 202
+    assert state_of(message_id) == "delivered"
+    [event] = db.session.scalars(select(DeliveryEvent)).all()
+    assert (event.message_id, event.reference, event.result) == (message_id, str(message_id), "delivered")
+
+
+def test_a_reference_that_is_not_ours_falls_back_to_the_provider_id(sent):
+    app, _api, _cid, ids = sent
+    (p1, m1), (p2, m2), _ = ids.items()
+    post(
+        app,
+        [
+            {"messageId": p1, "reference": "not-a-message-id", "deliveryStatus": "Delivered"},
+            {"messageId": p2, "reference": str(m1), "deliveryStatus": "Failed"},  # m1 is known by p1, not p2
+        ],
+    )
+    assert (state_of(m1), state_of(m2)) == ("delivered", "failed")
+
+
 @pytest.mark.parametrize("body", [b"not json", b'"a string"', b"42"])
 def test_a_body_that_is_not_an_object_or_array_is_400(sent, body):
     app, *_ = sent

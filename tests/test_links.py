@@ -15,7 +15,7 @@ from shopify_app.models import Attribution, Click, Contact, Message, ShortLink
 from shopify_app.models.types import utcnow
 from shopify_app.services.billing import credits as ledger
 from shopify_app.services.sending import links
-from shopify_app.services.sending.templating import render_runs
+from shopify_app.services.sending.rendering import render_runs
 
 from .conftest import ApiClient, install_shop, settle_jobs
 from .payloads import payload

@@ -25,22 +25,19 @@ from shopify_app.security.hmac import (
     webhook_hmac_is_valid,
 )
 from shopify_app.services.contacts.phones import normalise_phone
+from shopify_app.services.sending.rendering import VARIABLES, _tokens, render, validate_template
+from shopify_app.services.sending.rendering import joined as _joined
+from shopify_app.services.sending.rendering import substitute as _substitute
 from shopify_app.services.sending.templating import (
     _STOP_WORD,
     UCS2,
-    VARIABLES,
-    _joined,
     _mentions_shop,
     _mentions_stop,
-    _substitute,
-    _tokens,
     compliant_text,
     estimate_segments,
     longest_values,
-    render,
     segment_count,
     segment_info,
-    validate_template,
 )
 
 settings.register_profile(

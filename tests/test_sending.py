@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import Campaign, CreditLedger, LedgerKind, Message, MessageState, SendAttempt, Shop, ShortLink
 from shopify_app.services.billing import credits
-from shopify_app.services.sending import engine as sending
+from shopify_app.services.sending import compose as sending
 from shopify_app.services.sending.circuit import CircuitState
-from shopify_app.services.sending.engine import breaker, sweep
+from shopify_app.services.sending.plan import breaker
+from shopify_app.services.sending.sweeper import sweep
 
 from .conftest import mitto_config, quiet_hours_now, settle_jobs, shop_ready_to_send
 from .test_jobs import drain_if_async
@@ -235,7 +236,7 @@ def test_quiet_hours_defer_to_the_end_of_the_window(sender, fake_mitto, monkeypa
     assert len(until) == 1
     assert timedelta(hours=1, minutes=58) < until.pop() - now < timedelta(hours=2, minutes=1)
     later = now + timedelta(hours=3)
-    monkeypatch.setattr("shopify_app.services.sending.engine.utcnow", lambda: later)
+    monkeypatch.setattr("shopify_app.services.sending.batch.utcnow", lambda: later)
     sweep(now=later)
     settle_jobs(app)
     assert states() == {"sent": RECIPIENTS}
@@ -244,7 +245,7 @@ def test_quiet_hours_defer_to_the_end_of_the_window(sender, fake_mitto, monkeypa
 def test_a_batch_run_after_the_window_claims_its_deferred_rows_itself(sender, fake_mitto, monkeypatch):
     """The rescheduled batch does not need the sweeper: rows deferred until now are claimed
     like queued ones, and the deferral did not count as an attempt."""
-    from shopify_app.services.sending import engine as sending
+    from shopify_app.services.sending import batch as sending
 
     app, api, _shop = sender
     now = quiet_hours_now(api)
@@ -345,11 +346,11 @@ def test_the_sweeper_does_not_duplicate_batches_that_are_still_waiting(sender, f
 def test_a_concurrent_claimer_skips_the_rows_a_batch_holds(sender, fake_mitto, monkeypatch):
     """While a batch decides and renders, its rows are still `queued` but locked: another
     worker's claim (on its own connection) skips them instead of sending them a second time."""
-    from shopify_app.services.sending import engine as sending
+    from shopify_app.services.sending import plan as sending
     from shopify_app.tenancy import admin_engine
 
     app, api, _shop = sender
-    real_outbound = sending._outbound
+    real_outbound = sending.outbound
     seen: list[tuple[set[int], set[int], set[int]]] = []
 
     def outbound_while_another_worker_claims(shop, campaign, sendable):
@@ -363,7 +364,7 @@ def test_a_concurrent_claimer_skips_the_rows_a_batch_holds(sender, fake_mitto, m
             seen.append((held, visible, claimable))
         return real_outbound(shop, campaign, sendable)
 
-    monkeypatch.setattr(sending, "_outbound", outbound_while_another_worker_claims)
+    monkeypatch.setattr(sending, "outbound", outbound_while_another_worker_claims)
     launch(api)
     settle_jobs(app)
     held, visible, claimable = seen[0]
@@ -379,15 +380,15 @@ def test_a_batch_that_breaks_before_its_write_leaves_its_rows_and_counts_the_cla
     """An error while deciding (before the one write) rolls everything back: the rows stay
     queued, no provider call is made, and each such claim counts, so a row that always breaks
     its batch fails after MAX_ATTEMPTS instead of cycling forever."""
-    from shopify_app.services.sending import engine as sending
-    from shopify_app.services.sending.engine import MAX_ATTEMPTS
+    from shopify_app.services.sending import batch as sending
+    from shopify_app.services.sending.state import MAX_ATTEMPTS
 
     app, api, _shop = sender
 
     def broken_outbound(shop, campaign, sendable):
         raise RuntimeError("render failed")
 
-    monkeypatch.setattr(sending, "_outbound", broken_outbound)
+    monkeypatch.setattr("shopify_app.services.sending.plan.outbound", broken_outbound)
     campaign_id = launch(api)
     settle_jobs(app, strict=False)
     ids = sorted(db.session.scalars(select(Message.id)))
@@ -408,7 +409,7 @@ def test_a_batch_that_breaks_before_its_write_leaves_its_rows_and_counts_the_cla
 
 
 def test_the_sweeper_gives_up_on_rows_whose_claims_keep_dying(app):
-    from shopify_app.services.sending.engine import MAX_ATTEMPTS
+    from shopify_app.services.sending.state import MAX_ATTEMPTS
 
     api, _shop = shop_ready_to_send(app, recipients=2, credits=10)
     campaign = api.post("/api/campaigns", json={"name": "C", "body": "Hi"}).get_json()
@@ -434,7 +435,8 @@ def test_the_batch_writes_read_only_their_own_rows(app):
     every batch's UPDATE. With the batch's id range it reads the rows through the primary
     key, also on rows no ANALYZE has seen yet (a launch's fresh snapshot)."""
     from shopify_app.bulk import pg_array
-    from shopify_app.services.sending.engine import _MARK_SENT, _WRITE_ATTEMPTS, _WRITE_OTHERS, _claim_statement
+    from shopify_app.services.sending.claim import _claim_statement
+    from shopify_app.services.sending.state import _MARK_SENT, _WRITE_ATTEMPTS, _WRITE_OTHERS
     from shopify_app.tenancy import admin_engine
 
     now = datetime.now(UTC)
@@ -549,7 +551,7 @@ def dead_batch_record(shop_id: int, campaign_id: int, ids: list[int], now: datet
     """What a batch that died after committing its attempt record leaves: the record, and its
     rows `queued` and unlocked (its transaction rolled back)."""
     from shopify_app.bulk import pg_array
-    from shopify_app.services.sending.engine import LEASE
+    from shopify_app.services.sending.state import LEASE
 
     ones = pg_array([1] * len(ids))
     db.session.add(
@@ -570,7 +572,7 @@ def dead_batch_record(shop_id: int, campaign_id: int, ids: list[int], now: datet
 def launch_beside_dead_batches(api, shop, *parts: slice) -> tuple[int, list[list[int]], datetime, datetime]:
     """Launch (the jobs wait in Redis), then leave a dead batch's record for each slice of the
     message ids. Returns the campaign id, each record's ids, now and a moment past the lease."""
-    from shopify_app.services.sending.engine import LEASE
+    from shopify_app.services.sending.state import LEASE
 
     campaign_id = launch(api)
     now = datetime.now(UTC)
@@ -681,7 +683,7 @@ def test_cancel_during_a_call_answered_429_cancels_the_batchs_rows_too(sender, f
 
 @needs_postgres_and_redis
 def test_the_sweeper_reads_every_expired_attempt_record_a_page_at_a_time(sender, fake_mitto):
-    from shopify_app.services.sending.engine import _expired_attempts
+    from shopify_app.services.sending.sweeper import _expired_attempts
 
     _app, api, shop = sender
     _, _, now, later = launch_beside_dead_batches(api, shop, slice(0, 3), slice(3, 6), slice(6, 9))

@@ -12,21 +12,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shopify_app.services.sending.rendering import VARIABLES, TemplateError, render, render_runs, validate_template
 from shopify_app.services.sending.templating import (
     GSM7,
     OPT_OUT_TEXT,
     UCS2,
-    VARIABLES,
     SegmentInfo,
-    TemplateError,
     compliant_text,
     estimate_segments,
     longest_values,
-    render,
-    render_runs,
     segment_count,
     segment_info,
-    validate_template,
 )
 
 SHOP = "Blossom"

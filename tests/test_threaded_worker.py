@@ -21,7 +21,7 @@ from shopify_app.models import Campaign, CampaignState, Message
 from shopify_app.queueing import enqueue
 from shopify_app.runtime import GC_THRESHOLDS, tune_gc
 from shopify_app.services.billing import credits
-from shopify_app.services.sending import engine as sending
+from shopify_app.services.sending import claim as sending
 
 from .conftest import mitto_config, shop_ready_to_send
 from .test_sending import launch, provider_calls_per_recipient, states

@@ -18,6 +18,10 @@ and only the caller knows what it has recorded. Each error says what the caller 
 
 502 and 504 are "unknown", not "unavailable": a gateway answers them when the upstream failed
 or went quiet *after* being handed the request, so they do not prove nothing was accepted.
+
+Mitto's words stay here: callers read what an error proves from its attributes
+(`nothing_accepted`, `refused`, `provider_failure`, `retry_after`) and a delivery status as our
+outcome (`delivery_outcome`: delivered, failed, pending or other), never Mitto's spelling.
 """
 
 from __future__ import annotations
@@ -44,15 +48,29 @@ _NOTHING_ACCEPTED_STATUSES = frozenset({503})
 
 
 class MittoError(Exception):
-    """Base of every error raised here; `status` is the HTTP status when there was one."""
+    """Base of every error raised here; `status` is the HTTP status when there was one.
+
+    What the error proves, in the caller's terms (neither `nothing_accepted` nor `refused`:
+    the outcome is unknown, never resend blindly)."""
+
+    nothing_accepted = False  # the same messages may be submitted again later
+    refused = False  # the whole request was refused: sending it again unchanged cannot succeed
+    provider_failure = True  # the provider itself failed: what a circuit breaker counts
+    retry_after = 0.0  # seconds to wait before submitting again
 
     def __init__(self, message: str, *, status: int | None = None):
         super().__init__(message)
         self.status = status
 
 
+ProviderError = MittoError  # the name callers outside the clients catch: any SMS provider failure
+
+
 class MittoRateLimited(MittoError):
     """429: nothing was accepted; submit again after `retry_after` seconds."""
+
+    nothing_accepted = True
+    provider_failure = False  # the provider is fine: we went too fast
 
     def __init__(self, message: str, *, retry_after: float, status: int | None = 429):
         super().__init__(message, status=status)
@@ -62,9 +80,14 @@ class MittoRateLimited(MittoError):
 class MittoUnavailable(MittoError):
     """503, or the connection was never established: provably nothing was accepted."""
 
+    nothing_accepted = True
+
 
 class MittoRejected(MittoError):
     """Mitto refused the whole request (bad key, bad payload, unknown id); `errors` is its answer."""
+
+    refused = True
+    provider_failure = False  # the request was at fault
 
     def __init__(self, message: str, *, status: int, errors: list[dict[str, Any]] | None = None):
         super().__init__(message, status=status)
@@ -74,6 +97,29 @@ class MittoRejected(MittoError):
 
 class MittoTimeout(MittoError):
     """The request may have been accepted but no usable answer arrived: the outcome is unknown."""
+
+
+# Mitto's delivery statuses (as its reports and `status` spell them, case, spaces and
+# underscores aside) in our terms: delivered, failed or pending; anything else is "other".
+_DELIVERY_STATUSES = {
+    "delivered": "delivered",
+    "failure": "failed",
+    "failed": "failed",
+    "undelivered": "failed",
+    "undeliverable": "failed",
+    "expired": "failed",
+    "rejected": "failed",
+    "pending": "pending",
+    "sent": "pending",
+    "buffered": "pending",
+    "accepted": "pending",
+    "enroute": "pending",
+}
+
+
+def delivery_outcome(status: str) -> str:
+    """A delivery status of Mitto's as our outcome: "delivered", "failed", "pending" or "other"."""
+    return _DELIVERY_STATUSES.get(status.strip().lower().replace(" ", "").replace("_", ""), "other")
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs 2.5 µs, and a batch makes 500

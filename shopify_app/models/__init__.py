@@ -12,6 +12,7 @@ from .automation import (
 from .billing import AppSubscription, CreditPurchase, PurchaseStatus, UsageCharge
 from .campaign import (
     OPEN_MESSAGE_STATES,
+    WAITING_MESSAGE_STATES,
     Campaign,
     CampaignKind,
     CampaignState,
@@ -39,6 +40,7 @@ from .webhook_event import WebhookEvent, WebhookStatus
 
 __all__ = [
     "OPEN_MESSAGE_STATES",
+    "WAITING_MESSAGE_STATES",
     "AppSubscription",
     "Attribution",
     "AttributionKind",

@@ -49,7 +49,7 @@ class CampaignState(enum.StrEnum):
 
 class CampaignKind(enum.StrEnum):
     """`broadcast`: a merchant's campaign. The others carry an automation's messages and are
-    never listed as campaigns; their rules differ (see services/sending.py `POLICIES`)."""
+    never listed as campaigns; their rules differ (see services/sending/policy.py `POLICIES`)."""
 
     BROADCAST = "broadcast"
     AUTOMATION = "automation"  # marketing automations: welcome, abandoned checkout, ...
@@ -102,7 +102,9 @@ class MessageState(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-OPEN_MESSAGE_STATES = (MessageState.QUEUED, MessageState.DEFERRED, MessageState.SUBMITTING)
+# Waiting to be sent: queued, or deferred (quiet hours, rate limits) until `defer_until`.
+WAITING_MESSAGE_STATES = (MessageState.QUEUED, MessageState.DEFERRED)
+OPEN_MESSAGE_STATES = (*WAITING_MESSAGE_STATES, MessageState.SUBMITTING)
 
 
 class Message(db.Model):  # type: ignore[name-defined,misc]
@@ -188,7 +190,7 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
 
 class SendAttempt(db.Model):  # type: ignore[name-defined,misc]
     """A provider call about to be made for some of a campaign's rows (the PostgreSQL send path
-    of campaigns without per-message holds; services/sending.py).
+    of campaigns without per-message holds; services/sending/batch.py).
 
     Committed on a connection of its own before the call, while the batch's own transaction
     keeps the rows locked and `queued`; deleted by the transaction that records the answer, so

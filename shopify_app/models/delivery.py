@@ -30,6 +30,7 @@ class DeliveryEvent(db.Model):  # type: ignore[name-defined,misc]
     shop_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"), index=True)
     message_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("messages.id", ondelete="SET NULL"))
     provider_message_id: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(String(64))  # ours (the message id) as the report carries it
     status: Mapped[str] = mapped_column(String(32))  # as Mitto spelt it, truncated
     outcome: Mapped[DeliveryOutcome] = mapped_column(str_enum(DeliveryOutcome))
     error_code: Mapped[str | None] = mapped_column(String(64))

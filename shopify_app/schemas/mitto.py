@@ -11,6 +11,7 @@ from .base import Schema
 
 ALIASES = {
     "message_id": ("messageId", "message_id", "id"),
+    "reference": ("reference",),  # ours: the message id we sent it with
     "status": ("deliveryStatus", "delivery_status", "status"),
     "reported_at": ("updatedAt", "updated_at", "timestamp", "deliveredAt"),
     "error_code": ("error", "error_code", "errorCode"),
@@ -27,6 +28,7 @@ class DeliveryReportSchema(Schema):
         unknown = EXCLUDE  # unknown extra fields are ignored
 
     message_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reference = fields.String(load_default=None, validate=validate.Length(max=64))
     status = fields.String(load_default="", validate=validate.Length(max=64))
     reported_at = fields.AwareDateTime(load_default=None, default_timezone=None)
     error_code = fields.String(load_default=None, validate=validate.Length(max=64))
@@ -37,7 +39,7 @@ class DeliveryReportSchema(Schema):
         if not isinstance(data, dict):
             raise ValidationError("A report must be an object.")
         normalised = {key: _first(data, names) for key, names in ALIASES.items()}
-        for key in ("message_id", "error_code"):  # numbers arrive as numbers in some integrations
+        for key in ("message_id", "reference", "error_code"):  # numbers arrive as numbers in some integrations
             if isinstance(normalised[key], int | float):
                 normalised[key] = str(normalised[key])
         if isinstance(normalised["error_code"], dict):  # {"error": {"code": ..., "message": ...}}

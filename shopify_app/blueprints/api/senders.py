@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 
 from ...schemas.senders import ShopSendersSchema
-from ...services.sending.senders import owned_senders
+from ...services.sending.shop_senders import owned_senders
 from .blueprint import bp
 
 

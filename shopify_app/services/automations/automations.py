@@ -44,6 +44,7 @@ from ...models import (
     RunState,
     Shop,
 )
+from ...models.campaign import WAITING_MESSAGE_STATES
 from ...models.types import UTCDateTime, utcnow
 from ...security.crypto import aad_for, keyring
 from ..campaigns.campaigns import cancel_waiting_rows
@@ -52,7 +53,7 @@ from ..contacts.contacts import when_subscribed
 from ..contacts.inbox_replies import check_may_reply, opens_conversation
 from ..ops.pagination import page
 from ..sending.batches import enqueue_batch
-from ..sending.templating import VARIABLES, TemplateError, validate_template
+from ..sending.rendering import VARIABLES, TemplateError, validate_template
 
 log = structlog.get_logger(__name__)
 
@@ -362,7 +363,7 @@ def cancel_pending(*, shop_id: int, kinds: tuple[AutomationKind, ...], contact_i
         update(Message)
         .where(
             Message.automation_run_id.in_(dispatched.scalar_subquery()),
-            Message.state.in_([MessageState.QUEUED, MessageState.DEFERRED]),
+            Message.state.in_(WAITING_MESSAGE_STATES),
         )
         .values(state=MessageState.CANCELLED, skip_reason=reason[:32]),
         execution_options={"synchronize_session": False},

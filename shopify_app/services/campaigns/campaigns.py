@@ -33,6 +33,7 @@ from ...models import (
     Shop,
     Suppression,
 )
+from ...models.campaign import WAITING_MESSAGE_STATES
 from ...models.types import UTCDateTime, utcnow
 from ...security.link_tokens import link_url, make_link_token
 from ..billing import credits
@@ -40,7 +41,8 @@ from ..billing.plans import credits_per_segment, credits_per_segment_sql
 from ..ops.pagination import page
 from ..sending import links
 from ..sending.batches import enqueue_batch, enqueue_ranges
-from ..sending.templating import TemplateError, estimate_segments, longest_values, validate_template
+from ..sending.rendering import TemplateError, validate_template
+from ..sending.templating import estimate_segments, longest_values
 from . import report_cache
 from .segments import audience_query, referenced_segment, segment_filters
 from .templates import referenced_template
@@ -307,7 +309,7 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
     db.session.commit()
     log.info("campaign_launched", shop_id=shop.id, campaign_id=campaign.id, recipients=campaign.recipients)
     enqueue_batches(campaign=campaign)
-    from ..sending.engine import finish_if_done
+    from ..sending.completion import finish_if_done
 
     finish_if_done(campaign_id=campaign.id)
     return campaign
@@ -347,10 +349,7 @@ def _unique_code(campaign: Campaign) -> Any:
 def enqueue_batches(*, campaign: Campaign, only_open: bool = False, unless_waiting: bool = False) -> int:
     """One job per id range of `SMS_BATCH_SIZE` messages; jobs carry ids only."""
     size = int(current_config()["SMS_BATCH_SIZE"])
-    if only_open:
-        conditions = waiting(campaign.id, MessageState.QUEUED, MessageState.DEFERRED)
-    else:
-        conditions = [Message.campaign_id == campaign.id]
+    conditions = waiting(campaign.id, *WAITING_MESSAGE_STATES) if only_open else [Message.campaign_id == campaign.id]
     low, high = db.session.execute(select(func.min(Message.id), func.max(Message.id)).where(and_(*conditions))).one()
     if low is None:
         return 0
@@ -385,7 +384,7 @@ def resume(*, shop: Shop, campaign_id: int) -> Campaign:
     _transition(campaign, (CampaignState.PAUSED,), CampaignState.SENDING)
     db.session.commit()
     enqueue_batches(campaign=campaign, only_open=True)
-    from ..sending.engine import finish_if_done
+    from ..sending.completion import finish_if_done
 
     finish_if_done(campaign_id=campaign.id)
     return campaign
@@ -414,7 +413,7 @@ def cancel_waiting_rows(campaign_id: int, *, skip_reason: str | None = None) -> 
     have been sent (the sweeper settles them): neither is cancelled."""
     rows = (
         select(Message.id)
-        .where(*waiting(campaign_id, MessageState.QUEUED, MessageState.DEFERRED))
+        .where(*waiting(campaign_id, *WAITING_MESSAGE_STATES))
         .with_for_update(skip_locked=True, key_share=True)
     )
     values: dict[str, Any] = {"state": MessageState.CANCELLED}

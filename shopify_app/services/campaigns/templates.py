@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from ...errors import Conflict, ValidationFailed
 from ...extensions import db
 from ...models import Discount, DiscountKind, Shop, Template
-from ..sending.templating import TemplateError, compliant_text, render, segment_info, validate_template
+from ..sending.rendering import TemplateError, render, validate_template
+from ..sending.templating import compliant_text, segment_info
 from ..shops.owned import owned
 
 

@@ -55,7 +55,8 @@ from ..contacts.contacts import parse_phone
 from ..contacts.pii import phone_hash
 from ..ops.pagination import page
 from ..sending.batches import enqueue_batch
-from ..sending.templating import TemplateError, compliant_text, render, segment_count, validate_template
+from ..sending.rendering import TemplateError, render, validate_template
+from ..sending.templating import compliant_text, segment_count
 from ..shops.settings import sender_rule
 from .campaigns import get_campaign, unsubscribe_url
 

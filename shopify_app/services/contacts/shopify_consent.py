@@ -27,8 +27,8 @@ from ...extensions import db, redis_ext
 from ...job_names import PUSH_CONSENT
 from ...models import ConsentSource, ConsentState, Contact, OutboxStatus, Shop, ShopifyConsentSync, ShopifySyncState
 from ...models.types import utcnow
-from ..shops.tokens import ShopNeedsReauth, admin_query
 from ..shops.settings import load_settings
+from ..shops.tokens import ShopNeedsReauth, admin_query
 
 log = structlog.get_logger(__name__)
 

@@ -1,4 +1,5 @@
-"""Sending texts: the send loop (claim, re-check, rate limits, the provider call, the answer), the
-batches it runs in, the circuit breaker, quiet hours, composing a text (templating, short
+"""Sending texts: the send loop (batch.py runs one batch through claim, policy, plan, compose,
+attempts, answer and state; completion and the sweeper around it), the batch jobs it runs in,
+the circuit breaker, rate limits, quiet hours, composing a text (rendering, templating, short
 links, the sender), delivery reports, and settling unknown outcomes.
 """

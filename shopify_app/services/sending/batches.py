@@ -68,3 +68,8 @@ def enqueue_ranges(campaign_id: int, ranges: list[tuple[int, int]], *, shop_id: 
         SEND_BATCH.enqueue_many(calls, pipeline, scope=shop_id)
         pipeline.execute()
     return len(calls)
+
+
+def reschedule(campaign_id: int, low: int, high: int, *, wait: float) -> None:
+    """Run the range's batch again after `wait` seconds (half a second at least)."""
+    enqueue_batch(campaign_id, low, high, delay=timedelta(seconds=max(wait, 0.5)))

@@ -20,6 +20,8 @@ from enum import StrEnum
 import redis
 import structlog
 
+from ...metrics import CIRCUIT_STATE
+
 KEY_PREFIX = "sms_blossom:cb:"
 DEFAULT_PROBE_LEASE = 10.0  # seconds; capped by the cooldown unless given explicitly
 
@@ -219,6 +221,4 @@ _GAUGE_VALUES = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState
 
 
 def _observe(name: str, state: CircuitState) -> None:
-    from ...metrics import CIRCUIT_STATE
-
     CIRCUIT_STATE.labels(name).set(_GAUGE_VALUES[state])

@@ -1,8 +1,11 @@
 """Delivery reports: record every report, then move messages forward only.
 
 sent -> delivered | failed; a late Pending never undoes a final state, a Failed never
-overwrites Delivered. Unknown message ids are recorded and ignored (a 404 would make the
-provider retry forever). Counters are derived from message states, so they are always exact.
+overwrites Delivered. A report is matched to its message on our own reference first (every
+message goes to the provider with `reference` = its id), then on the provider's message id.
+Reports matching no message are recorded and ignored (a 404 would make the provider retry
+forever). Counters are derived from message states, so they are always exact. What a status
+word means is the provider client's business (`clients.mitto.delivery_outcome`).
 """
 
 from __future__ import annotations
@@ -16,37 +19,25 @@ from marshmallow import ValidationError
 from sqlalchemy import bindparam, select, update
 
 from ...bulk import bulk_insert
-from ...clients.mitto import MittoError
-from ...extensions import db
+from ...clients.mitto import ProviderError, delivery_outcome
+from ...extensions import db, redis_ext
+from ...job_names import APPLY_REPORTS
 from ...models import DeliveryEvent, DeliveryOutcome, Message, MessageState, Shop
 from ...models.types import utcnow
 from ...schemas.mitto import DeliveryReportSchema
 from ..billing import credits
 from ..billing.plans import plan_for
 from ..campaigns import report_cache
+from .state import move
 
 log = structlog.get_logger(__name__)
 
-STATUS_OUTCOMES = {
-    "delivered": DeliveryOutcome.DELIVERED,
-    "failure": DeliveryOutcome.FAILED,
-    "failed": DeliveryOutcome.FAILED,
-    "undelivered": DeliveryOutcome.FAILED,
-    "undeliverable": DeliveryOutcome.FAILED,
-    "expired": DeliveryOutcome.FAILED,
-    "rejected": DeliveryOutcome.FAILED,
-    "pending": DeliveryOutcome.PENDING,
-    "sent": DeliveryOutcome.PENDING,
-    "buffered": DeliveryOutcome.PENDING,
-    "accepted": DeliveryOutcome.PENDING,
-    "enroute": DeliveryOutcome.PENDING,
-}
 # Only messages still waiting for their fate move; final states never change.
 ADVANCEABLE = (MessageState.SENT,)
 
 
 def outcome_of(status: str) -> DeliveryOutcome:
-    return STATUS_OUTCOMES.get(status.strip().lower().replace(" ", "").replace("_", ""), DeliveryOutcome.OTHER)
+    return DeliveryOutcome(delivery_outcome(status))
 
 
 def record_reports(reports: Iterable[Mapping[str, Any]]) -> int:
@@ -57,6 +48,7 @@ def record_reports(reports: Iterable[Mapping[str, Any]]) -> int:
             "shop_id": None,
             "message_id": None,
             "provider_message_id": report["message_id"],
+            "reference": report.get("reference"),
             "status": (report.get("status") or "")[:32],
             "outcome": outcome_of(report.get("status") or ""),
             "error_code": report.get("error_code"),
@@ -78,9 +70,6 @@ APPLY_PENDING_KEY = "sms_blossom:dlr:apply-enqueued"
 def request_apply() -> bool:
     """Enqueue the apply job unless one is already waiting: one job drains every report, so a
     job per request (thousands a minute) would mostly find nothing to do."""
-    from ...extensions import redis_ext
-    from ...job_names import APPLY_REPORTS
-
     if not redis_ext.client().set(APPLY_PENDING_KEY, 1, nx=True, ex=300):
         return False
     APPLY_REPORTS.delay()
@@ -93,6 +82,7 @@ def apply_pending(*, limit: int = 2000) -> dict[str, int]:
         select(
             DeliveryEvent.id,
             DeliveryEvent.provider_message_id,
+            DeliveryEvent.reference,
             DeliveryEvent.outcome,
             DeliveryEvent.error_code,
             DeliveryEvent.reported_at,
@@ -105,19 +95,13 @@ def apply_pending(*, limit: int = 2000) -> dict[str, int]:
     if not events:
         db.session.commit()
         return {}
-    messages = dict(
-        db.session.execute(
-            select(Message.provider_message_id, Message.id).where(
-                Message.provider_message_id.in_({event.provider_message_id for event in events})
-            )
-        ).all()
-    )
-    shops = dict(db.session.execute(select(Message.id, Message.shop_id).where(Message.id.in_(messages.values()))).all())
+    matched = _match(events)
+    shops = dict(db.session.execute(select(Message.id, Message.shop_id).where(Message.id.in_(matched.values()))).all())
     summary: dict[str, int] = {}
     now = utcnow()
     updates = []
     for event in events:
-        message_id = messages.get(event.provider_message_id)
+        message_id = matched.get(event.id)
         result = _apply(event, message_id, now)
         updates.append({"eid": event.id, "mid": message_id, "sid": shops.get(message_id), "result": result})
         summary[result] = summary.get(result, 0) + 1
@@ -136,6 +120,38 @@ def apply_pending(*, limit: int = 2000) -> dict[str, int]:
         report_cache.invalidate(shop_id)
     log.info("delivery_reports_applied", **summary)
     return summary
+
+
+def _match(events: list[Any]) -> dict[int, int]:
+    """Each event's message id (events matching none are left out): our own reference first,
+    the provider's message id when the reference names none of our messages. Should the two
+    name different messages of ours, the provider's id wins, as it did before references."""
+    by_provider = dict(
+        db.session.execute(
+            select(Message.provider_message_id, Message.id).where(
+                Message.provider_message_id.in_({event.provider_message_id for event in events})
+            )
+        ).all()
+    )
+    references = {event.id: _our_reference(event.reference) for event in events}
+    ours: set[int] = set()
+    if wanted := set(references.values()) - {None}:
+        ours = set(db.session.scalars(select(Message.id).where(Message.id.in_(wanted))))
+    matched = {}
+    for event in events:
+        reference, by_id = references[event.id], by_provider.get(event.provider_message_id)
+        if reference in ours and by_id in (None, reference):
+            matched[event.id] = reference
+        elif by_id is not None:
+            matched[event.id] = by_id
+    return matched
+
+
+def _our_reference(reference: str | None) -> int | None:
+    """The message id a report's reference names, if it can be one of ours (a 64-bit integer)."""
+    if reference is None or not reference.isascii() or not reference.isdigit() or int(reference) >= 2**63:
+        return None
+    return int(reference)
 
 
 def refund_failed(message_ids: list[int]) -> int:
@@ -164,22 +180,19 @@ def _apply(event: Any, message_id: int | None, now: Any) -> str:
     if event.outcome not in (DeliveryOutcome.DELIVERED, DeliveryOutcome.FAILED):
         return "no_change"
     target = MessageState.DELIVERED if event.outcome == DeliveryOutcome.DELIVERED else MessageState.FAILED
-    values: dict[str, Any] = {"state": target}
+    values: dict[str, Any] = {}
     if target == MessageState.DELIVERED:
         values["delivered_at"] = event.reported_at or now
     else:
         values["failed_at"], values["error_code"] = event.reported_at or now, (event.error_code or "dlr_failed")[:64]
     # Forward only, decided in the UPDATE itself, so racing appliers cannot move a message back.
-    moved = db.session.execute(
-        update(Message).where(Message.id == message_id, Message.state.in_(ADVANCEABLE)).values(**values),
-        execution_options={"synchronize_session": False},
-    ).rowcount
+    moved = move([message_id], to=target, priors=ADVANCEABLE, **values)
     return target.value if moved else "stale"
 
 
 def poll_stale(*, client: Any, older_than: timedelta, limit: int = 500) -> dict[str, int]:
-    """Ask Mitto (`GET /Messages/{id}`) about messages sent long ago without a final report, and
-    apply the answers exactly like pushed reports. `client` is a MittoClient."""
+    """Ask the provider (`client.status`) about messages sent long ago without a final report, and
+    apply the answers exactly like pushed reports. `client` is the provider's client (`status(id)`)."""
     cutoff = utcnow() - older_than
     stale = db.session.scalars(
         select(Message.provider_message_id)
@@ -192,7 +205,7 @@ def poll_stale(*, client: Any, older_than: timedelta, limit: int = 500) -> dict[
     for provider_id in stale:
         try:
             answer = client.status(provider_id)
-        except MittoError as exc:  # one unanswerable id must not stop the rest
+        except ProviderError as exc:  # one unanswerable id must not stop the rest
             log.info("dlr_poll_failed", error=type(exc).__name__)
             continue
         try:

@@ -8,7 +8,8 @@ from ...extensions import db
 from ...models import Campaign, Message, MessageState
 from ...models.types import utcnow
 from ..billing import credits
-from .engine import finish_if_done
+from .completion import finish_if_done
+from .state import move
 
 
 def resolve_unknown_messages(*, message_ids: list[int], accepted: bool) -> Iterator[tuple[int, str]]:
@@ -20,12 +21,13 @@ def resolve_unknown_messages(*, message_ids: list[int], accepted: bool) -> Itera
             continue
         campaign = db.session.get(Campaign, message.campaign_id)
         estimate = campaign.estimated_segments if campaign else 1
-        message.state = MessageState.SENT if accepted else MessageState.FAILED
+        target = MessageState.SENT if accepted else MessageState.FAILED
         if accepted:
-            message.sent_at, message.credits = message.sent_at or utcnow(), message.credits or estimate
+            values = {"sent_at": message.sent_at or utcnow(), "credits": message.credits or estimate}
         else:
-            message.failed_at = utcnow()
+            values = {"failed_at": utcnow()}
+        move([message.id], to=target, priors=(MessageState.UNKNOWN,), **values)  # the row is locked: it moves
         credits.resolve_unknown(message=message, accepted=accepted, estimated_segments=estimate)
         db.session.commit()
         finish_if_done(campaign_id=message.campaign_id)
-        yield message_id, message.state.value
+        yield message_id, target.value

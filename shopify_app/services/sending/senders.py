@@ -139,26 +139,9 @@ def past_holders(number: str) -> list[Shop]:
     return list(db.session.scalars(select(Shop).where(Shop.id.in_(held)).order_by(Shop.id)))
 
 
-def owned_senders(*, shop: Shop) -> dict[str, object]:
-    """The shop's numbers (its choices besides an alphanumeric name) and what texts go from now."""
-    from ..shops.settings import sender_rule  # settings validates against the numbers listed here
-
-    rows = db.session.execute(
-        select(SenderNumber.number, SenderNumber.assigned_at)
-        .where(SenderNumber.shop_id == shop.id)
-        .order_by(SenderNumber.assigned_at, SenderNumber.id)
-    ).all()
-    rule = sender_rule(shop)
-    return {
-        "items": [{"number": number, "assigned_at": assigned_at} for number, assigned_at in rows],
-        "us_ca_sender": rule.own_number,
-        "other_sender": rule.elsewhere,
-    }
-
-
 def by_sender(rows: Any, senders: list[str | None]) -> list[tuple[str | None, Any]]:
     """`rows` (a list, or a tuple of parallel columns) split by sender, for a send batch's
-    statements to bind the sender once (services/sending.py): one group, `rows` itself, for a
+    statements to bind the sender once (services/sending/state.py): one group, `rows` itself, for a
     batch with one sender (nearly all); two when an alphanumeric shop also texts US/CA numbers."""
     distinct = set(senders)
     if len(distinct) <= 1:

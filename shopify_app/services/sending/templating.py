@@ -1,4 +1,6 @@
-"""Message templates: variables, rendering, compliance text, and the one SMS segment counter.
+"""SMS texts as the network carries them: the one segment counter, the compliance text (the
+shop's name and how to opt out), and a launch's estimate of the parts any text of a template
+can take. Templates themselves (variables, checking, rendering): rendering.py.
 
 An earlier version had two segment counters that disagreed; every caller counts here. A text is
 GSM-7 when every character is in the GSM 03.38 basic or extension table, otherwise UCS-2.
@@ -10,70 +12,42 @@ network does, which can need one part more than `ceil(n / 153)`.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ...gsm import GSM7, UCS2
 from ...gsm import GSM_BASIC as _GSM_BASIC
 from ...gsm import encoding_of as _encoding
 from ...gsm import unit_costs as _costs
+from .rendering import VARIABLES, TemplateError, joined, parse, substitute
 
 __all__ = [
-    "ALL_VARIABLES",
     "GSM7",
-    "MAX_BODY_LENGTH",
     "OPT_OUT_TEXT",
-    "RUN_VARIABLES",
-    "SHOPPER_VARIABLES",
     "UCS2",
-    "VARIABLES",
     "SegmentInfo",
-    "TemplateError",
     "compliant_text",
     "estimate_segments",
     "longest_values",
-    "render",
-    "render_runs",
     "segment_count",
     "segment_info",
-    "validate_template",
 ]
 
-VARIABLES = ("first_name", "last_name", "shop_name", "discount_code", "unsubscribe_url")
-# What an automation's run adds (per kind, see services/automations.py).
-RUN_VARIABLES = ("checkout_url", "order_number", "tracking_url", "product_title", "product_url")
-ALL_VARIABLES = VARIABLES + RUN_VARIABLES
-# The shopper's own values (from the contact, typed by whoever signed up): text, never a link.
-SHOPPER_VARIABLES = frozenset({"first_name", "last_name"})
 OPT_OUT_TEXT = "Reply STOP to opt out"
-MAX_BODY_LENGTH = 1600
 
 _SINGLE_PART = {GSM7: 160, UCS2: 70}
 _MULTIPART = {GSM7: 153, UCS2: 67}
 
-_VARIABLE_NAME = re.compile(r"\w+")
 # An opt-out instruction, not any use of the word: "Reply stop", "Text STOP", or the keyword
 # written in capitals ("STOP to end"). "Don't stop shopping!" is not one.
 _STOP_WORD = re.compile(r"(?i:\b(?:reply|text|txt|send)\s+[\"']?stop\b)|\bSTOP\b")
 # Both alternatives contain "stop" (any case); the capitals alone, tried where str.find puts them.
 _ANY_STOP = re.compile(r"(?i:stop)")
 _CAPITAL_STOP = re.compile(r"\bSTOP\b")
-# An empty variable drops the space before it when what follows is a space, punctuation or the end.
-_CLOSES_GAP = frozenset(",.!?;:)")
 # Stand-ins for variables when deciding compliance on the template's own text (see estimate_segments).
 _SHOP_NAME_MASK = "\x00"
 _STOP_WORD_MASK = "X"
-
-
-class TemplateError(ValueError):
-    """A template or message the sender must fix; `field` names the input, e.g. "body"."""
-
-    def __init__(self, message: str, field: str = "body") -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -149,130 +123,6 @@ def segment_count(text: str) -> int:
 def _basic_parts(length: int) -> int:
     """Parts for `length` characters of the GSM-7 basic set (1 unit each)."""
     return 1 if length <= _SINGLE_PART[GSM7] else -(-length // _MULTIPART[GSM7])
-
-
-# --- templates ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Slot:
-    name: str
-
-
-def _parse(body: str, allowed: Sequence[str] = ALL_VARIABLES) -> list[str | _Slot]:
-    """Split `body` into literal text and variables; raise TemplateError on any brace misuse.
-
-    Single braces are ordinary text ("{SALE}"); double braces always mean a variable.
-    """
-    tokens: list[str | _Slot] = []
-    position = 0
-    while position < len(body):
-        opening, closing = body.find("{{", position), body.find("}}", position)
-        if closing != -1 and (opening == -1 or closing < opening):
-            raise TemplateError(f'"}}}}" at character {closing + 1} closes no variable.')
-        if opening == -1:
-            tokens.append(body[position:])
-            break
-        end = body.find("}}", opening + 2)
-        if end == -1:
-            raise TemplateError(f'"{{{{" at character {opening + 1} is never closed with "}}}}".')
-        inner = body[opening + 2 : end]
-        if "{" in inner or "}" in inner or body.startswith("}", end + 2):
-            raise TemplateError(f"Braces cannot be nested in a variable (character {opening + 1}).")
-        name = inner.strip()
-        if not name:
-            raise TemplateError("A variable is empty; write one of " + _listing(allowed) + ".")
-        if not _VARIABLE_NAME.fullmatch(name) or name not in allowed:
-            raise TemplateError(f"Unknown variable {{{{{name}}}}}; use one of {_listing(allowed)}.")
-        if opening > position:
-            tokens.append(body[position:opening])
-        tokens.append(_Slot(name))
-        position = end + 2
-    return tokens
-
-
-def _listing(allowed: Sequence[str]) -> str:
-    return ", ".join(f"{{{{{name}}}}}" for name in allowed)
-
-
-def validate_template(body: str, variables: Sequence[str] = VARIABLES) -> list[str]:
-    """The variables `body` uses, in order of first use; TemplateError(field="body") if invalid.
-
-    Variables are written {{name}}, inner spaces allowed ({{ first_name }}); names are
-    case-sensitive.
-    """
-    if not isinstance(body, str) or not body.strip():
-        raise TemplateError("The message cannot be empty.")
-    if len(body) > MAX_BODY_LENGTH:
-        raise TemplateError(f"The message is {len(body)} characters long; the limit is {MAX_BODY_LENGTH}.")
-    used: list[str] = []
-    for token in _parse(body, variables):
-        if isinstance(token, _Slot) and token.name not in used:
-            used.append(token.name)
-    return used
-
-
-def _substitute(tokens: Sequence[str | _Slot], values: Mapping[str, str | None]) -> list[tuple[str, str | None]]:
-    """(text, variable name or None for literal text) pieces of the rendered message."""
-    pieces: list[tuple[str, str | None]] = []
-    for index, token in enumerate(tokens):
-        if isinstance(token, str):
-            pieces.append((token, None))
-            continue
-        value = values.get(token.name)
-        text = "" if value is None else str(value)
-        if not text and pieces and pieces[-1][1] is None and pieces[-1][0].endswith(" "):
-            following = tokens[index + 1] if index + 1 < len(tokens) else ""
-            if isinstance(following, str) and (not following or following[0].isspace() or following[0] in _CLOSES_GAP):
-                pieces[-1] = (pieces[-1][0][:-1], None)
-        pieces.append((text, token.name))
-    return pieces
-
-
-def _joined(pieces: list[tuple[str, str | None]]) -> str:
-    return "".join(text for text, _ in pieces)
-
-
-def render(body: str, values: Mapping[str, str | None]) -> str:
-    """Substitute variables; a missing or None value renders as "".
-
-    An empty value also drops the space before it when a space, punctuation or the end follows,
-    so "Hi {{first_name}}, ..." renders "Hi, ...". Raises TemplateError on malformed or unknown
-    variables (validate_template first to also check emptiness and length).
-    """
-    tokens = _tokens(body)
-    pieces = []
-    for token in tokens:  # the usual case first: every variable has a value, no gap to close
-        if type(token) is str:
-            pieces.append(token)
-            continue
-        value = values.get(token.name)  # type: ignore[union-attr]
-        text = value if type(value) is str else "" if value is None else str(value)
-        if not text:
-            return _joined(_substitute(tokens, values))
-        pieces.append(text)
-    return "".join(pieces)
-
-
-def render_runs(body: str, values: Mapping[str, str | None]) -> list[tuple[str, bool]]:
-    """`render(body, values)` as consecutive runs of (text, may hold links): the shopper's own
-    values (SHOPPER_VARIABLES) are runs of their own that may not, so whatever a shopper typed
-    as a name is never taken for a link to shorten, nor for part of the template's (a URL ends
-    where a name begins); the template's text and the other values are joined into runs that may."""
-    runs: list[tuple[str, bool]] = []
-    for text, variable in _substitute(_tokens(body), values):
-        may_link = variable not in SHOPPER_VARIABLES
-        if runs and may_link and runs[-1][1]:
-            runs[-1] = (runs[-1][0] + text, True)
-        elif text:
-            runs.append((text, may_link))
-    return runs
-
-
-@functools.lru_cache(maxsize=256)
-def _tokens(body: str) -> tuple[str | _Slot, ...]:
-    """`_parse(body)`, once per body: a batch renders the same template for every recipient."""
-    return tuple(_parse(body))
 
 
 # --- compliance -----------------------------------------------------------------------------
@@ -366,18 +216,18 @@ def estimate_segments(body: str, *, shop_name: str, longest: Mapping[str, str]) 
     (e.g. "XXXX" for a shop called "XX") never hides a prefix a real message needs.
     """
     name = _required_shop_name(shop_name)
-    tokens = _parse(body)
+    tokens = parse(body)
 
     def masked(mask: str) -> str:
-        return _joined(_substitute(tokens, {v: longest.get(v) if v == "shop_name" else mask for v in VARIABLES}))
+        return joined(substitute(tokens, {v: longest.get(v) if v == "shop_name" else mask for v in VARIABLES}))
 
     prefix, suffix = _compliance(
         name,
         mentions_shop=_mentions_shop(masked(_SHOP_NAME_MASK), name),
         mentions_stop=_mentions_stop(masked(_STOP_WORD_MASK)),
     )
-    pieces = [(prefix, None), *_substitute(tokens, longest), (suffix, None)]
-    encoding = _encoding(_joined(pieces))
+    pieces = [(prefix, None), *substitute(tokens, longest), (suffix, None)]
+    encoding = _encoding(joined(pieces))
     items: list[int | _Budget] = []
     for text, variable in pieces:
         if variable is None or variable == "shop_name":
