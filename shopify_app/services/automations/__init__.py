@@ -11,6 +11,6 @@ checkouts, back in stock, birthdays), and the shop's commerce records they react
 - commerce.py: orders, checkouts and fulfillments from Shopify, and the triggers they fire
 - stock.py: stock levels and back-in-stock requests
 
-May import: campaigns (templates, waiting), contacts, ops, sending, shops. triggers.py imports no
-other service package, so the packages automations build on can tell it of events.
+May import: campaigns (templates, waiting), contacts, ops, sending, shops. triggers.py imports
+nothing of campaigns or sending, so whatever tells of events reaches it without a cycle.
 """

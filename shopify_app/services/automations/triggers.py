@@ -3,8 +3,9 @@ key), due after the automation's delay; the events that trigger one (a new subsc
 checkout, an order, a payment, a fulfillment) or cancel the pending ones (an order placed); and
 the dispatch a second after a trigger's run is committed.
 
-It imports no other service package, so the modules that tell of events (contacts, commerce,
-stock) can import it without a cycle.
+The bottom of the package: of the package it imports only definitions.py, and nothing of
+campaigns or sending, so whatever tells of events (contacts, commerce, stock) reaches it
+without a cycle.
 """
 
 from __future__ import annotations
