@@ -7,7 +7,7 @@ from shopify_app.services.automations import automations
 from . import job
 
 
-@job(cross_shop=True)
+@job("automations", cross_shop=True)
 def dispatch() -> dict[str, int]:
     total = {"queued": 0, "cancelled": 0}
     while True:  # drain in chunks; each chunk commits and enqueues its batches
@@ -18,6 +18,6 @@ def dispatch() -> dict[str, int]:
             return total
 
 
-@job(cross_shop=True)
+@job("automations", cross_shop=True)
 def daily() -> dict[str, int]:
     return automations.daily_tick()

@@ -7,11 +7,11 @@ from shopify_app.services.sending import engine as sending
 from . import job
 
 
-@job
+@job("campaigns")
 def send_batch(campaign_id: int, low: int, high: int) -> dict[str, int]:
     return sending.send_batch(campaign_id=campaign_id, low=low, high=high)
 
 
-@job(cross_shop=True)
+@job("campaigns", cross_shop=True)
 def sweep() -> dict[str, int]:
     return sending.sweep()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from flask import current_app
+
+from shopify_app.extensions import redis_ext, sms_backend
+from shopify_app.services.contacts import inbound
 from shopify_app.services.sending import delivery
 
 from . import job
 
 
-@job(cross_shop=True)
+@job("default", cross_shop=True)
 def apply_reports() -> dict[str, int]:
-    from shopify_app.extensions import redis_ext
-
     redis_ext.client().delete(delivery.APPLY_PENDING_KEY)  # reports recorded from now on enqueue again
     totals: dict[str, int] = {}
     while summary := delivery.apply_pending():
@@ -19,15 +23,9 @@ def apply_reports() -> dict[str, int]:
     return totals
 
 
-@job(cross_shop=True)
+@job("housekeeping", cross_shop=True)
 def poll_stale_messages() -> dict[str, int]:
     """Messages still `sent` after DLR_POLL_AFTER_MINUTES: ask Mitto for their status."""
-    from datetime import timedelta
-
-    from flask import current_app
-
-    from shopify_app.extensions import sms_backend
-
     backend = sms_backend()
     if getattr(backend, "name", None) != "mitto":
         return {}  # console and memory backends have no provider to ask
@@ -35,8 +33,6 @@ def poll_stale_messages() -> dict[str, int]:
     return delivery.poll_stale(client=backend.client, older_than=timedelta(minutes=minutes))
 
 
-@job
+@job("default")
 def process_inbound(inbound_id: int) -> str:
-    from shopify_app.services.contacts import inbound
-
     return inbound.process(inbound_id=inbound_id)

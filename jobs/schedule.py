@@ -1,12 +1,17 @@
 """Periodic jobs, declared as data. The scheduler (jobs/scheduler.py) enqueues them.
 
-Every periodic job is idempotent, so a double tick (a scheduler failover) is harmless.
+Every periodic job is idempotent, so a double tick (a scheduler failover) is harmless. Entries
+name their job through shopify_app/job_names.py, like every enqueuer outside jobs/: the
+scheduler runs without importing a job module.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+
+from shopify_app import job_names as jobs
+from shopify_app.queueing import JobRef
 
 
 @dataclass(frozen=True)
@@ -21,37 +26,36 @@ class PeriodicJob:
         if (self.every is None) == (self.cron is None):
             raise ValueError(f"periodic job {self.name!r} needs exactly one of every= or cron=")
 
+    @classmethod
+    def of(
+        cls,
+        job: JobRef,
+        name: str,
+        *,
+        every: timedelta | None = None,
+        cron: str | None = None,
+        queue: str | None = None,
+    ) -> PeriodicJob:
+        """`job` on its own queue, unless `queue` says otherwise."""
+        return cls(name=name, func=job.name, queue=queue or job.queue, every=every, cron=cron)
+
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
-    PeriodicJob(name="cleanup-webhook-events", func="jobs.housekeeping.cleanup_webhook_events", cron="17 3 * * *"),
-    PeriodicJob(name="campaign-sweeper", func="jobs.campaigns.sweep", queue="campaigns", every=timedelta(minutes=1)),
-    PeriodicJob(
-        name="automation-dispatch", func="jobs.automations.dispatch", queue="automations", every=timedelta(minutes=1)
-    ),
+    PeriodicJob.of(jobs.CLEANUP_WEBHOOK_EVENTS, "cleanup-webhook-events", cron="17 3 * * *"),
+    PeriodicJob.of(jobs.CAMPAIGN_SWEEP, "campaign-sweeper", every=timedelta(minutes=1)),
+    PeriodicJob.of(jobs.AUTOMATIONS_DISPATCH, "automation-dispatch", every=timedelta(minutes=1)),
     # Every 15 minutes: each shop's daily automations run at their shop-local hour, once a day.
-    PeriodicJob(
-        name="automation-daily", func="jobs.automations.daily", queue="automations", every=timedelta(minutes=15)
-    ),
-    PeriodicJob(name="apply-delivery-reports", func="jobs.delivery.apply_reports", every=timedelta(minutes=1)),
-    PeriodicJob(name="poll-stale-deliveries", func="jobs.delivery.poll_stale_messages", every=timedelta(minutes=15)),
-    PeriodicJob(
-        name="refresh-shop-tokens", func="jobs.housekeeping.refresh_expiring_tokens", every=timedelta(minutes=10)
-    ),
-    PeriodicJob(name="grant-plan-credits", func="jobs.housekeeping.grant_plan_credits", every=timedelta(hours=1)),
-    PeriodicJob(
-        name="compact-message-stats", func="jobs.housekeeping.compact_message_stats", every=timedelta(minutes=5)
-    ),
-    PeriodicJob(name="check-failed-jobs", func="jobs.housekeeping.check_failed_jobs", every=timedelta(minutes=5)),
-    PeriodicJob(name="apply-retention", func="jobs.housekeeping.apply_retention", cron="53 3 * * *"),
-    PeriodicJob(
-        name="fail-stalled-transfers", func="jobs.housekeeping.fail_stalled_transfers", every=timedelta(minutes=15)
-    ),
-    PeriodicJob(name="delete-expired-files", func="jobs.housekeeping.delete_expired_files", cron="41 3 * * *"),
-    PeriodicJob(name="sweep-shopify-consent", func="jobs.shopify_consent.sweep", every=timedelta(minutes=5)),
-    PeriodicJob(
-        name="requeue-webhook-events",
-        func="jobs.housekeeping.requeue_unprocessed_webhook_events",
-        queue="webhooks",
-        every=timedelta(minutes=5),
-    ),
+    PeriodicJob.of(jobs.AUTOMATIONS_DAILY, "automation-daily", every=timedelta(minutes=15)),
+    # On the housekeeping queue when periodic; the on-demand apply (a report came in) uses default.
+    PeriodicJob.of(jobs.APPLY_REPORTS, "apply-delivery-reports", every=timedelta(minutes=1), queue="housekeeping"),
+    PeriodicJob.of(jobs.POLL_STALE_MESSAGES, "poll-stale-deliveries", every=timedelta(minutes=15)),
+    PeriodicJob.of(jobs.REFRESH_EXPIRING_TOKENS, "refresh-shop-tokens", every=timedelta(minutes=10)),
+    PeriodicJob.of(jobs.GRANT_PLAN_CREDITS, "grant-plan-credits", every=timedelta(hours=1)),
+    PeriodicJob.of(jobs.COMPACT_MESSAGE_STATS, "compact-message-stats", every=timedelta(minutes=5)),
+    PeriodicJob.of(jobs.CHECK_FAILED_JOBS, "check-failed-jobs", every=timedelta(minutes=5)),
+    PeriodicJob.of(jobs.APPLY_RETENTION, "apply-retention", cron="53 3 * * *"),
+    PeriodicJob.of(jobs.FAIL_STALLED_TRANSFERS, "fail-stalled-transfers", every=timedelta(minutes=15)),
+    PeriodicJob.of(jobs.DELETE_EXPIRED_FILES, "delete-expired-files", cron="41 3 * * *"),
+    PeriodicJob.of(jobs.CONSENT_SWEEP, "sweep-shopify-consent", every=timedelta(minutes=5)),
+    PeriodicJob.of(jobs.REQUEUE_WEBHOOK_EVENTS, "requeue-webhook-events", every=timedelta(minutes=5)),
 )

@@ -21,6 +21,7 @@ from rq.registry import ScheduledJobRegistry
 
 from shopify_app.extensions import redis_ext
 from shopify_app.queueing import enqueue
+from shopify_app.tenancy import privileged
 
 from .schedule import PERIODIC_JOBS, PeriodicJob
 
@@ -80,8 +81,6 @@ class Scheduler:
         return True
 
     def run(self, *, interval: float, stop: threading.Event) -> None:
-        from shopify_app.tenancy import privileged
-
         with privileged():  # cross-shop by nature, also as a thread of a web process
             self._run(interval=interval, stop=stop)
 

@@ -7,13 +7,13 @@ from shopify_app.services.contacts import shopify_consent
 from . import job
 
 
-@job
+@job("default")
 def push(contact_id: int) -> str:
     """Send the contact's newest pending consent change; throttling and outages raise (RQ retries)."""
     return shopify_consent.push(contact_id=contact_id)
 
 
-@job(cross_shop=True)
+@job("housekeeping", cross_shop=True)
 def sweep() -> int:
     """Periodic: changes still pending after 5 minutes (a restart, a flushed Redis) go again."""
     return shopify_consent.sweep()

@@ -7,6 +7,6 @@ from shopify_app.services.contacts import signup
 from . import job
 
 
-@job
+@job("default")
 def send_double_opt_in(contact_id: int, consent_event_id: int) -> str:
     return signup.send_double_opt_in(contact_id=contact_id, consent_event_id=consent_event_id)

@@ -7,7 +7,7 @@ from shopify_app.services.shops import storefront_metafields
 from . import job
 
 
-@job
+@job("default")
 def sync_metafields(shop_id: int) -> str:
     """Write the shop's app-data metafields; throttling and outages raise (RQ retries)."""
     return storefront_metafields.sync(shop_id=shop_id)

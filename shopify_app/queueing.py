@@ -1,4 +1,4 @@
-"""Enqueue jobs by dotted path, carrying ids only.
+"""Enqueue jobs by dotted path, carrying ids only; `JobRef` is a job as its enqueuers know it.
 
 With Redis the job goes to a worker; without it the queue is synchronous and the job has
 finished (or failed into RQ's failed registry) when `enqueue` returns. Delayed jobs go to RQ's
@@ -8,20 +8,24 @@ is what makes `delay=` work in the embedded default, where no RQ worker runs.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, ParamSpec, TypeVar
 
 import structlog
 from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.job import Job
 
-from .config import current_config
+from .config import QUEUE_NAMES, current_config
 from .extensions import redis_ext
 from .tenancy import Scope, current_scope, encode
 
 log = structlog.get_logger(__name__)
 INHERIT = object()
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def enqueue(
@@ -78,3 +82,42 @@ def enqueue_many(
     ]
     queue.enqueue_many(datas, pipeline=pipeline)
     log.info("jobs_enqueued", queue=queue_name, func=func, count=len(calls))
+
+
+class JobRef:
+    """A job as its enqueuers know it: the dotted path a worker imports, and its queue.
+
+    Services sit below jobs/ and may not import them: they enqueue through the references of
+    `job_names.py` instead, and tests/test_job_registry.py proves each one resolves, in a fresh
+    interpreter, to a job declared on the same queue."""
+
+    def __init__(self, name: str, *, queue: str) -> None:
+        if queue not in QUEUE_NAMES:
+            raise ValueError(f"job {name!r}: no queue named {queue!r} (config.QUEUE_NAMES)")
+        self.name = name
+        self.queue = queue
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, queue={self.queue!r})"
+
+    def delay(self, *args: Any, **options: Any) -> Job:
+        """Enqueue one run with these ids; `options` are `enqueue`'s (delay, job_id, scope, job_timeout...)."""
+        return enqueue(self.queue, self.name, *args, **options)
+
+    def enqueue_many(
+        self, calls: list[tuple[tuple[Any, ...], str]], pipeline: Pipeline, *, scope: Scope | object = INHERIT
+    ) -> None:
+        enqueue_many(self.queue, self.name, calls, pipeline, scope=scope)
+
+
+class JobFunction(JobRef, Generic[P, R]):
+    """A job function (jobs/__init__.py `@job`): called directly it runs, `.delay()` enqueues it.
+    RQ imports it by its dotted path and calls it."""
+
+    def __init__(self, func: Callable[P, R], *, queue: str) -> None:
+        super().__init__(f"{func.__module__}.{func.__qualname__}", queue=queue)
+        self.func = func
+        functools.update_wrapper(self, func)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.func(*args, **kwargs)

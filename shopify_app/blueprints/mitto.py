@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
 from ..errors import BadRequest, NotFound
-from ..queueing import enqueue
+from ..job_names import PROCESS_INBOUND
 from ..schemas.mitto import DeliveryReportSchema, InboundSmsSchema
 from ..services.contacts import inbound
 from ..services.sending import delivery
@@ -70,5 +70,5 @@ def inbound_sms(secret: str) -> tuple[Response, int]:
         sender=message["sender"], to=message["to"], text=message["text"], message_id=message.get("message_id")
     )
     if inbound_id is not None:
-        enqueue("default", "jobs.delivery.process_inbound", inbound_id)
+        PROCESS_INBOUND.delay(inbound_id)
     return jsonify({"status": "accepted" if inbound_id is not None else "duplicate"}), 202

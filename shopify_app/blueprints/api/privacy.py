@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from ...errors import NotFound
 from ...extensions import db
+from ...job_names import BUILD_MERCHANT_EXPORT
 from ...models import PrivacyRequest, PrivacyRequestKind
-from ...queueing import enqueue
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...services.privacy import privacy
 from . import bp
@@ -55,7 +55,7 @@ def request_customer_export() -> tuple[Response, int]:
     lookup = json_body(CustomerLookupSchema())
     request_record = privacy.request_export(shop=g.shop, lookup=lookup)
     audit_target("privacy_request", request_record.id)
-    enqueue("default", "jobs.privacy.build_merchant_export", request_record.id)
+    BUILD_MERCHANT_EXPORT.delay(request_record.id)
     db.session.refresh(request_record)
     return jsonify(PrivacyRequestSchema().dump(request_record)), 202
 

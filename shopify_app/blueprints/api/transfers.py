@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Response, g, jsonify, request
 
 from ...errors import BadRequest, ValidationFailed
+from ...job_names import RUN_EXPORT, RUN_IMPORT
 from ...models import TransferKind, TransferStatus
-from ...queueing import enqueue
 from ...schemas.contacts import ContactListQuerySchema
 from ...schemas.transfers import TransferSchema
 from ...services.contacts import contact_transfers, shopify_import
@@ -35,7 +35,7 @@ def create_import() -> tuple[Response, int]:
     if transfer.total_rows <= contact_transfers.INLINE_MAX_ROWS:
         transfer = contact_transfers.run_import(transfer_id=transfer.id)
         return jsonify(transfer_schema.dump(transfer)), 201
-    enqueue("default", "jobs.contacts.run_import", transfer.id, job_timeout=contact_transfers.TRANSFER_JOB_TIMEOUT)
+    RUN_IMPORT.delay(transfer.id, job_timeout=contact_transfers.TRANSFER_JOB_TIMEOUT)
     return jsonify(transfer_schema.dump(transfer)), 202
 
 
@@ -71,7 +71,7 @@ def create_export() -> tuple[Response, int]:
     query_args(ContactListQuerySchema())  # validate the filters now, not in the job
     transfer = contact_transfers.start_export(shop=g.shop, query=request.args.to_dict())
     audit_target("transfer", transfer.id)
-    enqueue("default", "jobs.contacts.run_export", transfer.id, job_timeout=3600)  # the id only: args sit in Redis
+    RUN_EXPORT.delay(transfer.id, job_timeout=3600)  # the id only: args sit in Redis
     return jsonify(transfer_schema.dump(transfer)), 202
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ...bulk import insert_or_nothing
 from ...extensions import db
+from ...job_names import AUTOMATIONS_DISPATCH
 from ...models import (
     Automation,
     AutomationKind,
@@ -36,7 +37,6 @@ from ...models import (
     Shop,
 )
 from ...models.types import utcnow
-from ...queueing import enqueue
 from ...security.crypto import aad_for, keyring
 from .definitions import WELCOMED_SOURCES
 
@@ -115,12 +115,7 @@ def dispatch_soon() -> None:
     """A dispatch a second from now; one per second, however many triggers ask. The periodic
     tick is the safety net."""
     second = int(time.time())
-    enqueue(
-        "automations",
-        "jobs.automations.dispatch",
-        delay=timedelta(seconds=1),
-        job_id=f"automations-dispatch-{second}",
-    )
+    AUTOMATIONS_DISPATCH.delay(delay=timedelta(seconds=1), job_id=f"automations-dispatch-{second}")
 
 
 def cancel_pending(*, shop_id: int, kinds: tuple[AutomationKind, ...], contact_id: int, reason: str) -> int:

@@ -23,13 +23,12 @@ from sqlalchemy.orm import Session
 
 from ...config import current_config
 from ...extensions import db, redis_ext
+from ...job_names import PUSH_CONSENT
 from ...models import ConsentSource, ConsentState, Contact, OutboxStatus, Shop, ShopifyConsentSync, ShopifySyncState
 from ...models.types import utcnow
-from ...queueing import enqueue
 
 log = structlog.get_logger(__name__)
 
-PUSH_JOB = "jobs.shopify_consent.push"
 LOCK_KEY = "shopify-consent-sync:{contact_id}"
 LOCK_SECONDS = 120
 _AFTER_COMMIT_KEY = "shopify_consent_after_commit"
@@ -89,7 +88,7 @@ def _enqueue_push(contact_id: int, *, delay: timedelta | None = None) -> None:
     # scheduled registry instead, so the shopper never waits on Shopify.
     if delay is None and not redis_ext.queue("default").is_async:
         delay = timedelta(seconds=1)
-    enqueue("default", PUSH_JOB, contact_id, delay=delay)
+    PUSH_CONSENT.delay(contact_id, delay=delay)
 
 
 # --- sending (the job) ---------------------------------------------------------------------------
@@ -241,5 +240,5 @@ def sweep(*, older_than: timedelta = timedelta(minutes=5), limit: int = 500) -> 
     )
     db.session.commit()
     for contact_id in contact_ids:
-        enqueue("default", PUSH_JOB, contact_id)
+        PUSH_CONSENT.delay(contact_id)
     return len(contact_ids)

@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from ...bulk import bulk_insert, insert_new
 from ...errors import ValidationFailed
 from ...extensions import db, redis_ext
+from ...job_names import SHOPIFY_IMPORT_BEGIN, SHOPIFY_IMPORT_POLL
 from ...models import (
     ConsentEvent,
     ConsentSource,
@@ -47,7 +48,7 @@ from ...models import (
     TransferStatus,
 )
 from ...models.types import utcnow
-from ...queueing import enqueue
+from ...queueing import JobRef
 from ..shops.settings import default_region
 from .contact_transfers import TRANSFER_JOB_TIMEOUT, add_errors, fail_transfer, new_contact_row
 from .contacts import ConsentChange, apply_consent
@@ -57,8 +58,6 @@ from .shopify_customers import parse_shopify_time
 
 log = structlog.get_logger(__name__)
 
-BEGIN_JOB = "jobs.shopify_import.begin"
-POLL_JOB = "jobs.shopify_import.poll"
 CHUNK_LINES = 1000
 MAX_POLLS = 240  # with waits capped at POLL_MAX_WAIT: about four hours
 POLL_MAX_WAIT = 60
@@ -131,7 +130,7 @@ def start(*, shop: Shop) -> tuple[ContactTransfer, bool]:
         assert running is not None
         return running, False
     db.session.commit()
-    _enqueue(BEGIN_JOB, transfer.id, shop_id=shop.id)
+    _enqueue(SHOPIFY_IMPORT_BEGIN, transfer.id, shop_id=shop.id)
     log.info("shopify_import_queued", shop_id=shop.id, transfer_id=transfer.id)
     return transfer, True
 
@@ -146,12 +145,12 @@ def start_at_install(*, shop: Shop) -> None:
         start(shop=shop)
 
 
-def _enqueue(func: str, *args: Any, shop_id: int, delay: timedelta | None = None) -> None:
+def _enqueue(job: JobRef, *args: Any, shop_id: int, delay: timedelta | None = None) -> None:
     # Without Redis the queue would run the job inside this request: a delay sends it to the
     # scheduled registry instead (the periodic scheduler promotes it), so nobody waits on Shopify.
     if delay is None and not redis_ext.queue("default").is_async:
         delay = timedelta(seconds=1)
-    enqueue("default", func, *args, delay=delay, scope=shop_id, job_timeout=TRANSFER_JOB_TIMEOUT)
+    job.delay(*args, delay=delay, scope=shop_id, job_timeout=TRANSFER_JOB_TIMEOUT)
 
 
 def poll_wait(attempt: int) -> timedelta:
@@ -174,7 +173,7 @@ def begin(*, transfer_id: int, last_attempt: bool = True) -> str:
     transfer.bulk_operation_id = operation_id
     transfer.status = TransferStatus.RUNNING
     db.session.commit()
-    _enqueue(POLL_JOB, transfer.id, 1, shop_id=shop.id, delay=poll_wait(1))
+    _enqueue(SHOPIFY_IMPORT_POLL, transfer.id, 1, shop_id=shop.id, delay=poll_wait(1))
     log.info("shopify_import_bulk_started", shop_id=shop.id, transfer_id=transfer.id)
     return "running"
 
@@ -191,7 +190,7 @@ def poll(*, transfer_id: int, attempt: int, last_attempt: bool = True) -> str:
         if status in STILL_RUNNING:
             if attempt >= MAX_POLLS:
                 raise ImportFailed("Shopify's export of its customers did not finish in time; try again later.")
-            _enqueue(POLL_JOB, transfer.id, attempt + 1, shop_id=shop.id, delay=poll_wait(attempt + 1))
+            _enqueue(SHOPIFY_IMPORT_POLL, transfer.id, attempt + 1, shop_id=shop.id, delay=poll_wait(attempt + 1))
             return "waiting"
         if status != "COMPLETED":
             code = str((node or {}).get("errorCode") or "no error code")
@@ -209,7 +208,7 @@ def poll(*, transfer_id: int, attempt: int, last_attempt: bool = True) -> str:
                 log.warning("shopify_import_download_interrupted", transfer_id=transfer.id, error=str(interrupted))
                 if attempt >= MAX_POLLS:
                     raise ImportFailed("Shopify's export of its customers could not be downloaded.") from None
-                _enqueue(POLL_JOB, transfer.id, attempt + 1, shop_id=shop.id, delay=poll_wait(attempt + 1))
+                _enqueue(SHOPIFY_IMPORT_POLL, transfer.id, attempt + 1, shop_id=shop.id, delay=poll_wait(attempt + 1))
                 return "download_interrupted"
     if transfer.status != TransferStatus.RUNNING:
         return transfer.status.value

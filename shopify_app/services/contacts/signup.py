@@ -19,8 +19,8 @@ from sqlalchemy import select
 from ...clients.mitto import MittoError, MittoRejected, MittoTimeout, OutboundSms
 from ...errors import Forbidden, NotFound, TooManyRequests
 from ...extensions import db, redis_ext, sms_backend
+from ...job_names import SEND_DOUBLE_OPT_IN
 from ...models import ConsentEvent, ConsentSource, ConsentState, Contact, Shop
-from ...queueing import enqueue
 from ...security.link_tokens import LinkClaims, link_url, make_link_token
 from ..sending.ratelimit import KEY_PREFIX as RATE_KEY_PREFIX
 from ..sending.ratelimit import FixedWindowLimit
@@ -122,7 +122,7 @@ def sign_up(*, shop: Shop, form: Mapping[str, Any], ip: str | None, user_agent: 
         select(ConsentEvent.id).where(ConsentEvent.contact_id == contact.id).order_by(ConsentEvent.id.desc())
     )
     db.session.commit()
-    enqueue("default", "jobs.signup.send_double_opt_in", contact.id, event_id)
+    SEND_DOUBLE_OPT_IN.delay(contact.id, event_id)
     return SignupResult(contact=contact, state=ConsentState.PENDING, confirmation_sent=True)
 
 

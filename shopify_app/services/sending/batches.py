@@ -14,9 +14,9 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from ...extensions import redis_ext
-from ...queueing import INHERIT, enqueue, enqueue_many
+from ...job_names import SEND_BATCH
+from ...queueing import INHERIT
 
-BATCH_JOB = "jobs.campaigns.send_batch"
 LATEST_JOB_KEY = "sms_blossom:batch:{campaign_id}:{low}"
 WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 
@@ -51,7 +51,7 @@ def enqueue_batch(
     # and record its successor) inside enqueue().
     client.set(key, job_id, ex=86400)
     scope = INHERIT if shop_id is None else shop_id
-    enqueue("campaigns", BATCH_JOB, campaign_id, low, high, delay=delay, job_id=job_id, scope=scope)
+    SEND_BATCH.delay(campaign_id, low, high, delay=delay, job_id=job_id, scope=scope)
     return True
 
 
@@ -65,6 +65,6 @@ def enqueue_ranges(campaign_id: int, ranges: list[tuple[int, int]], *, shop_id: 
     with redis_ext.client().pipeline(transaction=False) as pipeline:
         for (_, low, _high), job_id in calls:
             pipeline.set(LATEST_JOB_KEY.format(campaign_id=campaign_id, low=low), job_id, ex=86400)
-        enqueue_many("campaigns", BATCH_JOB, calls, pipeline, scope=shop_id)
+        SEND_BATCH.enqueue_many(calls, pipeline, scope=shop_id)
         pipeline.execute()
     return len(calls)

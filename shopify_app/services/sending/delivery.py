@@ -79,11 +79,11 @@ def request_apply() -> bool:
     """Enqueue the apply job unless one is already waiting: one job drains every report, so a
     job per request (thousands a minute) would mostly find nothing to do."""
     from ...extensions import redis_ext
-    from ...queueing import enqueue
+    from ...job_names import APPLY_REPORTS
 
     if not redis_ext.client().set(APPLY_PENDING_KEY, 1, nx=True, ex=300):
         return False
-    enqueue("default", "jobs.delivery.apply_reports")
+    APPLY_REPORTS.delay()
     return True
 
 

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from ...errors import AppError
 from ...extensions import db, redis_ext
+from ...job_names import SYNC_METAFIELDS
 from ...models import Shop
-from ...queueing import enqueue
 from ...storefront_text import LANGUAGES, say
 from ..contacts import join_page
 from .settings import default_region, load_settings
@@ -38,7 +38,6 @@ from .settings import default_region, load_settings
 log = structlog.get_logger(__name__)
 
 NAMESPACE = "sms_blossom"
-SYNC_JOB = "jobs.storefront.sync_metafields"
 _AFTER_COMMIT_KEY = "storefront_metafields_after_commit"
 # The settings whose change changes what a block shows (the shop's name comes with shop/update).
 STOREFRONT_SETTINGS = frozenset(
@@ -111,7 +110,7 @@ def schedule_sync(shop: Shop, *, changed: Collection[str] | None = None) -> None
 
 def _enqueue_sync(shop_id: int) -> None:
     delay = None if redis_ext.queue("default").is_async else timedelta(seconds=1)
-    enqueue("default", SYNC_JOB, shop_id, delay=delay, scope=shop_id)
+    SYNC_METAFIELDS.delay(shop_id, delay=delay, scope=shop_id)
 
 
 def schedule_sync_after_commit(shop: Shop) -> None:
