@@ -13,6 +13,7 @@ from ...extensions import db
 from ...models import Checkout, Contact, Order, Shop
 from ..campaigns.attribution import attribute
 from ..contacts.shopify_customers import find_customer_contact, parse_shopify_time
+from . import triggers
 
 
 def _money(raw: object) -> Decimal:
@@ -115,15 +116,13 @@ def buyer_contact(*, shop: Shop, payload: Mapping[str, Any]) -> Contact | None:
 def order_paid(*, shop: Shop, payload: Mapping[str, Any]) -> None:
     """orders/paid: the order confirmation automation (the order is recorded too, in case
     orders/create has not arrived yet)."""
-    from . import automations
-
     order = record_order(shop=shop, payload=payload)
     if order is not None:
-        automations.on_order(shop=shop, order=order)
+        triggers.on_order(shop=shop, order=order)
     contact = buyer_contact(shop=shop, payload=payload)
     if contact is not None and isinstance(payload.get("id"), int):
         name = payload.get("name") if isinstance(payload.get("name"), str) else None
-        automations.on_order_paid(shop=shop, contact=contact, order_id=payload["id"], order_name=name)
+        triggers.on_order_paid(shop=shop, contact=contact, order_id=payload["id"], order_name=name)
 
 
 # Only a fulfillment that left ("success"): "pending"/"open" ones may still be cancelled.
@@ -132,8 +131,6 @@ SHIPPED_STATUSES = frozenset({"success"})
 
 def fulfillment_changed(*, shop: Shop, payload: Mapping[str, Any]) -> None:
     """fulfillments/create|update: a shipping update per fulfillment and tracking number."""
-    from . import automations
-
     fulfillment_id, order_id = payload.get("id"), payload.get("order_id")
     if not isinstance(fulfillment_id, int) or not isinstance(order_id, int):
         return
@@ -153,7 +150,7 @@ def fulfillment_changed(*, shop: Shop, payload: Mapping[str, Any]) -> None:
     tracking = next((str(n) for n in numbers if n), "")
     url = next((u for u in urls if isinstance(u, str) and u.startswith("https://")), None)
     name = payload.get("name") if isinstance(payload.get("name"), str) else None
-    automations.on_fulfillment(
+    triggers.on_fulfillment(
         shop=shop,
         contact=contact,
         fulfillment_id=fulfillment_id,

@@ -19,7 +19,7 @@ from ...extensions import db
 from ...models import AutomationKind, BackInStockRequest, Contact, Shop, StockLevel, StockRequestState
 from ...models.types import utcnow
 from ..shops.tokens import admin_query
-from . import automations
+from . import triggers
 
 log = structlog.get_logger(__name__)
 
@@ -100,7 +100,7 @@ def level_changed(*, shop: Shop, payload: Mapping[str, Any]) -> int:
         .where(BackInStockRequest.shop_id == shop.id, BackInStockRequest.state == StockRequestState.WAITING)
         .limit(1)
     )
-    if waiting is None or automations.enabled_automation(shop.id, AutomationKind.BACK_IN_STOCK) is None:
+    if waiting is None or triggers.enabled_automation(shop.id, AutomationKind.BACK_IN_STOCK) is None:
         return 0  # nobody is waiting for anything: no Admin API call
     return _notify(shop, item_id, after)
 
@@ -129,7 +129,7 @@ def _notify(shop: Shop, item_id: int, quantity: int) -> int:
     ).all()
     now = utcnow()
     for request in requests:
-        automations.trigger(
+        triggers.trigger(
             shop_id=shop.id,
             kind=AutomationKind.BACK_IN_STOCK,
             contact_id=request.contact_id,

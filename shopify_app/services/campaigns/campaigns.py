@@ -1,7 +1,12 @@
-"""Campaigns: create, estimate, launch (audience snapshot + credit hold), pause, resume, cancel.
+"""Campaigns: drafts (create, edit, delete), the launch (audience snapshot + credit hold, now or
+scheduled) and the controls after it (pause, resume, cancel, the scheduler's launches).
 
 The audience is snapshotted into `messages` with one INSERT ... SELECT (never row by row), and
-the send itself is split into jobs by message id range (services/sending.py).
+the send itself is split into jobs by message id range (services/sending/batch.py).
+
+This module is also the package's front door for callers outside it: the names in `__all__`
+that live in audience.py, queries.py and waiting.py are imported here for them. Modules inside
+the package import those modules directly, never this one.
 """
 
 from __future__ import annotations
@@ -11,76 +16,77 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, Select, and_, delete, exists, func, insert, literal, select, text, update
+from sqlalchemy import and_, delete, func, insert, literal, select, update
 
-from ...bulk import lock_for_update, on_postgresql
+from ...bulk import on_postgresql
 from ...config import current_config
 from ...errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from ...extensions import db
 from ...models import (
-    OPEN_MESSAGE_STATES,
     Campaign,
     CampaignKind,
     CampaignState,
-    ConsentState,
     Contact,
     Discount,
     DiscountKind,
     Message,
-    MessageStat,
     MessageState,
-    Segment,
     Shop,
-    Suppression,
 )
 from ...models.campaign import WAITING_MESSAGE_STATES
 from ...models.types import UTCDateTime, utcnow
-from ...security.link_tokens import link_url, make_link_token
-from ..billing import credits
-from ..billing.plans import credits_per_segment, credits_per_segment_sql
-from ..ops.pagination import page
-from ..sending import links
+from ..billing import billing, credits
+from ..billing.plans import credits_per_segment_sql
+from ..ops.alerts import campaign_failed
 from ..sending.batches import enqueue_batch, enqueue_ranges
+from ..sending.completion import finish_if_done
 from ..sending.rendering import TemplateError, validate_template
-from ..sending.templating import estimate_segments, longest_values
 from . import report_cache
-from .segments import audience_query, referenced_segment, segment_filters
+from .audience import EDITABLE, audience, current_filters, estimate, unsubscribe_url
+from .queries import (
+    counters,
+    counters_for,
+    credit_figures,
+    get_campaign,
+    list_campaigns,
+    list_messages,
+    locked_campaign,
+)
+from .segments import referenced_segment
 from .templates import referenced_template
+from .waiting import OPEN_ATTEMPT_IDS, cancel_waiting_rows, waiting
+
+__all__ = [
+    "OPEN_ATTEMPT_IDS",
+    "audience",
+    "cancel",
+    "cancel_waiting_rows",
+    "counters",
+    "counters_for",
+    "create_campaign",
+    "credit_figures",
+    "delete_campaign",
+    "enqueue_batches",
+    "estimate",
+    "get_campaign",
+    "launch",
+    "launch_due_scheduled",
+    "list_campaigns",
+    "list_messages",
+    "pause",
+    "resume",
+    "start_sending",
+    "stop_all_for_uninstall",
+    "unsubscribe_url",
+    "update_campaign",
+    "waiting",
+]
 
 log = structlog.get_logger(__name__)
-
-EDITABLE = (CampaignState.DRAFT, CampaignState.SCHEDULED)
-DISCOUNT_CODE_MAX = 24  # a unique code: 9-character prefix, '-', 8 + 6 hex digits
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(details={"fields": {field: [message]}})
-
-
-def get_campaign(*, shop: Shop, campaign_id: int, lock: bool = False) -> Campaign:
-    """The shop's broadcast campaign. `lock`: re-read under its row lock (`_locked`), for a
-    state change (launch, pause, resume, cancel, edit, delete)."""
-    query = select(Campaign).where(
-        Campaign.id == campaign_id, Campaign.shop_id == shop.id, Campaign.kind == CampaignKind.BROADCAST
-    )
-    campaign = _locked(query, campaign_id) if lock else db.session.scalar(query)
-    if campaign is None:  # an automation's carrier is not a campaign the merchant can touch
-        raise NotFound("No such campaign.", code="campaign_not_found")
-    return campaign
-
-
-def _locked(query: Select[tuple[Campaign]], campaign_id: int) -> Campaign | None:
-    """`query`'s campaign re-read under its row lock, held until the transaction ends: each state
-    change reads and writes the state under it, so none overwrites another that committed
-    meanwhile (a launch never turns a cancel that answered 200 into `sending`). Lock order:
-    the campaign before the shop (credits.lock_shop)."""
-    locked = lock_for_update(Campaign, campaign_id).where(query.whereclause)
-    return db.session.scalar(locked.execution_options(populate_existing=True))
-
-
-def list_campaigns(*, shop: Shop, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
-    query = select(Campaign).where(Campaign.shop_id == shop.id, Campaign.kind == CampaignKind.BROADCAST)
-    return page(query, Campaign.id, limit=limit, cursor=cursor)
 
 
 def _apply_fields(shop: Shop, campaign: Campaign, data: Mapping[str, Any]) -> None:
@@ -143,89 +149,6 @@ def delete_campaign(*, shop: Shop, campaign_id: int) -> None:
     db.session.commit()
 
 
-# --- audience and estimate -----------------------------------------------------------------------
-
-
-def audience(*, shop: Shop, campaign: Campaign) -> Select[tuple[int]]:
-    """Subscribed contacts of the campaign's segment (all subscribed when none), minus suppressed."""
-    filters = campaign.audience if campaign.state not in EDITABLE else _current_filters(campaign)
-    query = audience_query(shop_id=shop.id, filters=filters)
-    return query.where(
-        Contact.consent_state == ConsentState.SUBSCRIBED,
-        ~exists().where(Suppression.shop_id == shop.id, Suppression.phone_hash == Contact.phone_hash),
-    )
-
-
-def _current_filters(campaign: Campaign) -> dict[str, Any]:
-    """The filters of the campaign's segment now; `{}` (every subscriber) only when it has none.
-    A segment that has gone is a 409, never everyone (segments.delete_segment refuses while a
-    campaign uses it; this is the wall behind that rule)."""
-    if campaign.segment_id is None:
-        return {}
-    segment = db.session.scalar(
-        select(Segment).where(Segment.id == campaign.segment_id, Segment.shop_id == campaign.shop_id)
-    )
-    if segment is None:
-        raise Conflict(
-            "This campaign's segment no longer exists: choose another audience.",
-            code="segment_missing",
-            details={"segment_id": campaign.segment_id},
-        )
-    return segment_filters(segment)
-
-
-def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
-    """Recipients, segments per message (an upper bound) and the credits a launch would hold."""
-    # One pass over the audience, per destination country: how many, and the longest names
-    # (credits per segment depend on the country, services/plans.py). The audience's own query
-    # with other columns: joining it back to contacts scanned a million rows twice.
-    per_country = db.session.execute(
-        audience(shop=shop, campaign=campaign)
-        .with_only_columns(
-            Contact.country_code,
-            func.count(),
-            func.coalesce(func.max(Contact.first_name_len), 0),
-            func.coalesce(func.max(Contact.last_name_len), 0),
-            func.coalesce(func.max(func.cast(Contact.names_ucs2, db.Integer)), 0),
-        )
-        .group_by(Contact.country_code)
-    ).all()
-    counts = {country: int(count) for country, count, *_ in per_country}
-    recipients = sum(counts.values())
-    first_len = max((int(row[2]) for row in per_country), default=0)
-    last_len = max((int(row[3]) for row in per_country), default=0)
-    any_ucs2 = any(int(row[4]) for row in per_country)
-    sample_url = unsubscribe_url(shop=shop, contact_id=10**12)
-    values = longest_values(
-        first_name=first_len,
-        last_name=last_len,
-        shop_name=shop.name or shop.domain,
-        discount_code=DISCOUNT_CODE_MAX,
-        unsubscribe_url=len(sample_url),
-        ucs2_variables=frozenset({"first_name", "last_name"}) if any_ucs2 else frozenset(),
-    )
-    body = links.estimation_body(campaign.body, shop=shop)  # a short link may be longer than the URL
-    info = estimate_segments(body, shop_name=shop.name or shop.domain, longest=values)
-    by_country = {country: info.segments * credits_per_segment(country) * count for country, count in counts.items()}
-    worst = max((credits_per_segment(country) for country in by_country), default=credits_per_segment("US"))
-    return {
-        "recipients": recipients,
-        "encoding": info.encoding,
-        "segments_per_message": info.segments,
-        "credits_per_message": info.segments * worst,  # the most a message can cost (an upper bound)
-        "credits_by_country": {country or "unknown": credits for country, credits in by_country.items()},
-        "credits": sum(by_country.values()),
-    }
-
-
-def unsubscribe_url(*, shop: Shop, contact_id: int) -> str:
-    token = make_link_token("unsubscribe", contact_id=contact_id, shop_id=shop.id)
-    return link_url("unsubscribe", token, shop_domain=shop.domain)
-
-
-# --- launch and control ----------------------------------------------------------------------------
-
-
 def launch(*, shop: Shop, campaign_id: int, send_at: datetime | None = None) -> Campaign:
     campaign = get_campaign(shop=shop, campaign_id=campaign_id, lock=True)
     _check_launchable(campaign)
@@ -250,7 +173,7 @@ def _locked_for_launch(shop: Shop, campaign_id: int) -> Campaign:
     """The campaign re-read under its row lock, still draft or scheduled (409 otherwise: a
     cancel or another launch got there first and committed). Any kind: the scheduler's too."""
     query = select(Campaign).where(Campaign.id == campaign_id, Campaign.shop_id == shop.id)
-    campaign = _locked(query, campaign_id)
+    campaign = locked_campaign(query, campaign_id)
     if campaign is None:
         raise NotFound("No such campaign.", code="campaign_not_found")
     _check_launchable(campaign)
@@ -267,13 +190,13 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
         # Buy the shortfall as capped overage (a 402 with the figures when the plan cannot).
         # No lock is held across a Shopify call: this transaction ends first, and the state
         # and the figures are read again under the locks afterwards.
-        from ..billing.billing import buy_overage
-
         db.session.rollback()
-        buy_overage(shop=shop, needed=figures["credits"] - available, available=available, key=f"launch:c{campaign.id}")
+        billing.buy_overage(
+            shop=shop, needed=figures["credits"] - available, available=available, key=f"launch:c{campaign.id}"
+        )
         campaign = _locked_for_launch(shop, campaign.id)
         figures = estimate(shop=shop, campaign=campaign)
-    campaign.audience = _current_filters(campaign)
+    campaign.audience = current_filters(campaign)
     now = utcnow()
     source = (
         audience(shop=shop, campaign=campaign)
@@ -309,9 +232,7 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
     db.session.commit()
     log.info("campaign_launched", shop_id=shop.id, campaign_id=campaign.id, recipients=campaign.recipients)
     enqueue_batches(campaign=campaign)
-    from ..sending.completion import finish_if_done
-
-    finish_if_done(campaign_id=campaign.id)
+    _finish_if_done(campaign.id)
     return campaign
 
 
@@ -384,46 +305,14 @@ def resume(*, shop: Shop, campaign_id: int) -> Campaign:
     _transition(campaign, (CampaignState.PAUSED,), CampaignState.SENDING)
     db.session.commit()
     enqueue_batches(campaign=campaign, only_open=True)
-    from ..sending.completion import finish_if_done
-
-    finish_if_done(campaign_id=campaign.id)
+    _finish_if_done(campaign.id)
     return campaign
 
 
-# The rows named by a campaign's open attempt records (the record path, services/sending.py):
-# in flight, or left by a batch that died after it may have called. Claims and cancel skip them.
-OPEN_ATTEMPT_IDS = text(
-    "SELECT unnest(CAST(message_ids AS bigint[])) AS id FROM send_attempts WHERE campaign_id = :campaign_id"
-).columns(id=BigInteger)
-
-
-def waiting(campaign_id: int, *states: MessageState) -> list[Any]:
-    """Conditions for the campaign's rows in `states` that no open attempt record names: those
-    are `queued` while their batch is in its call, or until the sweeper settles a dead one."""
-    conditions = [Message.campaign_id == campaign_id, Message.state.in_(states)]
-    if on_postgresql():
-        conditions.append(Message.id.not_in(OPEN_ATTEMPT_IDS.bindparams(campaign_id=campaign_id)))
-    return conditions
-
-
-def cancel_waiting_rows(campaign_id: int, *, skip_reason: str | None = None) -> int:
-    """Cancel the campaign's `queued` and `deferred` rows (with `skip_reason`, when given); the
-    number cancelled. Rows a batch holds are in flight (it records their answer, or cancels
-    them itself when its call proves nothing was sent); rows an open attempt record names may
-    have been sent (the sweeper settles them): neither is cancelled."""
-    rows = (
-        select(Message.id)
-        .where(*waiting(campaign_id, *WAITING_MESSAGE_STATES))
-        .with_for_update(skip_locked=True, key_share=True)
-    )
-    values: dict[str, Any] = {"state": MessageState.CANCELLED}
-    if skip_reason is not None:
-        values["skip_reason"] = skip_reason
-    result = db.session.execute(
-        update(Message).where(Message.id.in_(rows.scalar_subquery())).values(**values),
-        execution_options={"synchronize_session": False},
-    )
-    return int(result.rowcount or 0)
+def _finish_if_done(campaign_id: int) -> None:
+    """Complete the campaign at once when nothing is left to send (an empty audience, a resume
+    with every row settled), as the send path does after each batch."""
+    finish_if_done(campaign_id=campaign_id)
 
 
 def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
@@ -443,8 +332,10 @@ def cancel(*, shop: Shop, campaign_id: int) -> Campaign:
 
 
 def stop_all_for_uninstall(*, shop: Shop) -> int:
-    """An uninstalled shop sends nothing more: its live campaigns are cancelled (not paused, so
-    a reinstall never resumes a send the merchant did not restart) and their holds released."""
+    """An uninstalled shop sends nothing more: its live broadcasts are cancelled (not paused, so
+    a reinstall never resumes a send the merchant did not restart) and their holds released.
+    Its automations are turned off beside this, by the app/uninstalled handler
+    (automations.stop_all_automations): campaigns do not reach up into automations."""
     live = (CampaignState.SCHEDULED, CampaignState.SENDING, CampaignState.PAUSED)
     stopped = 0
     broadcasts = select(Campaign).where(
@@ -454,67 +345,7 @@ def stop_all_for_uninstall(*, shop: Shop) -> int:
         campaign.failure_reason = "app_uninstalled"
         cancel(shop=shop, campaign_id=campaign.id)
         stopped += 1
-    from ..automations.automations import stop_all_automations  # automations build on campaigns
-
-    stop_all_automations(shop=shop)  # off, pending runs and queued texts cancelled
     return stopped
-
-
-def counters(campaign: Campaign) -> dict[str, Any]:
-    rows = db.session.execute(
-        select(Message.state, Message.skip_reason, func.count())
-        .where(Message.campaign_id == campaign.id)
-        .group_by(Message.state, Message.skip_reason)
-    ).all()
-    result: dict[str, Any] = {state.value: 0 for state in MessageState}
-    skipped: dict[str, int] = {}
-    for state, reason, count in rows:
-        result[MessageState(state).value] += int(count)
-        if MessageState(state) == MessageState.SKIPPED:
-            skipped[reason or "unknown"] = skipped.get(reason or "unknown", 0) + int(count)
-    result["skipped_by_reason"] = skipped
-    result["open"] = sum(result[state.value] for state in OPEN_MESSAGE_STATES)
-    return result
-
-
-def counters_for(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Per campaign of a list page, its messages per state and `open` (as `counters` has them,
-    without the skip reasons), in one grouped query: from the trigger-kept deltas on PostgreSQL
-    (a few rows per campaign), from the messages on SQLite."""
-    if not campaign_ids:
-        return {}
-    if on_postgresql():
-        source = select(MessageStat.campaign_id, MessageStat.state, func.sum(MessageStat.messages)).where(
-            MessageStat.campaign_id.in_(campaign_ids)
-        )
-        rows = db.session.execute(source.group_by(MessageStat.campaign_id, MessageStat.state)).all()
-    else:
-        source = select(Message.campaign_id, Message.state, func.count()).where(Message.campaign_id.in_(campaign_ids))
-        rows = db.session.execute(source.group_by(Message.campaign_id, Message.state)).all()
-    result = {campaign_id: {state.value: 0 for state in MessageState} for campaign_id in campaign_ids}
-    for campaign_id, state, count in rows:
-        result[campaign_id][MessageState(state).value] += int(count or 0)
-    for figures in result.values():
-        figures["open"] = sum(figures[state.value] for state in OPEN_MESSAGE_STATES)
-    return result
-
-
-def list_messages(
-    *, shop: Shop, campaign_id: int, state: str | None, limit: int, cursor: str | None
-) -> tuple[list[Message], str | None]:
-    campaign = get_campaign(shop=shop, campaign_id=campaign_id)
-    query = select(Message).where(Message.campaign_id == campaign.id)
-    if state:
-        query = query.where(Message.state == MessageState(state))
-    return page(query, Message.id, limit=limit, cursor=cursor)
-
-
-def credit_figures(campaign: Campaign) -> dict[str, int]:
-    return {
-        "reserved": campaign.credits_reserved,
-        "held": credits.held_for(campaign_id=campaign.id),
-        "spent": credits.spent_for(campaign_id=campaign.id),
-    }
 
 
 def launch_due_scheduled(*, now: datetime | None = None) -> int:
@@ -554,6 +385,4 @@ def _fail(campaign_id: int, *, reason: str) -> None:
         log.info("scheduled_campaign_moved_on", campaign_id=campaign_id, reason=reason)
         return
     log.warning("scheduled_campaign_failed", campaign_id=campaign_id, reason=reason)
-    from ..ops.alerts import campaign_failed
-
     campaign_failed(campaign_id, reason)

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 
+from ...clients.shopify import ShopifyError
 from ...errors import Conflict, ValidationFailed
 from ...extensions import db
 from ...models import Discount, DiscountKind, DiscountValueType, Shop
@@ -134,6 +135,4 @@ def push_codes(*, shop: Shop, discount: Discount, codes: list[str]) -> None:
         variables = {"discountId": discount.shopify_id, "codes": [{"code": code} for code in chunk]}
         result = (admin_query(shop, ADD_CODES, variables) or {}).get("discountRedeemCodeBulkAdd") or {}
         if result.get("userErrors"):
-            from ...clients.shopify import ShopifyError
-
             raise ShopifyError(f"discountRedeemCodeBulkAdd refused {len(chunk)} codes", status=200)

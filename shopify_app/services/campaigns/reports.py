@@ -38,7 +38,7 @@ from ...models import (
     Shop,
 )
 from ..contacts.spreadsheet import safe_cell
-from .campaigns import get_campaign
+from .queries import get_campaign
 
 OPT_OUT_WINDOW = timedelta(days=7)
 SUMMARY_DAYS = 30  # the period summary's default: the last 30 UTC days, today included

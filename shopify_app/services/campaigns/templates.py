@@ -1,4 +1,5 @@
-"""Saved message templates and the live preview."""
+"""Saved message templates, the live preview, and the sample discount code a preview or a test
+send shows."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from ...models import Discount, DiscountKind, Shop, Template
 from ..sending.rendering import TemplateError, render, validate_template
 from ..sending.templating import compliant_text, segment_info
 from ..shops.owned import owned
+from .audience import unsubscribe_url
+
+SAMPLE_CODE_SUFFIX = "-TESTCODE"  # a per-recipient code's shape, plainly not a real one
 
 
 def _checked(body: str) -> str:
@@ -69,8 +73,6 @@ def preview(
     """What a recipient would receive: rendered, with shop name and opt-out, and its cost
     (encoding, characters, segments). `discount_id`: the code a test send of a campaign with
     that discount would show (422 on `discount_id` for another shop's or a missing one)."""
-    from .campaigns import unsubscribe_url  # campaigns builds on templates
-
     if discount_id is not None:
         discount_code = _sample_code(shop, discount_id)
     shop_name = shop.name or shop.domain
@@ -87,9 +89,13 @@ def preview(
 
 
 def _sample_code(shop: Shop, discount_id: int) -> str:
-    from .test_sends import SAMPLE_CODE_SUFFIX  # test sends build on templates
-
     discount = db.session.scalar(select(Discount).where(Discount.id == discount_id, Discount.shop_id == shop.id))
     if discount is None:
         raise ValidationFailed(details={"fields": {"discount_id": ["No such discount."]}})
+    return sample_code(discount)
+
+
+def sample_code(discount: Discount) -> str:
+    """The code a preview or a test send shows: a shared code as it is, a per-recipient one as
+    PREFIX-TESTCODE (the preview's and services/campaigns/test_sends.py's one rule)."""
     return discount.code if discount.kind == DiscountKind.SHARED else discount.code.upper() + SAMPLE_CODE_SUFFIX

@@ -41,7 +41,6 @@ from ...models import (
     ConsentState,
     Contact,
     Discount,
-    DiscountKind,
     Message,
     MessageState,
     Shop,
@@ -58,12 +57,13 @@ from ..sending.batches import enqueue_batch
 from ..sending.rendering import TemplateError, render, validate_template
 from ..sending.templating import compliant_text, segment_count
 from ..shops.settings import sender_rule
-from .campaigns import get_campaign, unsubscribe_url
+from .audience import unsubscribe_url
+from .queries import get_campaign
+from .templates import sample_code
 
 log = structlog.get_logger(__name__)
 
 SAMPLE_FIRST_NAME = "Alex"  # the preview's default (schemas/campaigns.py PreviewInSchema)
-SAMPLE_CODE_SUFFIX = "-TESTCODE"  # a per-recipient code's shape, plainly not a real one
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def _sample_code(campaign: Campaign) -> str:
     discount = db.session.get(Discount, campaign.discount_id) if campaign.discount_id else None
     if discount is None:
         return ""
-    return discount.code if discount.kind == DiscountKind.SHARED else discount.code.upper() + SAMPLE_CODE_SUFFIX
+    return sample_code(discount)
 
 
 def _text(shop: Shop, body: str, values: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ def app_uninstalled(*, shop: Shop | None, payload: dict[str, Any], event: Webhoo
     if shop is None:
         return
     campaigns.stop_all_for_uninstall(shop=shop)
+    automations.stop_all_automations(shop=shop)  # off, pending runs and queued texts cancelled
     shopify_import.stop_for_uninstall(shop=shop)
     db.session.execute(
         update(Shop)
