@@ -29,6 +29,8 @@ class AutomationKind(enum.StrEnum):
     BACK_IN_STOCK = "back_in_stock"
     WIN_BACK = "win_back"
     INBOX_REPLY = "inbox_reply"  # internal: the merchant's answers from the inbox
+    KEYWORD_REPLY = "keyword_reply"  # internal: the answers to STOP, START, HELP, the join keyword
+    OPT_IN = "opt_in_confirmation"  # internal: a storefront sign-up's double opt-in text
 
 
 class Automation(db.Model):  # type: ignore[name-defined,misc]

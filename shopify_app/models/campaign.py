@@ -56,6 +56,8 @@ class CampaignKind(enum.StrEnum):
     TRANSACTIONAL = "transactional"  # order confirmation, shipping update
     CONVERSATION = "conversation"  # the merchant's replies from the inbox
     TEST = "test"  # a merchant's tests of their campaigns, to their own phone (models/test_send.py)
+    KEYWORD_REPLY = "keyword_reply"  # the app's answers to STOP, START, HELP and the join keyword
+    CONFIRMATION = "confirmation"  # the double opt-in confirmation of a storefront sign-up
 
 
 class Campaign(db.Model):  # type: ignore[name-defined,misc]

@@ -64,6 +64,9 @@ DEFINITIONS: dict[AutomationKind, Definition] = {
         conditions={"days": 90, "hour": 10},  # no order in this many days; shop-local hour
     ),
     AutomationKind.INBOX_REPLY: Definition(CampaignKind.CONVERSATION, "{{shop_name}}", listed=False),
+    # The app's own texts (services/automations/notices.py): each run carries its whole text.
+    AutomationKind.KEYWORD_REPLY: Definition(CampaignKind.KEYWORD_REPLY, "{{shop_name}}", listed=False),
+    AutomationKind.OPT_IN: Definition(CampaignKind.CONFIRMATION, "{{shop_name}}", listed=False),
 }
 LISTED = tuple(kind for kind, definition in DEFINITIONS.items() if definition.listed)
 CONDITION_LIMITS = {"hour": (0, 23), "days": (1, 3650)}

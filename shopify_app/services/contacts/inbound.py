@@ -4,7 +4,8 @@ keyword, and everything else kept sealed for the merchant's inbox.
 What a text asks for is decided by services/reply_intent.py (an opt-out keyword opening the
 message or a revocation phrase anywhere; HELP at the start; START only as the whole message);
 `Y` and the join keyword are whole-message words. Every consent change is a consent event with
-source `keyword`; confirmations go out once, through the SMS backend's single-send call. A
+source `keyword`; confirmations go out once, through the send path like every text
+(services/automations/notices.py). A
 replayed inbound message id is processed once; every text is kept for the inbox, keywords too.
 """
 
@@ -16,13 +17,13 @@ import structlog
 from sqlalchemy import update
 
 from ...bulk import insert_or_nothing
-from ...clients.mitto import MittoError, OutboundSms
 from ...errors import ValidationFailed
-from ...extensions import db, sms_backend
-from ...models import ConsentSource, ConsentState, Contact, InboundMessage, Shop
+from ...extensions import db
+from ...models import AutomationKind, ConsentSource, ConsentState, Contact, InboundMessage, Shop
 from ...models.types import utcnow
+from ..automations.notices import send_notice
 from ..sending.senders import number_texted, owner_of, past_holders
-from ..shops.settings import load_settings, sender_for
+from ..shops.settings import load_settings
 from .contacts import ConsentChange, apply_consent, create_or_merge, find_by_phone, parse_phone, suppress
 from .pii import phone_hash
 from .reply_intent import Intent, classify, normalise
@@ -126,7 +127,7 @@ def process(*, inbound_id: int) -> str:
     inbound.keyword, inbound.outcome, inbound.processed_at = keyword, outcome, utcnow()
     db.session.commit()
     if reply:
-        _send(shop, phone.e164, reply, reference=f"inbound-{inbound.id}")
+        _send(shop, contact, reply, inbound_id=inbound.id)
     log.info("inbound_processed", shop_id=shop.id, outcome=outcome)
     return outcome
 
@@ -200,13 +201,11 @@ def _act(shop: Shop, contact: Contact | None, phone: Any, word: str, kind: str |
     return handler(shop, contact, phone, word) if handler else ("stored", None)
 
 
-def _send(shop: Shop, destination: str, text: str, *, reference: str) -> None:
-    sender = sender_for(shop, destination=destination)
-    if sender is None:  # US/CA and the shop holds no number there any more
-        log.warning("keyword_reply_skipped", shop_id=shop.id, reason="no_sender_for_country")
+def _send(shop: Shop, contact: Contact | None, text: str, *, inbound_id: int) -> None:
+    """The reply, through the send path like every text (services/automations/notices.py): a
+    message row recorded first, then a batch. A text that fails is the batch's to record and
+    log; the consent change is committed already and never undone by it."""
+    if contact is None:  # HELP from a number that is no contact: no one to record a text for
+        log.info("keyword_reply_skipped", shop_id=shop.id, reason="not_a_contact")
         return
-    message = OutboundSms(destination=destination, text=text, sender=sender, reference=reference)
-    try:
-        sms_backend().send(message)
-    except MittoError as exc:  # a lost confirmation must not undo the consent change
-        log.warning("keyword_reply_failed", shop_id=shop.id, error=type(exc).__name__)
+    send_notice(shop=shop, contact=contact, kind=AutomationKind.KEYWORD_REPLY, key=f"inbound:{inbound_id}", text=text)

@@ -16,12 +16,13 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 
-from ...clients.mitto import MittoError, MittoRejected, MittoTimeout, OutboundSms
 from ...errors import NotFound, TooManyRequests
-from ...extensions import db, redis_ext, sms_backend
+from ...extensions import db, redis_ext
 from ...job_names import SEND_DOUBLE_OPT_IN
-from ...models import ConsentEvent, ConsentSource, ConsentState, Contact, Shop
+from ...models import AutomationKind, ConsentEvent, ConsentSource, ConsentState, Contact, Message, MessageState, Shop
+from ...models.campaign import WAITING_MESSAGE_STATES
 from ...security.link_tokens import LinkClaims, link_url, make_link_token
+from ..automations.notices import send_notice
 from ..sending.ratelimit import KEY_PREFIX as RATE_KEY_PREFIX
 from ..sending.ratelimit import FixedWindowLimit
 from ..shops.settings import default_region, sender_for
@@ -34,7 +35,6 @@ log = structlog.get_logger(__name__)
 
 # (scope, limit, window seconds)
 SIGNUP_LIMITS = {"ip": (10, 3600), "phone": (3, 3600), "shop": (1000, 3600)}
-OPTIN_SENT_KEY = "sms_blossom:optin-sent:{event_id}"
 COUNTRY_REFUSED = "Sign-ups from this country are not accepted by this shop."
 
 
@@ -118,44 +118,37 @@ def confirmation_text(*, shop: Shop, contact: Contact) -> str:
     )
 
 
-def send_double_opt_in(*, contact_id: int, consent_event_id: int) -> str:  # noqa: PLR0911 (one per outcome)
-    """Text the confirmation once per sign-up event; a retry after a lost answer never resends."""
+def send_double_opt_in(*, contact_id: int, consent_event_id: int) -> str:
+    """Text the confirmation once per sign-up event, through the send path like every text
+    (services/automations/notices.py): its message row is recorded before the provider call,
+    so a retried job, or one that crashed after the call, never sends a second text. Returns
+    what became of it (`sent`, `queued` while a batch waits for a rate limit or the breaker,
+    `unknown`, `failed`, a skip's reason, `duplicate` for a retry)."""
     contact = db.session.get(Contact, contact_id)
     if contact is None or contact.consent_state != ConsentState.PENDING:
         return "skipped"
     shop = db.session.get(Shop, contact.shop_id)
     assert shop is not None
-    destination = contact_phone(contact)
-    sender = sender_for(shop, destination=destination)
-    if sender is None:  # US/CA and the shop has no number of its own there: not sent
+    if sender_for(shop, destination=contact_phone(contact)) is None:  # US/CA without a number of its own
         log.warning("optin_skipped", contact_id=contact_id, reason="no_sender_for_country")
         return "no_sender_for_country"
-    # Recorded before the provider call: a crash after it means no text rather than two.
-    key = OPTIN_SENT_KEY.format(event_id=consent_event_id)
-    if not redis_ext.client().set(key, 1, nx=True, ex=7 * 24 * 3600):
+    text = confirmation_text(shop=shop, contact=contact)
+    key = f"optin:{consent_event_id}"
+    message, recorded = send_notice(shop=shop, contact=contact, kind=AutomationKind.OPT_IN, key=key, text=text)
+    if not recorded:
         return "duplicate"
-    message = OutboundSms(
-        destination=destination,
-        text=confirmation_text(shop=shop, contact=contact),
-        sender=sender,
-        reference=f"optin-{consent_event_id}",
-    )
-    try:
-        result = sms_backend().send(message)
-    except MittoTimeout:
-        log.warning("optin_outcome_unknown", contact_id=contact_id)
-        return "unknown"
-    except MittoRejected:
-        log.warning("optin_rejected", contact_id=contact_id)
-        return "rejected"
-    except MittoError:
-        redis_ext.client().delete(key)  # provably not accepted (429/503/refused): a retry may send
-        raise
-    if not result.accepted:
-        log.warning("optin_rejected", contact_id=contact_id, error_code=result.error_code)
-        return "rejected"
-    log.info("optin_sent", contact_id=contact_id)
-    return "sent"
+    outcome = _outcome(message)
+    log.info("optin_recorded", contact_id=contact_id, outcome=outcome)
+    return outcome
+
+
+def _outcome(message: Message | None) -> str:
+    """What the job reports: the message's state, or the reason its batch skipped it."""
+    if message is None or message.state in WAITING_MESSAGE_STATES or message.state == MessageState.SUBMITTING:
+        return "queued"
+    if message.state == MessageState.SKIPPED:
+        return message.skip_reason or "skipped"
+    return message.state.value
 
 
 def _contact_for_link(shop: Shop, claims: LinkClaims) -> Contact:

@@ -105,7 +105,10 @@ def outbound(
             body = person.test.body
             values.update(person.test.values)
         try:
-            text, rows = _text(shop, campaign.id, body, item, person, values, context.get("text"), hosts)
+            if context.get("verbatim"):  # the app's own texts (automations/notices.py): as written
+                text, rows = str(context["text"]), []
+            else:
+                text, rows = _text(shop, campaign.id, body, item, person, values, context.get("text"), hosts)
             if policy.footer or context.get("footer"):  # an inbox conversation's first reply asks for it
                 text = compliant_text(text, shop_name=shop_name)
             if not text.isascii():

@@ -198,6 +198,12 @@ def _hold_credits(shop: Shop, campaign: Campaign, plan: Plan, outcome: dict[str,
     plan.holds = _hold(shop, campaign, wanted)
     held = {hold.message_id for hold in plan.holds}
     unfunded = {message_id for message_id, _, _ in wanted} - held
+    if unfunded and POLICIES[campaign.kind].free_when_unfunded:  # sent anyway, charged nothing
+        plan.costs = [
+            0 if item.id in unfunded else cost for (item, _), cost in zip(plan.sending, plan.costs, strict=True)
+        ]
+        log.warning("messages_sent_unfunded", campaign_id=campaign.id, rows=len(unfunded))
+        return
     for item, _ in plan.sending:
         if item.id in unfunded:
             plan.skip(item, "insufficient_credits")

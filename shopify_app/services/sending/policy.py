@@ -25,6 +25,8 @@ class Policy:
     frequency_cap: bool
     footer: bool  # the shop's name and "Reply STOP to opt out"
     hold_per_message: bool  # no launch-time hold: each message holds its cost before the call
+    # Compliance first: a text the balance cannot fund is sent anyway, free, never refused.
+    free_when_unfunded: bool = False
 
 
 _SUBSCRIBED = frozenset({ConsentState.SUBSCRIBED})
@@ -50,6 +52,29 @@ POLICIES = {
     # A merchant's test of a campaign, to their own phone, now: the campaign's footer, no quiet
     # hours or cap; an opted-out number reads as unsubscribed (services/test_sends.py).
     CampaignKind.TEST: Policy(_SUBSCRIBED, quiet_hours=False, frequency_cap=False, footer=True, hold_per_message=True),
+    # The app's own texts (services/automations/notices.py), each carrying its whole text (it
+    # names the shop and says how to opt out): an answer to STOP goes to someone who just
+    # opted out, so any consent state; no quiet hours, no cap, no footer. Charged like any
+    # text when the balance covers it, but never refused for want of credits: compliance first.
+    CampaignKind.KEYWORD_REPLY: Policy(
+        frozenset(ConsentState),
+        quiet_hours=False,
+        frequency_cap=False,
+        footer=False,
+        hold_per_message=True,
+        free_when_unfunded=True,
+    ),
+    # A sign-up's confirmation: only while the contact is still pending (a `Y` or a STOP in
+    # between wins); never refused for want of credits either (the sign-up limits of
+    # services/contacts/signup.py bound what a form can cost).
+    CampaignKind.CONFIRMATION: Policy(
+        frozenset({ConsentState.PENDING}),
+        quiet_hours=False,
+        frequency_cap=False,
+        footer=False,
+        hold_per_message=True,
+        free_when_unfunded=True,
+    ),
 }
 
 
