@@ -179,3 +179,23 @@ def _claims(contact: Contact, shop) -> signup.LinkClaims:
 def _contact() -> Contact:
     db.session.expire_all()
     return db.session.scalars(select(Contact).where(Contact.id == 1)).one()
+
+
+def test_a_help_from_a_number_that_is_no_contact_is_answered_once_through_the_loop(texting, fake_mitto):
+    app, _shop = texting
+    stranger = "+14155550177"
+    response = app.test_client().post(
+        f"/mitto/inbound/{SECRET}", json={"from": stranger, "to": SHOP_NUMBER, "text": "HELP", "messageId": "in-9"}
+    )
+    assert response.status_code == 202
+    settle_jobs(app)
+    [message] = messages()
+    assert (kind_of(message), message.state.value, message.contact_id) == ("keyword_reply", "sent", None)
+    [received] = fake_mitto.received
+    assert (received["destination"], received["reference"]) == (stranger, str(message.id))
+    assert received["text"].startswith("Alpha: marketing texts.")
+    inbound_id = db.session.scalar(select(InboundMessage.id))
+    assert inbound.process(inbound_id=inbound_id) == "skipped"
+    settle_jobs(app)
+    assert len(fake_mitto.received) == 1
+    assert db.session.scalars(select(Contact)).all() == [_contact()]  # no contact made for them

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -17,6 +18,12 @@ class InboundMessage(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("provider_message_id", name="uq_inbound_messages_provider_message_id"),
         Index("ix_inbound_messages_shop_id_contact_id_id", "shop_id", "contact_id", "id"),
+        Index(
+            "ix_inbound_messages_reply_message_id",
+            "reply_message_id",
+            postgresql_where=sql_text("reply_message_id IS NOT NULL"),
+            sqlite_where=sql_text("reply_message_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -30,6 +37,9 @@ class InboundMessage(db.Model):  # type: ignore[name-defined,misc]
     outcome: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The answer to a sender who is no contact (a HELP from a stranger): a message row with no
+    # contact, whose number the send path reads from here (services/contacts/keyword_recipients.py).
+    reply_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
     text = Sealed()
     sender = Sealed()  # E.164, so a job can reply without a phone number in its arguments

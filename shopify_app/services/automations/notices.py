@@ -10,7 +10,9 @@ message id as the provider reference, exactly-once). The text goes exactly as wr
 footer (it names the shop and says how to opt out itself), no link shortened (the
 confirmation link is the shop's own). The run's key (`inbound:<id>`,
 `optin:<consent event id>`) makes a retried job record nothing new, so nothing is sent twice.
-What each kind must respect is its carrier's policy (services/sending/policy.py).
+What each kind must respect is its carrier's policy (services/sending/policy.py). A HELP from
+a number that is no contact has no run (a run needs a contact): its message row has no contact
+and the batch reads the number from the text it answers (services/contacts/keyword_recipients.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import structlog
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Automation, AutomationKind, AutomationRun, Contact, Message, Shop
+from ...models import Automation, AutomationKind, AutomationRun, Contact, Message, MessageState, Shop
+from ..sending.batches import enqueue_batch
 from .definitions import carrier_for, create_automation
 from .dispatch import dispatch_due
 from .triggers import trigger
@@ -71,3 +74,22 @@ def send_notice(
     )
     message = db.session.scalar(select(Message).where(Message.automation_run_id == found)) if found else None
     return message, run_id is not None
+
+
+def record_stranger_answer(*, shop: Shop) -> int:
+    """The message row of an answer to a number that is no contact (a HELP from a stranger):
+    queued in the keyword-reply carrier with no contact, not committed. The caller links it
+    from the text it answers (`inbound_messages.reply_message_id`, where the batch finds the
+    number) in the same transaction, then calls `enqueue`."""
+    carrier = carrier_for(_automation(shop, AutomationKind.KEYWORD_REPLY))
+    message = Message(shop_id=shop.id, campaign_id=carrier.id, contact_id=None, state=MessageState.QUEUED, attempts=0)
+    db.session.add(message)
+    db.session.flush()
+    return message.id
+
+
+def enqueue(*, shop: Shop, message_id: int) -> None:
+    """Send a committed message row of a carrier campaign now (its own batch)."""
+    campaign_id = db.session.scalar(select(Message.campaign_id).where(Message.id == message_id))
+    assert campaign_id is not None
+    enqueue_batch(campaign_id, message_id, message_id + 1, shop_id=shop.id)

@@ -69,7 +69,8 @@ SAMPLE_FIRST_NAME = "Alex"  # the preview's default (schemas/campaigns.py Previe
 @dataclass(frozen=True)
 class TestRecipient:
     """What a batch needs of a test's recipient (in place of a contact row): the attributes the
-    send path's rules read, and the number and text in clear."""
+    send path's rules read, and the number and text in clear. Also the recipient of an answer
+    to a stranger's HELP (services/contacts/keyword_recipients.py), whose `text` goes as written."""
 
     __test__ = False
 
@@ -80,6 +81,7 @@ class TestRecipient:
     phone: str
     body: str
     values: dict[str, Any]
+    text: str | None = None  # sent as written, in place of the body rendered with the values
 
 
 def send_test(*, shop: Shop, campaign_id: int, phone: object, key: str) -> tuple[TestSend, Message]:

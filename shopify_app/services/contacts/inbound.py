@@ -21,10 +21,11 @@ from ...errors import ValidationFailed
 from ...extensions import db
 from ...models import AutomationKind, ConsentSource, ConsentState, Contact, InboundMessage, Shop
 from ...models.types import utcnow
-from ..automations.notices import send_notice
+from ..automations.notices import enqueue, record_stranger_answer, send_notice
 from ..sending.senders import number_texted, owner_of, past_holders
 from ..shops.settings import load_settings
 from .contacts import ConsentChange, apply_consent, create_or_merge, find_by_phone, parse_phone, suppress
+from .keyword_recipients import RATES, help_text
 from .pii import phone_hash
 from .reply_intent import Intent, classify, normalise
 
@@ -125,9 +126,11 @@ def process(*, inbound_id: int) -> str:
     contact = contact or find_by_phone(shop=shop, e164=phone.e164)
     inbound.contact_id = contact.id if contact else None
     inbound.keyword, inbound.outcome, inbound.processed_at = keyword, outcome, utcnow()
+    if reply and contact is None:  # a stranger's HELP: recorded with the outcome, sent once
+        inbound.reply_message_id = record_stranger_answer(shop=shop)
     db.session.commit()
     if reply:
-        _send(shop, contact, reply, inbound_id=inbound.id)
+        _send(shop, contact, reply, inbound)
     log.info("inbound_processed", shop_id=shop.id, outcome=outcome)
     return outcome
 
@@ -147,7 +150,6 @@ def _keyword_name(shop: Shop, contact: Contact | None, text: str) -> tuple[str |
     return ("join", word) if join and word == join else (None, word)
 
 
-RATES = "Msg & data rates may apply."
 Outcome = tuple[str, str | None]  # (what happened, the reply to text back, if any)
 
 
@@ -177,8 +179,7 @@ def _on_start(shop: Shop, contact: Contact | None, phone: Any, word: str) -> Out
 
 
 def _on_help(shop: Shop, contact: Contact | None, phone: Any, word: str) -> Outcome:
-    contact_line = f" Contact: {shop.email}." if shop.email else ""
-    return "help", f"{_name(shop)}: marketing texts.{contact_line} Reply STOP to opt out. {RATES}"
+    return "help", help_text(shop)
 
 
 def _on_join(shop: Shop, contact: Contact | None, phone: Any, word: str) -> Outcome:
@@ -201,11 +202,12 @@ def _act(shop: Shop, contact: Contact | None, phone: Any, word: str, kind: str |
     return handler(shop, contact, phone, word) if handler else ("stored", None)
 
 
-def _send(shop: Shop, contact: Contact | None, text: str, *, inbound_id: int) -> None:
-    """The reply, through the send path like every text (services/automations/notices.py): a
+def _send(shop: Shop, contact: Contact | None, text: str, inbound: InboundMessage) -> None:
+    """The answer, through the send path like every text (services/automations/notices.py): a
     message row recorded first, then a batch. A text that fails is the batch's to record and
     log; the consent change is committed already and never undone by it."""
-    if contact is None:  # HELP from a number that is no contact: no one to record a text for
-        log.info("keyword_reply_skipped", shop_id=shop.id, reason="not_a_contact")
+    if contact is None:  # a stranger's HELP: its row was committed with the outcome
+        assert inbound.reply_message_id is not None
+        enqueue(shop=shop, message_id=inbound.reply_message_id)
         return
-    send_notice(shop=shop, contact=contact, kind=AutomationKind.KEYWORD_REPLY, key=f"inbound:{inbound_id}", text=text)
+    send_notice(shop=shop, contact=contact, kind=AutomationKind.KEYWORD_REPLY, key=f"inbound:{inbound.id}", text=text)

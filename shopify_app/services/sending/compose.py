@@ -105,8 +105,10 @@ def outbound(
             body = person.test.body
             values.update(person.test.values)
         try:
-            if context.get("verbatim"):  # the app's own texts (automations/notices.py): as written
-                text, rows = str(context["text"]), []
+            # The app's own texts (automations/notices.py, contacts/keyword_recipients.py): as written.
+            verbatim = context.get("text") if context.get("verbatim") else (person.test and person.test.text)
+            if verbatim is not None:
+                text, rows = str(verbatim), []
             else:
                 text, rows = _text(shop, campaign.id, body, item, person, values, context.get("text"), hosts)
             if policy.footer or context.get("footer"):  # an inbox conversation's first reply asks for it

@@ -23,6 +23,7 @@ from ..billing import credits
 from ..billing.plans import message_credits
 from ..campaigns import discounts, test_sends
 from ..campaigns.test_sends import TestRecipient
+from ..contacts import keyword_recipients
 from ..ops import alerts
 from ..shops.settings import load_settings, sender_rule
 from .circuit import CircuitBreaker, CircuitState
@@ -119,11 +120,9 @@ def plan_batch(
     window = settings["quiet_hours"] if policy.quiet_hours else None
     eligible: list[tuple[Claimed, ContactRow | TestRecipient]] = []
     earliest_defer: datetime | None = None
-    tests = None  # a test's recipient is no contact: its number comes from the test's record
-    if campaign.kind == CampaignKind.TEST:
-        tests = test_sends.recipients(shop_id=shop.id, message_ids=[item.id for item in claimed])
+    apart = _recipients_apart(shop, campaign, claimed)
     for item in claimed:
-        contact = contacts.get(item.contact_id or -1) if tests is None else tests.get(item.id)
+        contact = apart.get(item.id) or contacts.get(item.contact_id or -1)
         reason = skip_reason(contact, policy, cap, recent)
         if reason:
             plan.skip(item, reason)
@@ -145,6 +144,17 @@ def plan_batch(
     if granted:
         _prepare(shop, campaign, eligible[:granted], plan, outcome)
     return plan
+
+
+def _recipients_apart(shop: Shop, campaign: Campaign, claimed: list[Claimed]) -> dict[int, TestRecipient]:
+    """The recipients that are no contact, by message id: a test's number comes from the test's
+    record, the number of an answer to a stranger's HELP from the text it answers."""
+    if campaign.kind == CampaignKind.TEST:
+        return test_sends.recipients(shop_id=shop.id, message_ids=[item.id for item in claimed])
+    strangers = [item.id for item in claimed if item.contact_id is None]
+    if campaign.kind == CampaignKind.KEYWORD_REPLY and strangers:
+        return keyword_recipients.recipients(shop=shop, message_ids=strangers)
+    return {}
 
 
 def _prepare(
