@@ -5,9 +5,13 @@ through the loopback fake Mitto, on both backends."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
+import shopify_app
 from jobs.signup import send_double_opt_in as opt_in_job
 from shopify_app.extensions import db
 from shopify_app.models import Campaign, ConsentEvent, Contact, InboundMessage, Message, SendAttempt
@@ -199,3 +203,15 @@ def test_a_help_from_a_number_that_is_no_contact_is_answered_once_through_the_lo
     settle_jobs(app)
     assert len(fake_mitto.received) == 1
     assert db.session.scalars(select(Contact)).all() == [_contact()]  # no contact made for them
+
+
+def test_only_the_batch_calls_the_provider_to_send():
+    """One path for every text: no module but the batch's answer step submits to the SMS backend."""
+    root = Path(shopify_app.__file__).parent
+    sending = re.compile(r"\.send(_bulk)?\(")
+    callers = sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*.py")
+        if "clients" not in path.parts and "sms_backend" in (source := path.read_text()) and sending.search(source)
+    )
+    assert callers == ["services/sending/answer.py"]
