@@ -1,3 +1,11 @@
 """Shopify webhooks: recording each delivery once, the handler of every topic, and their
 retention.
+
+- webhook_intake.py: a delivery recorded once (by webhook id), then processed in a job
+- topics.py: the topic -> handler registry (`handles`, `HANDLERS`)
+- webhook_handlers.py: what each topic does; every handler is idempotent
+- webhook_events.py: deleting recorded deliveries past their retention
+
+May import: automations, billing, campaigns, contacts, privacy, shops: the handlers are where
+Shopify's events reach every domain. Among services only privacy (key rotation) imports webhooks.
 """
