@@ -8,6 +8,7 @@ checkouts, back in stock, birthdays), and the shop's commerce records they react
 - dispatch.py: due runs -> message rows of the carrier campaign, enqueued on the send path
 - daily.py: the daily birthday and win-back pass
 - inbox.py: the merchant's inbox replies, sent as runs of the inbox-reply automation
+- notices.py: the app's own texts (keyword answers, opt-in confirmations) as runs of internal automations
 - commerce.py: orders, checkouts and fulfillments from Shopify, and the triggers they fire
 - stock.py: stock levels and back-in-stock requests
 

@@ -18,6 +18,7 @@ from .daily import daily_tick
 from .definitions import CONDITION_LIMITS, DEFINITIONS, LISTED, MAX_DELAY_MINUTES
 from .dispatch import dispatch_due
 from .inbox import inbox_automation, reply
+from .notices import send_notice
 from .settings import ensure_automations, get_automation, list_runs, stop_all_automations, update_automation
 from .triggers import on_checkout, on_order, on_subscribed, trigger
 
@@ -36,6 +37,7 @@ __all__ = [
     "on_order",
     "on_subscribed",
     "reply",
+    "send_notice",
     "stop_all_automations",
     "trigger",
     "update_automation",

@@ -10,24 +10,24 @@ message id as the provider reference, exactly-once). The text goes exactly as wr
 footer (it names the shop and says how to opt out itself), no link shortened (the
 confirmation link is the shop's own). The run's key (`inbound:<id>`,
 `optin:<consent event id>`) makes a retried job record nothing new, so nothing is sent twice.
-What each kind must respect is its carrier's policy (services/sending/policy.py). A HELP from
-a number that is no contact has no run (a run needs a contact): its message row has no contact
-and the batch reads the number from the text it answers (services/contacts/keyword_recipients.py).
+Contacts, which cannot import this package, call these through `contacts/outbox.py`, where
+they are registered on import. What each kind must respect is its carrier's policy
+(services/sending/policy.py). A HELP from a number that is no contact has no run (a run needs
+a contact): its message row has no contact and the batch reads the number from the text it
+answers (services/contacts/keyword_recipients.py).
 """
 
 from __future__ import annotations
 
-import structlog
 from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Automation, AutomationKind, AutomationRun, Contact, Message, MessageState, Shop
+from ..contacts.outbox import provides
 from ..sending.batches import enqueue_batch
 from .definitions import carrier_for, create_automation
 from .dispatch import dispatch_due
 from .triggers import trigger
-
-log = structlog.get_logger(__name__)
 
 NOTICE_KINDS = (AutomationKind.KEYWORD_REPLY, AutomationKind.OPT_IN)
 
@@ -43,6 +43,7 @@ def _automation(shop: Shop, kind: AutomationKind) -> Automation:
     return automation
 
 
+@provides
 def send_notice(
     *, shop: Shop, contact: Contact, kind: AutomationKind, key: str, text: str
 ) -> tuple[Message | None, bool]:
@@ -76,6 +77,7 @@ def send_notice(
     return message, run_id is not None
 
 
+@provides
 def record_stranger_answer(*, shop: Shop) -> int:
     """The message row of an answer to a number that is no contact (a HELP from a stranger):
     queued in the keyword-reply carrier with no contact, not committed. The caller links it
@@ -88,6 +90,7 @@ def record_stranger_answer(*, shop: Shop) -> int:
     return message.id
 
 
+@provides
 def enqueue(*, shop: Shop, message_id: int) -> None:
     """Send a committed message row of a carrier campaign now (its own batch)."""
     campaign_id = db.session.scalar(select(Message.campaign_id).where(Message.id == message_id))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,6 +53,7 @@ from ..contacts.contacts import parse_phone
 from ..contacts.pii import phone_hash
 from ..ops.pagination import page
 from ..sending.batches import enqueue_batch
+from ..sending.claim import TestRecipient
 from ..sending.rendering import TemplateError, render, validate_template
 from ..sending.templating import compliant_text, segment_count
 from ..shops.settings import sender_rule
@@ -64,24 +64,6 @@ from .templates import sample_code
 log = structlog.get_logger(__name__)
 
 SAMPLE_FIRST_NAME = "Alex"  # the preview's default (schemas/campaigns.py PreviewInSchema)
-
-
-@dataclass(frozen=True)
-class TestRecipient:
-    """What a batch needs of a test's recipient (in place of a contact row): the attributes the
-    send path's rules read, and the number and text in clear. Also the recipient of an answer
-    to a stranger's HELP (services/contacts/keyword_recipients.py), whose `text` goes as written."""
-
-    __test__ = False
-
-    id: None
-    consent_state: ConsentState
-    timezone: str | None
-    country_code: str | None
-    phone: str
-    body: str
-    values: dict[str, Any]
-    text: str | None = None  # sent as written, in place of the body rendered with the values
 
 
 def send_test(*, shop: Shop, campaign_id: int, phone: object, key: str) -> tuple[TestSend, Message]:

@@ -20,10 +20,13 @@ sync of SMS consent with Shopify's customers.
     reply_intent.py       what a shopper's text asks for
     inbox_reads.py        the inbox's unread marks
     inbox_replies.py      who the merchant may answer from the inbox
+    outbox.py             the app's own texts sent (keyword answers, opt-in): registered by automations
+    keyword_recipients.py the answer to a stranger's HELP: its wording and its number, for the batch
 
 Other service packages these modules may import: shops (settings, owned, tokens), sending
-(senders, ratelimit) and ops (pagination). Never automations, campaigns, billing, privacy or
+(senders, ratelimit, claim's TestRecipient) and ops (pagination). Never automations, campaigns, billing, privacy or
 webhooks: those build on contacts. Where contacts must set something of theirs going, they
-register instead: the welcome automation with `contacts.when_subscribed`. The install
+register instead: the welcome automation with `contacts.when_subscribed`, the app's own texts
+with `outbox.provides`. The install
 (shops/auth.py) starts the Shopify import itself: shopify_import needs only shops/tokens.py.
 """

@@ -5,8 +5,8 @@ What a text asks for is decided by services/reply_intent.py (an opt-out keyword 
 message or a revocation phrase anywhere; HELP at the start; START only as the whole message);
 `Y` and the join keyword are whole-message words. Every consent change is a consent event with
 source `keyword`; confirmations go out once, through the send path like every text
-(services/automations/notices.py). A
-replayed inbound message id is processed once; every text is kept for the inbox, keywords too.
+(contacts/outbox.py: services/automations/notices.py). A replayed inbound message id is
+processed once; every text is kept for the inbox, keywords too.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from ...errors import ValidationFailed
 from ...extensions import db
 from ...models import AutomationKind, ConsentSource, ConsentState, Contact, InboundMessage, Shop
 from ...models.types import utcnow
-from ..automations.notices import enqueue, record_stranger_answer, send_notice
 from ..sending.senders import number_texted, owner_of, past_holders
 from ..shops.settings import load_settings
 from .contacts import ConsentChange, apply_consent, create_or_merge, find_by_phone, parse_phone, suppress
 from .keyword_recipients import RATES, help_text
+from .outbox import enqueue, record_stranger_answer, send_notice
 from .pii import phone_hash
 from .reply_intent import Intent, classify, normalise
 
@@ -203,8 +203,8 @@ def _act(shop: Shop, contact: Contact | None, phone: Any, word: str, kind: str |
 
 
 def _send(shop: Shop, contact: Contact | None, text: str, inbound: InboundMessage) -> None:
-    """The answer, through the send path like every text (services/automations/notices.py): a
-    message row recorded first, then a batch. A text that fails is the batch's to record and
+    """The answer, through the send path like every text (contacts/outbox.py): a message row
+    recorded first, then a batch. A text that fails is the batch's to record and
     log; the consent change is committed already and never undone by it."""
     if contact is None:  # a stranger's HELP: its row was committed with the outcome
         assert inbound.reply_message_id is not None

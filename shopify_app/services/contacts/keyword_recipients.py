@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ...errors import ValidationFailed
 from ...extensions import db
 from ...models import ConsentState, InboundMessage, Shop
-from ..campaigns.test_sends import TestRecipient
+from ..sending.claim import TestRecipient
 from .contacts import parse_phone
 
 RATES = "Msg & data rates may apply."

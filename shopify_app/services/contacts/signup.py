@@ -22,12 +22,12 @@ from ...job_names import SEND_DOUBLE_OPT_IN
 from ...models import AutomationKind, ConsentEvent, ConsentSource, ConsentState, Contact, Message, MessageState, Shop
 from ...models.campaign import WAITING_MESSAGE_STATES
 from ...security.link_tokens import LinkClaims, link_url, make_link_token
-from ..automations.notices import send_notice
 from ..sending.ratelimit import KEY_PREFIX as RATE_KEY_PREFIX
 from ..sending.ratelimit import FixedWindowLimit
 from ..shops.settings import default_region, sender_for
 from .contacts import ConsentChange, apply_consent, contact_phone, create_or_merge
 from .join_page import allowed_countries
+from .outbox import send_notice
 from .phones import normalise_phone, phone_error
 from .pii import limit_subject
 
@@ -120,8 +120,8 @@ def confirmation_text(*, shop: Shop, contact: Contact) -> str:
 
 def send_double_opt_in(*, contact_id: int, consent_event_id: int) -> str:
     """Text the confirmation once per sign-up event, through the send path like every text
-    (services/automations/notices.py): its message row is recorded before the provider call,
-    so a retried job, or one that crashed after the call, never sends a second text. Returns
+    (contacts/outbox.py): its message row is recorded before the provider call, so a retried
+    job, or one that crashed after the call, never sends a second text. Returns
     what became of it (`sent`, `queued` while a batch waits for a rate limit or the breaker,
     `unknown`, `failed`, a skip's reason, `duplicate` for a retry)."""
     contact = db.session.get(Contact, contact_id)

@@ -2,7 +2,8 @@
 quiet hours, composing a text, delivery reports, and settling unknown outcomes.
 
 - batch.py: one batch, start to end (claim -> plan -> compose -> answer), recorded before the call
-- claim.py: the campaign, its shop, the rows locked for this batch and their contacts
+- claim.py: the campaign, its shop, the rows locked for this batch and their contacts (or a
+  recipient that is no contact: TestRecipient)
 - policy.py: the per-message rules re-checked at send time (consent, frequency cap...)
 - plan.py: each row's decision: skip, defer, rate-limit tokens and the breaker, credits held
 - compose.py: the texts (values, footer, short links) as the provider gets them
@@ -18,5 +19,5 @@ quiet hours, composing a text, delivery reports, and settling unknown outcomes.
 - delivery.py: delivery reports, matched on our reference first; resolution.py: unknown settled
 
 May import: billing (credits, plans), campaigns (the campaign's own pieces: discounts, test
-sends, the report cache), contacts (phones), ops (alerts), shops (settings).
+sends, the report cache), contacts (phones, keyword_recipients), ops (alerts), shops (settings).
 """

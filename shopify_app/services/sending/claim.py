@@ -5,13 +5,14 @@ their contacts (`claim`)."""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, or_, select, union_all
 
 from ...extensions import db
-from ...models import Campaign, Contact, Message, MessageState, Shop
+from ...models import Campaign, ConsentState, Contact, Message, MessageState, Shop
 
 
 class Claimed(NamedTuple):
@@ -23,6 +24,25 @@ class Claimed(NamedTuple):
     automation_run_id: int | None = None
     discount_code: str | None = None
     held_credits: int | None = None  # a broadcast message's share of its launch's hold
+
+
+@dataclass(frozen=True)
+class TestRecipient:
+    """A recipient that is no contact (in place of a contact row): a merchant's test
+    (services/campaigns/test_sends.py) or the answer to a stranger's HELP
+    (services/contacts/keyword_recipients.py). The attributes the send path's rules read, and
+    the number and text in clear."""
+
+    __test__ = False
+
+    id: None
+    consent_state: ConsentState
+    timezone: str | None
+    country_code: str | None
+    phone: str
+    body: str
+    values: dict[str, Any]
+    text: str | None = None  # sent as written, in place of the body rendered with the values
 
 
 class ContactRow(NamedTuple):

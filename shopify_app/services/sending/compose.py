@@ -17,9 +17,8 @@ from ...extensions import db
 from ...models import AutomationRun, Campaign, CampaignKind, Discount, DiscountKind, Shop
 from ...security.crypto import Keyring, aad_for
 from ..campaigns.campaigns import unsubscribe_url
-from ..campaigns.test_sends import TestRecipient
 from . import links
-from .claim import Claimed, ContactRow
+from .claim import Claimed, ContactRow, TestRecipient
 from .policy import POLICIES
 from .rendering import RUN_VARIABLES, render, render_runs
 from .templating import compliant_text

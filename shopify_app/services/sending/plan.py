@@ -22,12 +22,11 @@ from ...security.crypto import keyring
 from ..billing import credits
 from ..billing.plans import message_credits
 from ..campaigns import discounts, test_sends
-from ..campaigns.test_sends import TestRecipient
 from ..contacts import keyword_recipients
 from ..ops import alerts
 from ..shops.settings import load_settings, sender_rule
 from .circuit import CircuitBreaker, CircuitState
-from .claim import Claimed, ContactRow
+from .claim import Claimed, ContactRow, TestRecipient
 from .compose import NAME_VARIABLES, Recipient, outbound, recipient
 from .policy import POLICIES, recent_counts, skip_reason
 from .quiet_hours import quiet_until

@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 from ...bulk import id_in
 from ...extensions import db
 from ...models import CampaignKind, ConsentState, Message
-from ..campaigns.test_sends import TestRecipient
-from .claim import ContactRow
+from .claim import ContactRow, TestRecipient
 
 
 @dataclass(frozen=True)
