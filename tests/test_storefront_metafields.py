@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 
 from shopify_app.extensions import db, redis_ext
 from shopify_app.services.contacts.join_page import consent_text
-from shopify_app.services.shops import storefront_metafields
+from shopify_app.services.shops import storefront_metafields, storefront_sync
 from shopify_app.services.webhooks.webhook_handlers import shop_updated
 
 from .conftest import open_shop, settle_jobs
@@ -85,7 +85,7 @@ def test_a_long_throttle_fails_the_job_and_rq_runs_it_again(synced, fake_shopify
     with pytest.raises(storefront_metafields.MetafieldsDeferred):
         storefront_metafields.sync(shop_id=shop.id)
     assert fake_shopify.metafield_calls == []
-    storefront_metafields.schedule_sync(shop)
+    storefront_sync.schedule_sync(shop)
     settle_jobs(app)
     assert len(fake_shopify.metafield_calls) == 1
     assert fake_shopify.app_metafields(SHOP)["disclosure"]["form"] == "join-v1"
@@ -96,7 +96,7 @@ def test_user_errors_are_logged_and_not_retried(synced, fake_shopify):
     error = {"field": ["metafields", "0"], "message": "bad", "code": "INVALID"}
     fake_shopify.user_errors_next("metafieldsSet", [error])
     with capture_logs() as logs:
-        storefront_metafields.schedule_sync(shop)
+        storefront_sync.schedule_sync(shop)
         settle_jobs(app)
     assert len(fake_shopify.metafield_calls) == 1
     assert fake_shopify.app_metafields(SHOP) == {}

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from shopify_app.extensions import db
 from shopify_app.models import ConsentEvent
 from shopify_app.services.contacts.join_page import consent_text
-from shopify_app.services.shops import storefront_metafields
+from shopify_app.services.shops import storefront_sync
 
 from .conftest import open_shop, settle_jobs
 from .shopify_signing import proxy_query
@@ -34,7 +34,7 @@ def storefront(make_app, fake_shopify):
     app = make_app(SHOPIFY_ADMIN_BASE_URL=fake_shopify.admin_base_url)
     with app.app_context():
         api, shop = open_shop(app, SHOP, fake_shopify=fake_shopify)
-        storefront_metafields.schedule_sync(shop)
+        storefront_sync.schedule_sync(shop)
         settle_jobs(app)
         yield app, api, shop
 
@@ -308,7 +308,7 @@ def test_blocks_show_nothing_when_no_country_may_sign_up(storefront, fake_shopif
     app, _api, shop = storefront
     shop.country_code = None
     db.session.commit()
-    storefront_metafields.schedule_sync(shop)
+    storefront_sync.schedule_sync(shop)
     settle_jobs(app)
     assert written(fake_shopify)["settings"]["countries"] == []
     product = stand_in_product(available=False)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import BackInStockRequest, ConsentEvent, Contact
-from shopify_app.services.shops import storefront_metafields
+from shopify_app.services.shops import storefront_sync
 
 from ..conftest import TEST_API_SECRET, open_shop, settle_jobs
 from .harness import Harness, check_accessibility
@@ -35,7 +35,7 @@ def browser_app(shopify_app):
 def storefront(browser_app, fake_shopify, live_server) -> Iterator[Storefront]:
     """The shop installed, its metafields written by the app's job, and its storefront up."""
     _api, shop = open_shop(browser_app, SHOP, fake_shopify=fake_shopify)
-    storefront_metafields.schedule_sync(shop)
+    storefront_sync.schedule_sync(shop)
     settle_jobs(browser_app)
     assert fake_shopify.app_metafields(SHOP)["disclosure"]
     store = Storefront(

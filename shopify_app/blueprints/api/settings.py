@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
-from ...services.shops import settings, storefront_metafields
+from ...services.shops import settings, storefront_sync
 from .blueprint import bp
 from .common import json_body
 
@@ -19,5 +19,5 @@ def get_settings() -> Response:
 def update_settings() -> Response:
     changes = json_body(ShopSettingsUpdateSchema())
     updated = settings.update_settings(shop=g.shop, changes=changes)
-    storefront_metafields.schedule_sync(g.shop, changed=changes)  # what the theme blocks show
+    storefront_sync.schedule_sync(g.shop, changed=changes)  # what the theme blocks show
     return jsonify(ShopSettingsSchema().dump(updated))

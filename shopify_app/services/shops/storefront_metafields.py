@@ -31,11 +31,6 @@ from ...storefront_text import LANGUAGES, say
 from ..contacts import join_page
 from ..contacts.join_page import allowed_countries
 from .settings import default_region, load_settings
-from .storefront_sync import (  # noqa: F401  (callers schedule through this module, as before)
-    STOREFRONT_SETTINGS,
-    schedule_sync,
-    schedule_sync_after_commit,
-)
 from .tokens import ShopNeedsReauth, admin_query, has_usable_offline_token
 
 log = structlog.get_logger(__name__)

@@ -14,7 +14,7 @@ from ..billing import billing
 from ..campaigns import campaigns
 from ..contacts import shopify_customers, shopify_import
 from ..privacy import privacy
-from ..shops import storefront_metafields
+from ..shops import storefront_sync
 from .topics import handles
 
 
@@ -69,7 +69,7 @@ def shop_updated(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEv
         shop.plan = payload["plan_display_name"]
     if (shop.name, shop.country_code) != shown_before:
         # The disclosure names the shop; the country picker starts at its country.
-        storefront_metafields.schedule_sync_after_commit(shop)
+        storefront_sync.schedule_sync_after_commit(shop)
 
 
 @handles("customers/create", "customers/update")
