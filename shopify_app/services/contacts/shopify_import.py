@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from ...clients.shopify import ShopifyError, ShopifyGraphQLError, ShopifyRateLimited, ShopifyTimeout, ShopifyUnavailable
@@ -66,25 +66,24 @@ class ImportFailed(Exception):
 # --- starting ------------------------------------------------------------------------------------
 
 
+def _imports(shop_id: int) -> Select[tuple[ContactTransfer]]:
+    """The shop's Shopify imports."""
+    return select(ContactTransfer).where(
+        ContactTransfer.shop_id == shop_id, ContactTransfer.kind == TransferKind.SHOPIFY_IMPORT
+    )
+
+
 def running_import(*, shop_id: int) -> ContactTransfer | None:
+    """The one queued or running (a partial unique index allows one at a time)."""
     return db.session.scalar(
-        select(ContactTransfer).where(
-            ContactTransfer.shop_id == shop_id,
-            ContactTransfer.kind == TransferKind.SHOPIFY_IMPORT,
-            ContactTransfer.status.in_([TransferStatus.QUEUED, TransferStatus.RUNNING]),
-        )
+        _imports(shop_id).where(ContactTransfer.status.in_([TransferStatus.QUEUED, TransferStatus.RUNNING]))
     )
 
 
 def latest_import(*, shop: Shop) -> ContactTransfer | None:
     """The shop's newest Shopify import (the one started at install, or by the merchant), so the
     admin can follow one it did not start."""
-    return db.session.scalar(
-        select(ContactTransfer)
-        .where(ContactTransfer.shop_id == shop.id, ContactTransfer.kind == TransferKind.SHOPIFY_IMPORT)
-        .order_by(ContactTransfer.id.desc())
-        .limit(1)
-    )
+    return db.session.scalar(_imports(shop.id).order_by(ContactTransfer.id.desc()).limit(1))
 
 
 def start(*, shop: Shop) -> tuple[ContactTransfer, bool]:
