@@ -54,7 +54,10 @@ def dockerfile(project_root) -> dict[str, list[str]]:
 
 
 def test_dockerfile_is_multi_stage_on_slim_python_3_11_or_newer(dockerfile):
-    assert list(dockerfile) == ["builder", "runtime", "worker", "web"]
+    # One target per process (tests/test_deploy_files.py checks their commands); web stays last,
+    # the default target of a plain `docker build`.
+    processes = ["migrate", "scheduler", "default-worker", "campaigns-worker"]
+    assert list(dockerfile) == ["builder", "runtime", *processes, "web"]
     base = dockerfile["builder"][0]
     assert re.search(r"python:3\.(1[1-9])-slim", base)
     assert any("pip install -r /tmp/requirements.txt" in line for line in dockerfile["builder"])
@@ -128,9 +131,12 @@ def test_the_healthcheck_asks_the_port_gunicorn_binds(dockerfile, project_root, 
     assert run_healthcheck(argv, closed) != 0
 
 
-def test_worker_target_starts_the_rq_worker_with_a_different_cmd(dockerfile):
-    cmd = [line for line in dockerfile["worker"] if line.startswith("CMD")]
-    assert cmd == ['CMD ["flask", "--app", "shopify_app", "worker", "--with-scheduler"]']
+def test_only_the_web_target_has_the_http_healthcheck(dockerfile):
+    """Targets derive from `runtime`, not from `web`: a worker has no HTTP port to be asked."""
+    for name, instructions in dockerfile.items():
+        assert any(line.startswith("HEALTHCHECK") for line in instructions) == (name == "web"), name
+        if name not in ("builder", "runtime"):
+            assert instructions[0] == f"FROM runtime AS {name}", name
 
 
 def test_requirements_are_pinned_exactly(project_root):
