@@ -1,14 +1,18 @@
-"""Webhook intake under gunicorn next to a bare Flask /health, same server, same run.
+"""Webhook intake under gunicorn against its floor, in turn, same server, same run.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test .venv/bin/python bench/webhooks.py
-    .venv/bin/python bench/webhooks.py [--seconds 10] [--connections 16] [--tool python] [--max-requests 0]
+    .venv/bin/python bench/webhooks.py [--pairs 5] [--seconds 10] [--connections 16] [--tool python]
 
-gunicorn (gunicorn.conf.py, 2 workers) on a scratch PostgreSQL database (migrated, one shop,
-dropped afterwards) and Redis db 14 (FLUSHDB before and after); wrk (or Python threads when wrk
-is absent) loads GET /health, then POST /webhooks/shopify with a signed orders/create body and a
-unique X-Shopify-Webhook-Id per request. No RQ worker runs: intake only. Prints rps, p50/p95/p99
-and CPU per request by process, checks one row and one job per 200, then times the phases of a
-webhook request in-process. Run by hand; never part of CI.
+The floor (bench/webhook_floor.py) is a bare Flask app doing only what a correct intake must
+before its 200: verify the HMAC, one INSERT ... ON CONFLICT (webhook_id) DO NOTHING RETURNING id
+with its COMMIT on the thread's own psycopg connection, one Redis LPUSH. Ours is wsgi:app. Both
+under gunicorn (gunicorn.conf.py, 2 workers x 4 threads) on a scratch PostgreSQL database
+(migrated, one shop, dropped afterwards) and Redis db 14 (FLUSHDB before and after); wrk (or
+Python threads when wrk is absent) POSTs a signed ~1.8 KB orders/create body with a unique
+X-Shopify-Webhook-Id per request. Floor and ours run in turn `--pairs` times; prints rps,
+p50/p95/p99 and CPU per request by process for each run, ours as a share of the floor by pair
+and the median, checks one row and one signal per 200 of ours, then times the phases of a
+webhook request in-process. No RQ worker runs: intake only. Run by hand; never part of CI.
 """
 
 from __future__ import annotations
@@ -38,16 +42,16 @@ os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5
 import psycopg  # noqa: E402
 import redis  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from rq import Queue  # noqa: E402
-from sqlalchemy import event, func, select  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench import webhook_floor  # noqa: E402
 from shopify_app import create_app, queueing  # noqa: E402
 from shopify_app.blueprints import webhooks as webhooks_view  # noqa: E402
 from shopify_app.extensions import db  # noqa: E402
-from shopify_app.models import WebhookEvent  # noqa: E402
 from shopify_app.security import decorators  # noqa: E402
 from shopify_app.security.hmac import sign_webhook  # noqa: E402
+from shopify_app.services.webhooks import webhook_inbox  # noqa: E402
 from tests.conftest import install_shop, scratch_database  # noqa: E402
 from tests.processes import free_port, wait_for_http  # noqa: E402
 
@@ -55,6 +59,7 @@ SECRET = "bench-shopify-api-secret-0123456789abcdef0123"
 SHOP = "bench.myshopify.com"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 CPU_GROUPS = ("gunicorn", "postgres", "redis", "load", "machine")
+OURS, FLOOR = "wsgi:app", "bench.webhook_floor:app"
 
 WRK_SCRIPT = """
 local f = assert(io.open(%(body_path)s, "rb")); local body = f:read("*a"); f:close()
@@ -228,14 +233,19 @@ def cpu_delta(before: dict[tuple[str, int], float], after: dict[tuple[str, int],
     return totals
 
 
-def start_gunicorn(port: int, url: str, args: Any, log: Any) -> subprocess.Popen[bytes]:
+def start_gunicorn(port: int, url: str, target: str, args: Any, log: Any) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", str(args.workers)]
     command += ["--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"]
     if args.max_requests is not None:
         command += ["--max-requests", str(args.max_requests)]
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "SHOPIFY_API_SECRET": SECRET}
     env |= {"LOG_LEVEL": "WARNING", "APP_ENV": "development"}
-    return subprocess.Popen([*command, "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    env |= {"FLOOR_DSN": libpq_dsn(url), "FLOOR_REDIS_URL": REDIS_URL, "FLOOR_SECRET": SECRET}
+    return subprocess.Popen([*command, target], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def libpq_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def time_phases(url: str, count: int) -> None:
@@ -260,10 +270,12 @@ def time_phases(url: str, count: int) -> None:
 
     targets = [
         (decorators, "webhook_hmac_is_valid", "verify HMAC (body, secret)"),
+        (webhooks_view, "parse_json", "parse JSON (depth, numbers)"),
         (webhooks_view, "record_event", "record_event (ORM + PostgreSQL)"),
         (psycopg.Cursor, "execute", "  of which psycopg execute"),
         (psycopg.Connection, "commit", "  of which psycopg COMMIT"),
-        (queueing, "enqueue", "enqueue (RQ + Redis)"),  # the view's PROCESS_WEBHOOK_EVENT.delay()
+        (webhook_inbox, "signal", "signal (Redis inbox script)"),
+        (queueing, "enqueue", "  of which RQ enqueue (a drain job)"),
     ]
     originals = [(owner, attr, getattr(owner, attr)) for owner, attr, _ in targets]
     for owner, attr, name in targets:
@@ -287,47 +299,88 @@ def time_phases(url: str, count: int) -> None:
     finally:
         for owner, attr, original in originals:
             setattr(owner, attr, original)
-    top = [totals[name] for _, _, name in targets if not name.startswith(" ")]
+    top = [totals.get(name, [0.0, 0.0, 0]) for _, _, name in targets if not name.startswith(" ")]
     whole = totals["whole webhook request"]
     print(f"\nIn-process, {count:,} webhook requests (us per request; the timers themselves cost ~1 us each):")
     print(f"  {'phase':<40} {'wall':>6} {'CPU':>6} {'calls':>5}")
-    totals["rest (Flask, test client, JSON, teardown)"] = [whole[i] - sum(t[i] for t in top) for i in (0, 1)] + [count]
-    for name in [*(t[2] for t in targets), *list(totals)[-3:]]:
-        wall, cpu, calls = totals[name]
+    totals["rest (Flask, test client, teardown)"] = [whole[i] - sum(t[i] for t in top) for i in (0, 1)] + [count]
+    rest = ["whole webhook request", "GET /health (Flask floor)", "rest (Flask, test client, teardown)"]
+    for name in [*(t[2] for t in targets), *rest]:
+        wall, cpu, calls = totals.get(name, [0.0, 0.0, 0])
         print(f"  {name:<40} {wall / count * 1e6:6.0f} {cpu / count * 1e6:6.0f} {calls / count:5.1f}")
-    print(f"  SQL per request: {' '.join(statements[: len(statements) // count])} (+ 2 pool pre-pings)")
+    print(f"  SQL per request: {' '.join(statements[: len(statements) // count])}")
     with app.app_context():
         db.engine.dispose()
 
 
-def load_server(args: Any, url: str, body: bytes, load: Callable[..., Result]) -> tuple[list[Result], int]:
-    """Start gunicorn, load /health then the webhooks; the results and the webhook ok count."""
+def load_server(args: Any, url: str, target: str, loads: list[tuple[str, str, dict[str, str], bytes]]) -> list[Result]:
+    """Start gunicorn serving `target`, run each (method, path, headers, body) load after a
+    warm-up; a Result each, with `ok` counting the warm-up's successes too (rows to expect)."""
+    load = run_wrk if args.tool == "wrk" else run_python
     port, database = free_port(), make_url(url).database
     with tempfile.TemporaryFile() as log:
-        server = start_gunicorn(port, url, args, log)
+        server = start_gunicorn(port, url, target, args, log)
         try:
             if wait_for_http(f"http://127.0.0.1:{port}/health") is None:
-                raise RuntimeError("gunicorn did not answer /health")
-            results, webhook_ok = [], 0
-            for method, path, headers in (("GET", "/health", {}), ("POST", "/webhooks/shopify", webhook_headers(body))):
-                data = body if method == "POST" else b""
-                warm = load(port, method, path, headers, data, args, args.warmup)
+                raise RuntimeError(f"gunicorn ({target}) did not answer /health")
+            results = []
+            for method, path, headers, body in loads:
+                warm = load(port, method, path, headers, body, args, args.warmup)
                 before = cpu_snapshot(server.pid, database)
-                result = load(port, method, path, headers, data, args, args.seconds)
+                result = load(port, method, path, headers, body, args, args.seconds)
                 result.cpu = cpu_delta(before, cpu_snapshot(server.pid, database))
+                result.ok += warm.ok
                 results.append(result)
-                webhook_ok = warm.ok + result.ok  # the last pair: the webhooks
         finally:
             server.terminate()
             server.wait(timeout=30)
         report_server_errors(log)
-    return results, webhook_ok
+    return results
+
+
+def print_result(label: str, r: Result) -> None:
+    cpu = " / ".join(f"{r.cpu[g] / r.requests * 1e6:.0f}" for g in CPU_GROUPS)
+    print(f"{label:<22} {r.requests:8,} {r.rps:6.0f} {r.p50:6.1f} {r.p95:6.1f} {r.p99:6.1f}  {cpu}")
+    if r.errors:
+        print(f"  {r.errors}")
+
+
+def count_rows(url: str) -> int:
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        return int(conn.execute("SELECT count(*) FROM webhook_events").fetchone()[0])  # type: ignore[index]
+
+
+def check_ours(url: str, queue_redis: redis.Redis, rows_before: int, ours: Result, connections: int) -> None:
+    """Every 200 has its row and its signal; wrk drops the requests in flight at its cut-offs,
+    which the server still records (up to one per connection at each of the two)."""
+    rows = count_rows(url) - rows_before
+    signals = pending_signals(queue_redis)
+    extra = rows - ours.ok
+    verdict = "ok" if 0 <= extra <= 2 * connections and signals == rows else "MISMATCH"
+    print(f"  check: 200s {ours.ok:,}, new rows {rows:,}, signals {signals:,}: {verdict}")
+
+
+def pending_signals(queue_redis: redis.Redis) -> int:
+    """Event ids waiting in the inboxes (webhook_inbox.py); no worker runs to drain them."""
+    inboxes = [webhook_inbox.keys(partition)[0] for partition in range(webhook_inbox.PARTITIONS)]
+    return sum(int(queue_redis.llen(key)) for key in inboxes)
+
+
+def prepare(url: str) -> None:
+    app = create_app({"APP_ENV": "development", "DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        upgrade()
+        install_shop(SHOP)
+        db.engine.dispose()
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        conn.execute(webhook_floor.TABLE_DDL)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--pairs", type=int, default=5, help="floor and ours in turn, this many times")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2)
@@ -337,50 +390,56 @@ def main() -> None:
     args = parser.parse_args()
     if not os.environ["DATABASE_URL"].startswith("postgres"):
         sys.exit("DATABASE_URL must name a PostgreSQL server: this bench is gunicorn + PostgreSQL + Redis")
-    tool = "wrk" if args.tool == "wrk" or (args.tool == "auto" and shutil.which("wrk")) else "python"
+    args.tool = "wrk" if args.tool == "wrk" or (args.tool == "auto" and shutil.which("wrk")) else "python"
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     recycle = conf["max_requests"] if args.max_requests is None else args.max_requests
     print(f"gunicorn: {args.workers} workers x {conf['threads']} threads ({conf['worker_class']}), keepalive ", end="")
     print(f"{conf['keepalive']} s, max_requests {recycle} (+ jitter {conf['max_requests_jitter']}), no access log")
-    shape = f"{args.threads} threads, " if tool == "wrk" else ""
-    print(f"load: {tool}, {shape}{args.connections} connections, {args.warmup:g} s warm-up + {args.seconds:g} s each")
+    shape = f"{args.threads} threads, " if args.tool == "wrk" else ""
+    print(
+        f"load: {args.tool}, {shape}{args.connections} connections, {args.warmup:g} s warm-up + {args.seconds:g} s each"
+    )
     body = order_payload()
     print(f"webhook: orders/create, {len(body):,} byte body; {os.cpu_count()} CPUs shared by server and load")
+    print(f"floor: {FLOOR} (HMAC, INSERT ... ON CONFLICT DO NOTHING RETURNING + COMMIT, LPUSH; nothing of ours)")
+    webhook = ("POST", "/webhooks/shopify", webhook_headers(body), body)
     queue_redis = redis.Redis.from_url(REDIS_URL)
     queue_redis.flushdb()
     try:
         with tempfile.TemporaryDirectory() as tmp, scratch_database(Path(tmp), "smsb_bench_webhooks") as url:
-            app = create_app({"APP_ENV": "development", "DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
-            with app.app_context():
-                upgrade()
-                install_shop(SHOP)
-                db.engine.dispose()
-            (health, webhooks), webhook_ok = load_server(args, url, body, run_wrk if tool == "wrk" else run_python)
-            print(
-                f"\n{'endpoint':<18} {'requests':>8} {'ok':>8} {'rps':>6} {'p50':>6} {'p95':>6} {'p99 ms':>6}", end=""
-            )
+            prepare(url)
+            print(f"\n{'run':<22} {'requests':>8} {'rps':>6} {'p50':>6} {'p95':>6} {'p99 ms':>6}", end="")
             print("  CPU us/request: " + " / ".join(CPU_GROUPS))
-            for r in (health, webhooks):
-                cpu = " / ".join(f"{r.cpu[g] / r.requests * 1e6:.0f}" for g in CPU_GROUPS)
-                print(f"{r.endpoint:<18} {r.requests:8,} {r.ok:8,} {r.rps:6.0f} {r.p50:6.1f} {r.p95:6.1f} ", end="")
-                print(f"{r.p99:6.1f}  {cpu}" + (f"\n  {r.errors}" if r.errors else ""))
-            busy = webhooks.cpu["machine"] / webhooks.seconds / (os.cpu_count() or 1)
-            print(f"webhooks / health rps: {webhooks.rps / health.rps:.0%} (target >= 60 %, p99 < 50 ms); ", end="")
-            print(f"machine CPUs {busy:.0%} busy during the webhook run")
-            with app.app_context():
-                rows = db.session.scalar(select(func.count()).select_from(WebhookEvent)) or 0
-                db.engine.dispose()
-            jobs = Queue("webhooks", connection=queue_redis).count
-            # wrk drops the requests in flight when its time is up; the server still records them.
-            print(f"webhook 200s (warm-up + run) {webhook_ok:,}; webhook_events rows {rows:,}; jobs {jobs:,}; ", end="")
-            print(f"rows - 200s = {rows - webhook_ok} (in flight at the two cut-offs, <= {2 * args.connections})")
-            if not 0 <= rows - webhook_ok <= 2 * args.connections or jobs != rows:
-                print("  MISMATCH: a 200 without its row and job, or more rows than in-flight requests explain")
-            queue_redis.flushdb()
+            (health,) = load_server(args, url, OURS, [("GET", "/health", {}, b"")])
+            print_result("ours GET /health", health)
+            pairs: list[tuple[Result, Result]] = []
+            for n in range(1, args.pairs + 1):
+                (floor,) = load_server(args, url, FLOOR, [webhook])
+                print_result(f"pair {n} floor", floor)
+                queue_redis.flushdb()
+                rows_before = count_rows(url)
+                (ours,) = load_server(args, url, OURS, [webhook])
+                print_result(f"pair {n} ours", ours)
+                check_ours(url, queue_redis, rows_before, ours, args.connections)
+                queue_redis.flushdb()
+                pairs.append((floor, ours))
+            summarise(pairs)
             if args.phase_requests:
                 time_phases(url, args.phase_requests)
     finally:
         queue_redis.flushdb()
+
+
+def summarise(pairs: list[tuple[Result, Result]]) -> None:
+    ratios = [ours.rps / floor.rps for floor, ours in pairs]
+    print(f"\nours / floor rps by pair: {', '.join(f'{r:.0%}' for r in ratios)}")
+    print(f"median {statistics.median(ratios):.0%} (target >= 60 %); ", end="")
+    print(f"ours p99 median {statistics.median(o.p99 for _, o in pairs):.1f} ms (target < 50 ms), ", end="")
+    print(f"floor p99 median {statistics.median(f.p99 for f, _ in pairs):.1f} ms")
+    for label, index in (("floor", 0), ("ours", 1)):
+        runs = [pair[index] for pair in pairs]
+        cpu = {g: statistics.median(r.cpu[g] / r.requests * 1e6 for r in runs) for g in CPU_GROUPS}
+        print(f"  {label} CPU us/request, median: " + ", ".join(f"{g} {cpu[g]:.0f}" for g in CPU_GROUPS))
 
 
 if __name__ == "__main__":

@@ -61,10 +61,15 @@ def text_reason(text: str) -> str | None:
     return None
 
 
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
 def hostile_reason(value: Any, *, leaves: bool = True) -> str | None:
     """Why `value` (JSON or what a schema loaded: dicts, lists, str, numbers, dates) cannot be
     accepted, or None; with `leaves=False` only its depth counts. Iterative, so its own depth
     is no risk."""
+    if not leaves:
+        return "depth" if _depth_exceeds(value) else None
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -77,6 +82,20 @@ def hostile_reason(value: Any, *, leaves: bool = True) -> str | None:
         elif leaves and (reason := _leaf_reason(item)):
             return reason
     return None
+
+
+def _depth_exceeds(value: Any) -> bool:
+    """Whether anything in `value` lies deeper than MAX_JSON_DEPTH (the root is at 0); only
+    containers are walked, since a scalar nests nothing (a container at the limit holding
+    anything is too deep)."""
+    stack: list[tuple[Any, int]] = [(value, 0)] if isinstance(value, _CONTAINERS) else []
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if children and depth >= MAX_JSON_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, _CONTAINERS))
+    return False
 
 
 def _leaf_reason(item: Any) -> str | None:

@@ -60,3 +60,4 @@ SYNC_METAFIELDS = JobRef("jobs.storefront.sync_metafields", queue="default")
 
 # jobs/webhooks.py
 PROCESS_WEBHOOK_EVENT = JobRef("jobs.webhooks.process_webhook_event", queue="webhooks")
+DRAIN_WEBHOOK_INBOX = JobRef("jobs.webhooks.drain_webhook_inbox", queue="webhooks")

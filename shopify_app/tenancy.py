@@ -140,9 +140,12 @@ def _after_begin(session: Session, transaction: SessionTransaction, connection: 
 
 
 def _set_scope_setting(connection: Connection) -> None:
-    """A new transaction on the app's PostgreSQL engine gets the current scope's setting."""
-    if _is_app_postgres(connection, _app_engine()):
-        connection.execute(_SET, {"value": _setting_value()})
+    """A new transaction on the app's PostgreSQL engine gets the current scope's setting. An
+    empty one (no shop: unscoped or privileged) is what every transaction starts with, since
+    the setting is only ever set transaction-locally: no round trip for it."""
+    value = _setting_value()
+    if value and _is_app_postgres(connection, _app_engine()):
+        connection.execute(_SET, {"value": value})
 
 
 def _apply_to_open_transaction() -> None:

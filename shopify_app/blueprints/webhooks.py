@@ -8,10 +8,10 @@ from redis.exceptions import RedisError
 
 from ..errors import BadRequest, Unauthorized
 from ..inputs import parse_json
-from ..job_names import PROCESS_WEBHOOK_EVENT
 from ..metrics import WEBHOOKS
 from ..security.decorators import webhook_verified
 from ..security.shop_domain import normalise_shop_domain
+from ..services.webhooks import webhook_inbox
 from ..services.webhooks.webhook_intake import HANDLERS, record_event
 
 bp = Blueprint("webhooks", __name__)
@@ -47,7 +47,7 @@ def receive() -> Response:
     WEBHOOKS.labels(topic if topic in HANDLERS else "other", "recorded" if recorded.created else "duplicate").inc()
     if recorded.created:
         try:
-            PROCESS_WEBHOOK_EVENT.delay(recorded.event_id)
+            webhook_inbox.signal(recorded.event_id, g.shop_domain)
         except RedisError:
             # Recorded is enough to answer 200: the housekeeping sweep re-enqueues it.
             log.warning("webhook_enqueue_failed", topic=topic, webhook_event_id=recorded.event_id)

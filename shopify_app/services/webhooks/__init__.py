@@ -2,6 +2,8 @@
 retention.
 
 - webhook_intake.py: a delivery recorded once (by webhook id), then processed in a job
+- webhook_inbox.py: the signal from intake to processing (a Redis inbox per partition of shops,
+  drained by one job at a time: a shop's events in arrival order)
 - topics.py: the topic -> handler registry (`handles`, `HANDLERS`)
 - webhook_handlers.py: what each topic does; every handler is idempotent
 - webhook_events.py: deleting recorded deliveries past their retention
