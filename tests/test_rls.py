@@ -8,7 +8,7 @@ application's `shop_id` filters are the only wall (tests/test_isolation_matrix.p
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import create_engine, event, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from shopify_app.extensions import db
@@ -83,6 +83,29 @@ def test_app_role_that_forgets_the_shop_filter_sees_one_shops_rows(app, two_shop
     db.session.commit()
     with privileged():
         assert len(db.session.scalars(everything).all()) == 3
+
+
+def test_an_unscoped_transaction_sends_no_setting_and_still_sees_nothing(app, two_shops):
+    """The setting is only ever transaction-local, so a transaction starts without one: an
+    unscoped one needs no round trip to say so, even on a connection a shop's transaction
+    used a moment before."""
+    alpha, _ = two_shops
+    sent: list[str] = []
+    listener = lambda _c, _cu, statement, *_: sent.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        everything = select(func.count()).select_from(Contact)
+        with shop_scope(alpha.id):
+            assert db.session.scalar(everything) == 2
+        db.session.commit()
+        assert any("set_config" in statement for statement in sent)
+        sent.clear()
+        with shop_scope(None):
+            assert db.session.scalar(everything) == 0
+        db.session.commit()
+        assert not any("set_config" in statement for statement in sent)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_a_plain_connection_as_the_app_role_sees_nothing_without_the_setting(app, two_shops):
