@@ -239,7 +239,7 @@ def start_gunicorn(port: int, url: str, target: str, args: Any, log: Any) -> sub
     if args.max_requests is not None:
         command += ["--max-requests", str(args.max_requests)]
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "SHOPIFY_API_SECRET": SECRET}
-    env |= {"LOG_LEVEL": "WARNING", "APP_ENV": "development"}
+    env |= {"LOG_LEVEL": args.log_level, "APP_ENV": "development"}
     env |= {"FLOOR_DSN": libpq_dsn(url), "FLOOR_REDIS_URL": REDIS_URL, "FLOOR_SECRET": SECRET}
     return subprocess.Popen([*command, target], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -386,6 +386,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-requests", type=int, help="override gunicorn.conf.py (0 = never recycle)")
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--log-level", default="WARNING", help="the app's LOG_LEVEL (INFO logs every request)")
     parser.add_argument("--phase-requests", type=int, default=2000, help="0 skips the in-process phase timing")
     args = parser.parse_args()
     if not os.environ["DATABASE_URL"].startswith("postgres"):

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects import postgresql
 
 from ...extensions import db
 from ...inputs import hostile_reason, is_bad_input_error
@@ -16,7 +17,7 @@ from ...metrics import WEBHOOKS
 from ...models import Shop, WebhookEvent, WebhookStatus
 from ...models.types import utcnow
 from ...security.crypto import aad_for, keyring
-from ...tenancy import side_transaction
+from ...tenancy import PRIVILEGED, current_scope, side_transaction
 from ..campaigns import report_cache
 from . import webhook_handlers  # noqa: F401  (registers the topic handlers)
 from .topics import HANDLERS
@@ -55,8 +56,7 @@ def record_event(
         # Bound to the webhook id, so a payload copied onto another event fails to decrypt.
         "payload_ciphertext": keyring().encrypt(body.decode("utf-8"), aad=payload_aad(webhook_id)),
     }
-    with side_transaction() as connection:  # its own short transaction: no session machinery
-        inserted = connection.execute(_INSERT, values).scalar()
+    inserted = _insert(values)
     if inserted is not None:
         return Recorded(event_id=int(inserted), created=True)
     existing = db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.webhook_id == webhook_id))
@@ -84,6 +84,29 @@ _INSERT = text(
     " :webhook_id, :event_id, :api_version, :received_at, :payload_ciphertext)"
     " ON CONFLICT (webhook_id) DO NOTHING RETURNING id"
 ).bindparams(*(bindparam(name, type_=WebhookEvent.__table__.c[name].type) for name in _COLUMNS))
+
+
+_INSERT_PSYCOPG = str(_INSERT.compile(dialect=postgresql.dialect()))  # the same text, %(name)s binds
+
+
+def _insert(values: dict[str, Any]) -> int | None:
+    """The new row's id, or None for a replay; its own short transaction beside the session.
+    Privileged on PostgreSQL (every webhook request) there is no shop setting to apply, and
+    the statement goes straight to the driver on a pooled connection: ~95 µs of CPU less than
+    through SQLAlchemy's Connection (bench/README.md)."""
+    engine = db.session.get_bind()
+    if engine.dialect.name != "postgresql" or current_scope() is not PRIVILEGED:
+        with side_transaction() as connection:
+            return connection.execute(_INSERT, values).scalar()
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(_INSERT_PSYCOPG, values)
+        row = cursor.fetchone()
+        connection.commit()
+    finally:
+        connection.close()  # back to the pool
+    return None if row is None else int(row[0])
 
 
 def payload_aad(webhook_id: str) -> str:
