@@ -228,14 +228,19 @@ def cpu_delta(before: dict[tuple[str, int], float], after: dict[tuple[str, int],
     return totals
 
 
-def start_gunicorn(port: int, url: str, args: Any, log: Any) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    port: int, url: str, args: Any, log: Any, env_overrides: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """gunicorn (gunicorn.conf.py, `args.workers`) on `url`; `env_overrides` replace this bench's settings."""
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", str(args.workers)]
     command += ["--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"]
     if args.max_requests is not None:
         command += ["--max-requests", str(args.max_requests)]
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "SHOPIFY_API_SECRET": SECRET}
     env |= {"LOG_LEVEL": "WARNING", "APP_ENV": "development"}
-    return subprocess.Popen([*command, "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [*command, "wsgi:app"], cwd=ROOT, env=env | (env_overrides or {}), stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def time_phases(url: str, count: int) -> None:
