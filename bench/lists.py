@@ -189,6 +189,7 @@ def explain(app: Any, shop: Any, requests: list) -> None:
         own = [s for s in statements if "set_config" not in s[1]]
         seconds, statement, parameters = max(own, key=lambda s: s[0])
         print(f"\n== {name}: {method} {path} ({len(own)} statements; slowest {seconds * 1000:.1f} ms)")
+        print("   " + ", ".join(f"{s[1].split(None, 1)[0]} {s[0] * 1000:.1f} ms" for s in own))
         print(statement.strip())
         with shop_scope(shop.id):
             plan = db.session.connection().exec_driver_sql(
