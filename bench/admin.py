@@ -38,7 +38,7 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from bench._scratch import postgres_scratch
+from bench._scratch import postgres_scratch, vacuum_analyze
 from bench.import_contacts import make_csv
 from shopify_app import create_app
 from shopify_app.devtools.signing import encode_session_token, session_token_claims
@@ -101,8 +101,7 @@ def main() -> None:
             contact_transfers.run_import(transfer_id=transfer.id)
             db.session.execute(text(CAMPAIGNS), {"shop": shop.id, "n": args.campaigns})
             db.session.commit()
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(text("VACUUM ANALYZE"))
+            vacuum_analyze()
             contact_id = db.session.scalar(text("SELECT min(id) FROM contacts"))
             campaign_id = db.session.scalar(text("SELECT max(id) FROM campaigns"))
             print(

@@ -20,6 +20,7 @@ if [[ "$QUICK" == "--quick" ]]; then
   run "$PY" bench/dlr.py --seconds 3
   run "$PY" bench/send.py --sizes 10000 --batch 500 --limited 0
   run "$PY" bench/reports.py --messages 100000 --runs 20
+  run "$PY" bench/lists.py --contacts 20000 --messages 100000 --campaigns 200 --runs 50
 else
   run "$PY" bench/import_contacts.py --rows 100000
   run "$PY" bench/webhooks.py
@@ -27,5 +28,6 @@ else
   run "$PY" bench/send.py --sizes 10000,100000 --batch 500,2000
   run "$PY" bench/send.py --sizes 1000000 --launch-only --limited 0
   run "$PY" bench/reports.py --messages 1000000 --runs 50
+  run "$PY" bench/lists.py
 fi
 echo "figures in $OUT"

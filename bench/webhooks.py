@@ -3,7 +3,7 @@
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test .venv/bin/python bench/webhooks.py
     .venv/bin/python bench/webhooks.py [--pairs 5] [--seconds 10] [--connections 16] [--tool python]
 
-The floor (bench/webhook_floor.py) is a bare Flask app doing only what a correct intake must
+The floor (bench/_webhook_floor.py) is a bare Flask app doing only what a correct intake must
 before its 200: verify the HMAC, one INSERT ... ON CONFLICT (webhook_id) DO NOTHING RETURNING id
 with its COMMIT on the thread's own psycopg connection, one Redis LPUSH. Ours is wsgi:app. Both
 under gunicorn (gunicorn.conf.py, 2 workers x 4 threads) on a scratch PostgreSQL database
@@ -45,7 +45,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench import webhook_floor  # noqa: E402
+from bench import _webhook_floor as webhook_floor  # noqa: E402
 from shopify_app import create_app, queueing  # noqa: E402
 from shopify_app.blueprints import webhooks as webhooks_view  # noqa: E402
 from shopify_app.extensions import db  # noqa: E402
@@ -59,7 +59,7 @@ SECRET = "bench-shopify-api-secret-0123456789abcdef0123"
 SHOP = "bench.myshopify.com"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 CPU_GROUPS = ("gunicorn", "postgres", "redis", "load", "machine")
-OURS, FLOOR = "wsgi:app", "bench.webhook_floor:app"
+OURS, FLOOR = "wsgi:app", "bench._webhook_floor:app"
 
 WRK_SCRIPT = """
 local f = assert(io.open(%(body_path)s, "rb")); local body = f:read("*a"); f:close()
@@ -233,15 +233,21 @@ def cpu_delta(before: dict[tuple[str, int], float], after: dict[tuple[str, int],
     return totals
 
 
-def start_gunicorn(port: int, url: str, target: str, args: Any, log: Any) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    port: int, url: str, args: Any, log: Any, env_overrides: dict[str, str] | None = None, *, target: str = OURS
+) -> subprocess.Popen[bytes]:
+    """gunicorn (gunicorn.conf.py, `args.workers`) serving `target` on `url`; `env_overrides`
+    replace this bench's settings."""
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", str(args.workers)]
     command += ["--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"]
     if args.max_requests is not None:
         command += ["--max-requests", str(args.max_requests)]
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "SHOPIFY_API_SECRET": SECRET}
-    env |= {"LOG_LEVEL": args.log_level, "APP_ENV": "development"}
+    env |= {"LOG_LEVEL": getattr(args, "log_level", "WARNING"), "APP_ENV": "development"}
     env |= {"FLOOR_DSN": libpq_dsn(url), "FLOOR_REDIS_URL": REDIS_URL, "FLOOR_SECRET": SECRET}
-    return subprocess.Popen([*command, target], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [*command, target], cwd=ROOT, env=env | (env_overrides or {}), stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def libpq_dsn(url: str) -> str:
@@ -319,7 +325,7 @@ def load_server(args: Any, url: str, target: str, loads: list[tuple[str, str, di
     load = run_wrk if args.tool == "wrk" else run_python
     port, database = free_port(), make_url(url).database
     with tempfile.TemporaryFile() as log:
-        server = start_gunicorn(port, url, target, args, log)
+        server = start_gunicorn(port, url, args, log, target=target)
         try:
             if wait_for_http(f"http://127.0.0.1:{port}/health") is None:
                 raise RuntimeError(f"gunicorn ({target}) did not answer /health")

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# _scratch.py is a helper module; mutation_score.py reads mutmut's results (installed by
-# `make mutation` only).
+# _*.py are helper modules (a scratch database, the webhook floor gunicorn serves);
+# mutation_score.py reads mutmut's results (installed by `make mutation` only).
 SCRIPTS = sorted(
-    path.name for path in (ROOT / "bench").glob("*.py") if path.name not in ("_scratch.py", "mutation_score.py")
+    path.name
+    for path in (ROOT / "bench").glob("*.py")
+    if not path.name.startswith("_") and path.name != "mutation_score.py"
 )
 
 

@@ -46,7 +46,18 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("shop_id", "phone_hash", name="uq_contacts_shop_id_phone_hash"),
         Index("ix_contacts_shop_id_id", "shop_id", "id"),
-        Index("ix_contacts_shop_id_consent_state", "shop_id", "consent_state"),
+        # Every column a segment filters on, and the id: counts are index-only (migration 0024).
+        Index(
+            "ix_contacts_segment_filters",
+            "shop_id",
+            "consent_state",
+            "order_count",
+            "last_clicked_at",
+            "last_order_at",
+            "created_at",
+            "country_code",
+            "id",
+        ),
         Index("ix_contacts_shop_id_email_hash", "shop_id", "email_hash"),
         Index("ix_contacts_shop_id_created_at", "shop_id", "created_at"),
         Index("ix_contacts_shop_id_shopify_customer_id", "shop_id", "shopify_customer_id"),
@@ -104,7 +115,7 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
 
 class ContactTag(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "contact_tags"
-    __table_args__ = (Index("ix_contact_tags_shop_id_tag", "shop_id", "tag"),)
+    __table_args__ = (Index("ix_contact_tags_shop_id_tag_contact_id", "shop_id", "tag", "contact_id"),)
 
     contact_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(64), primary_key=True)

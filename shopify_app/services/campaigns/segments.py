@@ -20,8 +20,9 @@ def _has_tag(shop_id: int, tags: list[str]) -> Any:
     return exists().where(ContactTag.contact_id == Contact.id, ContactTag.shop_id == shop_id, ContactTag.tag.in_(tags))
 
 
-def audience_query(*, shop_id: int, filters: Mapping[str, Any]) -> Select[tuple[int]]:
-    """`SELECT contacts.id` of the shop's contacts matching `filters` (loaded, not stored form)."""
+def audience_conditions(*, shop_id: int, filters: Mapping[str, Any]) -> list[Any]:
+    """The WHERE conditions on `contacts` of the shop's contacts matching `filters` (loaded, not
+    stored form)."""
     conditions: list[Any] = [Contact.shop_id == shop_id]
     if "consent_state" in filters:
         conditions.append(Contact.consent_state == ConsentState(filters["consent_state"]))
@@ -46,17 +47,21 @@ def audience_query(*, shop_id: int, filters: Mapping[str, Any]) -> Select[tuple[
     if "has_clicked" in filters:
         clicked = Contact.last_clicked_at.is_not(None)
         conditions.append(clicked if filters["has_clicked"] else ~clicked)
-    return select(Contact.id).where(and_(*conditions))
+    return conditions
+
+
+def audience_query(*, shop_id: int, filters: Mapping[str, Any]) -> Select[tuple[int]]:
+    """`SELECT contacts.id` of the shop's contacts matching `filters` (loaded, not stored form)."""
+    return select(Contact.id).where(and_(*audience_conditions(shop_id=shop_id, filters=filters)))
 
 
 def count_audience(*, shop: Shop, filters: Mapping[str, Any]) -> dict[str, int]:
-    """Matching contacts, and how many of them may be messaged (subscribed)."""
-    matching = audience_query(shop_id=shop.id, filters=filters).subquery()
+    """Matching contacts, and how many of them may be messaged (subscribed). One pass over the
+    contacts the conditions select (no join back to contacts), which the covering index on the
+    filter columns (migration 0024) answers without reading the wide, sealed rows."""
+    subscribed = func.count().filter(Contact.consent_state == ConsentState.SUBSCRIBED)
     row = db.session.execute(
-        select(
-            func.count(),
-            func.count().filter(Contact.consent_state == ConsentState.SUBSCRIBED),
-        ).select_from(Contact.__table__.join(matching, Contact.id == matching.c.id))
+        select(func.count(), subscribed).where(and_(*audience_conditions(shop_id=shop.id, filters=filters)))
     ).one()
     return {"count": int(row[0]), "subscribed": int(row[1])}
 

@@ -1,7 +1,7 @@
 """The floor of bench/webhooks.py: a bare Flask app doing only what a correct webhook intake
 must do before its 200, and nothing of ours. Served by gunicorn with the same settings:
 
-    FLOOR_DSN=... FLOOR_REDIS_URL=... FLOOR_SECRET=... gunicorn --config gunicorn.conf.py bench.webhook_floor:app
+    FLOOR_DSN=... FLOOR_REDIS_URL=... FLOOR_SECRET=... gunicorn --config gunicorn.conf.py bench._webhook_floor:app
 
 Verify the HMAC of the body; one `INSERT ... ON CONFLICT (webhook_id) DO NOTHING RETURNING id`
 and its COMMIT on this thread's own psycopg connection; one Redis LPUSH of the new id."""
