@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SessionInterface, SessionMixin
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -50,7 +51,20 @@ class IsoJSONProvider(DefaultJSONProvider):
     default = staticmethod(_iso_default)
 
 
+class NoCookieSession(SessionInterface):
+    """The app keeps nothing in Flask's cookie session (the OAuth state has its own signed
+    cookie): no cookie is parsed, signed or set on any request. `flask.session` is the null
+    session, which refuses writes."""
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None  # Flask then uses make_null_session()
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None  # Flask saves only a session that is not the null one: nothing to save
+
+
 def init_http(app: Flask) -> None:
+    app.session_interface = NoCookieSession()
     app.json = IsoJSONProvider(app)
     init_cors(app)
     init_inputs(app)  # NUL, bad UTF-8, JSON depth and number bombs: 400 before any route

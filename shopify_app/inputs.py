@@ -182,6 +182,10 @@ class CheckedRequest(Request):
             raise invalid_input(reason, "form")
 
 
+def _is_header(key: str) -> bool:
+    return key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")
+
+
 def reject_hostile_request() -> None:
     """Before any route (and before authentication): the raw path, query string and headers,
     and a urlencoded form body (small by the app's size limit), whether the route reads it or not."""
@@ -189,7 +193,9 @@ def reject_hostile_request() -> None:
     _check_raw_text(environ.get("PATH_INFO", "").encode("latin-1", "replace"), "path")
     query = environ.get("QUERY_STRING", "").encode("latin-1", "replace")
     _check_raw_text(unquote_to_bytes(query.replace(b"+", b" ")), "query")
-    if any("\x00" in value for _, value in request.headers.items()):
+    # The headers as the WSGI environ holds them (what request.headers would decode, without
+    # building it): HTTP_* and the two CGI ones.
+    if any("\x00" in value for key, value in environ.items() if _is_header(key) and isinstance(value, str)):
         raise invalid_input("nul", "header")
     if request.mimetype == "application/x-www-form-urlencoded":
         request.form  # noqa: B018  (CheckedRequest checks it while parsing)

@@ -146,7 +146,10 @@ def _request_id_from_client() -> str:
 
 def init_logging(app: Flask) -> None:
     configure_logging(level=app.config["LOG_LEVEL"], json_output=app.config["APP_ENV"] == "production")
-    access_log = structlog.get_logger("shopify_app.access")
+    # Bound once (not per request through the lazy proxy); the stdlib level is checked first,
+    # so with INFO off a request builds nothing for it.
+    access_log = structlog.get_logger("shopify_app.access").bind()
+    access_enabled = logging.getLogger("shopify_app.access").isEnabledFor
 
     @app.before_request
     def bind_request_id() -> None:
@@ -159,6 +162,8 @@ def init_logging(app: Flask) -> None:
     def echo_request_id(response: Response) -> Response:
         request_id = getattr(g, "request_id", None) or _request_id_from_client()
         response.headers[REQUEST_ID_HEADER] = request_id
+        if not access_enabled(logging.INFO):
+            return response
         started = getattr(g, "request_started", None)
         # Path only: query strings carry signatures, tokens and shopper data.
         access_log.info(

@@ -150,8 +150,8 @@ def _set_scope_setting(connection: Connection) -> None:
 
 def _apply_to_open_transaction() -> None:
     """A scope change inside a transaction: update the setting of the app connection it holds."""
-    if not has_app_context():
-        return
+    if not has_app_context() or not db.session.registry.has():
+        return  # no session yet in this context, so no transaction to update
     session = db.session()
     transaction = session.get_transaction()
     engine = _app_engine()
@@ -194,7 +194,8 @@ def enter_shop(shop_id: int | None) -> None:
 def _unscope_request(_exc: BaseException | None) -> None:
     """End the request's transaction with its scope: what it did not commit (a validation error
     after changing a row) never reaches a later transaction under another scope."""
-    db.session.rollback()
+    if db.session.registry.has():
+        db.session.rollback()
     token = g.pop(_REQUEST_SCOPE_KEY, None)
     if token is not None:
         leave(token)
