@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -21,7 +21,7 @@ from typing import IO, Any
 import structlog
 from sqlalchemy import delete, select
 
-from ...bulk import bulk_insert, insert_new
+from ...bulk import bulk_insert, insert_new, text_in
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
 from ...models import (
@@ -42,9 +42,16 @@ from ...schemas.contacts import validate_birthday
 from ...security.crypto import normalise_email
 from ..shops.settings import default_region
 from .phones import Phone, normalise_phone
-from .pii import phone_hash
 from .spreadsheet import read_cell
-from .transfers import CHUNK_BYTES, add_errors, fail_transfer, mark_failed, new_contact_row, read_chunks, store_chunks
+from .transfers import (
+    CHUNK_BYTES,
+    NewContactRows,
+    add_errors,
+    fail_transfer,
+    mark_failed,
+    read_chunks,
+    store_chunks,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -225,7 +232,7 @@ def _row_profile(row: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
 
 
 def _parse_batch(
-    shop: Shop, batch: _Batch, seen: set[str], errors: list[dict[str, Any]]
+    shop: Shop, batch: _Batch, seen: set[str], errors: list[dict[str, Any]], phone_hash: Callable[[str], str]
 ) -> list[tuple[int, dict[str, str], Phone, str]]:
     """Rows with a valid phone not seen earlier in the file, as (row, fields, phone, hash)."""
     parsed = []
@@ -236,7 +243,7 @@ def _parse_batch(
         except ValidationFailed:
             errors.append({"row": row_number, "field": "phone", "error": "Not a valid phone number."})
             continue
-        digest = phone_hash(phone.e164, shop_id=shop.id)
+        digest = phone_hash(phone.e164)
         if digest in seen:
             errors.append({"row": row_number, "field": "phone", "error": "Duplicate of an earlier row."})
             continue
@@ -249,7 +256,7 @@ def _hashes_in(model: Any, shop: Shop, digests: list[str]) -> set[str]:
     if not digests:
         return set()
     return set(
-        db.session.scalars(select(model.phone_hash).where(model.shop_id == shop.id, model.phone_hash.in_(digests)))
+        db.session.scalars(select(model.phone_hash).where(model.shop_id == shop.id, text_in(model.phone_hash, digests)))
     )
 
 
@@ -279,7 +286,8 @@ def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: se
     if not batch.rows and not batch.skipped:
         return
     errors: list[dict[str, Any]] = list(batch.errors)
-    parsed = _parse_batch(shop, batch, seen, errors)
+    contact_rows = NewContactRows(shop.id)
+    parsed = _parse_batch(shop, batch, seen, errors, contact_rows.phone_hash)
     suppressed = _hashes_in(Suppression, shop, [digest for *_, digest in parsed])
     new_rows: list[dict[str, Any]] = []
     extras: dict[str, tuple[int, list[str], ConsentState, str]] = {}
@@ -292,7 +300,7 @@ def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: se
             reason = "This number opted out before; imported without consent."
             errors.append({"row": row_number, "field": "consent", "error": reason})
             consent = ConsentState.UNSUBSCRIBED
-        new_rows.append(new_contact_row(shop, phone, digest, profile, consent))
+        new_rows.append(contact_rows.row(phone, digest, profile, consent))
         consent_text = row.get("consent_text") or default_text + _file_claim(row)
         extras[digest] = (row_number, profile["tags"], consent, consent_text)
     errors.extend(_insert_contacts(shop, transfer, new_rows, extras))
