@@ -457,3 +457,24 @@ def test_a_bad_blind_index_kind_is_named() -> None:
     with pytest.raises(ValueError) as caught:  # noqa: PT011
         make_ring().blind_index(PHONE, kind="Phone", shop_id=1)
     assert str(caught.value) == "blind index kind 'Phone' must be lower-case letters, digits or _"
+
+
+def test_a_sealer_seals_as_encrypt_does_with_a_new_nonce_every_value():
+    ring = make_ring(("k1", new_key()))
+    seal = ring.sealer(aad="contacts.phone:shop=7")
+    tokens = [seal(f"+1415555{n:04d}") for n in range(1000)]  # past one batch of nonces
+    assert [ring.decrypt(token, aad="contacts.phone:shop=7") for token in tokens] == [
+        f"+1415555{n:04d}" for n in range(1000)
+    ]
+    nonces = {base64.urlsafe_b64decode(token.split(".")[2] + "==")[:12] for token in tokens}
+    assert len(nonces) == 1000
+    with pytest.raises(DecryptionError):
+        ring.decrypt(tokens[0], aad="contacts.phone:shop=8")
+
+
+def test_a_blind_indexer_gives_the_blind_index():
+    ring = make_ring(("k1", new_key()))
+    index = ring.blind_indexer(kind="phone", shop_id=3)
+    for value in ("+14155550142", "", "é", "+14155550143"):
+        assert index(value) == ring.blind_index(value, kind="phone", shop_id=3)
+    assert index("+1") != ring.blind_indexer(kind="phone", shop_id=4)("+1")

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -100,6 +100,22 @@ class Keyring:
         encoded = base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode("ascii")
         return f"{VERSION}.{kid}.{encoded}"
 
+    def sealer(self, *, aad: str) -> Callable[[str], str]:
+        """`encrypt(value, aad=aad)` for many values: the cipher, associated data and token
+        header are looked up once, and nonces drawn from the OS 4 KB at a time (a bulk
+        import seals four columns of every row with a handful of `aad`s)."""
+        kid = self.current_kid
+        cipher, associated = self._ciphers[kid], _associated_data(kid, aad)
+        header = f"{VERSION}.{kid}."
+        nonces = _nonces()
+
+        def seal(plaintext: str) -> str:
+            nonce = next(nonces)
+            sealed = nonce + cipher.encrypt(nonce, plaintext.encode("utf-8"), associated)
+            return header + base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
+
+        return seal
+
     def decrypt(self, token: str, *, aad: str) -> str:
         """Decrypt with whichever key the token names; any failure is a `DecryptionError`."""
         kid, blob = _parse(token, known=self._ciphers)
@@ -136,6 +152,20 @@ class Keyring:
         message = f"{kind}:{int(shop_id)}:{value}".encode()
         return hmac.new(self._blind_index_key, message, hashlib.sha256).hexdigest()
 
+    def blind_indexer(self, *, kind: str, shop_id: int) -> Callable[[str], str]:
+        """`blind_index(value, kind=kind, shop_id=shop_id)` for many values: copies of an HMAC
+        already keyed and fed the `kind:shop:` prefix (the same bytes, so the same digest)."""
+        if not _KIND.fullmatch(kind):
+            raise ValueError(f"blind index kind {kind!r} must be lower-case letters, digits or _")
+        prefixed = hmac.new(self._blind_index_key, f"{kind}:{int(shop_id)}:".encode(), hashlib.sha256)
+
+        def index(value: str) -> str:
+            digest = prefixed.copy()
+            digest.update(value.encode())
+            return digest.hexdigest()
+
+        return index
+
 
 def keyring() -> Keyring:
     """The current app's keyring, built on first use and kept with the app's extensions."""
@@ -150,6 +180,19 @@ def keyring() -> Keyring:
 def _associated_data(kid: str, aad: str) -> bytes:
     # The header is authenticated too, so a token's version and key id cannot be rewritten.
     return f"{VERSION}.{kid}|{aad}".encode()
+
+
+def _nonces(batch: int = 4096 // NONCE_BYTES) -> Iterator[bytes]:
+    """Random nonces, each used once: one `os.urandom` call per `batch` of them. A process
+    forked while holding some (a worker pool) draws its own instead: the parent and the child
+    would otherwise both use the rest, and a repeated GCM nonce leaks the key stream."""
+    while True:
+        pid = os.getpid()
+        pool = os.urandom(NONCE_BYTES * batch)
+        for start in range(0, len(pool), NONCE_BYTES):
+            if os.getpid() != pid:
+                break
+            yield pool[start : start + NONCE_BYTES]
 
 
 def _parse(token: str, known: Container[str] = ()) -> tuple[str, bytes]:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from ...config import current_config
 from ...errors import NotFound
 from ...extensions import db
+from ...gsm import UCS2, measure
 from ...models import (
     ConsentSource,
     ConsentState,
@@ -29,9 +30,10 @@ from ...models import (
     TransferStatus,
 )
 from ...models.types import utcnow
+from ...security.crypto import aad_for, keyring, normalise_email
 from .contacts import month_day
 from .phones import Phone
-from .pii import email_hash, seal, unseal
+from .pii import seal, unseal
 
 log = structlog.get_logger(__name__)
 
@@ -156,33 +158,56 @@ def add_errors(transfer: ContactTransfer, errors: list[dict[str, Any]]) -> None:
 def new_contact_row(
     shop: Shop, phone: Phone, digest: str, profile: dict[str, Any], consent: ConsentState
 ) -> dict[str, Any]:
-    """Column values for a bulk INSERT, sealed through the model's own `Sealed` attributes."""
-    now = utcnow()
-    sealed = Contact(shop_id=shop.id)
-    sealed.phone = phone.e164
-    for name in ("email", "first_name", "last_name", "birthday"):
-        setattr(sealed, name, profile.get(name))
-    birth_month, birth_day = month_day(profile.get("birthday"))
-    return {
-        "shop_id": shop.id,
-        "phone_ciphertext": sealed.phone_ciphertext,
-        "phone_hash": digest,
-        "email_ciphertext": sealed.email_ciphertext,
-        "email_hash": email_hash(profile["email"], shop_id=shop.id) if profile.get("email") else None,
-        "first_name_ciphertext": sealed.first_name_ciphertext,
-        "last_name_ciphertext": sealed.last_name_ciphertext,
-        "birthday_ciphertext": sealed.birthday_ciphertext,
-        "first_name_len": sealed.first_name_len or 0,
-        "last_name_len": sealed.last_name_len or 0,
-        "names_ucs2": bool(sealed.names_ucs2),
-        "birth_month": birth_month,
-        "birth_day": birth_day,
-        "country_code": phone.region,
-        "timezone": phone.timezone,
-        "consent_state": consent,
-        "consent_source": None if consent == ConsentState.UNSUBSCRIBED else ConsentSource.IMPORT,
-        "consented_at": now if consent == ConsentState.SUBSCRIBED else None,
-        "order_count": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+    """Column values for a bulk INSERT of one new contact (many: `NewContactRows`)."""
+    return NewContactRows(shop.id).row(phone, digest, profile, consent)
+
+
+class NewContactRows:
+    """Column values of a shop's new contacts for a bulk INSERT, sealed and indexed as the
+    model's `Sealed` attributes and `pii.email_hash` would, without building a `Contact` per
+    row (half of an import's per-row time) and with each column's sealer made once."""
+
+    SEALED = ("phone", "email", "first_name", "last_name", "birthday")
+
+    def __init__(self, shop_id: int) -> None:
+        ring = keyring()
+        self.shop_id = shop_id
+        self._seal = {
+            name: ring.sealer(aad=aad_for(table=Contact.__tablename__, column=name, shop_id=shop_id))
+            for name in self.SEALED
+        }
+        self.phone_hash = ring.blind_indexer(kind="phone", shop_id=shop_id)
+        self._email_hash = ring.blind_indexer(kind="email", shop_id=shop_id)
+
+    def _sealed(self, name: str, value: Any) -> str | None:
+        return None if value in (None, "") else self._seal[name](str(value))
+
+    def row(self, phone: Phone, digest: str, profile: dict[str, Any], consent: ConsentState) -> dict[str, Any]:
+        now = utcnow()
+        first, last, email = profile.get("first_name"), profile.get("last_name"), profile.get("email")
+        first_unit, first_len = measure(first) if first else (None, 0)
+        last_unit, last_len = measure(last) if last else (None, 0)
+        birth_month, birth_day = month_day(profile.get("birthday"))
+        return {
+            "shop_id": self.shop_id,
+            "phone_ciphertext": self._sealed("phone", phone.e164),
+            "phone_hash": digest,
+            "email_ciphertext": self._sealed("email", email),
+            "email_hash": self._email_hash(normalise_email(email)) if email else None,
+            "first_name_ciphertext": self._sealed("first_name", first),
+            "last_name_ciphertext": self._sealed("last_name", last),
+            "birthday_ciphertext": self._sealed("birthday", profile.get("birthday")),
+            "first_name_len": first_len,
+            "last_name_len": last_len,
+            "names_ucs2": UCS2 in (first_unit, last_unit),
+            "birth_month": birth_month,
+            "birth_day": birth_day,
+            "country_code": phone.region,
+            "timezone": phone.timezone,
+            "consent_state": consent,
+            "consent_source": None if consent == ConsentState.UNSUBSCRIBED else ConsentSource.IMPORT,
+            "consented_at": now if consent == ConsentState.SUBSCRIBED else None,
+            "order_count": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
