@@ -42,6 +42,7 @@ from ...schemas.contacts import validate_birthday
 from ...security.crypto import normalise_email
 from ..shops.settings import default_region
 from .phones import Phone, normalise_phone
+from .pipeline import pipelined
 from .spreadsheet import read_cell
 from .transfers import (
     CHUNK_BYTES,
@@ -174,25 +175,21 @@ def _run_import(transfer_id: int) -> ContactTransfer:
 def _import_rows(
     shop: Shop, transfer: ContactTransfer, reader: csv.DictReader, columns: dict[str, str]
 ) -> ContactTransfer:
-    batch = _Batch()
+    region = default_region(shop)  # read here, once: preparing touches no database
+    contact_rows = NewContactRows(shop.id)
+    default_text = f"Consent recorded in the merchant's import ({transfer.filename or 'CSV'})"
     # The file's numbers so far, as the 32 bytes of their hash (a 64-character hex str costs
-    # twice the memory: 150 MB over a million rows).
+    # twice the memory: 150 MB over a million rows). Only the preparing thread touches it.
     seen: set[bytes] = set()
-    for index, raw in enumerate(reader):
-        row_number = index + 2  # 1-based, after the header
-        if index < transfer.processed_rows:
-            continue  # resumed run: these rows were committed before
-        row = {key: read_cell(raw.get(column) or "").strip() for key, column in columns.items()}
-        if nul := [key for key, value in row.items() if "\x00" in value]:
-            # PostgreSQL refuses NUL in text: the row is refused alone, counted like any other.
-            batch.errors.extend({"row": row_number, "field": key, "error": "Contains a NUL byte."} for key in nul)
-            batch.skipped += 1
-        else:
-            batch.rows.append((row_number, row))
-        if len(batch.rows) + batch.skipped >= BATCH_ROWS:
-            _import_batch(shop, transfer, batch, seen)
-            batch = _Batch()
-    _import_batch(shop, transfer, batch, seen)
+
+    def prepare(batch: _Batch) -> _Prepared:
+        return _prepare_batch(batch, seen, region, contact_rows, default_text)
+
+    pipelined(
+        _batches(reader, columns, transfer),
+        prepare,
+        lambda prepared: _import_batch(shop, transfer, prepared, contact_rows),
+    )
     transfer.status = TransferStatus.COMPLETED
     transfer.total_rows = transfer.processed_rows
     transfer.finished_at = utcnow()
@@ -208,6 +205,53 @@ def _import_rows(
         errors=transfer.error_count,
     )
     return transfer
+
+
+def _batches(reader: csv.DictReader, columns: dict[str, str], transfer: ContactTransfer) -> Iterator[_Batch]:
+    """The file's rows after those committed before (a resumed run), BATCH_ROWS at a time."""
+    batch = _Batch()
+    for index, raw in enumerate(reader):
+        row_number = index + 2  # 1-based, after the header
+        if index < transfer.processed_rows:
+            continue  # resumed run: these rows were committed before
+        row = {key: read_cell(raw.get(column) or "").strip() for key, column in columns.items()}
+        if nul := [key for key, value in row.items() if "\x00" in value]:
+            # PostgreSQL refuses NUL in text: the row is refused alone, counted like any other.
+            batch.errors.extend({"row": row_number, "field": key, "error": "Contains a NUL byte."} for key in nul)
+            batch.skipped += 1
+        else:
+            batch.rows.append((row_number, row))
+        if len(batch.rows) + batch.skipped >= BATCH_ROWS:
+            yield batch
+            batch = _Batch()
+    if batch.rows or batch.skipped:
+        yield batch
+
+
+@dataclass
+class _Prepared:
+    """A batch parsed and sealed, ready to store: each new row with its digest, its row number,
+    tags and consent text; the errors so far; how many file rows it stands for."""
+
+    rows: list[tuple[int, dict[str, Any], str, list[str], str]]
+    errors: list[dict[str, Any]]
+    count: int
+
+
+def _prepare_batch(
+    batch: _Batch, seen: set[bytes], region: str | None, contact_rows: NewContactRows, default_text: str
+) -> _Prepared:
+    """The CPU-bound part of a batch (phone parsing, sealing, hashing): no database, no app
+    context, so it can run in the import's preparing thread (pipeline.py)."""
+    errors: list[dict[str, Any]] = list(batch.errors)
+    prepared = []
+    for row_number, row, phone, digest in _parse_batch(region, batch, seen, errors, contact_rows.phone_hash):
+        profile, dropped = _row_profile(row)
+        errors.extend({"row": row_number, "field": name, "error": "Invalid value ignored."} for name in dropped)
+        new_row = contact_rows.row(phone, digest, profile, _row_consent(row))
+        consent_text = row.get("consent_text") or default_text + _file_claim(row)
+        prepared.append((row_number, new_row, digest, profile["tags"], consent_text))
+    return _Prepared(prepared, errors, len(batch.rows) + batch.skipped)
 
 
 def _row_profile(row: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
@@ -234,11 +278,14 @@ def _row_profile(row: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
 
 
 def _parse_batch(
-    shop: Shop, batch: _Batch, seen: set[bytes], errors: list[dict[str, Any]], phone_hash: Callable[[str], str]
+    region: str | None,
+    batch: _Batch,
+    seen: set[bytes],
+    errors: list[dict[str, Any]],
+    phone_hash: Callable[[str], str],
 ) -> list[tuple[int, dict[str, str], Phone, str]]:
     """Rows with a valid phone not seen earlier in the file, as (row, fields, phone, hash)."""
     parsed = []
-    region = default_region(shop)  # once per batch: it loads the shop's settings
     for row_number, row in batch.rows:
         try:
             phone = normalise_phone(row.get("phone"), default_region=region)
@@ -285,29 +332,24 @@ def _file_claim(row: Mapping[str, str]) -> str:
     return f"; the file says it was given via {source} at {at.isoformat()}"
 
 
-def _import_batch(shop: Shop, transfer: ContactTransfer, batch: _Batch, seen: set[bytes]) -> None:
-    if not batch.rows and not batch.skipped:
-        return
-    errors: list[dict[str, Any]] = list(batch.errors)
-    contact_rows = NewContactRows(shop.id)
-    parsed = _parse_batch(shop, batch, seen, errors, contact_rows.phone_hash)
-    suppressed = _hashes_in(Suppression, shop, [digest for *_, digest in parsed])
+def _import_batch(shop: Shop, transfer: ContactTransfer, prepared: _Prepared, contact_rows: NewContactRows) -> None:
+    """Store a prepared batch: numbers on the suppression list lose the consent the file gave
+    them, new numbers are inserted with their consent events and tags; one commit."""
+    errors = prepared.errors
+    suppressed = _hashes_in(Suppression, shop, [digest for _, _, digest, _, _ in prepared.rows])
     new_rows: list[dict[str, Any]] = []
     extras: dict[str, tuple[int, list[str], ConsentState, str]] = {}
-    default_text = f"Consent recorded in the merchant's import ({transfer.filename or 'CSV'})"
-    for row_number, row, phone, digest in parsed:
-        profile, dropped = _row_profile(row)
-        errors.extend({"row": row_number, "field": name, "error": "Invalid value ignored."} for name in dropped)
-        consent = _row_consent(row)
-        if consent != ConsentState.UNSUBSCRIBED and digest in suppressed:
+    for row_number, sealed, digest, tags, consent_text in prepared.rows:
+        new_row = sealed
+        if sealed["consent_state"] != ConsentState.UNSUBSCRIBED and digest in suppressed:
             reason = "This number opted out before; imported without consent."
             errors.append({"row": row_number, "field": "consent", "error": reason})
-            consent = ConsentState.UNSUBSCRIBED
-        new_rows.append(contact_rows.row(phone, digest, profile, consent))
-        consent_text = row.get("consent_text") or default_text + _file_claim(row)
-        extras[digest] = (row_number, profile["tags"], consent, consent_text)
+            new_row = contact_rows.without_consent(sealed)
+        new_rows.append(new_row)
+        extras[digest] = (row_number, tags, new_row["consent_state"], consent_text)
     errors.extend(_insert_contacts(shop, transfer, new_rows, extras))
-    transfer.processed_rows += len(batch.rows) + batch.skipped
+    errors.sort(key=lambda error: error["row"])  # the file's order, whichever step found them
+    transfer.processed_rows += prepared.count
     add_errors(transfer, errors)
     db.session.commit()
 

@@ -204,10 +204,20 @@ class NewContactRows:
             "birth_day": birth_day,
             "country_code": phone.region,
             "timezone": phone.timezone,
-            "consent_state": consent,
-            "consent_source": None if consent == ConsentState.UNSUBSCRIBED else ConsentSource.IMPORT,
-            "consented_at": now if consent == ConsentState.SUBSCRIBED else None,
+            **self._consent(consent, now),
             "order_count": 0,
             "created_at": now,
             "updated_at": now,
+        }
+
+    def without_consent(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row imported without consent (its number opted out before)."""
+        return row | self._consent(ConsentState.UNSUBSCRIBED, row["created_at"])
+
+    @staticmethod
+    def _consent(consent: ConsentState, now: datetime) -> dict[str, Any]:
+        return {
+            "consent_state": consent,
+            "consent_source": None if consent == ConsentState.UNSUBSCRIBED else ConsentSource.IMPORT,
+            "consented_at": now if consent == ConsentState.SUBSCRIBED else None,
         }
