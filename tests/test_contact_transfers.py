@@ -117,6 +117,7 @@ def test_an_interrupted_import_resumes_after_the_last_committed_batch(api, shop,
     transfer = contact_transfers.start_import(
         shop=shop, stream=io.BytesIO(csv_text(rows, ["phone", "consent"]).encode()), filename="big.csv"
     )
+    monkeypatch.setattr(csv_import, "BATCH_ROWS", 1000)  # three batches
     original = csv_import._import_batch
     calls = {"n": 0}
 
@@ -315,6 +316,7 @@ def test_an_import_job_that_raises_on_its_last_attempt_ends_failed_and_retention
     from shopify_app.services.privacy.privacy import apply_retention
 
     transfer = _stored_import(shop)
+    monkeypatch.setattr(csv_import, "BATCH_ROWS", 1000)  # two batches
     calls = {"n": 0}
     original = csv_import._import_batch
 

@@ -56,7 +56,7 @@ from .transfers import (
 
 log = structlog.get_logger(__name__)
 
-BATCH_ROWS = 1000
+BATCH_ROWS = 5000
 INLINE_MAX_ROWS = 1000
 CONSENT_YES = frozenset({"yes", "y", "true", "1", "subscribed", "opted_in", "opt_in"})
 CONSENT_PENDING = "pending"  # asked for texts, not confirmed yet: kept so, never texted marketing
