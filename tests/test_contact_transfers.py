@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shopify_app.extensions import db, redis_ext
-from shopify_app.models import ConsentEvent, Contact, ContactTransfer, TransferChunk
+from shopify_app.models import ConsentEvent, Contact, ContactTransfer, ImportSeenNumber, TransferChunk
 from shopify_app.services.contacts import contact_transfers, csv_import
 
 from .redis_contents import redis_contents
@@ -32,6 +32,19 @@ def csv_text(rows: list[dict[str, str]], header: list[str]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+def crash_on_second_batch(message: str = "worker killed"):
+    """`csv_import._import_batch` that raises on its second call (a worker killed mid-import)."""
+    original, calls = csv_import._import_batch, {"n": 0}
+
+    def crashing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError(message)
+        return original(*args, **kwargs)
+
+    return crashing
 
 
 SAMPLE = (
@@ -119,15 +132,7 @@ def test_an_interrupted_import_resumes_after_the_last_committed_batch(api, shop,
     )
     monkeypatch.setattr(csv_import, "BATCH_ROWS", 1000)  # three batches
     original = csv_import._import_batch
-    calls = {"n": 0}
-
-    def crash_on_second_batch(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("worker killed")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(csv_import, "_import_batch", crash_on_second_batch)
+    monkeypatch.setattr(csv_import, "_import_batch", crash_on_second_batch())
     with pytest.raises(RuntimeError):
         contact_transfers.run_import(transfer_id=transfer.id, last_attempt=False)  # RQ retries it
     db.session.rollback()
@@ -317,16 +322,8 @@ def test_an_import_job_that_raises_on_its_last_attempt_ends_failed_and_retention
 
     transfer = _stored_import(shop)
     monkeypatch.setattr(csv_import, "BATCH_ROWS", 1000)  # two batches
-    calls = {"n": 0}
-    original = csv_import._import_batch
-
-    def crash_on_second_batch(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("+14155550001 broke it")  # a message that must not be stored
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(csv_import, "_import_batch", crash_on_second_batch)
+    # A message that must not be stored:
+    monkeypatch.setattr(csv_import, "_import_batch", crash_on_second_batch("+14155550001 broke it"))
     with pytest.raises(RuntimeError):
         run_import(transfer.id)  # called directly: no RQ retry is left
     db.session.expire_all()
@@ -403,3 +400,62 @@ def test_an_export_escapes_spreadsheet_formulas_as_the_reports_do(app, api):
     assert [r["phone"] for r in rows] == ["+14155550101", "+14155550102"]  # our E.164, re-importable
     report = as_csv({"name": "=cmd|' /C calc'!A0", "revenue": {}}, leading=("name",))
     assert report.splitlines()[1].startswith("'=cmd")
+
+
+def _seen_numbers(transfer_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(ImportSeenNumber).where(ImportSeenNumber.transfer_id == transfer_id)
+    )
+
+
+def test_a_number_met_again_later_in_the_file_is_a_duplicate_in_any_batch(api, shop, monkeypatch):
+    """Within a batch the preparing step finds it; across batches `import_seen_numbers` does
+    (the job keeps no set of the file's numbers); a number that was a contact before the file
+    is "already a contact". The seen numbers are gone when the import ends."""
+    monkeypatch.setattr(csv_import, "BATCH_ROWS", 1000)
+    assert api.post("/api/contacts", json={"phone": "+14155559999"}).status_code == 201
+    rows = [{"phone": f"+1415555{n:04d}", "consent": "yes"} for n in range(2500)]
+    rows[10]["phone"] = rows[9]["phone"]  # the same batch
+    rows[2400]["phone"] = rows[5]["phone"]  # the third batch, the first's number
+    rows[1500]["phone"] = "+14155559999"  # a contact before the import
+    transfer = contact_transfers.start_import(
+        shop=shop, stream=io.BytesIO(csv_text(rows, ["phone", "consent"]).encode()), filename="dups.csv"
+    )
+    done = contact_transfers.run_import(transfer_id=transfer.id)
+    assert (done.processed_rows, done.created_count, done.error_count) == (2500, 2497, 3)
+    assert [(e["row"], e["error"]) for e in done.errors] == [
+        (12, "Duplicate of an earlier row."),
+        (1502, "Already a contact; left unchanged."),
+        (2402, "Duplicate of an earlier row."),
+    ]
+    assert _seen_numbers(transfer.id) == 0
+
+
+def test_a_resumed_import_still_knows_the_numbers_of_its_committed_batches(api, shop, monkeypatch):
+    monkeypatch.setattr(csv_import, "BATCH_ROWS", 1000)
+    rows = [{"phone": f"+1415555{n:04d}", "consent": "yes"} for n in range(2500)]
+    rows[2200]["phone"] = rows[3]["phone"]
+    transfer = contact_transfers.start_import(
+        shop=shop, stream=io.BytesIO(csv_text(rows, ["phone", "consent"]).encode()), filename="resume.csv"
+    )
+    original = csv_import._import_batch
+    monkeypatch.setattr(csv_import, "_import_batch", crash_on_second_batch())
+    with pytest.raises(RuntimeError):
+        contact_transfers.run_import(transfer_id=transfer.id, last_attempt=False)
+    db.session.rollback()
+    assert _seen_numbers(transfer.id) == 1000  # the committed first batch's
+    monkeypatch.setattr(csv_import, "_import_batch", original)
+    done = contact_transfers.run_import(transfer_id=transfer.id)
+    assert [(e["row"], e["error"]) for e in done.errors] == [(2202, "Duplicate of an earlier row.")]
+    assert done.created_count == 2499
+
+
+def test_a_failed_import_leaves_no_seen_numbers(app, shop, monkeypatch):
+    monkeypatch.setattr(csv_import, "BATCH_ROWS", 1000)
+    transfer = _stored_import(shop)
+    monkeypatch.setattr(csv_import, "_import_batch", crash_on_second_batch())
+    with pytest.raises(RuntimeError):
+        contact_transfers.run_import(transfer_id=transfer.id)  # the last attempt: marked failed
+    db.session.expire_all()
+    assert db.session.get(ContactTransfer, transfer.id).status == "failed"
+    assert _seen_numbers(transfer.id) == 0

@@ -26,7 +26,7 @@ from .campaign import (
 )
 from .commerce import Checkout, Order
 from .contact import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Suppression
-from .contact_import import ContactTransfer, TransferChunk, TransferKind, TransferStatus
+from .contact_import import ContactTransfer, ImportSeenNumber, TransferChunk, TransferKind, TransferStatus
 from .delivery import DeliveryEvent, DeliveryOutcome
 from .inbound import InboundMessage
 from .marketing import Attribution, AttributionKind, Click, Discount, DiscountKind, DiscountValueType, ShortLink
@@ -67,6 +67,7 @@ __all__ = [
     "Discount",
     "DiscountKind",
     "DiscountValueType",
+    "ImportSeenNumber",
     "InboundMessage",
     "LedgerKind",
     "Message",

@@ -82,3 +82,18 @@ class TransferChunk(db.Model):  # type: ignore[name-defined,misc]
     seq: Mapped[int] = mapped_column(primary_key=True)
     shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
     ciphertext: Mapped[str] = mapped_column(Text)
+
+
+class ImportSeenNumber(db.Model):  # type: ignore[name-defined,misc]
+    """A phone number (its keyed hash) an import has met so far in its file: how a later row
+    with the same number is told from one that is already a contact, without holding the
+    whole file's numbers in the job's memory. Deleted when the import ends; UNLOGGED on
+    PostgreSQL (migration 0025): a crash loses only what a resumed run rebuilds."""
+
+    __tablename__ = "import_seen_numbers"
+
+    transfer_id: Mapped[int] = mapped_column(
+        BigIntFK, ForeignKey("contact_transfers.id", ondelete="CASCADE"), primary_key=True
+    )
+    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))

@@ -8,6 +8,7 @@ sync of SMS consent with Shopify's customers.
     spreadsheet.py        CSV cells made safe for spreadsheets, and read back
     transfers.py          what imports and exports share: the transfer row, its sealed chunks
     csv_import.py         a CSV upload read into contacts, in resumable batches
+    csv_rows.py           what one CSV row says: profile fields, consent, the file's claim
     pipeline.py           a batch's CPU stage in a thread while the previous batch is stored
     csv_export.py         the contacts written to a CSV file, streamed, deleted after a week
     contact_transfers.py  the CSV names blueprints and jobs call (re-exported from the three above)

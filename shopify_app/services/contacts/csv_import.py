@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import IO, Any
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
-from ...bulk import bulk_insert, insert_new, text_in
+from ...bulk import bulk_insert, insert_new, on_postgresql, pg_array, text_in
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
 from ...models import (
@@ -31,6 +30,7 @@ from ...models import (
     Contact,
     ContactTag,
     ContactTransfer,
+    ImportSeenNumber,
     Shop,
     Suppression,
     TransferChunk,
@@ -38,9 +38,8 @@ from ...models import (
     TransferStatus,
 )
 from ...models.types import utcnow
-from ...schemas.contacts import validate_birthday
-from ...security.crypto import normalise_email
 from ..shops.settings import default_region
+from .csv_rows import file_claim, row_consent, row_profile
 from .phones import Phone, normalise_phone
 from .pipeline import pipelined
 from .spreadsheet import read_cell
@@ -57,9 +56,14 @@ from .transfers import (
 log = structlog.get_logger(__name__)
 
 BATCH_ROWS = 5000
+SEEN = ImportSeenNumber.__table__
+_MARK_SEEN = text(
+    "INSERT INTO import_seen_numbers (transfer_id, shop_id, phone_hash)"
+    " SELECT :t, :s, unnest(CAST(:h AS text[])) ON CONFLICT DO NOTHING RETURNING phone_hash"
+)
+# A prepared row: its row number, sealed column values, phone hash, tags and consent text.
+PreparedRow = tuple[int, dict[str, Any], str, list[str], str]
 INLINE_MAX_ROWS = 1000
-CONSENT_YES = frozenset({"yes", "y", "true", "1", "subscribed", "opted_in", "opt_in"})
-CONSENT_PENDING = "pending"  # asked for texts, not confirmed yet: kept so, never texted marketing
 COLUMN_ALIASES = {
     "phone": ("phone", "phone number", "phone_number", "mobile", "sms phone", "default address phone"),
     "first_name": ("first_name", "first name", "firstname"),
@@ -178,12 +182,9 @@ def _import_rows(
     region = default_region(shop)  # read here, once: preparing touches no database
     contact_rows = NewContactRows(shop.id)
     default_text = f"Consent recorded in the merchant's import ({transfer.filename or 'CSV'})"
-    # The file's numbers so far, as the 32 bytes of their hash (a 64-character hex str costs
-    # twice the memory: 150 MB over a million rows). Only the preparing thread touches it.
-    seen: set[bytes] = set()
 
     def prepare(batch: _Batch) -> _Prepared:
-        return _prepare_batch(batch, seen, region, contact_rows, default_text)
+        return _prepare_batch(batch, region, contact_rows, default_text)
 
     pipelined(
         _batches(reader, columns, transfer),
@@ -195,6 +196,7 @@ def _import_rows(
     transfer.finished_at = utcnow()
     # The upload holds shoppers' PII; once imported there is no reason to keep it.
     db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id == transfer.id))
+    db.session.execute(delete(ImportSeenNumber).where(ImportSeenNumber.transfer_id == transfer.id))
     db.session.commit()
     log.info(
         "contact_import_completed",
@@ -233,59 +235,32 @@ class _Prepared:
     """A batch parsed and sealed, ready to store: each new row with its digest, its row number,
     tags and consent text; the errors so far; how many file rows it stands for."""
 
-    rows: list[tuple[int, dict[str, Any], str, list[str], str]]
+    rows: list[PreparedRow]
     errors: list[dict[str, Any]]
     count: int
 
 
-def _prepare_batch(
-    batch: _Batch, seen: set[bytes], region: str | None, contact_rows: NewContactRows, default_text: str
-) -> _Prepared:
+def _prepare_batch(batch: _Batch, region: str | None, contact_rows: NewContactRows, default_text: str) -> _Prepared:
     """The CPU-bound part of a batch (phone parsing, sealing, hashing): no database, no app
     context, so it can run in the import's preparing thread (pipeline.py)."""
     errors: list[dict[str, Any]] = list(batch.errors)
     prepared = []
-    for row_number, row, phone, digest in _parse_batch(region, batch, seen, errors, contact_rows.phone_hash):
-        profile, dropped = _row_profile(row)
+    for row_number, row, phone, digest in _parse_batch(region, batch, errors, contact_rows.phone_hash):
+        profile, dropped = row_profile(row)
         errors.extend({"row": row_number, "field": name, "error": "Invalid value ignored."} for name in dropped)
-        new_row = contact_rows.row(phone, digest, profile, _row_consent(row))
-        consent_text = row.get("consent_text") or default_text + _file_claim(row)
+        new_row = contact_rows.row(phone, digest, profile, row_consent(row))
+        consent_text = row.get("consent_text") or default_text + file_claim(row)
         prepared.append((row_number, new_row, digest, profile["tags"], consent_text))
     return _Prepared(prepared, errors, len(batch.rows) + batch.skipped)
 
 
-def _row_profile(row: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
-    """Validated optional fields, and the names of the fields that were dropped as invalid."""
-    profile: dict[str, Any] = {}
-    dropped: list[str] = []
-    for name in ("first_name", "last_name"):
-        if row.get(name):
-            profile[name] = row[name][:100]
-    if row.get("email"):
-        if "@" in row["email"] and len(row["email"]) <= 254:
-            profile["email"] = normalise_email(row["email"])
-        else:
-            dropped.append("email")
-    if row.get("birthday"):
-        try:
-            validate_birthday(row["birthday"])
-            profile["birthday"] = row["birthday"]
-        except Exception:  # marshmallow.ValidationError; the row still imports without it
-            dropped.append("birthday")
-    tags = [tag.strip()[:64] for tag in row.get("tags", "").split(",") if tag.strip()]
-    profile["tags"] = list(dict.fromkeys(tags))[:50]
-    return profile, dropped
-
-
 def _parse_batch(
-    region: str | None,
-    batch: _Batch,
-    seen: set[bytes],
-    errors: list[dict[str, Any]],
-    phone_hash: Callable[[str], str],
+    region: str | None, batch: _Batch, errors: list[dict[str, Any]], phone_hash: Callable[[str], str]
 ) -> list[tuple[int, dict[str, str], Phone, str]]:
-    """Rows with a valid phone not seen earlier in the file, as (row, fields, phone, hash)."""
+    """Rows with a valid phone not met earlier in the batch, as (row, fields, phone, hash);
+    earlier batches are the storing step's to check (`_first_in_file`)."""
     parsed = []
+    seen: set[str] = set()
     for row_number, row in batch.rows:
         try:
             phone = normalise_phone(row.get("phone"), default_region=region)
@@ -293,11 +268,10 @@ def _parse_batch(
             errors.append({"row": row_number, "field": "phone", "error": "Not a valid phone number."})
             continue
         digest = phone_hash(phone.e164)
-        key = bytes.fromhex(digest)
-        if key in seen:
-            errors.append({"row": row_number, "field": "phone", "error": "Duplicate of an earlier row."})
+        if digest in seen:
+            errors.append(_duplicate(row_number))
             continue
-        seen.add(key)
+        seen.add(digest)
         parsed.append((row_number, row, phone, digest))
     return parsed
 
@@ -310,36 +284,15 @@ def _hashes_in(model: Any, shop: Shop, digests: list[str]) -> set[str]:
     )
 
 
-def _row_consent(row: Mapping[str, str]) -> ConsentState:
-    """Explicit consent only: a yes (or an export's `subscribed`) subscribes, `pending` stays
-    pending (the shopper asked and has not confirmed), anything else is no consent."""
-    value = row.get("consent", "").lower()
-    if value in CONSENT_YES:
-        return ConsentState.SUBSCRIBED
-    return ConsentState.PENDING if value == CONSENT_PENDING else ConsentState.UNSUBSCRIBED
-
-
-def _file_claim(row: Mapping[str, str]) -> str:
-    """How and when the file (our export) says consent was first given, when it names a known
-    source and a real time; only those two, never free text from the file."""
-    source, when = row.get("consent_source", ""), row.get("consented_at", "")
-    if source not in {known.value for known in ConsentSource}:
-        return ""
-    try:
-        at = datetime.fromisoformat(when)
-    except ValueError:
-        return ""
-    return f"; the file says it was given via {source} at {at.isoformat()}"
-
-
 def _import_batch(shop: Shop, transfer: ContactTransfer, prepared: _Prepared, contact_rows: NewContactRows) -> None:
     """Store a prepared batch: numbers on the suppression list lose the consent the file gave
     them, new numbers are inserted with their consent events and tags; one commit."""
     errors = prepared.errors
-    suppressed = _hashes_in(Suppression, shop, [digest for _, _, digest, _, _ in prepared.rows])
+    rows = _first_in_file(transfer, prepared.rows, errors)
+    suppressed = _hashes_in(Suppression, shop, [digest for _, _, digest, _, _ in rows])
     new_rows: list[dict[str, Any]] = []
     extras: dict[str, tuple[int, list[str], ConsentState, str]] = {}
-    for row_number, sealed, digest, tags, consent_text in prepared.rows:
+    for row_number, sealed, digest, tags, consent_text in rows:
         new_row = sealed
         if sealed["consent_state"] != ConsentState.UNSUBSCRIBED and digest in suppressed:
             reason = "This number opted out before; imported without consent."
@@ -352,6 +305,32 @@ def _import_batch(shop: Shop, transfer: ContactTransfer, prepared: _Prepared, co
     transfer.processed_rows += prepared.count
     add_errors(transfer, errors)
     db.session.commit()
+
+
+def _first_in_file(
+    transfer: ContactTransfer, rows: list[PreparedRow], errors: list[dict[str, Any]]
+) -> list[PreparedRow]:
+    """The rows whose number no earlier batch of the file had, recorded in
+    `import_seen_numbers` (INSERT … ON CONFLICT DO NOTHING RETURNING: what is not returned was
+    met before), so the job's memory does not grow with the file; the others are duplicates."""
+    digests = [row[2] for row in rows]
+    if not digests:
+        return rows
+    if on_postgresql():  # one statement, the hashes as one array parameter
+        marked = db.session.scalars(_MARK_SEEN, {"t": transfer.id, "s": transfer.shop_id, "h": pg_array(digests)})
+        first = set(marked)
+    else:
+        met = [{"transfer_id": transfer.id, "phone_hash": digest, "shop_id": transfer.shop_id} for digest in digests]
+        first = {
+            digest
+            for (digest,) in insert_new(SEEN, met, conflict=("transfer_id", "phone_hash"), returning=("phone_hash",))
+        }
+    errors.extend(_duplicate(row[0]) for row in rows if row[2] not in first)
+    return [row for row in rows if row[2] in first]
+
+
+def _duplicate(row_number: int) -> dict[str, Any]:
+    return {"row": row_number, "field": "phone", "error": "Duplicate of an earlier row."}
 
 
 def _insert_contacts(

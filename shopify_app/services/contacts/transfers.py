@@ -24,6 +24,7 @@ from ...models import (
     ConsentState,
     Contact,
     ContactTransfer,
+    ImportSeenNumber,
     Shop,
     TransferChunk,
     TransferKind,
@@ -109,6 +110,7 @@ def mark_failed(transfer: ContactTransfer, reason: str, *, commit: bool = True) 
     transfer.filters = None
     transfer.finished_at = utcnow()
     db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id == transfer.id))
+    db.session.execute(delete(ImportSeenNumber).where(ImportSeenNumber.transfer_id == transfer.id))
     if commit:
         db.session.commit()
     log.info("contact_transfer_failed", shop_id=transfer.shop_id, transfer_id=transfer.id, kind=transfer.kind.value)
