@@ -51,8 +51,7 @@ from shopify_app.devtools.signing import encode_session_token, session_token_cla
 from shopify_app.extensions import db
 from shopify_app.models import ConsentState, Contact
 from shopify_app.services.contacts.phones import Phone
-from shopify_app.services.contacts.pii import phone_hash
-from shopify_app.services.contacts.transfers import new_contact_row
+from shopify_app.services.contacts.transfers import NewContactRows
 from shopify_app.services.ops.pagination import encode_cursor
 from shopify_app.tenancy import shop_scope
 from tests.conftest import TEST_API_KEY, TEST_API_SECRET, app_role_url, base_test_config, install_shop
@@ -76,13 +75,14 @@ TARGETS = {"list": 20.0, "count": 100.0}
 
 
 def seed_contacts(shop: Any, count: int) -> None:
+    contact_rows = NewContactRows(shop.id)
     for start in range(0, count, CHUNK):
         rows = []
         for n in range(start, min(count, start + CHUNK)):
             e164 = phone(n)
             profile = {"first_name": f"First{n}", "last_name": f"Last{n}", "email": f"user{n}@example.com"}
-            digest = phone_hash(e164, shop_id=shop.id)
-            rows.append(new_contact_row(shop, Phone(e164, "US", "America/New_York"), digest, profile, STATES[n % 10]))
+            digest = contact_rows.phone_hash(e164)
+            rows.append(contact_rows.row(Phone(e164, "US", "America/New_York"), digest, profile, STATES[n % 10]))
         bulk_insert(Contact.__table__, rows)
         db.session.commit()
 

@@ -69,8 +69,7 @@ from shopify_app.models import Campaign, CampaignState, ConsentState, Contact, M
 from shopify_app.services.billing import credits  # noqa: E402
 from shopify_app.services.campaigns import campaigns  # noqa: E402
 from shopify_app.services.contacts.phones import Phone  # noqa: E402
-from shopify_app.services.contacts.pii import phone_hash  # noqa: E402
-from shopify_app.services.contacts.transfers import new_contact_row  # noqa: E402
+from shopify_app.services.contacts.transfers import NewContactRows  # noqa: E402
 from shopify_app.services.sending import completion as sending  # noqa: E402
 from shopify_app.services.shops.settings import update_settings  # noqa: E402
 from shopify_app.tenancy import shop_scope  # noqa: E402
@@ -126,10 +125,10 @@ def app_config(url: str, base_url: str, *, batch: int, per_shop: float = 0, per_
     }
 
 
-def contact_row(shop: Shop, n: int) -> Row:
+def contact_row(contact_rows: NewContactRows, n: int) -> Row:
     profile, e164 = {"first_name": f"First{n}", "last_name": f"Last{n}"}, phone(n)
-    digest = phone_hash(e164, shop_id=shop.id)
-    return new_contact_row(shop, Phone(e164, "US", "America/New_York"), digest, profile, ConsentState.SUBSCRIBED)
+    digest = contact_rows.phone_hash(e164)
+    return contact_rows.row(Phone(e164, "US", "America/New_York"), digest, profile, ConsentState.SUBSCRIBED)
 
 
 def setup(count: int, launches: int) -> tuple[Shop, float, float]:
@@ -139,9 +138,10 @@ def setup(count: int, launches: int) -> tuple[Shop, float, float]:
     update_settings(shop=shop, changes={"quiet_hours": None})
     credits.grant(shop_id=shop.id, amount=count * 4 * launches, key="grant:bench")
     sealing = copying = 0.0
+    contact_rows = NewContactRows(shop.id)
     for start in range(0, count, CHUNK):
         started = time.perf_counter()
-        rows = [contact_row(shop, n) for n in range(start, min(count, start + CHUNK))]
+        rows = [contact_row(contact_rows, n) for n in range(start, min(count, start + CHUNK))]
         sealed = time.perf_counter()
         bulk_insert(Contact.__table__, rows)
         db.session.commit()

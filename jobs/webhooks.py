@@ -32,8 +32,8 @@ def _process_or_retry(event_id: int) -> None:
     try:
         webhook_intake.process_event(event_id=event_id)
     except Exception:
-        db.session.rollback()
         log.warning("webhook_retry_scheduled", webhook_event_id=event_id)
         process_webhook_event.delay(event_id, delay=RETRY_AFTER)
     finally:
-        db.session.rollback()  # the next event reads its rows anew (empty identity map)
+        # What a failure left, and the identity map: the next event reads its rows anew.
+        db.session.rollback()

@@ -209,15 +209,18 @@ def insert_or_nothing(table: Table, values: Mapping[str, Any], *, conflict: Sequ
 def id_in(column: Any, ids: Sequence[int]) -> Any:
     """`column IN ids` for a batch's ids: on PostgreSQL `= ANY(array)`, one parameter instead of
     500 (no per-parameter parsing and binding, one cached statement for every batch size)."""
-    if on_postgresql():
-        return column == any_(cast(bindparam(None, pg_array(ids), type_=Text), ARRAY(BigInteger)))
-    return column.in_(list(ids))
+    return _in_array(column, ids, BigInteger)
 
 
 def text_in(column: Any, values: Sequence[str]) -> Any:
     """`column IN values` for a batch's strings (an import's 1,000 phone hashes): on PostgreSQL
     `= ANY(array)`, as `id_in`. The expanded IN list cost 11 ms a batch to bind, on an empty
     table."""
+    return _in_array(column, values, Text)
+
+
+def _in_array(column: Any, values: Sequence[Any], item_type: Any) -> Any:
+    """`column = ANY(CAST(:array AS item_type[]))` on PostgreSQL, `column IN (...)` elsewhere."""
     if on_postgresql():
-        return column == any_(cast(bindparam(None, pg_array(values), type_=Text), ARRAY(Text)))
+        return column == any_(cast(bindparam(None, pg_array(values), type_=Text), ARRAY(item_type)))
     return column.in_(list(values))

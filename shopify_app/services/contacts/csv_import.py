@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import structlog
-from sqlalchemy import delete, select, text
+from sqlalchemy import select
 
-from ...bulk import bulk_insert, insert_new, on_postgresql, pg_array, text_in
+from ...bulk import bulk_insert, insert_new, text_in
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
 from ...models import (
@@ -33,7 +33,6 @@ from ...models import (
     ImportSeenNumber,
     Shop,
     Suppression,
-    TransferChunk,
     TransferKind,
     TransferStatus,
 )
@@ -47,6 +46,7 @@ from .transfers import (
     CHUNK_BYTES,
     NewContactRows,
     add_errors,
+    drop_working_rows,
     fail_transfer,
     mark_failed,
     read_chunks,
@@ -57,10 +57,6 @@ log = structlog.get_logger(__name__)
 
 BATCH_ROWS = 5000
 SEEN = ImportSeenNumber.__table__
-_MARK_SEEN = text(
-    "INSERT INTO import_seen_numbers (transfer_id, shop_id, phone_hash)"
-    " SELECT :t, :s, unnest(CAST(:h AS text[])) ON CONFLICT DO NOTHING RETURNING phone_hash"
-)
 # A prepared row: its row number, sealed column values, phone hash, tags and consent text.
 PreparedRow = tuple[int, dict[str, Any], str, list[str], str]
 INLINE_MAX_ROWS = 1000
@@ -195,8 +191,7 @@ def _import_rows(
     transfer.total_rows = transfer.processed_rows
     transfer.finished_at = utcnow()
     # The upload holds shoppers' PII; once imported there is no reason to keep it.
-    db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id == transfer.id))
-    db.session.execute(delete(ImportSeenNumber).where(ImportSeenNumber.transfer_id == transfer.id))
+    drop_working_rows(transfer.id)
     db.session.commit()
     log.info(
         "contact_import_completed",
@@ -313,18 +308,9 @@ def _first_in_file(
     """The rows whose number no earlier batch of the file had, recorded in
     `import_seen_numbers` (INSERT … ON CONFLICT DO NOTHING RETURNING: what is not returned was
     met before), so the job's memory does not grow with the file; the others are duplicates."""
-    digests = [row[2] for row in rows]
-    if not digests:
-        return rows
-    if on_postgresql():  # one statement, the hashes as one array parameter
-        marked = db.session.scalars(_MARK_SEEN, {"t": transfer.id, "s": transfer.shop_id, "h": pg_array(digests)})
-        first = set(marked)
-    else:
-        met = [{"transfer_id": transfer.id, "phone_hash": digest, "shop_id": transfer.shop_id} for digest in digests]
-        first = {
-            digest
-            for (digest,) in insert_new(SEEN, met, conflict=("transfer_id", "phone_hash"), returning=("phone_hash",))
-        }
+    met = [{"transfer_id": transfer.id, "phone_hash": row[2], "shop_id": transfer.shop_id} for row in rows]
+    inserted = insert_new(SEEN, met, conflict=("transfer_id", "phone_hash"), returning=("phone_hash",))
+    first = {digest for (digest,) in inserted}
     errors.extend(_duplicate(row[0]) for row in rows if row[2] not in first)
     return [row for row in rows if row[2] in first]
 

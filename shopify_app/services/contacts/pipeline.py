@@ -5,9 +5,8 @@ An import's batch is CPU work in Python (phone parsing, sealing, hashing: ~40 µ
 then database work (COPY and INSERT … SELECT: ~80 µs a row, most of it the server's, during
 which the caller's thread waits on a socket and holds no GIL). Run one after the other, the
 two add up; here the preparing thread uses the wait. Batches are prepared one at a time, in
-order, by a single thread, so state the preparation keeps across batches (the file's numbers
-seen so far) sees them in file order; at most one batch is being prepared while one is being
-stored, so memory stays bounded.
+order, by a single thread, so any state a preparation keeps across batches sees them in file
+order; at most one batch is being prepared while one is being stored, so memory stays bounded.
 
 `prepare` must not touch the database, the session or the app context: it runs in another
 thread. The batches are read, and everything is stored and committed, in the caller's thread.

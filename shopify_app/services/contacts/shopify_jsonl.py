@@ -34,7 +34,7 @@ from .contacts import ConsentChange, apply_consent
 from .phones import Phone, normalise_phone
 from .pii import phone_hash
 from .shopify_customers import parse_shopify_time
-from .transfers import add_errors, new_contact_row
+from .transfers import NewContactRows, add_errors
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +86,7 @@ def import_chunk(shop: Shop, transfer: ContactTransfer, lines: list[bytes]) -> N
     errors: list[dict[str, Any]] = []
     subscribers = _subscribers(shop, lines, first_line, errors)
     existing, suppressed = _known_numbers(shop, [subscriber[2] for subscriber in subscribers])
-    new_rows, events = [], {}
+    new_rows, events, contact_rows = [], {}, NewContactRows(shop.id)
     for line_number, phone, digest, customer_id, consented_at, level in subscribers:
         contact = existing.get(digest)
         if digest in suppressed or (
@@ -95,7 +95,7 @@ def import_chunk(shop: Shop, transfer: ContactTransfer, lines: list[bytes]) -> N
             # Opted out here: never resubscribed by an import (see the module docstring).
             errors.append({"row": line_number, "field": "consent", "error": "Unsubscribed here; left unsubscribed."})
         elif contact is None:
-            row = new_contact_row(shop, phone, digest, {}, ConsentState.SUBSCRIBED)
+            row = contact_rows.row(phone, digest, {}, ConsentState.SUBSCRIBED)
             row.update(consent_source=ConsentSource.SHOPIFY, consented_at=consented_at, shopify_customer_id=customer_id)
             new_rows.append(row)
             events[digest] = CONSENT_TEXT.format(level=level)

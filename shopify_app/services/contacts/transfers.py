@@ -109,12 +109,18 @@ def mark_failed(transfer: ContactTransfer, reason: str, *, commit: bool = True) 
     transfer.failure = reason
     transfer.filters = None
     transfer.finished_at = utcnow()
-    db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id == transfer.id))
-    db.session.execute(delete(ImportSeenNumber).where(ImportSeenNumber.transfer_id == transfer.id))
+    drop_working_rows(transfer.id)
     if commit:
         db.session.commit()
     log.info("contact_transfer_failed", shop_id=transfer.shop_id, transfer_id=transfer.id, kind=transfer.kind.value)
     return transfer
+
+
+def drop_working_rows(transfer_id: int) -> None:
+    """An ended transfer's stored file chunks and the numbers its import met: both hold what
+    shoppers' PII came from, and nothing reads them again."""
+    db.session.execute(delete(TransferChunk).where(TransferChunk.transfer_id == transfer_id))
+    db.session.execute(delete(ImportSeenNumber).where(ImportSeenNumber.transfer_id == transfer_id))
 
 
 def fail_transfer(*, transfer_id: int, reason: str, commit: bool = True) -> bool:
@@ -155,13 +161,6 @@ def add_errors(transfer: ContactTransfer, errors: list[dict[str, Any]]) -> None:
     room = MAX_STORED_ERRORS - len(transfer.errors or [])
     if room > 0 and errors:
         transfer.errors = [*(transfer.errors or []), *errors[:room]]
-
-
-def new_contact_row(
-    shop: Shop, phone: Phone, digest: str, profile: dict[str, Any], consent: ConsentState
-) -> dict[str, Any]:
-    """Column values for a bulk INSERT of one new contact (many: `NewContactRows`)."""
-    return NewContactRows(shop.id).row(phone, digest, profile, consent)
 
 
 class NewContactRows:
