@@ -90,7 +90,7 @@ class BackfillStartSchema(Schema):
         unknown = RAISE
 
     # More than 60 days needs the read_all_orders scope (Shopify hides older orders without it).
-    days = fields.Integer(load_default=60, validate=validate.Range(min=1, max=MAX_DAYS))
+    days = fields.Integer(strict=True, load_default=60, validate=validate.Range(min=1, max=MAX_DAYS))
 
 
 class OrderBackfillSchema(Schema):
