@@ -11,7 +11,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from shopify_app.extensions import db
-from shopify_app.models import Contact, ContactDiscountCode, ContactProduct, Message, Order, SeenProduct
+from shopify_app.models import (
+    Contact,
+    ContactDiscountCode,
+    ContactProduct,
+    Message,
+    Order,
+    SeenProduct,
+)
 
 from .payloads import SHOP, payload
 from .shopify_signing import webhook_request
