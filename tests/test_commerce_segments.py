@@ -19,6 +19,7 @@ from shopify_app.models import (
     Order,
     SeenProduct,
 )
+from shopify_app.services.campaigns import last_messaged
 
 from .payloads import SHOP, payload
 from .shopify_signing import webhook_request
@@ -144,8 +145,11 @@ def shoppers(api):
             ContactDiscountCode(contact_id=ids["small"], code="WELCOME10", shop_id=shop_id),
             Message(shop_id=shop_id, campaign_id=1, contact_id=ids["none"], sent_at=now - timedelta(days=3)),
             Message(shop_id=shop_id, campaign_id=2, contact_id=ids["clicker"], sent_at=now - timedelta(days=40)),
+            Message(shop_id=shop_id, campaign_id=2, contact_id=ids["big"]),  # queued: not received
         ]
     )
+    db.session.commit()
+    last_messaged.roll_up_shop(shop_id=shop_id, since=now - timedelta(days=61))
     db.session.commit()
     return ids
 
@@ -215,6 +219,30 @@ def test_bad_commerce_filters_are_422_naming_the_field(api, filters, field):
 def test_another_shops_purchases_never_count(api, other_api, shoppers):
     assert count(other_api, {"products_any": [7, 8]})["count"] == 0
     assert count(other_api, {"orders_min": 1})["count"] == 0
+
+
+def test_the_roll_up_moves_last_messaged_forward_only_and_per_shop(app, api, other_api, shoppers):
+    now = datetime.now(UTC)
+    other = other_api.post("/api/contacts", json={"phone": "+306912345678", **SUBSCRIBE}).get_json()["id"]
+    shop_id = db.session.get(Contact, shoppers["none"]).shop_id
+    other_shop_id = db.session.get(Contact, other).shop_id
+    db.session.add_all(
+        [
+            Message(shop_id=shop_id, campaign_id=3, contact_id=shoppers["small"], sent_at=now - timedelta(minutes=5)),
+            Message(shop_id=other_shop_id, campaign_id=4, contact_id=other, sent_at=now - timedelta(minutes=5)),
+        ]
+    )
+    db.session.commit()
+    assert last_messaged.roll_up_last_messaged() == {"shops": 2, "contacts": 2}
+    assert last_messaged.roll_up_last_messaged() == {"shops": 2, "contacts": 0}  # a repeat moves nothing
+    db.session.expire_all()
+    assert db.session.get(Contact, shoppers["small"]).last_messaged_at == now - timedelta(minutes=5)
+    # An older text met by a wider window never moves the column back.
+    before = db.session.get(Contact, shoppers["none"]).last_messaged_at
+    assert last_messaged.roll_up_shop(shop_id=shop_id, since=now - timedelta(days=90)) == 0
+    assert db.session.get(Contact, shoppers["none"]).last_messaged_at == before
+    assert count(api, {"received_within_days": 1})["count"] == 1
+    assert count(other_api, {"received_within_days": 1})["count"] == 1
 
 
 # --- the product picker -----------------------------------------------------------------------

@@ -56,6 +56,7 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
             "order_count",
             "total_spent",
             "last_clicked_at",
+            "last_messaged_at",
             "last_order_at",
             "created_at",
             "country_code",
@@ -100,6 +101,9 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     total_spent: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"), server_default="0")
     first_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newest text the provider accepted for the contact, rolled up from `messages` every few
+    # minutes off the send path (services/campaigns/last_messaged.py): "received within N days".
+    last_messaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The newest of the contact's inbound texts the merchant has read (the inbox's unread marks).
     inbox_read_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

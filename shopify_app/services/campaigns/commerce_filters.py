@@ -1,8 +1,8 @@
 """The commerce filters of a segment as SQL conditions on `contacts` (segments.py adds them to
 the rest). Each reads what a count can answer fast at 100k contacts and 1M orders
 (bench/segments.py): the summary columns in the covering index of `contacts` (order count,
-total spent, last order, last click), the small products and codes tables by their
-(shop_id, value, contact_id) index, and the messages' partial (contact_id, sent_at) index."""
+total spent, last order, last click, last text received), and the small products and codes
+tables by their (shop_id, value, contact_id) index."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select
 
 from ...extensions import db
-from ...models import Contact, ContactDiscountCode, ContactProduct, Message, SeenProduct, Shop
+from ...models import Contact, ContactDiscountCode, ContactProduct, SeenProduct, Shop
 
 
 def commerce_conditions(*, shop_id: int, filters: Mapping[str, Any], now: datetime) -> list[Any]:
@@ -54,13 +54,8 @@ def commerce_conditions(*, shop_id: int, filters: Mapping[str, Any], now: dateti
     if "clicked_within_days" in filters:
         conditions.append(Contact.last_clicked_at >= now - timedelta(days=filters["clicked_within_days"]))
     if "received_within_days" in filters:
-        # A text the provider accepted (sent_at is set then), from a campaign or an automation.
-        conditions.append(
-            exists().where(
-                Message.contact_id == Contact.id,
-                Message.sent_at >= now - timedelta(days=filters["received_within_days"]),
-            )
-        )
+        # A text the provider accepted, from a campaign or an automation (last_messaged.py).
+        conditions.append(Contact.last_messaged_at >= now - timedelta(days=filters["received_within_days"]))
     return conditions
 
 
