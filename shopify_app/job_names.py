@@ -41,6 +41,10 @@ GRANT_PLAN_CREDITS = JobRef("jobs.housekeeping.grant_plan_credits", queue="house
 COMPACT_MESSAGE_STATS = JobRef("jobs.housekeeping.compact_message_stats", queue="housekeeping")
 CHECK_FAILED_JOBS = JobRef("jobs.housekeeping.check_failed_jobs", queue="housekeeping")
 
+# jobs/commerce_segments.py
+ORDER_BACKFILL_RUN = JobRef("jobs.commerce_segments.run_backfill", queue="default")
+ROLL_UP_LAST_MESSAGED = JobRef("jobs.commerce_segments.roll_up_last_messaged", queue="housekeeping")
+
 # jobs/privacy.py
 BUILD_MERCHANT_EXPORT = JobRef("jobs.privacy.build_merchant_export", queue="default")
 

@@ -50,6 +50,7 @@ def test_every_create_records_the_new_id_as_its_target(shop_api):
         ),
         "create_export": ("transfer", created(api.post("/api/contacts/exports"))),
         "start_shopify_import": ("transfer", created(api.post("/api/contacts/shopify-import"))),
+        "start_order_backfill": ("order_backfill", created(api.post("/api/segments/order-backfill"))),
         "request_customer_export": (
             "privacy_request",
             created(api.post("/api/privacy/exports", json={"phone": "+14155550101"})),
@@ -98,6 +99,7 @@ def test_every_create_route_is_covered_above(app):
         "api.create_import",
         "api.create_export",
         "api.start_shopify_import",
+        "api.start_order_backfill",
         "api.request_customer_export",
         "api.erase_customer",
         "api.subscribe",

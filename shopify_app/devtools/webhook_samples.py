@@ -67,7 +67,16 @@ ORDER = {
     "total_price": "403.00",
     "customer": {"id": 706405506930370084, "email": "bob@biller.com", "phone": "+14155550199"},
     "billing_address": {"first_name": "Steve", "phone": "555-555-5555", "country_code": "US"},
-    "line_items": [{"id": 866550311766439020, "price": "199.00", "quantity": 1, "title": "IPod Nano - 8GB"}],
+    "discount_codes": [{"code": "TenOff", "amount": "10.00", "type": "fixed_amount"}],
+    "line_items": [
+        {
+            "id": 866550311766439020,
+            "product_id": 632910392,
+            "price": "199.00",
+            "quantity": 1,
+            "title": "IPod Nano - 8GB",
+        }
+    ],
 }
 
 CHECKOUT = {
@@ -193,6 +202,7 @@ BY_TOPIC: dict[str, dict[str, Any]] = {
     "customers_marketing_consent/update": MARKETING_CONSENT,
     "orders/create": ORDER,
     "orders/paid": ORDER,
+    "orders/updated": ORDER,
     "fulfillments/create": FULFILLMENT,
     "fulfillments/update": FULFILLMENT,
     "inventory_levels/update": INVENTORY_LEVEL,

@@ -25,6 +25,7 @@ from .campaign import (
     Template,
 )
 from .commerce import Checkout, Order
+from .commerce_facts import BackfillStatus, ContactDiscountCode, ContactProduct, OrderBackfill, SeenProduct
 from .contact import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Suppression
 from .contact_import import ContactTransfer, ImportSeenNumber, TransferChunk, TransferKind, TransferStatus
 from .delivery import DeliveryEvent, DeliveryOutcome
@@ -49,6 +50,7 @@ __all__ = [
     "AutomationKind",
     "AutomationRun",
     "BackInStockRequest",
+    "BackfillStatus",
     "Campaign",
     "CampaignKind",
     "CampaignState",
@@ -58,6 +60,8 @@ __all__ = [
     "ConsentSource",
     "ConsentState",
     "Contact",
+    "ContactDiscountCode",
+    "ContactProduct",
     "ContactTag",
     "ContactTransfer",
     "CreditLedger",
@@ -74,11 +78,13 @@ __all__ = [
     "MessageStat",
     "MessageState",
     "Order",
+    "OrderBackfill",
     "OutboxStatus",
     "PrivacyRequest",
     "PrivacyRequestKind",
     "PurchaseStatus",
     "RunState",
+    "SeenProduct",
     "Segment",
     "SendAttempt",
     "SenderAssignment",

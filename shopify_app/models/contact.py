@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
     Index,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -46,13 +48,15 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("shop_id", "phone_hash", name="uq_contacts_shop_id_phone_hash"),
         Index("ix_contacts_shop_id_id", "shop_id", "id"),
-        # Every column a segment filters on, and the id: counts are index-only (migration 0024).
+        # Every column a segment filters on, and the id: counts are index-only (migrations 0024, 0028).
         Index(
             "ix_contacts_segment_filters",
             "shop_id",
             "consent_state",
             "order_count",
+            "total_spent",
             "last_clicked_at",
+            "last_messaged_at",
             "last_order_at",
             "created_at",
             "country_code",
@@ -92,7 +96,14 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     # Denormalised for segment queries; maintained by the order and click handlers.
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     order_count: Mapped[int] = mapped_column(default=0)
+    # Recomputed from the contact's `orders` rows (services/automations/order_facts.py), never
+    # incremented: an order delivered twice or updated counts once. In the shop's currency.
+    total_spent: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"), server_default="0")
+    first_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newest text the provider accepted for the contact, rolled up from `messages` every few
+    # minutes off the send path (services/campaigns/last_messaged.py): "received within N days".
+    last_messaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The newest of the contact's inbound texts the merchant has read (the inbox's unread marks).
     inbox_read_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

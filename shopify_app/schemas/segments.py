@@ -8,12 +8,13 @@ from marshmallow import RAISE, ValidationError, fields, pre_load, validate, vali
 
 from ..models import ConsentState
 from .base import Schema
+from .commerce_filters import CommerceFiltersSchema
 from .contacts import TAG
 
 COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="Use ISO 3166 alpha-2 country codes, e.g. US.")
 
 
-class SegmentFiltersSchema(Schema):
+class SegmentFiltersSchema(CommerceFiltersSchema):
     class Meta:
         unknown = RAISE
 

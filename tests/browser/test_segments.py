@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shopify_app.extensions import db
-from shopify_app.models import Segment
+from shopify_app.models import Contact, ContactProduct, SeenProduct, Segment
 
 from ..conftest import ApiClient
 from .harness import check_accessibility, open_screen
@@ -124,3 +124,43 @@ def test_a_segment_named_like_markup_shows_as_text(page, shop, api):
     assert page.locator("img").count() == 0
     assert dialogs == []
     assert check_accessibility(page) == []
+
+
+def test_commerce_filters_and_the_product_picker(page, shop, api, contacts):
+    """Spent at least 100 and bought a product found by title: the count follows, the segment
+    saves the API's filters (amount as a string, product ids as numbers)."""
+    ids = [item["id"] for item in api.get("/api/contacts?limit=10").get_json()["items"]]
+    spenders = sorted(ids)[:2]
+    db.session.execute(update(Contact).where(Contact.id.in_(spenders)).values(order_count=2, total_spent=250))
+    db.session.add_all(
+        [
+            SeenProduct(shop_id=shop.id, product_id=7, title="Blue Mug"),
+            SeenProduct(shop_id=shop.id, product_id=8, title="Green Tea"),
+            ContactProduct(shop_id=shop.id, contact_id=spenders[0], product_id=7),
+        ]
+    )
+    db.session.commit()
+    open_screen(page, "/segments", shop)
+    expect(audience(page)).to_have_text("5 subscribers")
+
+    first = filter_row(page, 1)
+    first.get_by_label("Field").select_option("total_spent")
+    first.get_by_label("Value").fill("100")
+    expect(audience(page)).to_have_text("2 subscribers")
+
+    page.get_by_role("button", name="Add filter").click()
+    second = filter_row(page, 2)
+    second.get_by_label("Field").select_option("products")
+    second.get_by_label("Find a product").fill("mug")
+    second.get_by_role("button", name="Add Blue Mug (7)").click()
+    expect(second.get_by_label("Value")).to_have_value("7")
+    expect(audience(page)).to_have_text("1 subscriber")
+    assert check_accessibility(page) == []
+
+    page.get_by_label("Segment name").fill("Mug buyers")
+    page.get_by_role("button", name="Save segment").click()
+    expect(
+        page.get_by_role("table", name="Saved segments").get_by_role("row").filter(has_text="Mug buyers")
+    ).to_contain_text("1 subscriber")
+    [segment] = segments()
+    assert segment.filters == {"total_spent_min": "100.00", "products_any": [7]}

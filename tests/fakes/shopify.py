@@ -19,6 +19,7 @@ import argparse
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -105,6 +106,8 @@ class FakeShopify(LoopbackServer):
         # App-data metafields by owner (the app installation's gid) -> (namespace, key) -> metafield.
         self.metafields: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         self.metafield_calls: list[list[dict[str, Any]]] = []  # metafieldsSet inputs, answered
+        self.orders: dict[str, list[dict[str, Any]]] = {}  # shop -> order nodes (GraphQL shape), oldest first
+        self.order_queries: list[dict[str, Any]] = []  # `orders(...)` variables, answered
         self._lock = threading.RLock()
 
     # -- lifecycle (LoopbackServer) -----------------------------------------------------------
@@ -167,6 +170,7 @@ class FakeShopify(LoopbackServer):
             "currentBulkOperation": self._current_bulk_operation,
             "node": self._node,
             "metafieldsSet": self._metafields_set,
+            "orders": self._orders,
             "currentAppInstallation": lambda shop, _variables: {"id": self.app_installation_id(shop)},
         }
 
@@ -303,6 +307,54 @@ class FakeShopify(LoopbackServer):
             except ValueError:
                 return {"message": "Value is invalid JSON", "code": "INVALID_VALUE"}
         return None
+
+    # -- orders (the backfill's paginated search) ------------------------------------------------
+
+    def add_order(
+        self,
+        shop: str,
+        *,
+        order_id: int,
+        created_at: str,
+        total: str = "10.00",
+        customer_id: int | None = None,
+        phone: str | None = None,
+        products: tuple[tuple[int, str], ...] = (),
+        codes: tuple[str, ...] = (),
+    ) -> None:
+        """An order as `orders(query:)` answers it; `created_at` as Shopify writes it (UTC, Z)."""
+        customer = {"legacyResourceId": str(customer_id), "phone": phone} if customer_id else None
+        items = [{"title": title, "product": {"legacyResourceId": str(pid)}} for pid, title in products]
+        node = {
+            "legacyResourceId": str(order_id),
+            "createdAt": created_at,
+            "phone": None if customer else phone,
+            "customer": customer,
+            "totalPriceSet": {"shopMoney": {"amount": total, "currencyCode": "USD"}},
+            "discountCodes": list(codes),
+            "lineItems": {"nodes": items},
+        }
+        with self._lock:
+            self.orders.setdefault(shop, []).append(node)
+            self.orders[shop].sort(key=lambda order: order["createdAt"])
+
+    def _orders(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """`orders(first:, after:, query: "created_at:>='...' AND created_at:<'...'")`; the cursor
+        is the position after the page's last order."""
+        self.order_queries.append(dict(variables))
+        query = str(variables.get("query", ""))
+        low = re.search(r"created_at:>='([^']+)'", query)
+        high = re.search(r"created_at:<'([^']+)'", query)
+        nodes = [
+            node
+            for node in self.orders.get(shop, [])
+            if (low is None or node["createdAt"] >= low.group(1))
+            and (high is None or node["createdAt"] < high.group(1))
+        ]
+        start = int(variables.get("after") or 0)
+        page = nodes[start : start + int(variables.get("first") or 50)]
+        end = start + len(page)
+        return {"nodes": page, "pageInfo": {"hasNextPage": end < len(nodes), "endCursor": str(end) if page else None}}
 
     # -- customers and their SMS consent --------------------------------------------------------
 

@@ -4,6 +4,8 @@ import { ApiError, api } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
 import { dateTime, dayOf, number, startOfDay, useShop } from "./lib/format.js";
 import { busy, debounce, emptyState, hideModal, showError, showModal, table, toast } from "./lib/ui.js";
+import { COMMERCE_FIELDS, COMMERCE_KINDS, commerceValue, commerceValueControl } from "./lib/commerce_filters.js";
+import { productPicker } from "./lib/product_picker.js";
 
 // What the segment filter schema allows (shopify_app/schemas/segments.py), as rows: each
 // condition is one of the API's filter keys.
@@ -15,6 +17,7 @@ const FIELDS = {
   last_order: { label: "Last order", conditions: [["last_order_from", "on or after"], ["last_order_to", "before"]], value: "date" },
   has_ordered: { label: "Has ordered", conditions: [["has_ordered", "is"]], value: "boolean" },
   has_clicked: { label: "Has clicked a link", conditions: [["has_clicked", "is"]], value: "boolean" },
+  ...COMMERCE_FIELDS,
 };
 const FIELD_OF_KEY = Object.fromEntries(Object.entries(FIELDS).flatMap(([field, spec]) => spec.conditions.map(([key]) => [key, field])));
 const CONSENT = [["subscribed", "Subscribed"], ["pending", "Pending"], ["unsubscribed", "Unsubscribed"]];
@@ -36,6 +39,8 @@ function valueControl(kind, key, value = "") {
   if (kind === "consent") return h("s-select", { ...common, value: value || "subscribed" }, options(CONSENT, value || "subscribed"));
   if (kind === "boolean") return h("s-select", { ...common, value: value || "true" }, options([["true", "Yes"], ["false", "No"]], value || "true"));
   if (kind === "date") return h("s-date-field", { ...common, value });
+  const commerce = commerceValueControl(kind, common, value);
+  if (commerce) return commerce;
   if (kind === "countries") return h("s-text-field", { ...common, value, details: "Two-letter country codes separated by commas, e.g. US, CA." });
   return h("s-text-field", { ...common, value, details: "Separate tags with commas." });
 }
@@ -60,7 +65,8 @@ function filterRow(field = "tags", key = null, value = "") {
       control.removeAttribute("error");
     });
     fill(conditionSlot, condition);
-    fill(valueSlot, valueControl(spec.value, conditionKey, chosenValue));
+    const control = valueControl(spec.value, conditionKey, chosenValue);
+    fill(valueSlot, control, spec.value === "products" ? productPicker(control, index) : null);
   }
 
   fieldSelect.addEventListener("change", () => build(fieldSelect.value, null, ""));
@@ -94,6 +100,8 @@ function filtersFromRows() {
       filters[key] = startOfDay(raw);
     } else if (kind === "boolean") {
       filters[key] = raw === "true";
+    } else if (kind in COMMERCE_KINDS) {
+      filters[key] = commerceValue(kind, raw);
     } else {
       filters[key] = raw;
     }

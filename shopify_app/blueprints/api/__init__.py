@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (routes register on bp)
     automations,
     billing,
     campaigns,
+    commerce_segments,
     contacts,
     discounts,
     home,

@@ -29,6 +29,12 @@ from ...schemas.campaigns import (
     TestSendInSchema,
     TestSendSchema,
 )
+from ...schemas.commerce_filters import (
+    BackfillStartSchema,
+    OrderBackfillSchema,
+    ProductQuerySchema,
+    SeenProductSchema,
+)
 from ...schemas.contacts import (
     ConsentEventSchema,
     ContactCreateSchema,
@@ -168,6 +174,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "ignored. The filters object alone (the second shape) is deprecated but still accepted."
         ),
         "ok": (200, None),
+    },
+    "api.segment_products": {"query": ProductQuerySchema, "ok": (200, list_of(SeenProductSchema))},
+    "api.current_order_backfill": {"ok": (200, OrderBackfillSchema), "also": (204,)},
+    "api.start_order_backfill": {
+        "body": BackfillStartSchema,
+        "optional_body": True,
+        "ok": (202, OrderBackfillSchema),
+        "also": (200,),
     },
     "api.get_settings": {"ok": (200, ShopSettingsSchema)},
     "api.list_shop_senders": {"ok": (200, ShopSendersSchema)},

@@ -13,7 +13,7 @@ from ...extensions import db
 from ...models import Checkout, Contact, Order, Shop
 from ..campaigns.attribution import attribute
 from ..contacts.shopify_customers import find_customer_contact, parse_shopify_time
-from . import triggers
+from . import order_facts, triggers
 
 
 def _money(raw: object) -> Decimal:
@@ -44,7 +44,18 @@ def buyer(payload: Mapping[str, Any]) -> tuple[int | None, str | None]:
 
 
 def record_order(*, shop: Shop, payload: Mapping[str, Any]) -> Order | None:
-    """orders/create: store once per Shopify order id; the first time, count it on the contact."""
+    """orders/create: store once per Shopify order id; the first time, count it on the contact
+    and attribute it to the campaign that made it."""
+    order = store_order(shop=shop, payload=payload)
+    if order is not None and order.contact_id is not None:
+        attribute(order)
+    return order
+
+
+def store_order(*, shop: Shop, payload: Mapping[str, Any]) -> Order | None:
+    """Store the order once per Shopify order id with what the contact bought, and recompute the
+    contact's summary; None when it was stored already (the backfill stores past orders so,
+    without attributing them)."""
     order_id = payload.get("id")
     if not isinstance(order_id, int):
         return None
@@ -67,18 +78,30 @@ def record_order(*, shop: Shop, payload: Mapping[str, Any]) -> Order | None:
             db.session.add(order)
     except IntegrityError:
         return None  # the same order arrived twice at once; the other delivery counted it
-    if contact is not None:
-        _count_order(contact, order)
-        db.session.flush()
-        attribute(order)
+    order_facts.record_purchases(shop_id=shop.id, contact_id=order.contact_id, payload=payload)
+    order_facts.refresh_summaries(shop_id=shop.id, contact_ids=[order.contact_id])
     return order
 
 
-def _count_order(contact: Contact, order: Order) -> None:
-    contact.order_count = (contact.order_count or 0) + 1
-    moment = order.ordered_at or order.created_at
-    if moment and (contact.last_order_at is None or moment > contact.last_order_at):
-        contact.last_order_at = moment
+def update_order(*, shop: Shop, payload: Mapping[str, Any]) -> Order | None:
+    """orders/updated: an order we recorded changed (edited lines, total). An order we never
+    recorded is left to orders/create, whose automations would otherwise never fire."""
+    order_id = payload.get("id")
+    if not isinstance(order_id, int):
+        return None
+    order = db.session.scalar(select(Order).where(Order.shop_id == shop.id, Order.shopify_order_id == order_id))
+    if order is None:
+        return None
+    if order.contact_id is None:  # the buyer may have subscribed since
+        customer_id, phone = buyer(payload)
+        contact = find_customer_contact(shop=shop, customer_id=customer_id, phone=phone)
+        order.contact_id = contact.id if contact else None
+    if "total_price" in payload:
+        order.total_price = _money(payload.get("total_price"))
+    db.session.flush()
+    order_facts.record_purchases(shop_id=shop.id, contact_id=order.contact_id, payload=payload)
+    order_facts.refresh_summaries(shop_id=shop.id, contact_ids=[order.contact_id])
+    return order
 
 
 def record_checkout(*, shop: Shop, payload: Mapping[str, Any]) -> Checkout | None:

@@ -12,8 +12,10 @@ from ...bulk import lock_for_update
 from ...errors import Conflict, NotFound
 from ...extensions import db
 from ...models import Campaign, CampaignState, ConsentState, Contact, ContactTag, Segment, Shop
+from ...models.types import utcnow
 from ...schemas.segments import filters_for_storage, filters_from_storage
 from ..shops.owned import owned
+from .commerce_filters import commerce_conditions
 
 
 def _has_tag(shop_id: int, tags: list[str]) -> Any:
@@ -47,7 +49,7 @@ def audience_conditions(*, shop_id: int, filters: Mapping[str, Any]) -> list[Any
     if "has_clicked" in filters:
         clicked = Contact.last_clicked_at.is_not(None)
         conditions.append(clicked if filters["has_clicked"] else ~clicked)
-    return conditions
+    return conditions + commerce_conditions(shop_id=shop_id, filters=filters, now=utcnow())
 
 
 def audience_query(*, shop_id: int, filters: Mapping[str, Any]) -> Select[tuple[int]]:

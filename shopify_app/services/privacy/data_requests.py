@@ -25,6 +25,8 @@ from ...models import (
     Checkout,
     Click,
     ConsentEvent,
+    ContactDiscountCode,
+    ContactProduct,
     InboundMessage,
     Order,
     PrivacyRequest,
@@ -83,6 +85,7 @@ def build_export(*, shop: Shop, payload: Mapping[str, Any]) -> tuple[dict[str, A
         ],
         **activity,
         **_commerce(orders, checkouts),
+        "purchases": _purchases(contact_ids),
     }
     summary = {
         "contacts": len(contacts),
@@ -122,6 +125,26 @@ def _activity(shop: Shop, contact_ids: list[int]) -> dict[str, list[dict[str, An
             {"automation": kind.value, "state": state.value, "triggered_at": at.isoformat()} for kind, state, at in runs
         ],
     }
+
+
+def _purchases(contact_ids: list[int]) -> list[dict[str, Any]]:
+    """What segments know each contact bought with: product ids and discount codes."""
+    products = db.session.execute(
+        select(ContactProduct.contact_id, ContactProduct.product_id).where(ContactProduct.contact_id.in_(contact_ids))
+    ).all()
+    codes = db.session.execute(
+        select(ContactDiscountCode.contact_id, ContactDiscountCode.code).where(
+            ContactDiscountCode.contact_id.in_(contact_ids)
+        )
+    ).all()
+    return [
+        {
+            "contact_id": contact_id,
+            "product_ids": sorted(p for c, p in products if c == contact_id),
+            "discount_codes": sorted(code for c, code in codes if c == contact_id),
+        }
+        for contact_id in contact_ids
+    ]
 
 
 def _commerce(orders: Sequence[Order], checkouts: Sequence[Checkout]) -> dict[str, list[dict[str, Any]]]:

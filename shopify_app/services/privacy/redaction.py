@@ -1,8 +1,8 @@
 """Erasure: Shopify's customers/redact and shop/redact, and a merchant's erasure of a customer.
 
-- A customer: their contacts are deleted with their consent history, tags, texts, clicks and
-  suppression entry; orders and checkouts keep only amounts (aggregates); the files and caches
-  that may hold them go too (leftovers.py).
+- A customer: their contacts are deleted with their consent history, tags, products bought,
+  discount codes used, texts, clicks and suppression entry; orders and checkouts keep only
+  amounts (aggregates); the files and caches that may hold them go too (leftovers.py).
 - A shop: every row of the shop, in every table with a `shop_id`, then the shop.
 """
 
@@ -23,6 +23,8 @@ from ...models import (
     Click,
     ConsentEvent,
     Contact,
+    ContactDiscountCode,
+    ContactProduct,
     ContactTag,
     InboundMessage,
     Order,
@@ -120,6 +122,8 @@ def _delete_contact_rows(shop: Shop, contact_ids: list[int], digests: list[str])
     )
     db.session.execute(delete(BackInStockRequest).where(BackInStockRequest.contact_id.in_(contact_ids)))
     db.session.execute(delete(ContactTag).where(ContactTag.contact_id.in_(contact_ids)))
+    db.session.execute(delete(ContactProduct).where(ContactProduct.contact_id.in_(contact_ids)))
+    db.session.execute(delete(ContactDiscountCode).where(ContactDiscountCode.contact_id.in_(contact_ids)))
     detach_messages(shop_id=shop.id, contact_ids=contact_ids)
     db.session.execute(delete(Contact).where(Contact.id.in_(contact_ids)))
     db.session.execute(delete(Suppression).where(Suppression.shop_id == shop.id, Suppression.phone_hash.in_(digests)))

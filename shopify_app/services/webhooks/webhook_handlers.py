@@ -96,6 +96,12 @@ def order_paid(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEven
         commerce.order_paid(shop=shop, payload=payload)
 
 
+@handles("orders/updated")
+def order_updated(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
+    if shop is not None:
+        commerce.update_order(shop=shop, payload=payload)
+
+
 @handles("fulfillments/create", "fulfillments/update")
 def fulfillment_changed(*, shop: Shop | None, payload: dict[str, Any], event: WebhookEvent) -> None:
     if shop is not None:
