@@ -47,7 +47,7 @@ def test_choose_an_image_see_its_preview_and_the_mms_estimate(page: Page, browse
     preview = page.locator("#media-preview")
     image = preview.get_by_role("img", name="Preview of the campaign's image")
     expect(image).to_be_visible()
-    expect(preview).to_contain_text("PNG · 64 × 48 px")
+    expect(preview).to_contain_text("PNG · 64 \u00d7 48 px")  # width x height
     expect(preview).to_contain_text(re.compile(r"\d+ KB"))
     page.wait_for_function("() => document.querySelector('#media-preview img')?.naturalWidth === 64")  # served
     expect(page.locator("#image")).not_to_have_attribute("error", re.compile(".+"))
