@@ -23,11 +23,12 @@ class Attachment:
     """A campaign's image as its messages carry it."""
 
     url: str  # the public HTTPS URL the provider fetches
+    mms: bool = True  # `MMS_ENABLED`, read once per batch rather than once per recipient
 
     def message(self, body: str, country_code: str | None) -> tuple[str, str | None]:
         """(body, media URL) for one recipient: the image itself where MMS is carried, else
         the body with the image's link appended (None: an SMS)."""
-        if carries_mms(country_code):
+        if self.mms and mms_credits(country_code) is not None:
             return body, self.url
         return sms_body(body, self), None
 
@@ -45,7 +46,7 @@ def attachment(campaign: Campaign) -> Attachment | None:
     if campaign.media_id is None:
         return None
     media = referenced_media(shop_id=campaign.shop_id, media_id=campaign.media_id)
-    return None if media is None else Attachment(media_url(media))
+    return None if media is None else Attachment(media_url(media), mms_enabled())
 
 
 def sms_body(body: str, image: Attachment | None) -> str:
