@@ -14,6 +14,7 @@ run() {
 }
 run "$PY" bench/startup.py --runs 5
 run "$PY" bench/session_tokens.py --seconds 3
+run "$PY" bench/media.py --runs 3
 if [[ "$QUICK" == "--quick" ]]; then
   run "$PY" bench/import_contacts.py --rows 20000
   run "$PY" bench/webhooks.py --seconds 3

@@ -152,6 +152,8 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "APP_PROXY_PATH": _str("/apps/sms"),
     # Hosts every shop's texted links may point to besides its own (e.g. carriers' tracking pages).
     "SHORT_LINK_HOSTS": _str("www.ups.com,www.fedex.com,tools.usps.com,www.dhl.com"),
+    # 0: an image campaign's US/CA recipients get an SMS with the image's link, like everyone else.
+    "MMS_ENABLED": _int("MMS_ENABLED", 1, minimum=0, maximum=1),
     "REPORT_CACHE_SECONDS": _int("REPORT_CACHE_SECONDS", 600, minimum=0),
     # A statement waiting this long for a row lock fails instead of hanging (0 = wait forever):
     # two connections of one session (app and admin roles) waiting on each other are a deadlock

@@ -176,7 +176,9 @@ def _apply_to_open_transaction() -> None:
 # delivery reports and inbound texts (matched to shops by message id and number), short links
 # (a code names its shop), operator routes and health checks. Every other request starts
 # unscoped and narrows to the shop it authenticates.
-PRIVILEGED_BLUEPRINTS = frozenset({"webhooks", "auth", "admin", "admin_dev", "mitto", "links", "ops", "health"})
+PRIVILEGED_BLUEPRINTS = frozenset(
+    {"webhooks", "auth", "admin", "admin_dev", "mitto", "links", "media", "ops", "health"}
+)
 _REQUEST_SCOPE_KEY = "_tenancy_scope_token"
 
 

@@ -10,6 +10,7 @@ import pytest
 from shopify_app.blueprints.api import NOT_AUDITED
 
 from .conftest import open_shop, settle_jobs
+from .images import small_png
 
 SUBSCRIBED = {"consent_state": "subscribed", "consent_text": "ok"}
 DISCOUNT = {"title": "Spring", "kind": "shared", "code": "SPRING15", "value_type": "percentage", "value": "15"}
@@ -51,6 +52,7 @@ def test_every_create_records_the_new_id_as_its_target(shop_api):
         "create_export": ("transfer", created(api.post("/api/contacts/exports"))),
         "start_shopify_import": ("transfer", created(api.post("/api/contacts/shopify-import"))),
         "start_order_backfill": ("order_backfill", created(api.post("/api/segments/order-backfill"))),
+        "upload_media": ("media", created(api.post("/api/media", data={"file": (io.BytesIO(small_png()), "a.png")}))),
         "request_customer_export": (
             "privacy_request",
             created(api.post("/api/privacy/exports", json={"phone": "+14155550101"})),
@@ -104,4 +106,5 @@ def test_every_create_route_is_covered_above(app):
         "api.erase_customer",
         "api.subscribe",
         "api.buy_credit_pack",
+        "api.upload_media",
     }

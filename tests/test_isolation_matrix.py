@@ -19,6 +19,7 @@ from shopify_app.services.billing import credits as ledger
 from shopify_app.services.privacy import privacy
 
 from .conftest import ApiClient, install_shop, settle_jobs
+from .images import small_png
 
 MARKER = "ALPHAMARKER"
 PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -47,6 +48,7 @@ def seed_alpha(app) -> dict[str, Any]:
     settle_jobs(app)
     upload = {"consent_attestation": "true", "file": (io.BytesIO(b"phone,consent\n+14155550102,yes\n"), "contacts.csv")}
     imported = api.post("/api/contacts/imports", data=upload, content_type="multipart/form-data").get_json()
+    media = api.post("/api/media", data={"file": (io.BytesIO(small_png()), "a.png")}).get_json()
     discount = Discount(
         shop_id=shop.id, title=f"{MARKER} discount", kind="shared", code="ALPHA10", value_type="percentage", value=10
     )
@@ -67,6 +69,7 @@ def seed_alpha(app) -> dict[str, Any]:
         "transfer_id": {"exports": export["id"], "default": imported["id"]},
         "discount_id": discount.id,
         "request_id": request.id,
+        "media_id": media["id"],
         "tag": "alphatag",
     }
 

@@ -10,6 +10,7 @@ from ..openapi import init_openapi
 from .auth import bp as auth_bp
 from .health import bp as health_bp
 from .links import bp as links_bp
+from .media import bp as media_bp
 from .metrics import bp as metrics_bp
 from .mitto import bp as mitto_bp
 from .ops import bp as ops_bp
@@ -19,6 +20,17 @@ from .webhooks import bp as webhooks_bp
 
 def init_blueprints(app: Flask) -> None:
     app.extensions["sms_blossom_api"] = init_openapi(app)  # registers the /api blueprint
-    for blueprint in (health_bp, auth_bp, admin_bp, webhooks_bp, proxy_bp, mitto_bp, links_bp, ops_bp, metrics_bp):
+    for blueprint in (
+        health_bp,
+        auth_bp,
+        admin_bp,
+        webhooks_bp,
+        proxy_bp,
+        mitto_bp,
+        links_bp,
+        media_bp,
+        ops_bp,
+        metrics_bp,
+    ):
         app.register_blueprint(blueprint)
     init_dev_admin(app)

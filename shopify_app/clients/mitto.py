@@ -1,5 +1,8 @@
 """HTTP client for the Mitto SMS gateway: bulk and single submission, and message status.
 
+An MMS is a message with `media_url`: it goes in the same bulk request, in the shape docs/mms.md
+records as an assumption to confirm with Mitto (their MMS API is not public).
+
 Only HTTP lives here (no Flask, no database, no business rules): every call has a connect and
 a read timeout, and every failure leaves as one of the typed `MittoError`s below. Messages and
 logs carry the operation, HTTP status, counts, bulk id and duration, never a phone number, a
@@ -128,6 +131,7 @@ class OutboundSms:
     text: str = field(repr=False)
     sender: str
     reference: str | None = None  # our own message id, passed to Mitto as reference
+    media_url: str | None = field(default=None, repr=False)  # an MMS's image (public HTTPS URL); None: SMS
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs 2.5 µs, and a batch makes 500
@@ -260,8 +264,11 @@ class MittoClient:
         payload: dict[str, Any] = {
             "trafficAccountId": self.settings.traffic_account_id,
             "destination": message.destination,
-            "sms": {"text": message.text, "sender": message.sender},
         }
+        if message.media_url is None:
+            payload["sms"] = {"text": message.text, "sender": message.sender}
+        else:  # ASSUMED shape (docs/mms.md): Mitto's MMS request is not public; confirm before production
+            payload["mms"] = {"text": message.text, "sender": message.sender, "mediaUrls": [message.media_url]}
         if message.reference is not None:
             payload["reference"] = message.reference
         return payload

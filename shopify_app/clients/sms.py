@@ -87,6 +87,7 @@ class ConsoleBackend:
             destination=mask_phone(message.destination),
             sender=message.sender,
             length=len(message.text),
+            mms=message.media_url is not None,
             reference=message.reference,
             message_id=message_id,
             bulk_id=bulk_id,
@@ -110,6 +111,9 @@ class MemoryBackend:
       clears it: the answer was lost (`MittoTimeout`), the outcome is unknown to the caller.
     - `reject_destinations`: these get `SubmitResult(message_id=None, error_code="rejected")`
       and are not recorded in `sent`.
+
+    An MMS (`media_url` set) to a number outside +1 (the US and Canada) is refused per message
+    (`mms_not_supported`), as tests/fakes/mitto.py refuses it.
     """
 
     name = "memory"
@@ -153,6 +157,8 @@ class MemoryBackend:
             raise error
 
     def _accept(self, message: OutboundSms) -> SubmitResult:
+        if message.media_url is not None and not message.destination.startswith("+1"):
+            return SubmitResult(message.reference, None, "mms_not_supported", "MMS goes to +1 numbers only")
         if message.destination in self.reject_destinations:
             return SubmitResult(
                 reference=message.reference,

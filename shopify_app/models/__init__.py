@@ -31,6 +31,7 @@ from .contact_import import ContactTransfer, ImportSeenNumber, TransferChunk, Tr
 from .delivery import DeliveryEvent, DeliveryOutcome
 from .inbound import InboundMessage
 from .marketing import Attribution, AttributionKind, Click, Discount, DiscountKind, DiscountValueType, ShortLink
+from .media import Media
 from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
 from .segment import Segment
 from .sender import SenderAssignment, SenderNumber
@@ -74,6 +75,7 @@ __all__ = [
     "ImportSeenNumber",
     "InboundMessage",
     "LedgerKind",
+    "Media",
     "Message",
     "MessageStat",
     "MessageState",

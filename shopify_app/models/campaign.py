@@ -77,6 +77,8 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     template_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("templates.id", ondelete="SET NULL"))
     segment_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("segments.id", ondelete="SET NULL"))
     discount_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("discounts.id", ondelete="SET NULL"))
+    # An MMS campaign's image (models/media.py); NULL: a plain SMS campaign.
+    media_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("media.id", ondelete="SET NULL"))
     state: Mapped[CampaignState] = mapped_column(str_enum(CampaignState), default=CampaignState.DRAFT)
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # filters snapshotted at launch

@@ -57,6 +57,7 @@ class CampaignCreateSchema(Schema):
     template_id = fields.Integer(allow_none=True)
     segment_id = fields.Integer(allow_none=True)
     discount_id = fields.Integer(allow_none=True)
+    media_id = fields.Integer(allow_none=True)  # an image (POST /api/media): an MMS campaign
     send_at = fields.AwareDateTime(allow_none=True)
 
     @validates_schema
@@ -72,6 +73,7 @@ class CampaignUpdateSchema(Schema):
     template_id = fields.Integer(allow_none=True)
     segment_id = fields.Integer(allow_none=True)
     discount_id = fields.Integer(allow_none=True)
+    media_id = fields.Integer(allow_none=True)  # null: no image (a plain SMS campaign)
     send_at = fields.AwareDateTime(allow_none=True)
 
     @validates_schema
@@ -101,6 +103,7 @@ class CampaignSchema(Schema):
     template_id = fields.Integer(allow_none=True)
     segment_id = fields.Integer(allow_none=True)
     discount_id = fields.Integer(allow_none=True)
+    media_id = fields.Integer(allow_none=True)  # GET /api/media/<id>: its URL, size and dimensions
     state = fields.Function(lambda campaign: campaign.state.value)
     send_at = fields.DateTime(allow_none=True)
     recipients = fields.Integer()

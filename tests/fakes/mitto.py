@@ -10,6 +10,11 @@ benchmarks push thousands of messages a second through it.
     ...
     fake.stop()
 
+MMS: a message may carry `"mms": {"text", "sender", "mediaUrls": [one https URL]}` instead of
+`"sms"`, in the same requests. That shape is OUR ASSUMPTION (docs/mms.md): Mitto's MMS request is
+not public. The fake accepts exactly it and refuses, per message, an MMS to a number outside +1
+(the US and Canada; `MmsNotSupported`). Accepted MMS are recorded with `mediaUrl`.
+
 Standalone, for benchmarks: `python -m tests.fakes.mitto --port 0` prints the base URL and
 serves until Ctrl-C.
 """
@@ -222,6 +227,9 @@ class FakeMitto(LoopbackServer):
         if destination in self.reject_destinations or not _VALID_DESTINATION.fullmatch(destination):
             error = {"code": "InvalidDestination", "message": "Destination is not a valid mobile number"}
             return {**answer, "status": "Rejected", "error": error}
+        if message.get("mediaUrl") is not None and not destination.startswith("+1"):
+            error = {"code": "MmsNotSupported", "message": "MMS is carried to US and Canadian numbers only"}
+            return {**answer, "status": "Rejected", "error": error}
         message_id = str(uuid.uuid4())
         record = {"messageId": message_id, **message, "bulkId": bulk_id}
         self.received.append(record)
@@ -268,9 +276,14 @@ def _parse_submission(raw: bytes, *, bulk: bool) -> list[dict[str, Any]]:
 
 
 def _parse_message(item: Any) -> dict[str, Any] | None:
-    if not isinstance(item, dict) or not isinstance(item.get("sms"), dict):
+    if not isinstance(item, dict) or ("sms" in item) == ("mms" in item):  # exactly one channel
         return None
-    sms = item["sms"]
+    sms = item.get("sms") or item.get("mms")
+    if not isinstance(sms, dict):
+        return None
+    media_url = _media_url(sms) if "mms" in item else None
+    if "mms" in item and media_url is None:
+        return None
     message = {
         "trafficAccountId": item.get("trafficAccountId"),
         "destination": item.get("destination"),
@@ -282,7 +295,16 @@ def _parse_message(item: Any) -> dict[str, Any] | None:
     reference = item.get("reference")
     if reference is not None and not isinstance(reference, str):
         return None
-    return {**message, "reference": reference}
+    return {**message, "reference": reference, **({"mediaUrl": media_url} if media_url else {})}
+
+
+def _media_url(mms: dict[str, Any]) -> str | None:
+    """The one image of an MMS: a list of exactly one https URL (the assumed shape), else None."""
+    urls = mms.get("mediaUrls")
+    if not isinstance(urls, list) or len(urls) != 1 or set(mms) - {"text", "sender", "mediaUrls"}:
+        return None
+    url = urls[0]
+    return url if isinstance(url, str) and url.startswith("https://") and len(url) <= 2048 else None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,6 +5,7 @@ import { byId, fill, h } from "./lib/dom.js";
 import { dateTime, money, number, percent, useShop } from "./lib/format.js";
 import { appUrl, pathId } from "./lib/nav.js";
 import { LIVE_STATES, stateBadge } from "./lib/campaigns.js";
+import { showCampaignImage } from "./lib/media.js";
 import { busy, showError, toast } from "./lib/ui.js";
 
 const POLL_MS = 3000;
@@ -186,6 +187,7 @@ async function main() {
     campaign = loaded;
     render();
     poll();
+    showCampaignImage("campaign-image", campaign.media_id);
     await loadReport();
   } catch (error) {
     const heading = error instanceof ApiError && error.status === 404 ? "No such campaign" : "The campaign could not load";

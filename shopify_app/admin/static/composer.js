@@ -5,6 +5,7 @@
 import { api, ApiError } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
 import { dateTime, number, shopTimeZone, timeOfDay, useShop, zonedParts, zonedToIso } from "./lib/format.js";
+import { imagePicker } from "./lib/media.js";
 import { appUrl, go, pathId } from "./lib/nav.js";
 import { busy, clearFieldErrors, debounce, showError, showFieldErrors, toast, valueOf } from "./lib/ui.js";
 
@@ -13,6 +14,7 @@ const field = (name) => form.querySelector(`[name="${name}"]`);
 let campaignId = location.pathname.endsWith("/edit") ? pathId(-2) : null;
 let discounts = [];
 let estimateFor = null; // the draft's fields the shown estimate was computed for
+const image = imagePicker({ zone: field("media_id"), preview: byId("media-preview"), remove: byId("remove-image"), onChange: () => staleEstimate() });
 
 // --- the form's fields and the API's -----------------------------------------------------------
 
@@ -33,6 +35,7 @@ function payload() {
   if (audience) data.segment_id = audience === "all" ? null : Number(audience);
   const discount = valueOf(form, "discount_id");
   data.discount_id = discount ? Number(discount) : null;
+  data.media_id = image.id;
   data.send_at = sendAt() ?? null;
   return data;
 }
@@ -119,7 +122,7 @@ const refreshPreview = debounce(async () => {
 
 function estimateKey() {
   const data = payload();
-  return JSON.stringify([data.body, data.segment_id, data.discount_id]);
+  return JSON.stringify([data.body, data.segment_id, data.discount_id, data.media_id]);
 }
 
 function showEstimate(figures) {
@@ -133,6 +136,7 @@ function showEstimate(figures) {
       h("div", { class: "metric" }, h("s-text", {}, "Estimated credits"), h("div", { class: "metric-value" }, number(figures.credits))),
     ),
     h("s-paragraph", { color: "subdued" }, `At most ${parts} per message (${figures.encoding}); a message never costs more than estimated.`),
+    figures.mms_recipients ? h("s-paragraph", {}, `${number(figures.mms_recipients)} get the image as MMS; ${number(figures.sms_recipients)} get an SMS with a link to it.`) : null,
   );
 }
 
@@ -398,6 +402,7 @@ async function main() {
       return;
     }
     if (campaign) fillForm(campaign);
+    await image.load(campaign?.media_id);
     fillSegments(segments.items, campaign ? campaign.segment_id : undefined);
     showSchedule();
     form.hidden = false;

@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (routes register on bp)
     discounts,
     home,
     inbox,
+    media,
     privacy,
     reports,
     segments,

@@ -47,6 +47,7 @@ from ...schemas.contacts import (
 from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
 from ...schemas.home import HomeSchema
 from ...schemas.inbox import InboundSchema, MarkReadInSchema, MarkReadSchema, ReplyResultSchema, ThreadPageSchema
+from ...schemas.media import MediaSchema, MediaUploadedSchema
 from ...schemas.privacy import CustomerLookupSchema, PrivacyRequestSchema
 from ...schemas.reports import AuditEntrySchema, ReportFormatSchema, SummaryQuerySchema
 from ...schemas.segments import (
@@ -135,7 +136,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.remove_tag": {"ok": (200, ContactSchema)},
     "api.consent_events": {"ok": (200, list_of(ConsentEventSchema))},
     "api.contact_messages": {"query": ListQuerySchema, "ok": (200, page_of(ContactMessageSchema))},
-    "api.create_import": {"multipart": True, "ok": (202, TransferSchema), "also": (200, 201)},
+    "api.create_import": {"multipart": "import", "ok": (202, TransferSchema), "also": (200, 201)},
     "api.get_import": {"ok": (200, TransferSchema)},
     "api.current_shopify_import": {"ok": (200, TransferSchema), "also": (204,)},
     "api.start_shopify_import": {"ok": (202, TransferSchema), "also": (200,)},
@@ -145,6 +146,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.list_discounts": {"query": ListQuerySchema, "ok": (200, page_of(DiscountSchema))},
     "api.create_discount": {"body": DiscountCreateSchema, "ok": (201, DiscountSchema)},
     "api.get_discount": {"ok": (200, DiscountSchema)},
+    "api.upload_media": {"multipart": "media", "ok": (201, MediaUploadedSchema)},
+    "api.get_media": {"ok": (200, MediaSchema)},
     "api.list_threads": {"query": ListQuerySchema, "ok": (200, ThreadPageSchema)},
     "api.mark_thread_read": {"body": MarkReadInSchema, "optional_body": True, "ok": (200, MarkReadSchema)},
     "api.thread": {"query": ListQuerySchema, "ok": (200, page_of(InboundSchema))},
@@ -199,10 +202,39 @@ ERRORS = {
     404: "Not found, or another shop's",
     409: "Conflict with the current state",
     410: "Gone (an export already downloaded)",
+    413: "The upload is too large",
     422: "Validation failed (details.fields names each problem)",
     429: "Rate limited (Retry-After)",
     502: "Shopify refused a billing or discount request",
     503: "A dependency is unavailable",
+}
+
+
+# The multipart bodies: a CSV of contacts, an MMS image (JPEG, PNG or GIF by its bytes, at most 5 MB).
+UPLOADS: dict[str, dict[str, Any]] = {
+    "import": {
+        "type": "object",
+        "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "consent_attestation": {
+                "type": "string",
+                "enum": ["true", "yes", "on", "1"],
+                "description": "The merchant confirms every shopper the file subscribes agreed to SMS marketing.",
+            },
+        },
+        "required": ["file", "consent_attestation"],
+    },
+    "media": {
+        "type": "object",
+        "properties": {
+            "file": {
+                "type": "string",
+                "format": "binary",
+                "description": "A JPEG, PNG or GIF (by its bytes), at most 5 MB; stored re-encoded, at most 1 MB.",
+            }
+        },
+        "required": ["file"],
+    },
 }
 
 
@@ -237,19 +269,8 @@ def operation_doc(endpoint: str) -> dict[str, Any]:
         }
         if "body_description" in entry:
             doc["requestBody"]["description"] = entry["body_description"]
-    if entry.get("multipart"):
-        upload = {
-            "type": "object",
-            "properties": {
-                "file": {"type": "string", "format": "binary"},
-                "consent_attestation": {
-                    "type": "string",
-                    "enum": ["true", "yes", "on", "1"],
-                    "description": "The merchant confirms every shopper the file subscribes agreed to SMS marketing.",
-                },
-            },
-            "required": ["file", "consent_attestation"],
-        }
+    if "multipart" in entry:
+        upload = UPLOADS[entry["multipart"]]
         doc["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": upload}}}
     if "query" in entry:
         doc["parameters"] = [{"in": "query", "schema": entry["query"]}]

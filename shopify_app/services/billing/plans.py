@@ -96,3 +96,23 @@ def credits_per_segment_sql(country_code: Any) -> Any:
     """`credits_per_segment` as a SQL expression over a country code column: one table, so a
     launch's per-message holds (computed in its INSERT ... SELECT) match its estimate."""
     return case(CREDITS_PER_SEGMENT, value=func.upper(country_code), else_=DEFAULT_CREDITS_PER_SEGMENT)
+
+
+# Credits per MMS (one image and its text, priced per message, not per segment) where MMS is
+# carried: the US and Canada. Elsewhere an MMS campaign's message is an SMS with a link to the
+# image, priced per segment above (services/media/mms.py).
+MMS_CREDITS: dict[str, int] = {"US": 3, "CA": 3}
+
+
+def mms_credits(country_code: str | None) -> int | None:
+    """Credits for one MMS to `country_code`; None where MMS is not carried."""
+    return MMS_CREDITS.get((country_code or "").upper())
+
+
+def message_credits_sql(segments: int, country_code: Any, *, mms: bool) -> Any:
+    """What one message to a row's country costs, as SQL: `segments` SMS segments, or with `mms`
+    the MMS price where MMS is carried (the launch's per-row share, matching the estimate)."""
+    prices = {country: segments * price for country, price in CREDITS_PER_SEGMENT.items()}
+    if mms:
+        prices.update(MMS_CREDITS)
+    return case(prices, value=func.upper(country_code), else_=segments * DEFAULT_CREDITS_PER_SEGMENT)

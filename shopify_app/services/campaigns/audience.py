@@ -13,6 +13,7 @@ from ...extensions import db
 from ...models import Campaign, CampaignState, ConsentState, Contact, Segment, Shop, Suppression
 from ...security.link_tokens import link_url, make_link_token
 from ..billing.plans import credits_per_segment
+from ..media import mms
 from ..sending import links
 from ..sending.templating import estimate_segments, longest_values
 from .segments import audience_query, segment_filters
@@ -79,17 +80,23 @@ def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
         unsubscribe_url=len(sample_url),
         ucs2_variables=frozenset({"first_name", "last_name"}) if any_ucs2 else frozenset(),
     )
-    body = links.estimation_body(campaign.body, shop=shop)  # a short link may be longer than the URL
+    image = mms.attachment(campaign)  # an SMS recipient of an image campaign gets its link
+    body = links.estimation_body(mms.sms_body(campaign.body, image), shop=shop)  # short links may be longer
     info = estimate_segments(body, shop_name=shop.name or shop.domain, longest=values)
-    by_country = {country: info.segments * credits_per_segment(country) * count for country, count in counts.items()}
-    worst = max((credits_per_segment(country) for country in by_country), default=credits_per_segment("US"))
+    by_mms = {country: image is not None and mms.carries_mms(country) for country in counts}
+    each = {country: mms.message_cost(info.segments, country, mms=by_mms[country]) for country in counts}
+    by_country = {country: each[country] * count for country, count in counts.items()}
+    mms_recipients = sum(count for country, count in counts.items() if by_mms[country])
     return {
         "recipients": recipients,
         "encoding": info.encoding,
         "segments_per_message": info.segments,
-        "credits_per_message": info.segments * worst,  # the most a message can cost (an upper bound)
+        # The most a message can cost (an upper bound): what an unsettled message keeps held.
+        "credits_per_message": max(each.values(), default=info.segments * credits_per_segment("US")),
         "credits_by_country": {country or "unknown": credits for country, credits in by_country.items()},
         "credits": sum(by_country.values()),
+        "mms_recipients": mms_recipients,  # an image campaign's US/CA recipients; the rest get SMS + link
+        "sms_recipients": recipients - mms_recipients,
     }
 
 

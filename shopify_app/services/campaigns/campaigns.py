@@ -36,7 +36,8 @@ from ...models import (
 from ...models.campaign import WAITING_MESSAGE_STATES
 from ...models.types import UTCDateTime, utcnow
 from ..billing import billing, credits
-from ..billing.plans import credits_per_segment_sql
+from ..media import mms
+from ..media.media import referenced_media
 from ..ops.alerts import campaign_failed
 from ..sending.batches import enqueue_batch, enqueue_ranges
 from ..sending.completion import finish_if_done
@@ -109,6 +110,10 @@ def _apply_fields(shop: Shop, campaign: Campaign, data: Mapping[str, Any]) -> No
         campaign.discount_id = data["discount_id"]
     if "send_at" in data:
         campaign.send_at = data["send_at"]
+    if "media_id" in data:  # an MMS campaign's image (services/media/): the shop's own only
+        if data["media_id"] is not None and referenced_media(shop_id=shop.id, media_id=data["media_id"]) is None:
+            raise _invalid("media_id", "No such image.")
+        campaign.media_id = data["media_id"]
     if not campaign.body:
         raise _invalid("body", "A message body or a template is required.")
     try:
@@ -209,7 +214,7 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
             literal(now, type_=UTCDateTime()),
             _unique_code(campaign),
             # Each row's share of the hold: what a send charges beyond it comes from the balance.
-            literal(figures["segments_per_message"]) * credits_per_segment_sql(Contact.country_code),
+            mms.share_sql(figures["segments_per_message"], Contact.country_code, mms.attachment(campaign)),
         )
         .order_by(Contact.id)
     )

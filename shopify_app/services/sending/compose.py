@@ -17,6 +17,7 @@ from ...extensions import db
 from ...models import AutomationRun, Campaign, CampaignKind, Discount, DiscountKind, Shop
 from ...security.crypto import Keyring, aad_for
 from ..campaigns.campaigns import unsubscribe_url
+from ..media import mms
 from . import links
 from .claim import Claimed, ContactRow, TestRecipient
 from .policy import POLICIES
@@ -84,6 +85,7 @@ def outbound(
     contexts = _run_contexts(sendable) if campaign.kind != CampaignKind.BROADCAST else {}
     hosts = links.allowed_hosts(shop)
     shared_code = _shared_discount_code(campaign)
+    image = mms.attachment(campaign)  # an MMS campaign's image: MMS in the US/CA, a link elsewhere
     link_rows: list[dict[str, Any]] = []
     messages, unrenderable = [], []
     wants_link = "unsubscribe_url" in campaign.body
@@ -99,7 +101,9 @@ def outbound(
             values["unsubscribe_url"] = unsubscribe_url(shop=shop, contact_id=person.contact_id)
         if context:
             values.update({name: context.get(name) for name in RUN_VARIABLES})
-        body = campaign.body
+        body, media_url = campaign.body, None
+        if image is not None and person.test is None:
+            body, media_url = image.message(body, person.country_code)
         if person.test is not None:  # a test: the tested campaign's body and the sample values
             body = person.test.body
             values.update(person.test.values)
@@ -119,7 +123,7 @@ def outbound(
             unrenderable.append(item)
             continue
         link_rows += rows
-        messages.append(OutboundSms(person.phone, text, person.sender, str(item.id)))
+        messages.append(OutboundSms(person.phone, text, person.sender, str(item.id), media_url))
     return messages, link_rows, unrenderable
 
 

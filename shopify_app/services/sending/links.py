@@ -49,6 +49,7 @@ def allowed_hosts(shop: Shop) -> set[str]:
     hosts = {h.strip().lower() for h in configured.split(",") if h.strip()}
     hosts.update(h.lower() for h in load_settings(shop)["link_hosts"])
     hosts.add(shop.domain.lower())
+    hosts.add(_host(str(current_config()["SHOPIFY_APP_URL"])))  # the app's own pages: an MMS image's link
     return hosts
 
 

@@ -20,9 +20,9 @@ from ...metrics import RATE_LIMIT_WAIT_SECONDS, RATE_LIMIT_WAITS
 from ...models import Campaign, CampaignKind, Discount, DiscountKind, MessageState, Shop
 from ...security.crypto import keyring
 from ..billing import credits
-from ..billing.plans import message_credits
 from ..campaigns import discounts, test_sends
 from ..contacts import keyword_recipients
+from ..media.mms import message_cost
 from ..ops import alerts
 from ..shops.settings import load_settings, sender_rule
 from .circuit import CircuitBreaker, CircuitState
@@ -185,8 +185,11 @@ def _prepare(
         plan.waits.append(backoff(max(item.attempts for item, _ in sendable)))
         return
     # Each text's segments and cost, counted once: holds, the attempt record and the charge use them.
-    segments = [segment_count(message.text) for message in texts]
-    costs = [message_credits(n, person.country_code) for (_, person), n in zip(sendable, segments, strict=True)]
+    segments = [segment_count(message.text) if message.media_url is None else 1 for message in texts]
+    costs = [
+        message_cost(n, person.country_code, mms=message.media_url is not None)
+        for (_, person), n, message in zip(sendable, segments, texts, strict=True)
+    ]
     plan.sending, plan.outbound, plan.segments, plan.costs = sendable, texts, segments, costs
     plan.link_rows = link_rows
     _hold_credits(shop, campaign, plan, outcome)
