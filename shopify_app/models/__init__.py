@@ -35,6 +35,7 @@ from .segment import Segment
 from .sender import SenderAssignment, SenderNumber
 from .shop import Shop
 from .shopify_sync import OutboxStatus, ShopifyConsentSync, ShopifySyncState
+from .spend import SpendAlert, SpendAlertKind, SpendControl
 from .test_send import TestSend
 from .webhook_event import WebhookEvent, WebhookStatus
 
@@ -87,6 +88,9 @@ __all__ = [
     "ShopifyConsentSync",
     "ShopifySyncState",
     "ShortLink",
+    "SpendAlert",
+    "SpendAlertKind",
+    "SpendControl",
     "StockLevel",
     "StockRequestState",
     "Suppression",

@@ -6,7 +6,7 @@ once per 30-day cycle while the subscription is ACTIVE.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -17,12 +17,11 @@ from ...extensions import db
 from ...models import AppSubscription, Shop
 from ...models.types import utcnow
 from . import credits
+from .cycles import current_cycle
 from .plans import DEFAULT_PLAN, PLANS, plan_for
 from .shopify_billing import SUBSCRIPTION_CREATE, BillingFailed, charges_are_tests, money, mutation, return_url
 
 log = structlog.get_logger(__name__)
-
-CYCLE = timedelta(days=30)
 
 
 def subscribe(*, shop: Shop, plan_key: str) -> dict[str, Any]:
@@ -122,15 +121,6 @@ def subscription_updated(*, shop: Shop, payload: Mapping[str, Any]) -> None:
 
 def usage_line_item(shop: Shop) -> str | None:
     return shop.subscription_usage_line_item_id
-
-
-def current_cycle(shop: Shop, now: datetime) -> tuple[int, datetime]:
-    """(cycle number from 1, its start) of the active subscription; calendar month otherwise."""
-    start = shop.subscription_activated_at
-    if start is None or plan_for(shop) is DEFAULT_PLAN:
-        return 0, now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    number = int((now - start) / CYCLE)
-    return number + 1, start + number * CYCLE
 
 
 def grant_cycle_credits(*, shop: Shop, now: datetime) -> bool:
