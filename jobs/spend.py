@@ -21,7 +21,7 @@ def check_spend_controls() -> dict[str, int]:
     for shop_id in billing.shops_to_check():
         summary["shops"] += 1
         try:
-            outcome = check_shop_spend(shop_id)
+            outcome = _check(shop_id)
         except Exception as exc:  # retried below, as the shop's own job
             db.session.rollback()
             log.warning("spend_check_failed", shop_id=shop_id, error=type(exc).__name__)
@@ -35,6 +35,11 @@ def check_spend_controls() -> dict[str, int]:
 
 @job("housekeeping")
 def check_shop_spend(shop_id: int) -> dict[str, object]:
+    return _check(shop_id)
+
+
+def _check(shop_id: int) -> dict[str, object]:
+    """One shop's check, and the email of the alert it raised (a job of its own, retried alone)."""
     outcome = billing.check_spend(shop_id=shop_id)
     if outcome["alert_id"] is not None:
         email_spend_alert.delay(outcome["alert_id"])

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
 from jobs.spend import check_shop_spend, check_spend_controls, email_spend_alert
+from shopify_app.config import ConfigError, load_config
 from shopify_app.extensions import db
 from shopify_app.models import CreditLedger, Message, SpendAlert, UsageCharge
 from shopify_app.models.types import utcnow
@@ -404,3 +405,40 @@ def test_a_throttled_or_failing_shopify_is_retried_under_the_same_key(on_starter
     assert {call["body"]["variables"]["idempotencyKey"] for call in calls} == {f"recharge:s{shop.id}:1"}
     assert len(fake_shopify.usage_records) == 1
     assert ledger.balance(shop_id=shop.id) == 1600  # granted once
+
+
+# --- configuration --------------------------------------------------------------------------------
+
+
+def test_smtp_url_is_parsed_with_its_credentials_unquoted():
+    config = load_config(environ={"SMTP_URL": "smtps://alerts%40shop:s3cr%2Fet@mail.example.com"})
+    assert config["SMTP"] == {
+        "scheme": "smtps",
+        "host": "mail.example.com",
+        "port": 465,
+        "username": "alerts@shop",
+        "password": "s3cr/et",
+    }
+    assert load_config(environ={})["SMTP"] is None
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://user:s3cret@mail.example.com", "SMTP_URL must start with"),
+        ("smtps://user:s3cret@mail.example.com:99999", "SMTP_URL must name a host"),
+        ("smtps://user:s3cret@:465", "SMTP_URL must name a host"),
+    ],
+)
+def test_a_bad_smtp_url_fails_at_start_without_repeating_the_password(url, problem):
+    with pytest.raises(ConfigError) as failure:
+        load_config(environ={"SMTP_URL": url})
+    assert problem in str(failure.value)
+    assert "s3cret" not in str(failure.value)
+
+
+def test_production_refuses_plain_smtp_to_another_host():
+    with pytest.raises(ConfigError) as failure:
+        load_config(environ={"APP_ENV": "production", "SMTP_URL": "smtp://user:s3cret@mail.example.com:25"})
+    assert "SMTP_URL must use smtps:// or smtp+starttls:// in production" in str(failure.value)
+    assert "s3cret" not in str(failure.value)

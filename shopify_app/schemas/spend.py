@@ -10,7 +10,7 @@ from ..services.billing.plans import PACKS
 from .base import Schema
 from .settings import StrictBoolean
 
-CREDITS = validate.Range(min=1, max=10_000_000)
+CREDITS = validate.Range(min=1, max=10_000_000, error="Use a whole number of credits from 1 to 10,000,000.")
 DEFAULT_AUTO_RECHARGE = {"enabled": False, "pack": "500", "when_below": 100}
 
 

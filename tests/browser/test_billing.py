@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, Route, expect
 
@@ -83,4 +85,25 @@ def test_the_balance_and_the_ledger_in_pages(page: Page, billed):
 def test_no_history_says_what_to_do_and_the_screen_passes_axe(page: Page, billed):
     open_screen(page, "/billing")
     expect(page.get_by_role("heading", name="No credit history yet")).to_be_visible()
+    assert check_accessibility(page) == []
+
+
+def test_spend_controls_show_the_low_balance_banner_and_save_a_cap(page: Page, billed):
+    api, shop = billed
+    ledger.grant(shop_id=shop.id, amount=10, key="grant:ten")
+    db.session.commit()
+    assert api.patch("/api/billing/spend-controls", json={"low_balance_threshold": 50}).status_code == 200
+    open_screen(page, "/billing")
+    expect(page.get_by_text("Your SMS credits are running low")).to_be_visible()
+    expect(page.get_by_text("10 credits left, below your alert at 50.")).to_be_visible()
+    expect(page.get_by_label("Alert me when credits fall below")).to_have_value("50")
+    expect(page.get_by_label("Buy credits automatically when they run low")).to_be_disabled()  # Free plan
+    cap = page.get_by_label("Spend at most this many credits per billing cycle")
+    cap.fill("0")
+    page.get_by_role("button", name="Save spend controls").click()
+    expect(cap).to_have_accessible_description(re.compile("Use a whole number of credits from 1 to 10,000,000."))
+    cap.fill("250")
+    page.get_by_role("button", name="Save spend controls").click()
+    expect(page.get_by_role("status").filter(has_text="Spend controls saved")).to_be_visible()
+    assert api.get("/api/billing/spend-controls").get_json()["settings"]["spend_cap_per_cycle"] == 250
     assert check_accessibility(page) == []
