@@ -43,7 +43,7 @@ CREDIT_SKIPS = ("insufficient_credits", "spend_cap")
 
 
 def spend_controls(*, shop: Shop) -> dict[str, Any]:
-    """GET /api/billing/spend-controls (and the `spend` part of GET /api/billing)."""
+    """GET /api/billing/spend-controls: the settings, the figures they act on, open alerts."""
     settings = load_spend_settings(control_of(shop.id))
     plan = plan_for(shop)
     _cycle, start = current_cycle(shop, utcnow())
@@ -70,9 +70,13 @@ def update_spend_controls(*, shop: Shop, changes: Mapping[str, Any]) -> dict[str
     if stored["auto_recharge"]["enabled"] and not _can_recharge(shop):
         message = "Auto-recharge buys credits on your plan's usage charges: choose Starter or Growth first."
         raise ValidationFailed(details={"fields": {"auto_recharge": {"enabled": [message]}}})
-    if control is None:
-        control = SpendControl(shop_id=shop.id, settings={})
-        db.session.add(control)
+    if control is None:  # the shop's first save; a concurrent first save finds the same row
+        armed = {"low_balance_fired": False, "recharge_fired": False}
+        row = {"shop_id": shop.id, "settings": {}, "updated_at": utcnow(), **armed}
+        row |= {"low_balance_crossings": 0, "recharge_crossings": 0}
+        insert_new(SpendControl.__table__, [row], conflict=("shop_id",), returning=("id",))
+        control = control_of(shop.id)
+        assert control is not None
     control.settings = stored
     control.updated_at = utcnow()
     db.session.commit()
