@@ -20,7 +20,8 @@ from shopify_app.services.billing import credits as ledger
 
 from .conftest import ApiClient, open_shop, settle_jobs
 from .fakes.smtp import FakeSmtp, free_port
-from .test_billing import activate, contacts, mutations
+from .payloads import payload
+from .test_billing import activate, contacts, deliver, mutations
 
 SHOP = "alpha.myshopify.com"
 OWNER = "owner@alpha.example"
@@ -380,6 +381,63 @@ def test_auto_recharge_past_the_usage_cap_pauses_and_says_so(on_starter, fake_sh
     assert (paused.crossing, paused.threshold) == (1, 2000)
     kinds = [a["kind"] for a in api.get(SPEND).get_json()["alerts"]]
     assert kinds == ["recharge_paused"]
+
+
+def test_a_raised_usage_cap_applies_once_shopify_reports_it_and_the_paused_recharge_goes_through(
+    on_starter, fake_shopify
+):
+    app, api, shop = on_starter
+    db.session.add(
+        UsageCharge(
+            shop_id=shop.id,
+            idempotency_key="earlier",
+            subscription_id=shop.subscription_id,
+            amount=Decimal("90.00"),
+            credits=3000,
+            period_start=utcnow(),
+        )
+    )
+    db.session.commit()
+    recharge(api, when_below=2000)
+    settle_jobs(app)
+    assert [a.kind for a in alerts("recharge_paused")] == ["recharge_paused"]
+    asked = api.post("/api/billing/usage-cap", json={"capped_amount": "200.00"})
+    assert asked.status_code == 201, asked.get_json()
+    assert asked.get_json()["confirmation_url"].startswith(f"https://{SHOP}/admin/charges/confirm_update?id=")
+    [update] = mutations(fake_shopify, "appSubscriptionLineItemUpdate")
+    line_item = shop.subscription_usage_line_item_id
+    assert update["body"]["variables"] == {"id": line_item, "cappedAmount": {"amount": "200.00", "currencyCode": "USD"}}
+    check(app, shop)  # not approved yet: still paused, Shopify not asked to charge
+    assert mutations(fake_shopify, "appUsageRecordCreate") == []
+    fake_shopify.approve_cap(line_item)
+    body = payload("app_subscriptions/update")
+    body["app_subscription"].update(
+        admin_graphql_api_id=shop.subscription_id, name="Starter", status="ACTIVE", capped_amount="200.0"
+    )
+    deliver(app, "app_subscriptions/update", body)
+    assert api.get(SPEND).get_json()["usage_cap"] == {"cap": "200.00", "used": "90.00"}
+    assert check(app, shop)["recharge"] == "bought"
+    assert ledger.balance(shop_id=shop.id) == 1600
+    assert api.get(SPEND).get_json()["alerts"] == []  # the paused banner goes
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [({"capped_amount": "100.00"}, 422), ({"capped_amount": "0"}, 422), ({"capped_amount": "lots"}, 422), ({}, 422)],
+)
+def test_a_usage_cap_that_is_no_raise_is_422_and_asks_shopify_nothing(on_starter, fake_shopify, body, status):
+    _app, api, _shop = on_starter
+    response = api.post("/api/billing/usage-cap", json=body)
+    assert response.status_code == status
+    assert "capped_amount" in response.get_json()["error"]["details"]["fields"]
+    assert mutations(fake_shopify, "appSubscriptionLineItemUpdate") == []
+
+
+def test_a_free_plan_has_no_usage_cap_to_raise(spend_app, fake_shopify):
+    _app, api, _shop = spend_app
+    response = api.post("/api/billing/usage-cap", json={"capped_amount": "50"})
+    assert response.status_code == 422
+    assert mutations(fake_shopify, "appSubscriptionLineItemUpdate") == []
 
 
 @pytest.mark.parametrize("failure", ["throttled", "500"])

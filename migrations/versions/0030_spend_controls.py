@@ -8,7 +8,8 @@ Create Date: 2026-12-07 15:00:00.000000
 SpendSettingsSchema dumps them, and the armed/fired state of the low-balance and auto-recharge
 alarms with their crossing counters); `spend_alerts` one row per alarm crossing, unique per
 (shop, kind, crossing) so a check that runs twice records nothing twice. Row-level security
-like every shop table (migration 0010).
+like every shop table (migration 0010). `app_subscriptions.capped_amount`: the usage cap as
+Shopify last reported it (nullable, no default: PostgreSQL adds it without a rewrite).
 """
 
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ TABLES = ("spend_controls", "spend_alerts")
 
 
 def upgrade():
+    with op.batch_alter_table("app_subscriptions") as batch_op:
+        batch_op.add_column(sa.Column("capped_amount", sa.Numeric(precision=10, scale=2), nullable=True))
     op.create_table(
         "spend_controls",
         sa.Column("id", BIGINT, nullable=False),
@@ -72,3 +75,5 @@ def downgrade():
     op.drop_index("ix_spend_alerts_shop_id_id", table_name="spend_alerts")
     op.drop_table("spend_alerts")
     op.drop_table("spend_controls")
+    with op.batch_alter_table("app_subscriptions") as batch_op:
+        batch_op.drop_column("capped_amount")

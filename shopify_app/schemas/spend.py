@@ -88,3 +88,20 @@ class SpendNoticesSchema(Schema):
 
     alerts = fields.List(fields.Nested(SpendAlertSchema))
     automation_skips = fields.Integer()
+
+
+class UsageCapRaiseSchema(Schema):
+    """POST /api/billing/usage-cap: ask Shopify for a higher usage cap (the merchant approves it)."""
+
+    capped_amount = fields.Decimal(
+        required=True,
+        places=2,
+        as_string=True,
+        validate=validate.Range(min=1, max=10_000),
+        metadata={"example": "200.00"},
+    )
+
+
+class UsageCapRaisedSchema(Schema):
+    confirmation_url = fields.String(metadata={"description": "Shopify's page where the merchant approves the new cap"})
+    capped_amount = fields.String()

@@ -5,7 +5,7 @@ import { api } from "./lib/api.js";
 import { fill, h } from "./lib/dom.js";
 import { dateTime, money, number, useShop } from "./lib/format.js";
 import { pager } from "./lib/forms.js";
-import { spendBanners, spendForm } from "./lib/spend.js";
+import { spendBanners, spendForm, usageCapForm } from "./lib/spend.js";
 import { badge, emptyState, showError, table } from "./lib/ui.js";
 
 const KINDS = {
@@ -139,7 +139,7 @@ function ledger(data) {
 
 function showSpend(controls, packList) {
   fill("spend-banners", spendBanners(controls, { where: "billing", usageCap: controls.usage_cap }));
-  fill("spend", spendForm(controls, packList, { onSaved: (saved) => showSpend(saved, packList) }));
+  fill("spend", spendForm(controls, packList, { onSaved: (saved) => showSpend(saved, packList) }), usageCapForm(controls));
 }
 
 async function main() {

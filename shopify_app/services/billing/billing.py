@@ -22,9 +22,11 @@ from .spend import automation_skips, notices, shops_to_check, spend_controls, up
 from .spend import check_shop as check_spend
 from .spend_email import email_alert as email_spend_alert
 from .subscriptions import grant_due_cycle_credits, subscribe, subscription_updated
+from .usage_cap import ask_to_raise as ask_to_raise_usage_cap
 
 __all__ = [
     "BillingFailed",
+    "ask_to_raise_usage_cap",
     "automation_skips",
     "buy_overage",
     "buy_pack",

@@ -20,6 +20,7 @@ from .cycles import current_cycle
 from .plans import plan_for
 from .shopify_billing import USAGE_RECORD_CREATE, money, mutation
 from .subscriptions import usage_line_item
+from .usage_cap import usage_cap
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +74,6 @@ def buy_usage_credits(*, shop: Shop, credits_bought: int, amount: Decimal, key: 
     committed *before* Shopify is called, under the idempotency key: a retry after a lost answer
     or a crash replays the same amount with the same key (Shopify returns the same record) and
     grants the same credits once. Raises UsageCapReached (rolled back) past the cycle's cap."""
-    plan = plan_for(shop)
     line_item = usage_line_item(shop)
     idempotency_key = key[:64]
     credits.lock_shop(shop.id)
@@ -83,9 +83,10 @@ def buy_usage_credits(*, shop: Shop, credits_bought: int, amount: Decimal, key: 
     if charge is None:
         _cycle, start = current_cycle(shop, utcnow())
         used = overage_used(shop, start)
-        if line_item is None or used + amount > plan.overage_cap:
+        cap = usage_cap(shop)
+        if line_item is None or used + amount > cap:
             db.session.rollback()
-            raise UsageCapReached(cap=plan.overage_cap, used=used, needed=amount)
+            raise UsageCapReached(cap=cap, used=used, needed=amount)
         charge = UsageCharge(
             shop_id=shop.id,
             idempotency_key=idempotency_key,

@@ -36,6 +36,7 @@ from .overage import UsageCapReached, buy_usage_credits, overage_used
 from .plans import PACKS, plan_for
 from .spend_cap import cap_room, committed_this_cycle, control_of, dump_spend_settings, load_spend_settings
 from .subscriptions import usage_line_item
+from .usage_cap import usage_cap
 
 log = structlog.get_logger(__name__)
 
@@ -45,14 +46,13 @@ CREDIT_SKIPS = ("insufficient_credits", "spend_cap")
 def spend_controls(*, shop: Shop) -> dict[str, Any]:
     """GET /api/billing/spend-controls: the settings, the figures they act on, open alerts."""
     settings = load_spend_settings(control_of(shop.id))
-    plan = plan_for(shop)
     _cycle, start = current_cycle(shop, utcnow())
     return {
         "settings": settings,
         "balance": credits.balance(shop_id=shop.id),
         "committed_this_cycle": committed_this_cycle(shop),
         "cap_room": cap_room(shop, settings["spend_cap_per_cycle"]),
-        "usage_cap": {"cap": str(plan.overage_cap), "used": str(overage_used(shop, start))},
+        "usage_cap": {"cap": str(usage_cap(shop)), "used": str(overage_used(shop, start))},
         "auto_recharge_available": _can_recharge(shop),
         "alerts": open_alerts(shop_id=shop.id),
         "automation_skips": sum(automation_skips(shop=shop, since=start).values()),
@@ -202,7 +202,7 @@ def _recharge(shop: Shop) -> str | None:
         control.recharge_crossings += 1
     crossing = control.recharge_crossings
     key = f"recharge:s{shop.id}:{crossing}"  # Shopify's idempotency keys: unique across shops too
-    if _recharge_settled(shop.id, crossing, key):
+    if _recharge_settled(shop.id, key):
         db.session.commit()
         return None
     db.session.commit()
@@ -218,25 +218,21 @@ def _recharge(shop: Shop) -> str | None:
     except UsageCapReached as exc:
         _record_paused(shop, crossing, balance, rule["when_below"], exc.figures)
         return "paused"
+    _resolve(shop.id, SpendAlertKind.RECHARGE_PAUSED)
+    db.session.commit()
     log.info("auto_recharge_bought", shop_id=shop.id, crossing=crossing, credits=pack.credits)
     return "bought"
 
 
-def _recharge_settled(shop_id: int, crossing: int, key: str) -> bool:
-    """This crossing's pack was bought (Shopify answered) or paused: nothing more to do."""
+def _recharge_settled(shop_id: int, key: str) -> bool:
+    """This crossing's pack was bought (Shopify answered). A paused one is tried again at each
+    check (no Shopify call while the cap stops it): a raised cap lets it through."""
     bought = db.session.scalar(
         select(UsageCharge.id).where(
             UsageCharge.shop_id == shop_id, UsageCharge.idempotency_key == key, UsageCharge.usage_record_id.is_not(None)
         )
     )
-    paused = db.session.scalar(
-        select(SpendAlert.id).where(
-            SpendAlert.shop_id == shop_id,
-            SpendAlert.kind == SpendAlertKind.RECHARGE_PAUSED,
-            SpendAlert.crossing == crossing,
-        )
-    )
-    return bought is not None or paused is not None
+    return bought is not None
 
 
 def _record_paused(shop: Shop, crossing: int, balance: int, when_below: int, figures: dict[str, str]) -> None:
@@ -248,9 +244,10 @@ def _record_paused(shop: Shop, crossing: int, balance: int, when_below: int, fig
         "threshold": when_below,
         "created_at": utcnow(),
     }
-    insert_new(SpendAlert.__table__, [row], conflict=("shop_id", "kind", "crossing"), returning=("id",))
+    recorded = insert_new(SpendAlert.__table__, [row], conflict=("shop_id", "kind", "crossing"), returning=("id",))
     db.session.commit()
-    log.warning("auto_recharge_paused", shop_id=shop.id, crossing=crossing, **figures)
+    if recorded:  # once per crossing, not at every check while the cap stops it
+        log.warning("auto_recharge_paused", shop_id=shop.id, crossing=crossing, **figures)
 
 
 def shops_to_check() -> list[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import structlog
@@ -106,6 +107,7 @@ def subscription_updated(*, shop: Shop, payload: Mapping[str, Any]) -> None:
         return
     if record is not None:
         record.status = status
+        record.capped_amount = _capped_amount(subscription) or record.capped_amount
     if status != "ACTIVE" and shop.subscription_id not in (None, gid) and shop.subscription_status == "ACTIVE":
         log.info("subscription_update_for_replaced_plan", shop_id=shop.id, status=status)
         return
@@ -117,6 +119,15 @@ def subscription_updated(*, shop: Shop, payload: Mapping[str, Any]) -> None:
     shop.subscription_status = status
     if status == "ACTIVE":
         grant_cycle_credits(shop=shop, now=utcnow())
+
+
+def _capped_amount(subscription: Mapping[str, Any]) -> Decimal | None:
+    """The usage cap the update reports (a raise the merchant approved), if it is a sane amount."""
+    try:
+        amount = Decimal(str(subscription.get("capped_amount")))
+    except InvalidOperation:
+        return None
+    return amount.quantize(Decimal("0.01")) if amount.is_finite() and 0 < amount < 1_000_000 else None
 
 
 def usage_line_item(shop: Shop) -> str | None:

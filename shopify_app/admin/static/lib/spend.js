@@ -17,7 +17,7 @@ export function spendBanners({ alerts = [], automation_skips: skips = 0 }, { whe
       return h(
         "s-banner",
         { tone: "warning", heading: "Auto-recharge paused: usage cap reached" },
-        h("s-paragraph", {}, `Buying more credits would pass this cycle's usage cap${cap}. Auto-recharge resumes next cycle; to go on now, buy a credit pack or choose a bigger plan. `, link),
+        h("s-paragraph", {}, `Buying more credits would pass this cycle's usage cap${cap}. Auto-recharge resumes next cycle, or once you raise the cap in Spend controls; a credit pack works too. `, link),
       );
     }
     return h(
@@ -106,6 +106,36 @@ export function spendForm(controls, packs, { onSaved } = {}) {
       }
     } finally {
       save.removeAttribute("loading");
+    }
+  });
+  return form;
+}
+
+// Ask Shopify for a higher usage cap; its confirmation page opens in the top window (App
+// Bridge turns "_top" into an admin redirect). The cap applies once the merchant approves it.
+export function usageCapForm(controls) {
+  if (!controls.auto_recharge_available) return null;
+  const errorId = "usage-cap-error";
+  const amount = h("s-number-field", {
+    label: "New usage cap per cycle (USD)",
+    name: "capped_amount",
+    min: 1,
+    details: `Now ${money(controls.usage_cap.cap, "USD")}, of which ${money(controls.usage_cap.used, "USD")} used this cycle. Extra credits and auto-recharge are charged up to it; Shopify asks you to approve a raise.`,
+  });
+  const ask = h("s-button", { type: "submit" }, "Raise the usage cap");
+  const form = h("form", { novalidate: true, "aria-label": "Usage cap" }, h("div", { id: errorId }), amount, ask);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    fill(errorId);
+    clearFieldErrors(form);
+    ask.setAttribute("loading", "");
+    try {
+      const answer = await api("/billing/usage-cap", { method: "POST", body: { capped_amount: String(amount.value ?? "") } });
+      window.open(answer.confirmation_url, "_top");
+    } catch (error) {
+      if (error.status === 422) placeErrors(form, error);
+      else showError(errorId, error, { heading: "Shopify could not start the change" });
+      ask.removeAttribute("loading");
     }
   });
   return form;
