@@ -102,4 +102,5 @@ def test_every_create_route_is_covered_above(app):
         "api.erase_customer",
         "api.subscribe",
         "api.buy_credit_pack",
+        "api.raise_usage_cap",  # tests/test_spend_controls.py: names the subscription
     }

@@ -404,6 +404,8 @@ def test_a_raised_usage_cap_applies_once_shopify_reports_it_and_the_paused_recha
     asked = api.post("/api/billing/usage-cap", json={"capped_amount": "200.00"})
     assert asked.status_code == 201, asked.get_json()
     assert asked.get_json()["confirmation_url"].startswith(f"https://{SHOP}/admin/charges/confirm_update?id=")
+    audited = [e for e in api.get("/api/audit").get_json()["items"] if e["action"] == "raise_usage_cap"]
+    assert [(e["target_type"], e["target_id"]) for e in audited] == [("subscription", shop.subscription_id)]
     [update] = mutations(fake_shopify, "appSubscriptionLineItemUpdate")
     line_item = shop.subscription_usage_line_item_id
     assert update["body"]["variables"] == {"id": line_item, "cappedAmount": {"amount": "200.00", "currencyCode": "USD"}}
