@@ -80,7 +80,7 @@ def main() -> None:
             holds = [(message_id, 1, 1) for message_id in ids]
             timed(shop.id, campaign.id, holds, 3)  # warm the caches
             plain = timed(shop.id, campaign.id, holds, args.runs)
-            db.session.add(SpendControl(shop_id=shop.id, settings={"spend_cap_per_cycle": 10**9}))
+            db.session.add(SpendControl(shop_id=shop.id, settings={"spend_cap_per_cycle": 10_000_000}))
             db.session.commit()
             capped = timed(shop.id, campaign.id, holds, args.runs)
             print(f"ledger rows {args.rows:,}, holds per call {args.holds}, runs {args.runs}")
