@@ -102,9 +102,12 @@ def hold_messages(
     and is released (`release_messages`) or converted by `debit_messages`, so a retried message
     is never held twice."""
     lock_shop(shop_id)
-    available = balance(shop_id=shop_id)
-    shop = db.session.get(Shop, shop_id)
-    room = spend_cap.cap_room(shop, spend_cap.cap_of(shop_id)) if shop is not None else None
+    cap, shop = spend_cap.cap_of(shop_id), db.session.get(Shop, shop_id)
+    if cap is None or shop is None:
+        available, room = balance(shop_id=shop_id), None
+    else:  # one pass over the ledger for both figures
+        available, committed = spend_cap.balance_and_committed(shop)
+        room = max(0, cap - committed)
     refused = {} if refused is None else refused
     rows: list[dict[str, object]] = []
     held: set[int] = set()

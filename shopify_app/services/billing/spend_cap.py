@@ -42,19 +42,28 @@ def dump_spend_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return dict(_schema.dump(_schema.load(settings)))
 
 
-def committed_this_cycle(shop: Shop) -> int:
+def balance_and_committed(shop: Shop) -> tuple[int, int]:
+    """The balance and what this cycle has committed, in one pass over the shop's ledger (a
+    batch's hold reads both; two sums would scan the rows twice)."""
     _cycle, start = current_cycle(shop, utcnow())
-    spent, held = db.session.execute(
+    total, spent, held = db.session.execute(
         select(
-            func.coalesce(func.sum(CreditLedger.amount).filter(CreditLedger.kind.in_(SPEND_KINDS)), 0),
-            func.coalesce(func.sum(CreditLedger.amount).filter(CreditLedger.kind.in_(HOLD_KINDS)), 0),
-        ).where(
-            CreditLedger.shop_id == shop.id,
+            func.coalesce(func.sum(CreditLedger.amount), 0),
+            func.coalesce(
+                func.sum(CreditLedger.amount).filter(
+                    CreditLedger.kind.in_(SPEND_KINDS), CreditLedger.created_at >= start
+                ),
+                0,
+            ),
             # Holds count whenever made (still held is still held); spend only this cycle's.
-            (CreditLedger.created_at >= start) | CreditLedger.kind.in_(HOLD_KINDS),
-        )
+            func.coalesce(func.sum(CreditLedger.amount).filter(CreditLedger.kind.in_(HOLD_KINDS)), 0),
+        ).where(CreditLedger.shop_id == shop.id)
     ).one()
-    return -int(spent or 0) - int(held or 0)
+    return int(total or 0), -int(spent or 0) - int(held or 0)
+
+
+def committed_this_cycle(shop: Shop) -> int:
+    return balance_and_committed(shop)[1]
 
 
 def cap_of(shop_id: int) -> int | None:
