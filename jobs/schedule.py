@@ -59,4 +59,5 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob.of(jobs.CONSENT_SWEEP, "sweep-shopify-consent", every=timedelta(minutes=5)),
     PeriodicJob.of(jobs.REQUEUE_WEBHOOK_EVENTS, "requeue-webhook-events", every=timedelta(minutes=5)),
     PeriodicJob.of(jobs.ROLL_UP_LAST_MESSAGED, "roll-up-last-messaged", every=timedelta(minutes=5)),
+    PeriodicJob.of(jobs.CHECK_SPEND_CONTROLS, "check-spend-controls", every=timedelta(minutes=1)),
 )

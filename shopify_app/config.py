@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from flask import current_app
 from sqlalchemy.engine import make_url
@@ -178,6 +179,10 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     # prometheus_client reads this itself at import; the app reads it here to pick the collector.
     "PROMETHEUS_MULTIPROC_DIR": _str(None),
     "ALERT_WEBHOOK_URL": _str(None),
+    # Low-balance emails (services/billing/spend_email.py): smtps://user:pass@host:465, smtp+starttls://
+    # user:pass@host:587, or smtp://host:port (no TLS: a local relay only). Unset: the banner only.
+    "SMTP_URL": _str(None),
+    "SMTP_FROM": _str("SMS Blossom <no-reply@localhost>"),
     "ALERT_COOLDOWN_SECONDS": _int("ALERT_COOLDOWN_SECONDS", 900, minimum=1),
     "ALERT_FAILED_JOBS_THRESHOLD": _int("ALERT_FAILED_JOBS_THRESHOLD", 10, minimum=1),
     "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0, maximum=10),
@@ -235,6 +240,8 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         config["BLIND_INDEX_KEY_BYTES"] = _decode_blind_index_key(config["BLIND_INDEX_KEY"])
     except ValueError as exc:
         problems.append(str(exc))
+
+    problems.extend(_smtp_settings(config, is_production))
 
     # Jobs run in the enqueuing process when there is no Redis to hand them to a worker.
     config.setdefault("QUEUE_ASYNC", bool(config["REDIS_URL"]))
@@ -296,6 +303,37 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
     if secret and len(secret) < 32:
         problems.append("SHOPIFY_API_SECRET looks truncated (shorter than 32 characters)")
     return problems
+
+
+SMTP_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+def _smtp_settings(config: dict[str, Any], is_production: bool) -> list[str]:
+    """SMTP_URL into config["SMTP"]; no message repeats the URL (it may carry the password)."""
+    config["SMTP"] = None
+    raw = config.get("SMTP_URL")
+    if not raw:
+        return []
+    scheme, sep, rest = str(raw).partition("://")
+    if not sep or scheme not in SMTP_SCHEMES:
+        return [f"SMTP_URL must start with {', '.join(name + '://' for name in SMTP_SCHEMES)}"]
+    credentials, at, address = rest.rpartition("@")
+    host, colon, port = address.rstrip("/").partition(":")
+    if not host or (colon and not port.isdigit()) or not 0 < int(port or SMTP_SCHEMES[scheme]) < 65536:
+        return ["SMTP_URL must name a host and an optional port (1-65535)"]
+    username, _, password = credentials.partition(":") if at else ("", "", "")
+    if is_production and scheme == "smtp" and host not in ("127.0.0.1", "localhost", "::1"):
+        return ["SMTP_URL must use smtps:// or smtp+starttls:// in production (smtp:// is for a local relay)"]
+    if "@" not in str(config.get("SMTP_FROM") or ""):
+        return ["SMTP_FROM must be an email address, e.g. SMS Blossom <alerts@example.com>"]
+    config["SMTP"] = {
+        "scheme": scheme,
+        "host": host,
+        "port": int(port or SMTP_SCHEMES[scheme]),
+        "username": unquote(username) or None,
+        "password": unquote(password) or None,
+    }
+    return []
 
 
 def current_config() -> Mapping[str, Any]:

@@ -59,6 +59,11 @@ SHOPIFY_IMPORT_POLL = JobRef("jobs.shopify_import.poll", queue="default")
 # jobs/signup.py
 SEND_DOUBLE_OPT_IN = JobRef("jobs.signup.send_double_opt_in", queue="default")
 
+# jobs/spend.py
+CHECK_SPEND_CONTROLS = JobRef("jobs.spend.check_spend_controls", queue="housekeeping")
+CHECK_SHOP_SPEND = JobRef("jobs.spend.check_shop_spend", queue="housekeeping")
+EMAIL_SPEND_ALERT = JobRef("jobs.spend.email_spend_alert", queue="default")
+
 # jobs/storefront.py
 SYNC_METAFIELDS = JobRef("jobs.storefront.sync_metafields", queue="default")
 

@@ -107,4 +107,5 @@ def test_every_create_route_is_covered_above(app):
         "api.subscribe",
         "api.buy_credit_pack",
         "api.upload_media",
+        "api.raise_usage_cap",  # tests/test_spend_controls.py: names the subscription
     }

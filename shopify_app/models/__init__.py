@@ -37,6 +37,7 @@ from .segment import Segment
 from .sender import SenderAssignment, SenderNumber
 from .shop import Shop
 from .shopify_sync import OutboxStatus, ShopifyConsentSync, ShopifySyncState
+from .spend import SpendAlert, SpendAlertKind, SpendControl
 from .test_send import TestSend
 from .webhook_event import WebhookEvent, WebhookStatus
 
@@ -95,6 +96,9 @@ __all__ = [
     "ShopifyConsentSync",
     "ShopifySyncState",
     "ShortLink",
+    "SpendAlert",
+    "SpendAlertKind",
+    "SpendControl",
     "StockLevel",
     "StockRequestState",
     "Suppression",

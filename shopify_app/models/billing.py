@@ -64,5 +64,8 @@ class AppSubscription(db.Model):  # type: ignore[name-defined,misc]
     subscription_id: Mapped[str] = mapped_column(String(255))
     plan: Mapped[str] = mapped_column(String(32))
     usage_line_item_id: Mapped[str | None] = mapped_column(String(255))
+    # The usage line item's capped amount as Shopify last reported it (`app_subscriptions/update`),
+    # raised past the plan's by the merchant's approval (services/billing/usage_cap.py).
+    capped_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     status: Mapped[str] = mapped_column(String(32), default="PENDING")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

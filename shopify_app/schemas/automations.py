@@ -25,6 +25,9 @@ class AutomationSchema(Schema):
     # its delay and conditions (the same rules PATCH applies).
     variables = fields.Function(lambda automation: list(DEFINITIONS[automation.kind].variables))
     limits = fields.Function(lambda automation: _limits(automation))
+    # Texts skipped this billing cycle for lack of credits or the spend cap (the list and the
+    # automation's own answer fill it in; services/billing/spend.py counts them).
+    credit_skips = fields.Integer(dump_default=0)
 
 
 def _limits(automation: Any) -> dict[str, dict[str, int]]:

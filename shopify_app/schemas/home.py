@@ -7,6 +7,7 @@ from marshmallow import fields
 from .base import Schema
 from .campaigns import CampaignSchema
 from .shop import SetupSchema, ShopSchema
+from .spend import SpendNoticesSchema
 
 
 class WindowFiguresSchema(Schema):
@@ -26,3 +27,4 @@ class HomeSchema(Schema):
     balance = fields.Integer(metadata={"description": "Credits available"})
     last_30_days = fields.Nested(WindowFiguresSchema)
     recent_campaigns = fields.List(fields.Nested(CampaignSchema))
+    spend = fields.Nested(SpendNoticesSchema)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, Route, expect
 
@@ -10,6 +12,7 @@ from shopify_app.extensions import db
 from shopify_app.services.billing import credits as ledger
 
 from ..conftest import open_shop
+from ..test_billing import activate
 from .harness import check_accessibility, open_screen
 
 SHOP = "alpha.myshopify.com"
@@ -83,4 +86,35 @@ def test_the_balance_and_the_ledger_in_pages(page: Page, billed):
 def test_no_history_says_what_to_do_and_the_screen_passes_axe(page: Page, billed):
     open_screen(page, "/billing")
     expect(page.get_by_role("heading", name="No credit history yet")).to_be_visible()
+    assert check_accessibility(page) == []
+
+
+def test_spend_controls_alert_cap_auto_recharge_and_a_usage_cap_raise(page: Page, shopify_app, billed):
+    api, _shop = billed
+    activate(shopify_app, api, "starter")  # 1,000 plan credits
+    assert api.patch("/api/billing/spend-controls", json={"low_balance_threshold": 2000}).status_code == 200
+    open_screen(page, "/billing")
+    expect(page.get_by_text("Your SMS credits are running low")).to_be_visible()
+    expect(page.get_by_text("1,000 credits left, below your alert at 2,000.")).to_be_visible()
+    expect(page.get_by_label("Alert me when credits fall below")).to_have_value("2000")
+    cap = page.get_by_label("Spend at most this many credits per billing cycle")
+    cap.fill("0")
+    page.get_by_role("button", name="Save spend controls").click()
+    expect(cap).to_have_accessible_description(re.compile("Use a whole number of credits from 1 to 10,000,000."))
+    cap.fill("250")
+    page.get_by_label("Buy credits automatically when they run low").check()
+    page.get_by_label("Credit pack to buy").select_option(label="2,500 credits for $65.00")
+    page.get_by_label("Buy when credits fall below").fill("100")
+    page.get_by_role("button", name="Save spend controls").click()
+    expect(page.get_by_role("status").filter(has_text="Spend controls saved")).to_be_visible()
+    settings = api.get("/api/billing/spend-controls").get_json()["settings"]
+    assert settings["spend_cap_per_cycle"] == 250
+    assert settings["auto_recharge"] == {"enabled": True, "pack": "2500", "when_below": 100}
+    visited = intercept_confirmation(page)
+    page.get_by_label("New usage cap per cycle (USD)").fill("250")
+    page.get_by_role("button", name="Raise the usage cap").click()
+    expect(page).to_have_title("Approve charge")
+    assert visited[0].startswith(f"https://{SHOP}/admin/charges/confirm_update?id=")
+    page.go_back()
+    expect(page.get_by_role("button", name="Save spend controls")).to_be_visible()
     assert check_accessibility(page) == []

@@ -91,6 +91,7 @@ class FakeShopify(LoopbackServer):
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.purchases: dict[str, dict[str, Any]] = {}
         self.usage_caps: dict[str, float] = {}
+        self.cap_requests: dict[str, float] = {}  # line item -> the cap asked for, not yet approved
         self.usage_records: dict[str, dict[str, Any]] = {}
         self.discount_codes: dict[tuple[str, str], str] = {}
         self.discounts: dict[str, dict[str, Any]] = {}
@@ -159,6 +160,7 @@ class FakeShopify(LoopbackServer):
             "appSubscriptionCreate": self._subscription_create,
             "appPurchaseOneTimeCreate": self._purchase_create,
             "appUsageRecordCreate": self._usage_record_create,
+            "appSubscriptionLineItemUpdate": self._line_item_update,
             "codeDiscountNodeByCode": self._discount_by_code,
             "discountCodeBasicCreate": self._discount_create,
             "discountRedeemCodeBulkAdd": self._discount_codes_add,
@@ -473,6 +475,32 @@ class FakeShopify(LoopbackServer):
         record = {"id": self._gid("AppUsageRecord"), "line_item": line_item, "amount": amount}
         self.usage_records[key or record["id"]] = record
         return {"appUsageRecord": {"id": record["id"]}, "userErrors": []}
+
+    def _line_item_update(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """A usage line item's new cap waits for the merchant's approval (`approve_cap`)."""
+        line_item = str(variables.get("id"))
+        amount = float(variables["cappedAmount"]["amount"])
+        if line_item not in self.usage_caps:
+            error = {"field": ["id"], "message": "Not found"}
+        elif amount <= self.usage_caps[line_item]:
+            error = {"field": ["cappedAmount"], "message": "The capped amount must be greater than the current one"}
+        else:
+            self.cap_requests[line_item] = amount
+            subscription = next(
+                gid for gid, sub in self.subscriptions.items() if any(i["id"] == line_item for i in sub["lineItems"])
+            )
+            return {
+                "appSubscription": {"id": subscription},
+                "confirmationUrl": f"https://{shop}/admin/charges/confirm_update?id={line_item.rsplit('/', 1)[1]}",
+                "userErrors": [],
+            }
+        return {"appSubscription": None, "confirmationUrl": None, "userErrors": [error]}
+
+    def approve_cap(self, line_item: str) -> float:
+        """The merchant approved the asked cap: Shopify now charges up to it. Returns it."""
+        with self._lock:
+            self.usage_caps[line_item] = self.cap_requests.pop(line_item)
+            return self.usage_caps[line_item]
 
     def _discount_by_code(self, shop: str, variables: dict[str, Any]) -> dict[str, Any] | None:
         node = self.discount_codes.get((shop, str(variables.get("code", "")).upper()))

@@ -189,6 +189,13 @@ function section(automation) {
     { heading: title.title, "data-kind": automation.kind },
     h("div", { id: `automation-${automation.id}-error` }),
     h("s-paragraph", {}, title.when),
+    automation.credit_skips
+      ? h(
+          "s-banner",
+          { tone: "warning", heading: `${automation.credit_skips} ${automation.credit_skips === 1 ? "text" : "texts"} skipped this billing cycle` },
+          h("s-paragraph", {}, "There were not enough credits, or your spend cap was reached. ", h("s-link", { href: appUrl("/billing") }, "Go to Billing")),
+        )
+      : null,
     toggle(automation, title),
     editor(automation, title),
     runsRegion(automation, title),

@@ -1,9 +1,11 @@
 // Billing: the plan, the balance, subscribing and buying credit packs (Shopify's confirmation
-// page, opened in the top window), and the credit ledger in cursor pages (GET /api/billing).
+// page, opened in the top window), spend controls (lib/spend.js) and the credit ledger in
+// cursor pages (GET /api/billing).
 import { api } from "./lib/api.js";
 import { fill, h } from "./lib/dom.js";
 import { dateTime, money, number, useShop } from "./lib/format.js";
 import { pager } from "./lib/forms.js";
+import { spendBanners, spendForm, usageCapForm } from "./lib/spend.js";
 import { badge, emptyState, showError, table } from "./lib/ui.js";
 
 const KINDS = {
@@ -135,18 +137,28 @@ function ledger(data) {
   return [grid, error, more];
 }
 
+function showSpend(controls, packList) {
+  fill("spend-banners", spendBanners(controls, { where: "billing", usageCap: controls.usage_cap }));
+  fill("spend", spendForm(controls, packList, { onSaved: (saved) => showSpend(saved, packList) }), usageCapForm(controls));
+}
+
 async function main() {
   try {
-    const [data, shop] = await Promise.all([api("/billing", { query: { limit: LEDGER_PAGE } }), api("/shop")]);
+    const [data, shop, controls] = await Promise.all([
+      api("/billing", { query: { limit: LEDGER_PAGE } }),
+      api("/shop"),
+      api("/billing/spend-controls"),
+    ]);
     useShop(shop);
     currency = data.currency || "USD";
     fill("summary", summary(data));
     fill("plans", plans(data));
     fill("packs", packs(data));
+    showSpend(controls, data.packs);
     fill("ledger", ledger(data));
   } catch (error) {
     showError("page-error", error, { heading: "Billing could not load" });
-    for (const id of ["summary", "plans", "packs", "ledger"]) fill(id);
+    for (const id of ["summary", "plans", "packs", "spend", "ledger"]) fill(id);
   }
 }
 

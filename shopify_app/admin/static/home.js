@@ -3,6 +3,7 @@ import { api } from "./lib/api.js";
 import { fill, h } from "./lib/dom.js";
 import { dateTime, money, number, useShop } from "./lib/format.js";
 import { appUrl } from "./lib/nav.js";
+import { spendBanners } from "./lib/spend.js";
 import { badge, emptyState, showError, table } from "./lib/ui.js";
 
 const STATE_TONES = { completed: "success", sending: "info", scheduled: "info", paused: "warning", failed: "critical", cancelled: undefined, draft: undefined };
@@ -68,6 +69,7 @@ async function main() {
   try {
     const overview = await api("/home");
     useShop(overview.shop);
+    fill("spend-banners", spendBanners(overview.spend || {}));
     fill("setup", checklist(overview.setup));
     fill(
       "metrics",

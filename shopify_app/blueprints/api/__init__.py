@@ -22,6 +22,7 @@ from . import (  # noqa: F401  (routes register on bp)
     senders,
     settings,
     signup_links,
+    spend,
     transfers,
 )
 from .blueprint import AUDITED_METHODS, NOT_AUDITED, bp

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify
 
+from ...models import Automation
 from ...schemas.automations import AutomationRunSchema, AutomationSchema, AutomationUpdateSchema
 from ...schemas.campaigns import ListQuerySchema
 from ...services.automations import automations
+from ...services.billing import billing
 from .blueprint import bp
 from .common import json_body, query_args
 
 automation_schema = AutomationSchema()
 
 
+def _dump(rows: list[Automation]) -> list[dict[str, object]]:
+    """The automations with the texts each skipped this cycle for lack of credits."""
+    skips = billing.automation_skips(shop=g.shop)
+    return [{**automation_schema.dump(row), "credit_skips": skips.get(row.id, 0)} for row in rows]
+
+
 @bp.get("/automations")
 def list_automations() -> Response:
-    return jsonify({"items": automation_schema.dump(automations.ensure_automations(g.shop), many=True)})
+    return jsonify({"items": _dump(automations.ensure_automations(g.shop))})
 
 
 @bp.get("/automations/<int:automation_id>")
 def get_automation(automation_id: int) -> Response:
-    return jsonify(automation_schema.dump(automations.get_automation(shop=g.shop, automation_id=automation_id)))
+    [automation] = _dump([automations.get_automation(shop=g.shop, automation_id=automation_id)])
+    return jsonify(automation)
 
 
 @bp.patch("/automations/<int:automation_id>")

@@ -61,6 +61,7 @@ from ...schemas.senders import ShopSendersSchema
 from ...schemas.settings import ShopSettingsSchema, ShopSettingsUpdateSchema
 from ...schemas.shop import SetupSchema, ShopSchema
 from ...schemas.signup import SignupLinksSchema
+from ...schemas.spend import SpendControlsSchema, SpendSettingsUpdateSchema, UsageCapRaisedSchema, UsageCapRaiseSchema
 from ...schemas.transfers import TransferSchema
 
 
@@ -108,6 +109,9 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.credit_ledger": {"query": ListQuerySchema, "ok": (200, page_of(LedgerEntrySchema))},
     "api.subscribe": {"body": SubscribeSchema, "ok": (201, None)},
     "api.buy_credit_pack": {"body": CreditPackSchema, "ok": (201, None)},
+    "api.spend_controls": {"ok": (200, SpendControlsSchema)},
+    "api.update_spend_controls": {"body": SpendSettingsUpdateSchema, "ok": (200, SpendControlsSchema)},
+    "api.raise_usage_cap": {"body": UsageCapRaiseSchema, "ok": (201, UsageCapRaisedSchema)},
     "api.list_templates": {"ok": (200, list_of(TemplateSchema))},
     "api.create_template": {"body": TemplateInSchema, "ok": (201, TemplateSchema)},
     "api.get_template": {"ok": (200, TemplateSchema)},

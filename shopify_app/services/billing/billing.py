@@ -18,16 +18,28 @@ from .overage import buy_overage
 from .overview import ledger, overview
 from .packs import buy_pack, purchase_updated
 from .shopify_billing import BillingFailed
+from .spend import automation_skips, notices, shops_to_check, spend_controls, update_spend_controls
+from .spend import check_shop as check_spend
+from .spend_email import email_alert as email_spend_alert
 from .subscriptions import grant_due_cycle_credits, subscribe, subscription_updated
+from .usage_cap import ask_to_raise as ask_to_raise_usage_cap
 
 __all__ = [
     "BillingFailed",
+    "ask_to_raise_usage_cap",
+    "automation_skips",
     "buy_overage",
     "buy_pack",
+    "check_spend",
+    "email_spend_alert",
     "grant_due_cycle_credits",
     "ledger",
+    "notices",
     "overview",
     "purchase_updated",
+    "shops_to_check",
+    "spend_controls",
     "subscribe",
     "subscription_updated",
+    "update_spend_controls",
 ]

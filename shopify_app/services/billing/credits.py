@@ -21,6 +21,7 @@ from ...errors import PaymentRequired
 from ...extensions import db
 from ...models import Campaign, CreditLedger, LedgerKind, Message, MessageState, Shop
 from ...models.types import utcnow
+from . import spend_cap
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +71,7 @@ def reserve_for_launch(*, shop: Shop, campaign: Campaign, amount: int) -> None:
             "Not enough credits to launch this campaign.",
             details={"required": amount, "available": available},
         )
+    spend_cap.check_launch(shop=shop, amount=amount)  # 402 spend_cap_reached past the cycle's cap
     if amount:
         _append(
             [
@@ -84,21 +86,37 @@ def reserve_for_launch(*, shop: Shop, campaign: Campaign, amount: int) -> None:
         )
 
 
-def hold_messages(*, shop_id: int, campaign_id: int, holds: Iterable[tuple[int, int, int]]) -> set[int]:
-    """Hold (message id, attempt, credits) in order while the balance covers them; the ids held.
+def hold_messages(
+    *,
+    shop_id: int,
+    campaign_id: int,
+    holds: Iterable[tuple[int, int, int]],
+    refused: dict[int, str] | None = None,
+) -> set[int]:
+    """Hold (message id, attempt, credits) in order while the balance and the cycle's spend cap
+    cover them; the ids held. `refused`, when given, gets each other id's reason
+    (`insufficient_credits` or `spend_cap`).
 
     For messages without a launch-time hold (automations), and for the excess of a broadcast
     message over its launch's share (`needed_holds`). Each attempt holds under its own key
     and is released (`release_messages`) or converted by `debit_messages`, so a retried message
     is never held twice."""
     lock_shop(shop_id)
-    available = balance(shop_id=shop_id)
+    cap, shop = spend_cap.cap_of(shop_id), db.session.get(Shop, shop_id)
+    if cap is None or shop is None:
+        available, room = balance(shop_id=shop_id), None
+    else:  # one pass over the ledger for both figures
+        available, committed = spend_cap.balance_and_committed(shop)
+        room = max(0, cap - committed)
+    refused = {} if refused is None else refused
     rows: list[dict[str, object]] = []
     held: set[int] = set()
     for message_id, attempt, amount in holds:
-        if amount > available:
+        if amount > available or (room is not None and amount > room):
+            refused[message_id] = "insufficient_credits" if amount > available else "spend_cap"
             continue
         available -= amount
+        room = None if room is None else room - amount
         held.add(message_id)
         rows.append(
             {

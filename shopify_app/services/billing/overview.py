@@ -17,6 +17,7 @@ from .overage import overage_used
 from .plans import PACKS, PLANS, Plan, plan_for
 from .shopify_billing import BILLING_CURRENCY
 from .subscriptions import current_cycle
+from .usage_cap import usage_cap
 
 
 def overview(*, shop: Shop, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def overview(*, shop: Shop, limit: int, cursor: str | None) -> dict[str, Any]:
         "balance": credits.balance(shop_id=shop.id),
         "reserved": held,
         "spent_this_cycle": -int(spent or 0),
-        "overage": {"cap": str(plan.overage_cap), "used": str(overage_used(shop, start))},
+        "overage": {"cap": str(usage_cap(shop)), "used": str(overage_used(shop, start))},
         "plans": [_plan_view(p) for p in PLANS.values()],
         "packs": [{"pack": p.key, "credits": p.credits, "price": str(p.price)} for p in PACKS.values()],
         "ledger": {"items": [_entry(row) for row in rows], "next_cursor": next_cursor},

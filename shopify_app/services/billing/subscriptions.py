@@ -6,7 +6,8 @@ once per 30-day cycle while the subscription is ACTIVE.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import structlog
@@ -17,12 +18,11 @@ from ...extensions import db
 from ...models import AppSubscription, Shop
 from ...models.types import utcnow
 from . import credits
+from .cycles import current_cycle
 from .plans import DEFAULT_PLAN, PLANS, plan_for
 from .shopify_billing import SUBSCRIPTION_CREATE, BillingFailed, charges_are_tests, money, mutation, return_url
 
 log = structlog.get_logger(__name__)
-
-CYCLE = timedelta(days=30)
 
 
 def subscribe(*, shop: Shop, plan_key: str) -> dict[str, Any]:
@@ -107,6 +107,7 @@ def subscription_updated(*, shop: Shop, payload: Mapping[str, Any]) -> None:
         return
     if record is not None:
         record.status = status
+        record.capped_amount = _capped_amount(subscription) or record.capped_amount
     if status != "ACTIVE" and shop.subscription_id not in (None, gid) and shop.subscription_status == "ACTIVE":
         log.info("subscription_update_for_replaced_plan", shop_id=shop.id, status=status)
         return
@@ -120,17 +121,17 @@ def subscription_updated(*, shop: Shop, payload: Mapping[str, Any]) -> None:
         grant_cycle_credits(shop=shop, now=utcnow())
 
 
+def _capped_amount(subscription: Mapping[str, Any]) -> Decimal | None:
+    """The usage cap the update reports (a raise the merchant approved), if it is a sane amount."""
+    try:
+        amount = Decimal(str(subscription.get("capped_amount")))
+    except InvalidOperation:
+        return None
+    return amount.quantize(Decimal("0.01")) if amount.is_finite() and 0 < amount < 1_000_000 else None
+
+
 def usage_line_item(shop: Shop) -> str | None:
     return shop.subscription_usage_line_item_id
-
-
-def current_cycle(shop: Shop, now: datetime) -> tuple[int, datetime]:
-    """(cycle number from 1, its start) of the active subscription; calendar month otherwise."""
-    start = shop.subscription_activated_at
-    if start is None or plan_for(shop) is DEFAULT_PLAN:
-        return 0, now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    number = int((now - start) / CYCLE)
-    return number + 1, start + number * CYCLE
 
 
 def grant_cycle_credits(*, shop: Shop, now: datetime) -> bool:

@@ -207,7 +207,8 @@ def _hold_credits(shop: Shop, campaign: Campaign, plan: Plan, outcome: dict[str,
     if not wanted:
         return
     plan.shop_locked = True
-    plan.holds = _hold(shop, campaign, wanted)
+    refused: dict[int, str] = {}
+    plan.holds = _hold(shop, campaign, wanted, refused)
     held = {hold.message_id for hold in plan.holds}
     unfunded = {message_id for message_id, _, _ in wanted} - held
     if unfunded and POLICIES[campaign.kind].free_when_unfunded:  # sent anyway, charged nothing
@@ -217,8 +218,8 @@ def _hold_credits(shop: Shop, campaign: Campaign, plan: Plan, outcome: dict[str,
         log.warning("messages_sent_unfunded", campaign_id=campaign.id, rows=len(unfunded))
         return
     for item, _ in plan.sending:
-        if item.id in unfunded:
-            plan.skip(item, "insufficient_credits")
+        if item.id in unfunded:  # `insufficient_credits`, or `spend_cap` past the cycle's cap
+            plan.skip(item, refused.get(item.id, "insufficient_credits"))
     outcome["skipped"] += len(unfunded)
     plan.keep([index for index, (item, _) in enumerate(plan.sending) if item.id not in unfunded])
 
@@ -272,12 +273,13 @@ def _unique_codes_pushed(shop: Shop, campaign: Campaign, sendable: list[tuple[Cl
     return True
 
 
-def _hold(shop: Shop, campaign: Campaign, wanted: list[tuple[int, int, int]]) -> list[Hold]:
+def _hold(shop: Shop, campaign: Campaign, wanted: list[tuple[int, int, int]], refused: dict[int, str]) -> list[Hold]:
     """Hold `wanted` (`credits.needed_holds`: a carrier's whole costs, a broadcast's excesses)
     from the balance, shop row locked, in the transaction that records the attempt (the row
     path: it commits before the call, so the lock is brief); what the balance cannot cover is
-    skipped as `insufficient_credits` by the caller, never sent on credit. The holds made."""
-    held = credits.hold_messages(shop_id=shop.id, campaign_id=campaign.id, holds=wanted)
+    skipped as `insufficient_credits` (or `spend_cap`, the reason put in `refused`) by the
+    caller, never sent on credit. The holds made."""
+    held = credits.hold_messages(shop_id=shop.id, campaign_id=campaign.id, holds=wanted, refused=refused)
     if short := len(wanted) - len(held):
         log.warning("messages_unfunded", campaign_id=campaign.id, rows=short)
     return [Hold(message_id, attempt, amount) for message_id, attempt, amount in wanted if message_id in held]

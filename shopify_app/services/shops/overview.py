@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...models import Shop
-from ..billing import credits
+from ..billing import credits, spend
 from ..campaigns import campaigns, reports
 from . import setup
 
@@ -34,4 +34,5 @@ def overview(*, shop: Shop, now: datetime | None = None) -> dict[str, Any]:
             "opt_outs": summary["opt_outs"],
         },
         "recent_campaigns": recent,
+        "spend": spend.notices(shop=shop),  # the low-balance banner
     }
