@@ -14,10 +14,11 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from flask import current_app
 from sqlalchemy.engine import make_url
+
+from .smtp_settings import smtp_settings
 
 # Development keys are derived from fixed, public strings: stable across restarts (so data
 # encrypted on a laptop stays readable) and unmistakably insecure. Production rejects them.
@@ -241,7 +242,7 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     except ValueError as exc:
         problems.append(str(exc))
 
-    problems.extend(_smtp_settings(config, is_production))
+    problems.extend(smtp_settings(config, is_production))
 
     # Jobs run in the enqueuing process when there is no Redis to hand them to a worker.
     config.setdefault("QUEUE_ASYNC", bool(config["REDIS_URL"]))
@@ -303,37 +304,6 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
     if secret and len(secret) < 32:
         problems.append("SHOPIFY_API_SECRET looks truncated (shorter than 32 characters)")
     return problems
-
-
-SMTP_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
-
-
-def _smtp_settings(config: dict[str, Any], is_production: bool) -> list[str]:
-    """SMTP_URL into config["SMTP"]; no message repeats the URL (it may carry the password)."""
-    config["SMTP"] = None
-    raw = config.get("SMTP_URL")
-    if not raw:
-        return []
-    scheme, sep, rest = str(raw).partition("://")
-    if not sep or scheme not in SMTP_SCHEMES:
-        return [f"SMTP_URL must start with {', '.join(name + '://' for name in SMTP_SCHEMES)}"]
-    credentials, at, address = rest.rpartition("@")
-    host, colon, port = address.rstrip("/").partition(":")
-    if not host or (colon and not port.isdigit()) or not 0 < int(port or SMTP_SCHEMES[scheme]) < 65536:
-        return ["SMTP_URL must name a host and an optional port (1-65535)"]
-    username, _, password = credentials.partition(":") if at else ("", "", "")
-    if is_production and scheme == "smtp" and host not in ("127.0.0.1", "localhost", "::1"):
-        return ["SMTP_URL must use smtps:// or smtp+starttls:// in production (smtp:// is for a local relay)"]
-    if "@" not in str(config.get("SMTP_FROM") or ""):
-        return ["SMTP_FROM must be an email address, e.g. SMS Blossom <alerts@example.com>"]
-    config["SMTP"] = {
-        "scheme": scheme,
-        "host": host,
-        "port": int(port or SMTP_SCHEMES[scheme]),
-        "username": unquote(username) or None,
-        "password": unquote(password) or None,
-    }
-    return []
 
 
 def current_config() -> Mapping[str, Any]:
