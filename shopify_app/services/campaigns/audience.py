@@ -16,6 +16,7 @@ from ..billing.plans import credits_per_segment
 from ..sending import links
 from ..sending.templating import estimate_segments, longest_values
 from .segments import audience_query, segment_filters
+from .variants import every_body
 
 EDITABLE = (CampaignState.DRAFT, CampaignState.SCHEDULED)
 DISCOUNT_CODE_MAX = 24  # a unique code: 9-character prefix, '-', 8 + 6 hex digits
@@ -79,8 +80,15 @@ def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
         unsubscribe_url=len(sample_url),
         ucs2_variables=frozenset({"first_name", "last_name"}) if any_ucs2 else frozenset(),
     )
-    body = links.estimation_body(campaign.body, shop=shop)  # a short link may be longer than the URL
-    info = estimate_segments(body, shop_name=shop.name or shop.domain, longest=values)
+    # A short link may be longer than the URL; an A/B test's longest variant sets the hold.
+    shop_name = shop.name or shop.domain
+    info = max(
+        (
+            estimate_segments(links.estimation_body(body, shop=shop), shop_name=shop_name, longest=values)
+            for body in every_body(campaign)
+        ),
+        key=lambda estimated: estimated.segments,
+    )
     by_country = {country: info.segments * credits_per_segment(country) * count for country, count in counts.items()}
     worst = max((credits_per_segment(country) for country in by_country), default=credits_per_segment("US"))
     return {

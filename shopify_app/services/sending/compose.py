@@ -17,6 +17,7 @@ from ...extensions import db
 from ...models import AutomationRun, Campaign, CampaignKind, Discount, DiscountKind, Shop
 from ...security.crypto import Keyring, aad_for
 from ..campaigns.campaigns import unsubscribe_url
+from ..campaigns.variants import variant_bodies
 from . import links
 from .claim import Claimed, ContactRow, TestRecipient
 from .policy import POLICIES
@@ -73,12 +74,20 @@ def _run_contexts(sendable: list[tuple[Claimed, Recipient]]) -> dict[int, dict[s
     return {run.id: json.loads(run.context or "{}") for run in runs}
 
 
+def variant_texts(campaign: Campaign, claimed: list[Claimed]) -> dict[str, str]:
+    """The bodies of an A/B-tested campaign's variants, by label, when any claimed row has one
+    ({} otherwise, without a query: every other batch's case)."""
+    return variant_bodies(campaign) if any(item.variant for item in claimed) else {}
+
+
 def outbound(
-    shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]]
+    shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]], bodies: dict[str, str] | None = None
 ) -> tuple[list[OutboundSms], list[dict[str, Any]], list[Claimed]]:
     """The texts to send (rendered, compliant, links shortened), their short-link rows, and the
     rows whose text could not be made (skipped by the caller: one bad value never fails the
-    batch's other messages)."""
+    batch's other messages). `bodies`: an A/B test's (`variant_texts`); a row with a variant
+    gets its variant's body."""
+    bodies = bodies or {}
     shop_name = shop.name or shop.domain
     policy = POLICIES[campaign.kind]
     contexts = _run_contexts(sendable) if campaign.kind != CampaignKind.BROADCAST else {}
@@ -86,7 +95,7 @@ def outbound(
     shared_code = _shared_discount_code(campaign)
     link_rows: list[dict[str, Any]] = []
     messages, unrenderable = [], []
-    wants_link = "unsubscribe_url" in campaign.body
+    wants_link = any("unsubscribe_url" in body for body in (campaign.body, *bodies.values()))
     # The values every row shares; a row's own are set on a copy (a broadcast's rows have no run).
     shared = {"shop_name": shop_name, **dict.fromkeys(RUN_VARIABLES)}
     for item, person in sendable:
@@ -99,11 +108,14 @@ def outbound(
             values["unsubscribe_url"] = unsubscribe_url(shop=shop, contact_id=person.contact_id)
         if context:
             values.update({name: context.get(name) for name in RUN_VARIABLES})
-        body = campaign.body
+        # A variant without its body (never, once launched) is unrenderable, never another text.
+        body = campaign.body if item.variant is None else bodies.get(item.variant)
         if person.test is not None:  # a test: the tested campaign's body and the sample values
             body = person.test.body
             values.update(person.test.values)
         try:
+            if body is None:
+                raise LookupError("variant body missing")
             # The app's own texts (automations/notices.py, contacts/keyword_recipients.py): as written.
             verbatim = context.get("text") if context.get("verbatim") else (person.test and person.test.text)
             if verbatim is not None:
