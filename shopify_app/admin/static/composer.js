@@ -5,6 +5,7 @@
 import { api, ApiError } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
 import { dateTime, number, shopTimeZone, timeOfDay, useShop, zonedParts, zonedToIso } from "./lib/format.js";
+import { abTestEditor } from "./lib/ab_test.js";
 import { appUrl, go, pathId } from "./lib/nav.js";
 import { busy, clearFieldErrors, debounce, showError, showFieldErrors, toast, valueOf } from "./lib/ui.js";
 
@@ -13,6 +14,7 @@ const field = (name) => form.querySelector(`[name="${name}"]`);
 let campaignId = location.pathname.endsWith("/edit") ? pathId(-2) : null;
 let discounts = [];
 let estimateFor = null; // the draft's fields the shown estimate was computed for
+const abTest = abTestEditor(byId("ab-test"), { bodyOf: () => valueOf(form, "body") });
 
 // --- the form's fields and the API's -----------------------------------------------------------
 
@@ -66,6 +68,7 @@ async function save() {
     history.replaceState(null, "", appUrl(`/campaigns/${campaign.id}/edit`));
     document.title = `Edit campaign · SMS Blossom`;
   }
+  await abTest.save(campaignId);
   return campaign;
 }
 
@@ -119,7 +122,7 @@ const refreshPreview = debounce(async () => {
 
 function estimateKey() {
   const data = payload();
-  return JSON.stringify([data.body, data.segment_id, data.discount_id]);
+  return JSON.stringify([data.body, data.segment_id, data.discount_id, abTest.key()]);
 }
 
 function showEstimate(figures) {
@@ -398,6 +401,7 @@ async function main() {
       return;
     }
     if (campaign) fillForm(campaign);
+    await abTest.load(campaignId);
     fillSegments(segments.items, campaign ? campaign.segment_id : undefined);
     showSchedule();
     form.hidden = false;
