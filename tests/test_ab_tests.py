@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from shopify_app.bulk import bulk_insert
 from shopify_app.extensions import db, sms_backend
-from shopify_app.models import AbTest, Campaign, ConsentState, Contact, Message
+from shopify_app.models import AbTest, Campaign, CampaignVariant, ConsentState, Contact, Message
 from shopify_app.models.types import utcnow
 from shopify_app.services.billing import credits
 from shopify_app.services.campaigns import ab_split, ab_tests
@@ -316,3 +316,11 @@ def test_another_shops_campaign_is_404_on_every_ab_route(app, ab):
     assert other.delete(path).status_code == 404
     assert other.post(path + "/winner", json={"variant": "A"}).status_code == 404
     assert api.get(path).get_json()["variants"][0]["body"] == BODIES[0]  # untouched
+
+
+def test_deleting_a_draft_deletes_its_test_and_variants(app, ab):
+    api, _, campaign_id = ab
+    assert api.delete(f"/api/campaigns/{campaign_id}").status_code == 204
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AbTest)) == 0
+    assert db.session.scalar(select(func.count()).select_from(CampaignVariant)) == 0
