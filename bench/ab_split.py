@@ -4,11 +4,12 @@
     .venv/bin/python bench/ab_split.py --rows 1000000 --share 20 --variants 3
 
 A scratch database migrated like production (the indexes and the `message_stats` trigger of
-`messages`); one shop, one campaign with an A/B test, and N queued message rows inserted as a
-launch's snapshot would be (one INSERT ... SELECT, timed for scale). Then, each timed from the
-client with its commit: the split (services/campaigns/ab_split.py: one UPDATE ranking the rows
-by a hash of campaign and contact), and the release of the held rest with the winner's body
-(ab_tests.decide). Prints the sizes of the variants (the split must be even) and the figures.
+`messages`); one shop, one campaign with an A/B test, and N message rows inserted as a launch's
+snapshot of an A/B test writes them (`deferred`; one INSERT ... SELECT, timed for scale). Then,
+each timed from the client with its commit: the split (services/campaigns/ab_split.py: one
+UPDATE of the tested rows, ranked by a hash of campaign and contact), and the release of the
+held rest with the winner's body (ab_tests.decide). Prints the sizes of the variants (the split
+must be even) and the figures.
 Run by hand; never part of CI. See bench/README.md.
 """
 
@@ -38,7 +39,7 @@ from tests.conftest import base_test_config, install_shop  # noqa: E402
 
 SNAPSHOT = (
     "INSERT INTO messages (shop_id, campaign_id, contact_id, state, attempts, created_at) "
-    "SELECT :shop, :campaign, g, 'queued', 0, now() FROM generate_series(1, :rows) g"
+    "SELECT :shop, :campaign, g, 'deferred', 0, now() FROM generate_series(1, :rows) g"
 )
 
 
@@ -75,7 +76,9 @@ def run(rows: int, variants: int, share: int) -> None:
                 select(Message.variant, func.count())
                 .where(Message.campaign_id == campaign.id)
                 .group_by(Message.variant)
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
     )
     print(f"{rows:,} rows, {variants} variants, {share} % tested: sizes {dict(sorted(sizes.items(), key=str))}")

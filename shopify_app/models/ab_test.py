@@ -62,7 +62,7 @@ class AbTest(db.Model):  # type: ignore[name-defined,misc]
     test_share: Mapped[int] = mapped_column(SmallInteger)  # percent of the audience in the test
     metric: Mapped[AbMetric] = mapped_column(str_enum(AbMetric))
     wait_hours: Mapped[int] = mapped_column(SmallInteger)
-    decision: Mapped[AbDecision] = mapped_column(str_enum(AbDecision, 8))
+    decision: Mapped[AbDecision] = mapped_column(str_enum(AbDecision, 8), default=AbDecision.AUTO)
     # Set at launch: launched_at + wait_hours (the automatic decision's time).
     decide_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     test_recipients: Mapped[int | None] = mapped_column()  # the launch's split

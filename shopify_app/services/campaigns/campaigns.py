@@ -30,7 +30,6 @@ from ...models import (
     Discount,
     DiscountKind,
     Message,
-    MessageState,
     Shop,
 )
 from ...models.campaign import WAITING_MESSAGE_STATES
@@ -204,7 +203,7 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
             literal(shop.id),
             literal(campaign.id),
             Contact.id,
-            literal(MessageState.QUEUED.value),
+            literal(ab_split.snapshot_state(campaign).value),  # an A/B test's start held
             literal(0),
             literal(now, type_=UTCDateTime()),
             _unique_code(campaign),
