@@ -43,6 +43,8 @@ class PeriodicJob:
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob.of(jobs.CLEANUP_WEBHOOK_EVENTS, "cleanup-webhook-events", cron="17 3 * * *"),
     PeriodicJob.of(jobs.CAMPAIGN_SWEEP, "campaign-sweeper", every=timedelta(minutes=1)),
+    # A/B tests whose wait has ended: the winner goes to the rest (decided once; a rerun finds it done).
+    PeriodicJob.of(jobs.AB_TESTS_DECIDE, "decide-ab-tests", every=timedelta(minutes=1)),
     PeriodicJob.of(jobs.AUTOMATIONS_DISPATCH, "automation-dispatch", every=timedelta(minutes=1)),
     # Every 15 minutes: each shop's daily automations run at their shop-local hour, once a day.
     PeriodicJob.of(jobs.AUTOMATIONS_DAILY, "automation-daily", every=timedelta(minutes=15)),

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from .queueing import JobRef
 
+# jobs/ab_tests.py
+AB_TESTS_DECIDE = JobRef("jobs.ab_tests.decide_due", queue="campaigns")
+
 # jobs/automations.py
 AUTOMATIONS_DISPATCH = JobRef("jobs.automations.dispatch", queue="automations")
 AUTOMATIONS_DAILY = JobRef("jobs.automations.daily", queue="automations")

@@ -319,6 +319,9 @@ class ApiClient:
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.client.delete(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
 
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.client.put(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
 
 @pytest.fixture
 def shop(app: Flask) -> Any:

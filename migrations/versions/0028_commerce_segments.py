@@ -1,7 +1,7 @@
 """commerce segments: what contacts spent and bought, and the backfill of past orders
 
 Revision ID: 0028
-Revises: 0025
+Revises: 0027
 Create Date: 2026-12-07 14:40:00.000000
 
 Segments filter on a contact's total spent and average order value (total_spent / order_count)
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0028"
-down_revision = "0025"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

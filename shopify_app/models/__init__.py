@@ -1,5 +1,6 @@
 """Models, one module per aggregate. Importing this package registers every table."""
 
+from .ab_test import VARIANT_LABELS, AbDecision, AbMetric, AbTest, CampaignVariant
 from .automation import (
     Automation,
     AutomationKind,
@@ -43,7 +44,11 @@ from .webhook_event import WebhookEvent, WebhookStatus
 
 __all__ = [
     "OPEN_MESSAGE_STATES",
+    "VARIANT_LABELS",
     "WAITING_MESSAGE_STATES",
+    "AbDecision",
+    "AbMetric",
+    "AbTest",
     "AppSubscription",
     "Attribution",
     "AttributionKind",
@@ -56,6 +61,7 @@ __all__ = [
     "Campaign",
     "CampaignKind",
     "CampaignState",
+    "CampaignVariant",
     "Checkout",
     "Click",
     "ConsentEvent",

@@ -170,6 +170,9 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     state: Mapped[MessageState] = mapped_column(str_enum(MessageState), default=MessageState.QUEUED)
     skip_reason: Mapped[str | None] = mapped_column(String(32))
     discount_code: Mapped[str | None] = mapped_column(String(32))  # a unique code made for this recipient
+    # An A/B-tested campaign's variant (models/ab_test.py): the body this message carries. NULL
+    # for other campaigns, and for the rest of a test's audience until the winner is decided.
+    variant: Mapped[str | None] = mapped_column(String(1))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Written and committed before the provider call: a row with it set may have been sent.

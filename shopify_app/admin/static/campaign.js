@@ -4,6 +4,7 @@ import { api, ApiError, download } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
 import { dateTime, money, number, percent, useShop } from "./lib/format.js";
 import { appUrl, pathId } from "./lib/nav.js";
+import { abTestReport } from "./lib/ab_test.js";
 import { LIVE_STATES, stateBadge } from "./lib/campaigns.js";
 import { showCampaignImage } from "./lib/media.js";
 import { busy, showError, toast } from "./lib/ui.js";
@@ -188,12 +189,17 @@ async function main() {
     render();
     poll();
     showCampaignImage("campaign-image", campaign.media_id);
+    loadAbTest();
     await loadReport();
   } catch (error) {
     const heading = error instanceof ApiError && error.status === 404 ? "No such campaign" : "The campaign could not load";
     showError("page-error", error, { heading });
     for (const region of ["status", "progress", "report"]) fill(region);
   }
+}
+
+function loadAbTest() {
+  return abTestReport(byId("ab-test"), id, { onPicked: () => (loadAbTest(), refresh()) });
 }
 
 byId("confirm-cancel").addEventListener("click", confirmCancel);

@@ -6,6 +6,7 @@ import { api, ApiError } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
 import { dateTime, number, shopTimeZone, timeOfDay, useShop, zonedParts, zonedToIso } from "./lib/format.js";
 import { imagePicker } from "./lib/media.js";
+import { abTestEditor } from "./lib/ab_test.js";
 import { appUrl, go, pathId } from "./lib/nav.js";
 import { busy, clearFieldErrors, debounce, showError, showFieldErrors, toast, valueOf } from "./lib/ui.js";
 
@@ -15,6 +16,7 @@ let campaignId = location.pathname.endsWith("/edit") ? pathId(-2) : null;
 let discounts = [];
 let estimateFor = null; // the draft's fields the shown estimate was computed for
 const image = imagePicker({ zone: field("media_id"), preview: byId("media-preview"), remove: byId("remove-image"), onChange: () => staleEstimate() });
+const abTest = abTestEditor(byId("ab-test"), { bodyOf: () => valueOf(form, "body") });
 
 // --- the form's fields and the API's -----------------------------------------------------------
 
@@ -69,6 +71,7 @@ async function save() {
     history.replaceState(null, "", appUrl(`/campaigns/${campaign.id}/edit`));
     document.title = `Edit campaign · SMS Blossom`;
   }
+  await abTest.save(campaignId);
   return campaign;
 }
 
@@ -122,7 +125,7 @@ const refreshPreview = debounce(async () => {
 
 function estimateKey() {
   const data = payload();
-  return JSON.stringify([data.body, data.segment_id, data.discount_id, data.media_id]);
+  return JSON.stringify([data.body, data.segment_id, data.discount_id, data.media_id, abTest.key()]);
 }
 
 function showEstimate(figures) {
@@ -403,6 +406,7 @@ async function main() {
     }
     if (campaign) fillForm(campaign);
     await image.load(campaign?.media_id);
+    await abTest.load(campaignId);
     fillSegments(segments.items, campaign ? campaign.segment_id : undefined);
     showSchedule();
     form.hidden = false;

@@ -7,6 +7,7 @@ routes on it, and importing this package imports them all.
 from __future__ import annotations
 
 from . import (  # noqa: F401  (routes register on bp)
+    ab_tests,
     automations,
     billing,
     campaigns,

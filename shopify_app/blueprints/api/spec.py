@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from ...schemas.ab_tests import AbTestInSchema, AbTestSchema, WinnerInSchema
 from ...schemas.automations import AutomationRunSchema, AutomationSchema, AutomationUpdateSchema, ReplyInSchema
 from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, LedgerEntrySchema, SubscribeSchema
 from ...schemas.campaigns import (
@@ -131,6 +132,10 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.test_send_campaign": {"body": TestSendInSchema, "ok": (202, TestSendSchema)},
     "api.list_test_sends": {"query": ListQuerySchema, "ok": (200, page_of(TestSendSchema))},
     "api.list_messages": {"query": MessageListQuerySchema, "ok": (200, page_of(MessageSchema))},
+    "api.get_ab_test": {"ok": (200, AbTestSchema)},
+    "api.put_ab_test": {"body": AbTestInSchema, "ok": (200, AbTestSchema)},
+    "api.delete_ab_test": {"ok": (204, None)},
+    "api.pick_ab_test_winner": {"body": WinnerInSchema, "ok": (200, AbTestSchema)},
     "api.list_contacts": {"query": ContactListQuerySchema, "ok": (200, page_of(ContactSchema))},
     "api.create_contact": {"body": ContactCreateSchema, "ok": (201, ContactSchema), "also": (200,)},
     "api.get_contact": {"ok": (200, ContactSchema)},

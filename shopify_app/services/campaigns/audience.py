@@ -17,6 +17,7 @@ from ..media import mms
 from ..sending import links
 from ..sending.templating import estimate_segments, longest_values
 from .segments import audience_query, segment_filters
+from .variants import every_body
 
 EDITABLE = (CampaignState.DRAFT, CampaignState.SCHEDULED)
 DISCOUNT_CODE_MAX = 24  # a unique code: 9-character prefix, '-', 8 + 6 hex digits
@@ -80,9 +81,19 @@ def estimate(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
         unsubscribe_url=len(sample_url),
         ucs2_variables=frozenset({"first_name", "last_name"}) if any_ucs2 else frozenset(),
     )
-    image = mms.attachment(campaign)  # an SMS recipient of an image campaign gets its link
-    body = links.estimation_body(mms.sms_body(campaign.body, image), shop=shop)  # short links may be longer
-    info = estimate_segments(body, shop_name=shop.name or shop.domain, longest=values)
+    # A short link may be longer than the URL; an SMS recipient of an image campaign gets its
+    # link; an A/B test's longest variant sets the hold.
+    image = mms.attachment(campaign)
+    shop_name = shop.name or shop.domain
+    info = max(
+        (
+            estimate_segments(
+                links.estimation_body(mms.sms_body(body, image), shop=shop), shop_name=shop_name, longest=values
+            )
+            for body in every_body(campaign)
+        ),
+        key=lambda estimated: estimated.segments,
+    )
     by_mms = {country: image is not None and mms.carries_mms(country) for country in counts}
     each = {country: mms.message_cost(info.segments, country, mms=by_mms[country]) for country in counts}
     by_country = {country: each[country] * count for country, count in counts.items()}

@@ -30,7 +30,6 @@ from ...models import (
     Discount,
     DiscountKind,
     Message,
-    MessageState,
     Shop,
 )
 from ...models.campaign import WAITING_MESSAGE_STATES
@@ -42,7 +41,7 @@ from ..ops.alerts import campaign_failed
 from ..sending.batches import enqueue_batch, enqueue_ranges
 from ..sending.completion import finish_if_done
 from ..sending.rendering import TemplateError, validate_template
-from . import report_cache
+from . import ab_split, report_cache
 from .audience import EDITABLE, audience, current_filters, estimate, unsubscribe_url
 from .queries import (
     counters,
@@ -209,7 +208,7 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
             literal(shop.id),
             literal(campaign.id),
             Contact.id,
-            literal(MessageState.QUEUED.value),
+            literal(ab_split.snapshot_state(campaign).value),  # an A/B test's start held
             literal(0),
             literal(now, type_=UTCDateTime()),
             _unique_code(campaign),
@@ -219,6 +218,7 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
         .order_by(Contact.id)
     )
     db.session.execute(insert(Message.__table__).from_select(_SNAPSHOT_COLUMNS, source))
+    ab_split.split_audience(campaign=campaign, now=now)  # an A/B test's: the rest wait for the winner
     # The hold is what the snapshot recorded, not the estimate: a shopper who joined (or left)
     # between the two has a share too, or the pool would end short and the balance undercharged.
     recipients, held = db.session.execute(

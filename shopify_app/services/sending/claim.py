@@ -24,6 +24,7 @@ class Claimed(NamedTuple):
     automation_run_id: int | None = None
     discount_code: str | None = None
     held_credits: int | None = None  # a broadcast message's share of its launch's hold
+    variant: str | None = None  # an A/B-tested campaign's: whose body it gets (models/ab_test.py)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ _CLAIMED = (
     Message.automation_run_id,
     Message.discount_code,
     Message.held_credits,
+    Message.variant,
 )
 
 
@@ -85,7 +87,7 @@ def claim(*, campaign_id: int, low: int, high: int, now: datetime) -> tuple[list
     width = len(_CLAIMED)
     claimed, contacts = [], {}
     for row in rows:
-        claimed.append(Claimed(row[0], row[1], row[2] + 1, row[3], row[4], row[5]))
+        claimed.append(Claimed(row[0], row[1], row[2] + 1, row[3], row[4], row[5], row[6]))
         if row[width] is not None:
             contacts[row[width]] = ContactRow(*row[width:])
     return claimed, contacts

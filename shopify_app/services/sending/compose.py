@@ -17,6 +17,7 @@ from ...extensions import db
 from ...models import AutomationRun, Campaign, CampaignKind, Discount, DiscountKind, Shop
 from ...security.crypto import Keyring, aad_for
 from ..campaigns.campaigns import unsubscribe_url
+from ..campaigns.variants import variant_bodies
 from ..media import mms
 from . import links
 from .claim import Claimed, ContactRow, TestRecipient
@@ -74,12 +75,19 @@ def _run_contexts(sendable: list[tuple[Claimed, Recipient]]) -> dict[int, dict[s
     return {run.id: json.loads(run.context or "{}") for run in runs}
 
 
+def variant_texts(campaign: Campaign, claimed: list[Claimed]) -> dict[str, str]:
+    """The bodies of an A/B-tested campaign's variants, by label, when any claimed row has one
+    ({} otherwise, without a query: every other batch's case)."""
+    return variant_bodies(campaign) if any(item.variant for item in claimed) else {}
+
+
 def outbound(
     shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]]
 ) -> tuple[list[OutboundSms], list[dict[str, Any]], list[Claimed]]:
     """The texts to send (rendered, compliant, links shortened), their short-link rows, and the
     rows whose text could not be made (skipped by the caller: one bad value never fails the
-    batch's other messages)."""
+    batch's other messages). A row with a variant (an A/B test's) gets its variant's body."""
+    bodies = variant_texts(campaign, [item for item, _ in sendable])
     shop_name = shop.name or shop.domain
     policy = POLICIES[campaign.kind]
     contexts = _run_contexts(sendable) if campaign.kind != CampaignKind.BROADCAST else {}
@@ -88,7 +96,7 @@ def outbound(
     image = mms.attachment(campaign)  # an MMS campaign's image: MMS in the US/CA, a link elsewhere
     link_rows: list[dict[str, Any]] = []
     messages, unrenderable = [], []
-    wants_link = "unsubscribe_url" in campaign.body
+    wants_link = any("unsubscribe_url" in body for body in (campaign.body, *bodies.values()))
     # The values every row shares; a row's own are set on a copy (a broadcast's rows have no run).
     shared = {"shop_name": shop_name, **dict.fromkeys(RUN_VARIABLES)}
     for item, person in sendable:
@@ -101,13 +109,17 @@ def outbound(
             values["unsubscribe_url"] = unsubscribe_url(shop=shop, contact_id=person.contact_id)
         if context:
             values.update({name: context.get(name) for name in RUN_VARIABLES})
-        body, media_url = campaign.body, None
-        if image is not None and person.test is None:
+        # A variant without its body (never, once launched) is unrenderable, never another text.
+        body = campaign.body if item.variant is None else bodies.get(item.variant)
+        media_url = None
+        if image is not None and body is not None and person.test is None:
             body, media_url = image.message(body, person.country_code)
         if person.test is not None:  # a test: the tested campaign's body and the sample values
             body = person.test.body
             values.update(person.test.values)
         try:
+            if body is None:
+                raise LookupError("variant body missing")
             # The app's own texts (automations/notices.py, contacts/keyword_recipients.py): as written.
             verbatim = context.get("text") if context.get("verbatim") else (person.test and person.test.text)
             if verbatim is not None:

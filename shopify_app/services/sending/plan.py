@@ -27,7 +27,7 @@ from ..ops import alerts
 from ..shops.settings import load_settings, sender_rule
 from .circuit import CircuitBreaker, CircuitState
 from .claim import Claimed, ContactRow, TestRecipient
-from .compose import NAME_VARIABLES, Recipient, outbound, recipient
+from .compose import NAME_VARIABLES, Recipient, outbound, recipient, variant_texts
 from .policy import POLICIES, recent_counts, skip_reason
 from .quiet_hours import quiet_until
 from .ratelimit import TokenBucket, take_all
@@ -166,7 +166,9 @@ def _prepare(
     """Render the texts of the rows that may be sent now, cost them and (carrier campaigns)
     hold their credits; they become the plan's attempt."""
     # Names are decrypted only when the text can use them (automations carry their own texts).
-    names = {name for name in NAME_VARIABLES if campaign.kind != CampaignKind.BROADCAST or name in campaign.body}
+    bodies = variant_texts(campaign, [item for item, _ in eligible])  # an A/B test's variants
+    every_body = " ".join((campaign.body, *bodies.values()))
+    names = {name for name in NAME_VARIABLES if campaign.kind != CampaignKind.BROADCAST or name in every_body}
     ring = keyring()
     sendable = _with_senders(shop, [(item, recipient(contact, names, ring)) for item, contact in eligible], plan)
     outcome["skipped"] += len(eligible) - len(sendable)
