@@ -24,6 +24,7 @@ from .campaign import (
     SendAttempt,
     Template,
 )
+from .campaign_cohort import CampaignCohort
 from .commerce import Checkout, Order
 from .contact import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Suppression
 from .contact_import import ContactTransfer, ImportSeenNumber, TransferChunk, TransferKind, TransferStatus
@@ -50,6 +51,7 @@ __all__ = [
     "AutomationRun",
     "BackInStockRequest",
     "Campaign",
+    "CampaignCohort",
     "CampaignKind",
     "CampaignState",
     "Checkout",

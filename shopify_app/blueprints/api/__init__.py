@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import (  # noqa: F401  (routes register on bp)
     automations,
     billing,
+    campaign_cohorts,
     campaigns,
     contacts,
     discounts,

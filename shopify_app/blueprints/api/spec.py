@@ -14,6 +14,7 @@ from marshmallow import Schema, fields
 
 from ...schemas.automations import AutomationRunSchema, AutomationSchema, AutomationUpdateSchema, ReplyInSchema
 from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, LedgerEntrySchema, SubscribeSchema
+from ...schemas.campaign_cohorts import CohortListSchema
 from ...schemas.campaigns import (
     CampaignCreateSchema,
     CampaignSchema,
@@ -120,6 +121,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.test_send_campaign": {"body": TestSendInSchema, "ok": (202, TestSendSchema)},
     "api.list_test_sends": {"query": ListQuerySchema, "ok": (200, page_of(TestSendSchema))},
     "api.list_messages": {"query": MessageListQuerySchema, "ok": (200, page_of(MessageSchema))},
+    "api.list_cohorts": {"ok": (200, CohortListSchema)},
     "api.list_contacts": {"query": ContactListQuerySchema, "ok": (200, page_of(ContactSchema))},
     "api.create_contact": {"body": ContactCreateSchema, "ok": (201, ContactSchema), "also": (200,)},
     "api.get_contact": {"ok": (200, ContactSchema)},

@@ -41,7 +41,7 @@ from ..ops.alerts import campaign_failed
 from ..sending.batches import enqueue_batch, enqueue_ranges
 from ..sending.completion import finish_if_done
 from ..sending.rendering import TemplateError, validate_template
-from . import report_cache
+from . import local_time, report_cache
 from .audience import EDITABLE, audience, current_filters, estimate, unsubscribe_url
 from .queries import (
     counters,
@@ -109,6 +109,8 @@ def _apply_fields(shop: Shop, campaign: Campaign, data: Mapping[str, Any]) -> No
         campaign.discount_id = data["discount_id"]
     if "send_at" in data:
         campaign.send_at = data["send_at"]
+    local_time.apply_fields(campaign, data)
+    local_time.check(shop=shop, campaign=campaign, now=utcnow(), send_at=campaign.send_at)
     if not campaign.body:
         raise _invalid("body", "A message body or a template is required.")
     try:
@@ -152,7 +154,8 @@ def delete_campaign(*, shop: Shop, campaign_id: int) -> None:
 def launch(*, shop: Shop, campaign_id: int, send_at: datetime | None = None) -> Campaign:
     campaign = get_campaign(shop=shop, campaign_id=campaign_id, lock=True)
     _check_launchable(campaign)
-    when = send_at or campaign.send_at
+    local_time.check(shop=shop, campaign=campaign, now=utcnow(), send_at=send_at or campaign.send_at)
+    when = send_at or campaign.send_at or local_time.planned_launch(campaign)
     if when is not None and when > utcnow():
         campaign.state, campaign.send_at = CampaignState.SCHEDULED, when
         db.session.commit()
@@ -213,12 +216,19 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
         )
         .order_by(Contact.id)
     )
-    db.session.execute(insert(Message.__table__).from_select(_SNAPSHOT_COLUMNS, source))
-    # The hold is what the snapshot recorded, not the estimate: a shopper who joined (or left)
-    # between the two has a share too, or the pool would end short and the balance undercharged.
-    recipients, held = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(Message.held_credits), 0)).where(Message.campaign_id == campaign.id)
-    ).one()
+    if campaign.local_send_time is not None:  # each row in its time zone's cohort
+        recipients, held = local_time.snapshot(
+            shop=shop, campaign=campaign, source=source, columns=_SNAPSHOT_COLUMNS, now=now
+        )
+    else:
+        db.session.execute(insert(Message.__table__).from_select(_SNAPSHOT_COLUMNS, source))
+        # The hold is what the snapshot recorded, not the estimate: a shopper who joined (or left)
+        # between the two has a share too, or the pool would end short and the balance undercharged.
+        recipients, held = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(Message.held_credits), 0)).where(
+                Message.campaign_id == campaign.id
+            )
+        ).one()
     try:
         credits.reserve_for_launch(shop=shop, campaign=campaign, amount=int(held))
     except PaymentRequired:
@@ -231,7 +241,10 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
     campaign.credits_reserved = int(held)
     db.session.commit()
     log.info("campaign_launched", shop_id=shop.id, campaign_id=campaign.id, recipients=campaign.recipients)
-    enqueue_batches(campaign=campaign)
+    if campaign.local_send_time is None:
+        enqueue_batches(campaign=campaign)
+    else:
+        local_time.enqueue_cohorts(campaign=campaign, now=now, size=int(current_config()["SMS_BATCH_SIZE"]))
     _finish_if_done(campaign.id)
     return campaign
 
