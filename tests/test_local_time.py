@@ -213,9 +213,7 @@ def test_with_a_date_a_zone_whose_time_has_passed_goes_at_the_launch():
 
 def test_a_time_the_spring_change_skips_goes_an_hour_late_never_early():
     # 2027-03-14 02:30 does not exist in New York (02:00 -> 03:00): read as 03:30 EDT.
-    start = start_in(
-        NEW_YORK, send_time="02:30", send_date=date(2027, 3, 14), launch=datetime(2027, 3, 13, tzinfo=UTC)
-    )
+    start = start_in(NEW_YORK, send_time="02:30", send_date=date(2027, 3, 14), launch=datetime(2027, 3, 13, tzinfo=UTC))
     assert start == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)
 
 

@@ -216,19 +216,15 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
         )
         .order_by(Contact.id)
     )
-    if campaign.local_send_time is not None:  # each row in its time zone's cohort
-        recipients, held = local_time.snapshot(
-            shop=shop, campaign=campaign, source=source, columns=_SNAPSHOT_COLUMNS, now=now
-        )
-    else:
+    if campaign.local_send_time is None:
         db.session.execute(insert(Message.__table__).from_select(_SNAPSHOT_COLUMNS, source))
-        # The hold is what the snapshot recorded, not the estimate: a shopper who joined (or left)
-        # between the two has a share too, or the pool would end short and the balance undercharged.
-        recipients, held = db.session.execute(
-            select(func.count(), func.coalesce(func.sum(Message.held_credits), 0)).where(
-                Message.campaign_id == campaign.id
-            )
-        ).one()
+    else:  # each row with its time zone's cohort, the cohorts recorded (local_time.py)
+        local_time.snapshot(shop=shop, campaign=campaign, source=source, columns=_SNAPSHOT_COLUMNS, now=now)
+    # The hold is what the snapshot recorded, not the estimate: a shopper who joined (or left)
+    # between the two has a share too, or the pool would end short and the balance undercharged.
+    recipients, held = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Message.held_credits), 0)).where(Message.campaign_id == campaign.id)
+    ).one()
     try:
         credits.reserve_for_launch(shop=shop, campaign=campaign, amount=int(held))
     except PaymentRequired:
@@ -241,10 +237,7 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
     campaign.credits_reserved = int(held)
     db.session.commit()
     log.info("campaign_launched", shop_id=shop.id, campaign_id=campaign.id, recipients=campaign.recipients)
-    if campaign.local_send_time is None:
-        enqueue_batches(campaign=campaign)
-    else:
-        local_time.enqueue_cohorts(campaign=campaign, now=now, size=int(current_config()["SMS_BATCH_SIZE"]))
+    enqueue_batches(campaign=campaign)
     _finish_if_done(campaign.id)
     return campaign
 
@@ -283,6 +276,8 @@ def _unique_code(campaign: Campaign) -> Any:
 def enqueue_batches(*, campaign: Campaign, only_open: bool = False, unless_waiting: bool = False) -> int:
     """One job per id range of `SMS_BATCH_SIZE` messages; jobs carry ids only."""
     size = int(current_config()["SMS_BATCH_SIZE"])
+    if campaign.local_send_time is not None and not only_open and not unless_waiting:  # its launch
+        return local_time.enqueue_cohorts(campaign=campaign, now=utcnow(), size=size)
     conditions = waiting(campaign.id, *WAITING_MESSAGE_STATES) if only_open else [Message.campaign_id == campaign.id]
     low, high = db.session.execute(select(func.min(Message.id), func.max(Message.id)).where(and_(*conditions))).one()
     if low is None:

@@ -165,9 +165,7 @@ def snapshot_columns(*, starts: Mapping[str, datetime], launch: datetime) -> tup
     return table, [state, table.c.defer_until, func.coalesce(table.c.rank, 0)]
 
 
-def snapshot(
-    *, shop: Shop, campaign: Campaign, source: Select[Any], columns: Sequence[str], now: datetime
-) -> tuple[int, int]:
+def snapshot(*, shop: Shop, campaign: Campaign, source: Select[Any], columns: Sequence[str], now: datetime) -> None:
     """A local-time launch's snapshot: the plain launch's INSERT ... SELECT (`source` selecting
     `columns`) joined to the per-zone table, each row with its cohort's state and start, in
     cohort order; then the cohorts. Returns (recipients, credits held)."""
@@ -182,30 +180,21 @@ def snapshot(
         .order_by(rank, Contact.id)
     )
     db.session.execute(insert(Message.__table__).from_select((*columns, "defer_until"), joined))
-    return record_cohorts(shop=shop, campaign=campaign, starts=starts, launch=now)
+    record_cohorts(shop=shop, campaign=campaign, starts=starts, launch=now)
 
 
-def record_cohorts(
-    *, shop: Shop, campaign: Campaign, starts: Mapping[str, datetime], launch: datetime
-) -> tuple[int, int]:
+def record_cohorts(*, shop: Shop, campaign: Campaign, starts: Mapping[str, datetime], launch: datetime) -> None:
     """After the snapshot: one cohort row per start instant, with its messages' id range and
-    count (one grouped pass over the campaign's rows, replacing a plain launch's count).
-    Returns (recipients, credits held)."""
+    count (one grouped pass over the campaign's rows)."""
     rows = db.session.execute(
-        select(
-            Message.defer_until,
-            func.count(),
-            func.coalesce(func.sum(Message.held_credits), 0),
-            func.min(Message.id),
-            func.max(Message.id),
-        )
+        select(Message.defer_until, func.count(), func.min(Message.id), func.max(Message.id))
         .where(Message.campaign_id == campaign.id)
         .group_by(Message.defer_until)
     ).all()
     zones: dict[datetime, list[str]] = {}
     for name, at in starts.items():
         zones.setdefault(max(at, launch), []).append(name)
-    for defer_until, count, _held, first, last in rows:
+    for defer_until, count, first, last in rows:
         at = defer_until or launch
         db.session.add(
             CampaignCohort(
@@ -218,7 +207,6 @@ def record_cohorts(
                 last_message_id=last,
             )
         )
-    return sum(int(row[1]) for row in rows), sum(int(row[2]) for row in rows)
 
 
 def cohorts(*, campaign_id: int) -> list[CampaignCohort]:
