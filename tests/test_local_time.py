@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from shopify_app.extensions import db, sms_backend
 from shopify_app.models import Campaign, CampaignCohort, Contact, Message, Shop
 from shopify_app.services.billing import credits
+from shopify_app.services.campaigns.campaigns import launch_due_scheduled
 from shopify_app.services.campaigns.local_time import planned_launch, start_in
 from shopify_app.services.sending.sweeper import sweep
 
@@ -144,6 +145,16 @@ def test_a_local_date_schedules_the_launch_for_the_first_zone_on_earth_to_reach_
     assert datetime.fromisoformat(body["send_at"]) == datetime.combine(day, datetime.min.time(), UTC) - timedelta(
         hours=4
     )
+    assert sms_backend().sent == []
+    # The scheduler launches it then: every zone waits for 10:00 on its own clock.
+    assert launch_due_scheduled(now=datetime.fromisoformat(body["send_at"]) + timedelta(seconds=1)) == 1
+    drain_if_async(app)
+    waiting = [(c["zones"], c["state"], c["starts_at"]) for c in cohorts(zoned, campaign["id"])]
+    ten = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=10)
+    assert waiting == [
+        (["Etc/GMT-6"], "waiting", (ten - timedelta(hours=6)).isoformat()),
+        (["UTC"], "waiting", ten.isoformat()),
+    ]
     assert sms_backend().sent == []
 
 

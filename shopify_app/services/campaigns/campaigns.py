@@ -154,7 +154,7 @@ def delete_campaign(*, shop: Shop, campaign_id: int) -> None:
 def launch(*, shop: Shop, campaign_id: int, send_at: datetime | None = None) -> Campaign:
     campaign = get_campaign(shop=shop, campaign_id=campaign_id, lock=True)
     _check_launchable(campaign)
-    local_time.check(shop=shop, campaign=campaign, now=utcnow(), send_at=send_at or campaign.send_at)
+    local_time.check(shop=shop, campaign=campaign, now=utcnow(), send_at=send_at)
     when = send_at or campaign.send_at or local_time.planned_launch(campaign)
     if when is not None and when > utcnow():
         campaign.state, campaign.send_at = CampaignState.SCHEDULED, when
