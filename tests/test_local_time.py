@@ -74,7 +74,9 @@ def sent_to():
     return sorted(message.destination for message in sms_backend().sent)
 
 
-def test_each_zone_goes_when_its_clock_reads_the_time_and_a_passed_zone_goes_at_once(app, zoned):
+@pytest.mark.parametrize("batch", [500, 2])  # 2: a cohort of several batch jobs (one pipeline)
+def test_each_zone_goes_when_its_clock_reads_the_time_and_a_passed_zone_goes_at_once(app, zoned, batch):
+    app.config["SMS_BATCH_SIZE"] = batch
     clock, day, start = in_three_hours()
     campaign = create(zoned, local_send_time=clock, local_send_date=day.isoformat())
     assert (campaign["local_send_time"], campaign["local_send_date"]) == (clock, day.isoformat())

@@ -32,7 +32,7 @@ from ...errors import ValidationFailed
 from ...extensions import db
 from ...models import Campaign, CampaignCohort, CampaignState, Contact, Message, MessageState, Shop
 from ...models.types import UTCDateTime
-from ..sending.batches import enqueue_batch, enqueue_ranges
+from ..sending.batches import enqueue_ranges
 from ..shops.settings import load_settings
 
 # The first and the last clocks on Earth: a local date and time happens between these two.
@@ -229,12 +229,8 @@ def enqueue_cohorts(*, campaign: Campaign, now: datetime, size: int) -> int:
             (low, min(low + size, cohort.last_message_id + 1))
             for low in range(cohort.first_message_id, cohort.last_message_id + 1, size)
         ]
-        if cohort.starts_at <= now:
-            enqueued += enqueue_ranges(campaign.id, ranges, shop_id=campaign.shop_id)
-            continue
-        for low, high in ranges:
-            enqueue_batch(campaign.id, low, high, delay=cohort.starts_at - now, shop_id=campaign.shop_id)
-            enqueued += 1
+        at = cohort.starts_at if cohort.starts_at > now else None
+        enqueued += enqueue_ranges(campaign.id, ranges, shop_id=campaign.shop_id, at=at)
     return enqueued
 
 
