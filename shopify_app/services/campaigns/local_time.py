@@ -245,7 +245,9 @@ def cohort_figures(*, campaign: Campaign, now: datetime) -> list[dict[str, Any]]
     result = []
     for cohort in cohorts(campaign_id=campaign.id):
         counts = dict.fromkeys((state.value for state in MessageState), 0)
-        if cohort.first_message_id is not None:
+        if _untouched(campaign, cohort, now):  # every row still waits for its start: no count
+            counts[MessageState.DEFERRED.value] = cohort.recipients
+        elif cohort.first_message_id is not None:
             rows = db.session.execute(
                 select(Message.state, func.count())
                 .where(
@@ -272,6 +274,13 @@ def cohort_figures(*, campaign: Campaign, now: datetime) -> list[dict[str, Any]]
             }
         )
     return result
+
+
+def _untouched(campaign: Campaign, cohort: CampaignCohort, now: datetime) -> bool:
+    """A cohort whose start is ahead, of a campaign neither cancelled nor finished: nothing has
+    moved its rows (only a cancel does before the start), so its figures need no count (at a
+    million recipients, most cohorts of a launch: ~0.15 s each)."""
+    return cohort.starts_at > now and campaign.state in (CampaignState.SENDING, CampaignState.PAUSED)
 
 
 def _cohort_state(
