@@ -109,8 +109,7 @@ def _apply_fields(shop: Shop, campaign: Campaign, data: Mapping[str, Any]) -> No
         campaign.discount_id = data["discount_id"]
     if "send_at" in data:
         campaign.send_at = data["send_at"]
-    local_time.apply_fields(campaign, data)
-    local_time.check(shop=shop, campaign=campaign, now=utcnow(), send_at=campaign.send_at)
+    local_time.apply_fields(shop=shop, campaign=campaign, data=data, now=utcnow())
     if not campaign.body:
         raise _invalid("body", "A message body or a template is required.")
     try:
@@ -218,13 +217,11 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
     )
     if campaign.local_send_time is None:
         db.session.execute(insert(Message.__table__).from_select(_SNAPSHOT_COLUMNS, source))
-    else:  # each row with its time zone's cohort, the cohorts recorded (local_time.py)
-        local_time.snapshot(shop=shop, campaign=campaign, source=source, columns=_SNAPSHOT_COLUMNS, now=now)
-    # The hold is what the snapshot recorded, not the estimate: a shopper who joined (or left)
-    # between the two has a share too, or the pool would end short and the balance undercharged.
-    recipients, held = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(Message.held_credits), 0)).where(Message.campaign_id == campaign.id)
-    ).one()
+        recipients, held = _recorded(campaign.id)
+    else:  # each row with its time zone's cohort, counted with the cohorts (local_time.py)
+        recipients, held = local_time.snapshot(
+            shop=shop, campaign=campaign, source=source, columns=_SNAPSHOT_COLUMNS, now=now
+        )
     try:
         credits.reserve_for_launch(shop=shop, campaign=campaign, amount=int(held))
     except PaymentRequired:
@@ -240,6 +237,13 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
     enqueue_batches(campaign=campaign)
     _finish_if_done(campaign.id)
     return campaign
+
+
+def _recorded(campaign_id: int) -> tuple[int, int]:
+    """(recipients, credits held) as the snapshot recorded them: a joiner since the estimate too."""
+    counted = select(func.count(), func.coalesce(func.sum(Message.held_credits), 0))
+    recipients, held = db.session.execute(counted.where(Message.campaign_id == campaign_id)).one()
+    return int(recipients), int(held)
 
 
 # The columns a launch's snapshot fills, in the order of its SELECT (start_sending).

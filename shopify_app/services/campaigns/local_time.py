@@ -49,15 +49,16 @@ def _clock(hhmm: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def apply_fields(campaign: Campaign, data: Mapping[str, Any]) -> None:
+def apply_fields(*, shop: Shop, campaign: Campaign, data: Mapping[str, Any], now: datetime) -> None:
     """Copy the local-time fields of a create/update onto the draft (the schema checked their
-    shapes); the combination is checked by `check` once every field is in place."""
+    shapes), then check the combination with the draft's other fields (`check`)."""
     if "local_send_time" in data:
         campaign.local_send_time = data["local_send_time"]
     if "local_send_date" in data:
         campaign.local_send_date = data["local_send_date"]
     if campaign.local_send_time is None:
         campaign.local_send_date = None  # a date alone means nothing: sending at local time is off
+    check(shop=shop, campaign=campaign, now=now, send_at=campaign.send_at)
 
 
 def check(*, shop: Shop, campaign: Campaign, now: datetime, send_at: datetime | None) -> None:
@@ -165,7 +166,9 @@ def snapshot_columns(*, starts: Mapping[str, datetime], launch: datetime) -> tup
     return table, [state, table.c.defer_until, func.coalesce(table.c.rank, 0)]
 
 
-def snapshot(*, shop: Shop, campaign: Campaign, source: Select[Any], columns: Sequence[str], now: datetime) -> None:
+def snapshot(
+    *, shop: Shop, campaign: Campaign, source: Select[Any], columns: Sequence[str], now: datetime
+) -> tuple[int, int]:
     """A local-time launch's snapshot: the plain launch's INSERT ... SELECT (`source` selecting
     `columns`) joined to the per-zone table, each row with its cohort's state and start, in
     cohort order; then the cohorts. Returns (recipients, credits held)."""
@@ -180,21 +183,25 @@ def snapshot(*, shop: Shop, campaign: Campaign, source: Select[Any], columns: Se
         .order_by(rank, Contact.id)
     )
     db.session.execute(insert(Message.__table__).from_select((*columns, "defer_until"), joined))
-    record_cohorts(shop=shop, campaign=campaign, starts=starts, launch=now)
+    return record_cohorts(shop=shop, campaign=campaign, starts=starts, launch=now)
 
 
-def record_cohorts(*, shop: Shop, campaign: Campaign, starts: Mapping[str, datetime], launch: datetime) -> None:
+def record_cohorts(
+    *, shop: Shop, campaign: Campaign, starts: Mapping[str, datetime], launch: datetime
+) -> tuple[int, int]:
     """After the snapshot: one cohort row per start instant, with its messages' id range and
-    count (one grouped pass over the campaign's rows)."""
+    count (one grouped pass over the campaign's rows, in place of a plain launch's count).
+    Returns (recipients, credits held): what the snapshot recorded, as a plain launch holds."""
+    held = func.coalesce(func.sum(Message.held_credits), 0)
     rows = db.session.execute(
-        select(Message.defer_until, func.count(), func.min(Message.id), func.max(Message.id))
+        select(Message.defer_until, func.count(), func.min(Message.id), func.max(Message.id), held)
         .where(Message.campaign_id == campaign.id)
         .group_by(Message.defer_until)
     ).all()
     zones: dict[datetime, list[str]] = {}
     for name, at in starts.items():
         zones.setdefault(max(at, launch), []).append(name)
-    for defer_until, count, first, last in rows:
+    for defer_until, count, first, last, _held in rows:
         at = defer_until or launch
         db.session.add(
             CampaignCohort(
@@ -207,6 +214,7 @@ def record_cohorts(*, shop: Shop, campaign: Campaign, starts: Mapping[str, datet
                 last_message_id=last,
             )
         )
+    return sum(int(row[1]) for row in rows), sum(int(row[4]) for row in rows)
 
 
 def cohorts(*, campaign_id: int) -> list[CampaignCohort]:
