@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generic, ParamSpec, TypeVar
 
 import structlog
 from redis.client import Pipeline
 from rq import Queue, Retry
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from .config import QUEUE_NAMES, current_config
 from .extensions import redis_ext
@@ -70,14 +70,23 @@ def enqueue_many(
     pipeline: Pipeline,
     *,
     scope: Scope | object = INHERIT,
+    at: datetime | None = None,
 ) -> None:
     """Enqueue one job per (args, job id) in `pipeline` (executed by the caller): thousands of
-    jobs in one round trip. Async queues only; a synchronous queue would run each job while the
-    pipeline is still unsent, so callers loop over `enqueue` there."""
+    jobs in one round trip; `at`: scheduled for then instead (RQ's scheduler enqueues them).
+    Async queues only; a synchronous queue would run each job while the pipeline is still
+    unsent, so callers loop over `enqueue` there."""
     queue = redis_ext.queue(queue_name)
     if not queue.is_async:
         raise ValueError("enqueue_many needs an asynchronous queue")
     defaults = _with_defaults({}, scope)  # the same meta and retry rule for every job
+    if at is not None:
+        for args, job_id in calls:
+            meta, retry = dict(defaults["meta"]), defaults.get("retry")
+            job = queue.create_job(func, args=args, job_id=job_id, meta=meta, retry=retry, status=JobStatus.SCHEDULED)
+            queue.schedule_job(job, at, pipeline=pipeline)
+        log.info("jobs_scheduled", queue=queue_name, func=func, count=len(calls), at=at.isoformat())
+        return
     datas = [
         Queue.prepare_data(func, args=args, job_id=job_id, meta=dict(defaults["meta"]), retry=defaults.get("retry"))
         for args, job_id in calls
@@ -107,9 +116,14 @@ class JobRef:
         return enqueue(self.queue, self.name, *args, **options)
 
     def enqueue_many(
-        self, calls: list[tuple[tuple[Any, ...], str]], pipeline: Pipeline, *, scope: Scope | object = INHERIT
+        self,
+        calls: list[tuple[tuple[Any, ...], str]],
+        pipeline: Pipeline,
+        *,
+        scope: Scope | object = INHERIT,
+        at: datetime | None = None,
     ) -> None:
-        enqueue_many(self.queue, self.name, calls, pipeline, scope=scope)
+        enqueue_many(self.queue, self.name, calls, pipeline, scope=scope, at=at)
 
 
 class JobFunction(JobRef, Generic[P, R]):

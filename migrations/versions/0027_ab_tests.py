@@ -1,7 +1,7 @@
 """ab tests: a campaign's other bodies, its test's settings and outcome, each message's variant
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-07 15:00:00.000000
 
 An A/B-tested campaign (services/campaigns/ab_tests.py) keeps its bodies B-D in
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

@@ -25,6 +25,7 @@ from .campaign import (
     SendAttempt,
     Template,
 )
+from .campaign_cohort import CampaignCohort
 from .commerce import Checkout, Order
 from .commerce_facts import BackfillStatus, ContactDiscountCode, ContactProduct, OrderBackfill, SeenProduct
 from .contact import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Suppression
@@ -59,6 +60,7 @@ __all__ = [
     "BackInStockRequest",
     "BackfillStatus",
     "Campaign",
+    "CampaignCohort",
     "CampaignKind",
     "CampaignState",
     "CampaignVariant",

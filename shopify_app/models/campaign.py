@@ -81,6 +81,10 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     media_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("media.id", ondelete="SET NULL"))
     state: Mapped[CampaignState] = mapped_column(str_enum(CampaignState), default=CampaignState.DRAFT)
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Local-time sending (services/campaigns/local_time.py): "HH:MM" on each recipient's clock,
+    # on `local_send_date` when given (else the first such time after the launch).
+    local_send_time: Mapped[str | None] = mapped_column(String(5))
+    local_send_date: Mapped[date | None] = mapped_column(Date)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # filters snapshotted at launch
     recipients: Mapped[int] = mapped_column(default=0)
     # The most one message can cost in credits (segments x the dearest destination country): what

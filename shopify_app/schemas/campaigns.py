@@ -10,6 +10,7 @@ from marshmallow import ValidationError, fields, validate, validates, validates_
 from ..models import MessageState
 from ..models.types import utcnow
 from .base import Schema
+from .campaign_cohorts import LOCAL_TIME
 
 NAME = validate.Length(min=1, max=120)
 BODY = validate.Length(min=1, max=1600)
@@ -59,6 +60,9 @@ class CampaignCreateSchema(Schema):
     discount_id = fields.Integer(allow_none=True)
     media_id = fields.Integer(allow_none=True)  # an image (POST /api/media): an MMS campaign
     send_at = fields.AwareDateTime(allow_none=True)
+    # Send at this time on each recipient's clock (null: off), on that date when given.
+    local_send_time = fields.String(allow_none=True, validate=LOCAL_TIME)
+    local_send_date = fields.Date(allow_none=True)
 
     @validates_schema
     def _body_or_template(self, data: dict[str, Any], **_: Any) -> None:
@@ -75,6 +79,9 @@ class CampaignUpdateSchema(Schema):
     discount_id = fields.Integer(allow_none=True)
     media_id = fields.Integer(allow_none=True)  # null: no image (a plain SMS campaign)
     send_at = fields.AwareDateTime(allow_none=True)
+    # Send at this time on each recipient's clock (null: off), on that date when given.
+    local_send_time = fields.String(allow_none=True, validate=LOCAL_TIME)
+    local_send_date = fields.Date(allow_none=True)
 
     @validates_schema
     def _one_message_source(self, data: dict[str, Any], **_: Any) -> None:
@@ -106,6 +113,8 @@ class CampaignSchema(Schema):
     media_id = fields.Integer(allow_none=True)  # GET /api/media/<id>: its URL, size and dimensions
     state = fields.Function(lambda campaign: campaign.state.value)
     send_at = fields.DateTime(allow_none=True)
+    local_send_time = fields.String(allow_none=True)
+    local_send_date = fields.Date(allow_none=True)
     recipients = fields.Integer()
     failure_reason = fields.String(allow_none=True)
     launched_at = fields.DateTime(allow_none=True)

@@ -7,6 +7,7 @@ import { appUrl, pathId } from "./lib/nav.js";
 import { abTestReport } from "./lib/ab_test.js";
 import { LIVE_STATES, stateBadge } from "./lib/campaigns.js";
 import { showCampaignImage } from "./lib/media.js";
+import { localTimeLine, showCohorts } from "./lib/cohorts.js";
 import { busy, showError, toast } from "./lib/ui.js";
 
 const POLL_MS = 3000;
@@ -21,6 +22,7 @@ function metric(label, value) {
 function status() {
   const lines = [h("p", {}, stateBadge(campaign.state))];
   if (campaign.state === "scheduled") lines.push(h("s-paragraph", {}, `Scheduled for ${dateTime(campaign.send_at)}.`));
+  if (campaign.local_send_time) lines.push(localTimeLine(campaign));
   if (campaign.launched_at) lines.push(h("s-paragraph", {}, `Launched ${dateTime(campaign.launched_at)}.`));
   if (campaign.completed_at) lines.push(h("s-paragraph", {}, `Finished ${dateTime(campaign.completed_at)}.`));
   if (campaign.failure_reason) lines.push(h("s-paragraph", { tone: "critical" }, `It stopped: ${campaign.failure_reason}.`));
@@ -67,6 +69,7 @@ function render() {
   fill("status", status());
   fill("actions", actionButtons());
   fill("progress", progress());
+  showCohorts("cohorts", campaign);
 }
 
 async function change(event, action, message) {

@@ -4,9 +4,10 @@
 // confirmation that shows the recipients and credits.
 import { api, ApiError } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
-import { dateTime, number, shopTimeZone, timeOfDay, useShop, zonedParts, zonedToIso } from "./lib/format.js";
+import { dateTime, number, shopTimeZone, useShop, zonedParts, zonedToIso } from "./lib/format.js";
 import { imagePicker } from "./lib/media.js";
 import { abTestEditor } from "./lib/ab_test.js";
+import { fillLocalTime, localTimeFields, localTimeSummary, showLocalTime, timeChoices } from "./lib/local_time.js";
 import { appUrl, go, pathId } from "./lib/nav.js";
 import { busy, clearFieldErrors, debounce, showError, showFieldErrors, toast, valueOf } from "./lib/ui.js";
 
@@ -39,7 +40,7 @@ function payload() {
   data.discount_id = discount ? Number(discount) : null;
   data.media_id = image.id;
   data.send_at = sendAt() ?? null;
-  return data;
+  return { ...data, ...localTimeFields(form) };
 }
 
 // A 422's messages beside their fields, anything else in the form's banner.
@@ -261,19 +262,13 @@ async function createDiscount() {
 // --- schedule ----------------------------------------------------------------------------------------
 
 function timeOptions(selected) {
-  const options = [];
-  for (let minutes = 0; minutes < 24 * 60; minutes += 15) {
-    options.push(`${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`);
-  }
-  if (selected && !options.includes(selected)) options.push(selected), options.sort();
-  const select = field("send_time");
-  select.replaceChildren(...options.map((time) => h("s-option", { value: time }, timeOfDay(time))));
-  select.value = selected || "09:00";
+  timeChoices(field("send_time"), selected);
 }
 
 function showSchedule() {
   byId("schedule").hidden = !scheduled();
   field("send_at").setAttribute("details", `In your shop's time zone (${shopTimeZone()}).`);
+  showLocalTime(form);
 }
 
 // --- test send (POST /api/campaigns/<id>/test-send) ------------------------------------------------
@@ -333,7 +328,7 @@ async function review() {
       h("dt", {}, "Estimated credits"),
       h("dd", {}, number(figures.credits)),
       h("dt", {}, "Sends"),
-      h("dd", {}, when ? `${dateTime(when)} (${shopTimeZone()})` : "Now"),
+      h("dd", {}, when ? `${dateTime(when)} (${shopTimeZone()})` : localTimeSummary(form) || "Now"),
     ),
     h("s-paragraph", {}, "The credits are held when it starts; what is not used goes back to your balance."),
   );
@@ -396,6 +391,7 @@ async function main() {
     ]);
     useShop(shop);
     timeOptions();
+    fillLocalTime(form, campaign);
     if (campaign && campaign.state !== "draft") {
       fill(
         "composer-body",

@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (routes register on bp)
     ab_tests,
     automations,
     billing,
+    campaign_cohorts,
     campaigns,
     commerce_segments,
     contacts,

@@ -15,6 +15,7 @@ from marshmallow import Schema, fields
 from ...schemas.ab_tests import AbTestInSchema, AbTestSchema, WinnerInSchema
 from ...schemas.automations import AutomationRunSchema, AutomationSchema, AutomationUpdateSchema, ReplyInSchema
 from ...schemas.billing import BillingOverviewSchema, CreditPackSchema, LedgerEntrySchema, SubscribeSchema
+from ...schemas.campaign_cohorts import CohortListSchema
 from ...schemas.campaigns import (
     CampaignCreateSchema,
     CampaignSchema,
@@ -136,6 +137,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.put_ab_test": {"body": AbTestInSchema, "ok": (200, AbTestSchema)},
     "api.delete_ab_test": {"ok": (204, None)},
     "api.pick_ab_test_winner": {"body": WinnerInSchema, "ok": (200, AbTestSchema)},
+    "api.list_cohorts": {"ok": (200, CohortListSchema)},
     "api.list_contacts": {"query": ContactListQuerySchema, "ok": (200, page_of(ContactSchema))},
     "api.create_contact": {"body": ContactCreateSchema, "ok": (201, ContactSchema), "also": (200,)},
     "api.get_contact": {"ok": (200, ContactSchema)},

@@ -52,7 +52,7 @@ log = structlog.get_logger(__name__)
 
 # Campaign settings an A/B test cannot be combined with (truthy on the campaign: a 422). Named
 # here so a feature that adds one (e.g. local-time sending) lists its attribute once.
-INCOMPATIBLE_SETTINGS: tuple[str, ...] = ("local_time",)
+INCOMPATIBLE_SETTINGS: tuple[str, ...] = ("local_send_time",)  # local_time.py refuses the other way
 # The states whose test may still be decided: a cancelled campaign's test is abandoned.
 DECIDABLE = (CampaignState.SENDING, CampaignState.PAUSED, CampaignState.COMPLETED)
 

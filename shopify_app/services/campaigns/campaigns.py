@@ -18,7 +18,6 @@ from typing import Any
 import structlog
 from sqlalchemy import and_, delete, func, insert, literal, select, update
 
-from ...bulk import on_postgresql
 from ...config import current_config
 from ...errors import Conflict, NotFound, PaymentRequired, ValidationFailed
 from ...extensions import db
@@ -28,7 +27,6 @@ from ...models import (
     CampaignState,
     Contact,
     Discount,
-    DiscountKind,
     Message,
     Shop,
 )
@@ -41,7 +39,7 @@ from ..ops.alerts import campaign_failed
 from ..sending.batches import enqueue_batch, enqueue_ranges
 from ..sending.completion import finish_if_done
 from ..sending.rendering import TemplateError, validate_template
-from . import ab_split, report_cache
+from . import ab_split, local_time, report_cache
 from .audience import EDITABLE, audience, current_filters, estimate, unsubscribe_url
 from .queries import (
     counters,
@@ -54,6 +52,7 @@ from .queries import (
 )
 from .segments import referenced_segment
 from .templates import referenced_template
+from .unique_codes import unique_code_sql
 from .waiting import OPEN_ATTEMPT_IDS, cancel_waiting_rows, waiting
 
 __all__ = [
@@ -113,6 +112,7 @@ def _apply_fields(shop: Shop, campaign: Campaign, data: Mapping[str, Any]) -> No
         if data["media_id"] is not None and referenced_media(shop_id=shop.id, media_id=data["media_id"]) is None:
             raise _invalid("media_id", "No such image.")
         campaign.media_id = data["media_id"]
+    local_time.apply_fields(shop=shop, campaign=campaign, data=data, now=utcnow())
     if not campaign.body:
         raise _invalid("body", "A message body or a template is required.")
     try:
@@ -156,7 +156,8 @@ def delete_campaign(*, shop: Shop, campaign_id: int) -> None:
 def launch(*, shop: Shop, campaign_id: int, send_at: datetime | None = None) -> Campaign:
     campaign = get_campaign(shop=shop, campaign_id=campaign_id, lock=True)
     _check_launchable(campaign)
-    when = send_at or campaign.send_at
+    local_time.check(shop=shop, campaign=campaign, now=utcnow(), send_at=send_at)
+    when = send_at or campaign.send_at or local_time.planned_launch(campaign)
     if when is not None and when > utcnow():
         campaign.state, campaign.send_at = CampaignState.SCHEDULED, when
         db.session.commit()
@@ -211,19 +212,20 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
             literal(ab_split.snapshot_state(campaign).value),  # an A/B test's start held
             literal(0),
             literal(now, type_=UTCDateTime()),
-            _unique_code(campaign),
+            unique_code_sql(campaign),
             # Each row's share of the hold: what a send charges beyond it comes from the balance.
             mms.share_sql(figures["segments_per_message"], Contact.country_code, mms.attachment(campaign)),
         )
         .order_by(Contact.id)
     )
-    db.session.execute(insert(Message.__table__).from_select(_SNAPSHOT_COLUMNS, source))
-    ab_split.split_audience(campaign=campaign, now=now)  # an A/B test's: the rest wait for the winner
-    # The hold is what the snapshot recorded, not the estimate: a shopper who joined (or left)
-    # between the two has a share too, or the pool would end short and the balance undercharged.
-    recipients, held = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(Message.held_credits), 0)).where(Message.campaign_id == campaign.id)
-    ).one()
+    if campaign.local_send_time is None:
+        db.session.execute(insert(Message.__table__).from_select(_SNAPSHOT_COLUMNS, source))
+        ab_split.split_audience(campaign=campaign, now=now)  # an A/B test's: the rest wait for the winner
+        recipients, held = _recorded(campaign.id)
+    else:  # each row with its time zone's cohort, counted with the cohorts (local_time.py)
+        recipients, held = local_time.snapshot(
+            shop=shop, campaign=campaign, source=source, columns=_SNAPSHOT_COLUMNS, now=now
+        )
     try:
         credits.reserve_for_launch(shop=shop, campaign=campaign, amount=int(held))
     except PaymentRequired:
@@ -241,6 +243,13 @@ def start_sending(*, shop: Shop, campaign: Campaign) -> Campaign:
     return campaign
 
 
+def _recorded(campaign_id: int) -> tuple[int, int]:
+    """(recipients, credits held) as the snapshot recorded them: a joiner since the estimate too."""
+    counted = select(func.count(), func.coalesce(func.sum(Message.held_credits), 0))
+    recipients, held = db.session.execute(counted.where(Message.campaign_id == campaign_id)).one()
+    return int(recipients), int(held)
+
+
 # The columns a launch's snapshot fills, in the order of its SELECT (start_sending).
 _SNAPSHOT_COLUMNS = (
     "shop_id",
@@ -254,27 +263,11 @@ _SNAPSHOT_COLUMNS = (
 )
 
 
-def _unique_code(campaign: Campaign) -> Any:
-    """SQL for each recipient's own code when the campaign's discount is per recipient, NULL
-    otherwise; made in the snapshot INSERT itself. `PREFIX-<contact id in hex><6 random hex>`:
-    unique by construction (no birthday collisions at a million codes), not guessable from
-    another shopper's code."""
-    discount = db.session.get(Discount, campaign.discount_id) if campaign.discount_id else None
-    if discount is None or discount.kind != DiscountKind.UNIQUE:
-        return literal(None, type_=db.String)
-    text = db.String
-    if on_postgresql():
-        contact_hex = func.to_hex(Contact.id, type_=text)
-        noise = func.substr(func.md5(func.random().cast(db.Text).concat(Contact.id.cast(db.Text))), 1, 6, type_=text)
-    else:
-        contact_hex = func.printf("%X", Contact.id, type_=text)
-        noise = func.hex(func.randomblob(3), type_=text)
-    return literal(discount.code.upper() + "-", type_=text).concat(func.upper(contact_hex.concat(noise), type_=text))
-
-
 def enqueue_batches(*, campaign: Campaign, only_open: bool = False, unless_waiting: bool = False) -> int:
     """One job per id range of `SMS_BATCH_SIZE` messages; jobs carry ids only."""
     size = int(current_config()["SMS_BATCH_SIZE"])
+    if campaign.local_send_time is not None and not only_open and not unless_waiting:  # its launch
+        return local_time.enqueue_cohorts(campaign=campaign, now=utcnow(), size=size)
     conditions = waiting(campaign.id, *WAITING_MESSAGE_STATES) if only_open else [Message.campaign_id == campaign.id]
     low, high = db.session.execute(select(func.min(Message.id), func.max(Message.id)).where(and_(*conditions))).one()
     if low is None:

@@ -8,13 +8,14 @@ running campaign every minute. Duplicates are harmless (claims are atomic), only
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from ...extensions import redis_ext
 from ...job_names import SEND_BATCH
+from ...models.types import utcnow
 from ...queueing import INHERIT
 
 LATEST_JOB_KEY = "sms_blossom:batch:{campaign_id}:{low}"
@@ -55,17 +56,20 @@ def enqueue_batch(
     return True
 
 
-def enqueue_ranges(campaign_id: int, ranges: list[tuple[int, int]], *, shop_id: int) -> int:
-    """A launch's batch jobs (nothing of the campaign is waiting yet): with Redis, every job
-    and its latest-job key in one pipeline (2,000 jobs for a million recipients: one round trip
-    instead of ~10,000); inline queues run each job as it is enqueued."""
+def enqueue_ranges(campaign_id: int, ranges: list[tuple[int, int]], *, shop_id: int, at: datetime | None = None) -> int:
+    """A launch's batch jobs (nothing of the campaign is waiting yet), to run now or `at` (a
+    local-time cohort's start): with Redis, every job and its latest-job key in one pipeline
+    (2,000 jobs for a million recipients: one round trip instead of ~10,000); inline queues run
+    each job as it is enqueued (or when the scheduler reaches `at`)."""
     if len(ranges) < 2 or not redis_ext.queue("campaigns").is_async:
-        return sum(enqueue_batch(campaign_id, low, high, shop_id=shop_id) for low, high in ranges)
+        delay = None if at is None else at - utcnow()
+        return sum(enqueue_batch(campaign_id, low, high, shop_id=shop_id, delay=delay) for low, high in ranges)
     calls = [((campaign_id, low, high), uuid.uuid4().hex) for low, high in ranges]
     with redis_ext.client().pipeline(transaction=False) as pipeline:
         for (_, low, _high), job_id in calls:
-            pipeline.set(LATEST_JOB_KEY.format(campaign_id=campaign_id, low=low), job_id, ex=86400)
-        SEND_BATCH.enqueue_many(calls, pipeline, scope=shop_id)
+            # Kept a day past the job's start: a cohort's job may wait a day for it.
+            pipeline.set(LATEST_JOB_KEY.format(campaign_id=campaign_id, low=low), job_id, ex=2 * 86400)
+        SEND_BATCH.enqueue_many(calls, pipeline, scope=shop_id, at=at)
         pipeline.execute()
     return len(calls)
 
