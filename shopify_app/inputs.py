@@ -176,8 +176,12 @@ class CheckedRequest(Request):
             # Werkzeug would keep invalid UTF-8 as "%FF" text; refuse it as the URL check does.
             _check_raw_text(unquote_to_bytes(self.get_data(cache=True).replace(b"+", b" ")), "form")
         super()._load_form_data()
-        fields = [text for pair in self.form.items(multi=True) for text in pair]
-        uploads = [*self.files, *(upload.filename or "" for _, upload in self.files.items(multi=True))]
+        # A part whose name Werkzeug cannot read is keyed None: no text to check, nothing to refuse.
+        fields = [text or "" for pair in self.form.items(multi=True) for text in pair]
+        uploads = [
+            *(key or "" for key in self.files),
+            *(upload.filename or "" for _, upload in self.files.items(multi=True)),
+        ]
         if reason := next(filter(None, map(text_reason, fields + uploads)), None):
             raise invalid_input(reason, "form")
 

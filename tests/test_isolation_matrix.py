@@ -13,7 +13,15 @@ import pytest
 from sqlalchemy import select
 
 from shopify_app.extensions import db
-from shopify_app.models import ContactTransfer, Discount, InboundMessage, Shop, TransferKind
+from shopify_app.models import (
+    BackfillStatus,
+    ContactTransfer,
+    Discount,
+    InboundMessage,
+    OrderBackfill,
+    Shop,
+    TransferKind,
+)
 from shopify_app.models.types import utcnow
 from shopify_app.services.billing import credits as ledger
 from shopify_app.services.privacy import privacy
@@ -43,6 +51,8 @@ def seed_alpha(app) -> dict[str, Any]:
     api.post(f"/api/campaigns/{sent['id']}/launch")
     settle_jobs(app)
     draft = api.post("/api/campaigns", json={"name": f"{MARKER} draft", "body": "Draft"}).get_json()
+    ab_test = {"variants": [{"body": "Draft"}, {"body": f"Draft {MARKER}"}], "test_share": 20, "metric": "clicks"}
+    api.put(f"/api/campaigns/{draft['id']}/ab-test", json={**ab_test, "wait_hours": 4, "decision": "auto"})
     automation = api.get("/api/automations").get_json()["items"][0]
     export = api.post("/api/contacts/exports").get_json()
     settle_jobs(app)
@@ -55,6 +65,10 @@ def seed_alpha(app) -> dict[str, Any]:
     db.session.add(discount)
     # An import of Shopify's subscribers (GET /api/contacts/shopify-import answers the newest).
     db.session.add(ContactTransfer(shop_id=shop.id, kind=TransferKind.SHOPIFY_IMPORT, filename=f"{MARKER} Shopify"))
+    # A finished pull of past orders (GET /api/segments/order-backfill answers the newest).
+    db.session.add(
+        OrderBackfill(shop_id=shop.id, status=BackfillStatus.COMPLETED, created_from=utcnow(), created_to=utcnow())
+    )
     db.session.add(InboundMessage(shop_id=shop.id, contact_id=contact["id"], outcome="stored", received_at=utcnow()))
     request = privacy.data_request(
         shop=shop, payload={"customer": {"phone": "+14155550101"}, "data_request": {"id": 1}}

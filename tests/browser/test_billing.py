@@ -11,7 +11,7 @@ from playwright.sync_api import Page, Route, expect
 from shopify_app.extensions import db
 from shopify_app.services.billing import credits as ledger
 
-from ..conftest import open_shop
+from ..conftest import open_shop, settle_jobs
 from ..test_billing import activate
 from .harness import check_accessibility, open_screen
 
@@ -93,6 +93,7 @@ def test_spend_controls_alert_cap_auto_recharge_and_a_usage_cap_raise(page: Page
     api, _shop = billed
     activate(shopify_app, api, "starter")  # 1,000 plan credits
     assert api.patch("/api/billing/spend-controls", json={"low_balance_threshold": 2000}).status_code == 200
+    settle_jobs(shopify_app)  # the check the save enqueued (a real queue on Redis)
     open_screen(page, "/billing")
     expect(page.get_by_text("Your SMS credits are running low")).to_be_visible()
     expect(page.get_by_text("1,000 credits left, below your alert at 2,000.")).to_be_visible()

@@ -35,22 +35,14 @@ def commerce_conditions(*, shop_id: int, filters: Mapping[str, Any], now: dateti
         conditions.append(Contact.last_order_at >= now - timedelta(days=filters["last_order_within_days"]))
     if "last_order_older_than_days" in filters:
         conditions.append(Contact.last_order_at < now - timedelta(days=filters["last_order_older_than_days"]))
-    if filters.get("products_any"):
-        conditions.append(
-            exists().where(
-                ContactProduct.contact_id == Contact.id,
-                ContactProduct.shop_id == shop_id,
-                ContactProduct.product_id.in_(filters["products_any"]),
+    for key, table, column in (
+        ("products_any", ContactProduct, ContactProduct.product_id),
+        ("discount_codes_any", ContactDiscountCode, ContactDiscountCode.code),
+    ):
+        if filters.get(key):  # read by (shop_id, value, contact_id), like contact_tags
+            conditions.append(
+                exists().where(table.contact_id == Contact.id, table.shop_id == shop_id, column.in_(filters[key]))
             )
-        )
-    if filters.get("discount_codes_any"):
-        conditions.append(
-            exists().where(
-                ContactDiscountCode.contact_id == Contact.id,
-                ContactDiscountCode.shop_id == shop_id,
-                ContactDiscountCode.code.in_(filters["discount_codes_any"]),
-            )
-        )
     if "clicked_within_days" in filters:
         conditions.append(Contact.last_clicked_at >= now - timedelta(days=filters["clicked_within_days"]))
     if "received_within_days" in filters:
