@@ -26,8 +26,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, String, column, func, insert, literal, select, values
+from sqlalchemy import Select, String, column, func, insert, literal, select, text, values
 
+from ...bulk import on_postgresql
 from ...errors import ValidationFailed
 from ...extensions import db
 from ...models import Campaign, CampaignCohort, CampaignState, Contact, Message, MessageState, Shop
@@ -39,6 +40,7 @@ from .ab_split import test_of
 # The first and the last clocks on Earth: a local date and time happens between these two.
 EARLIEST_ZONE = ZoneInfo("Etc/GMT-14")  # UTC+14 (the POSIX sign is inverted)
 LATEST_ZONE = ZoneInfo("Etc/GMT+12")  # UTC-12
+SNAPSHOT_WORK_MEM = "256MB"
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
@@ -189,6 +191,8 @@ def snapshot(
         .order_by(None)
         .order_by(rank, Contact.id)
     )
+    if on_postgresql():  # the sort by cohort in memory, not on disk (this transaction only)
+        db.session.execute(text(f"SET LOCAL work_mem = '{SNAPSHOT_WORK_MEM}'"))
     db.session.execute(insert(Message.__table__).from_select((*columns, "defer_until"), joined))
     return record_cohorts(shop=shop, campaign=campaign, starts=starts, launch=now)
 
