@@ -359,8 +359,8 @@ def test_auto_recharge_buys_the_pack_once_per_crossing_even_when_the_job_runs_tw
     assert ledger.balance(shop_id=shop.id) == 1600
 
 
-def test_auto_recharge_past_the_usage_cap_pauses_and_says_so(on_starter, fake_shopify):
-    app, api, shop = on_starter
+def used_90_of_the_cap(shop):
+    """$90 of the starter plan's $100 usage cap already charged this cycle."""
     db.session.add(
         UsageCharge(
             shop_id=shop.id,
@@ -372,6 +372,11 @@ def test_auto_recharge_past_the_usage_cap_pauses_and_says_so(on_starter, fake_sh
         )
     )
     db.session.commit()
+
+
+def test_auto_recharge_past_the_usage_cap_pauses_and_says_so(on_starter, fake_shopify):
+    app, api, shop = on_starter
+    used_90_of_the_cap(shop)
     recharge(api, when_below=2000)  # $15 on $90 of a $100 cap: not bought
     settle_jobs(app)
     check(app, shop)
@@ -387,17 +392,7 @@ def test_a_raised_usage_cap_applies_once_shopify_reports_it_and_the_paused_recha
     on_starter, fake_shopify
 ):
     app, api, shop = on_starter
-    db.session.add(
-        UsageCharge(
-            shop_id=shop.id,
-            idempotency_key="earlier",
-            subscription_id=shop.subscription_id,
-            amount=Decimal("90.00"),
-            credits=3000,
-            period_start=utcnow(),
-        )
-    )
-    db.session.commit()
+    used_90_of_the_cap(shop)
     recharge(api, when_below=2000)
     settle_jobs(app)
     assert [a.kind for a in alerts("recharge_paused")] == ["recharge_paused"]
