@@ -353,7 +353,7 @@ def test_a_concurrent_claimer_skips_the_rows_a_batch_holds(sender, fake_mitto, m
     real_outbound = sending.outbound
     seen: list[tuple[set[int], set[int], set[int]]] = []
 
-    def outbound_while_another_worker_claims(shop, campaign, sendable):
+    def outbound_while_another_worker_claims(shop, campaign, sendable, **options):
         held = {item.id for item, _ in sendable}
         if not seen:
             queued = "SELECT id FROM messages WHERE campaign_id = :c AND state = 'queued' ORDER BY id"
@@ -362,7 +362,7 @@ def test_a_concurrent_claimer_skips_the_rows_a_batch_holds(sender, fake_mitto, m
                 claimable = set(other.scalars(db.text(queued + " FOR UPDATE SKIP LOCKED"), {"c": campaign.id}))
                 other.rollback()
             seen.append((held, visible, claimable))
-        return real_outbound(shop, campaign, sendable)
+        return real_outbound(shop, campaign, sendable, **options)
 
     monkeypatch.setattr(sending, "outbound", outbound_while_another_worker_claims)
     launch(api)
@@ -385,7 +385,7 @@ def test_a_batch_that_breaks_before_its_write_leaves_its_rows_and_counts_the_cla
 
     app, api, _shop = sender
 
-    def broken_outbound(shop, campaign, sendable):
+    def broken_outbound(shop, campaign, sendable, **_):
         raise RuntimeError("render failed")
 
     monkeypatch.setattr("shopify_app.services.sending.plan.outbound", broken_outbound)

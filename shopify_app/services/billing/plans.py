@@ -92,12 +92,6 @@ def message_credits(segments: int, country_code: str | None) -> int:
     return segments * credits_per_segment(country_code)
 
 
-def credits_per_segment_sql(country_code: Any) -> Any:
-    """`credits_per_segment` as a SQL expression over a country code column: one table, so a
-    launch's per-message holds (computed in its INSERT ... SELECT) match its estimate."""
-    return case(CREDITS_PER_SEGMENT, value=func.upper(country_code), else_=DEFAULT_CREDITS_PER_SEGMENT)
-
-
 # Credits per MMS (one image and its text, priced per message, not per segment) where MMS is
 # carried: the US and Canada. Elsewhere an MMS campaign's message is an SMS with a link to the
 # image, priced per segment above (services/media/mms.py).

@@ -82,12 +82,13 @@ def variant_texts(campaign: Campaign, claimed: list[Claimed]) -> dict[str, str]:
 
 
 def outbound(
-    shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]]
+    shop: Shop, campaign: Campaign, sendable: list[tuple[Claimed, Recipient]], *, bodies: dict[str, str] | None = None
 ) -> tuple[list[OutboundSms], list[dict[str, Any]], list[Claimed]]:
     """The texts to send (rendered, compliant, links shortened), their short-link rows, and the
     rows whose text could not be made (skipped by the caller: one bad value never fails the
     batch's other messages). A row with a variant (an A/B test's) gets its variant's body."""
-    bodies = variant_texts(campaign, [item for item, _ in sendable])
+    if bodies is None:  # the batch's plan passes the variants it already read
+        bodies = variant_texts(campaign, [item for item, _ in sendable])
     shop_name = shop.name or shop.domain
     policy = POLICIES[campaign.kind]
     contexts = _run_contexts(sendable) if campaign.kind != CampaignKind.BROADCAST else {}

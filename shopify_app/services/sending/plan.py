@@ -174,7 +174,7 @@ def _prepare(
     outcome["skipped"] += len(eligible) - len(sendable)
     if not sendable:
         return
-    texts, link_rows, unrenderable = outbound(shop, campaign, sendable)
+    texts, link_rows, unrenderable = outbound(shop, campaign, sendable, bodies=bodies)
     if unrenderable:  # rare: their text could not be made; skipped, not retried
         for item in unrenderable:
             plan.skip(item, "render_failed")
