@@ -199,10 +199,21 @@ def dialect_insert(table: Table) -> Any:
     return (postgresql_insert if on_postgresql() else sqlite_insert)(table)
 
 
-def insert_or_nothing(table: Table, values: Mapping[str, Any], *, conflict: Sequence[str], returning: str) -> Any:
-    """INSERT one row unless it collides on the unique `conflict` columns; the `returning`
-    column of the new row, or None when it already existed (one statement, one round trip)."""
-    statement = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+def insert_or_nothing(
+    table: Table,
+    values: Mapping[str, Any],
+    *,
+    conflict: Sequence[str],
+    returning: str,
+    conflict_where: str | None = None,
+) -> Any:
+    """INSERT one row unless it collides on the unique `conflict` columns (of a partial unique
+    index when `conflict_where` is its predicate); the `returning` column of the new row, or
+    None when it already existed (one statement, one round trip)."""
+    where = text(conflict_where) if conflict_where else None
+    statement = (
+        dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict), index_where=where)
+    )
     return db.session.execute(statement.returning(table.c[returning])).scalar()
 
 

@@ -31,6 +31,7 @@ from .commerce_facts import BackfillStatus, ContactDiscountCode, ContactProduct,
 from .contact import ConsentEvent, ConsentSource, ConsentState, Contact, ContactTag, Suppression
 from .contact_import import ContactTransfer, ImportSeenNumber, TransferChunk, TransferKind, TransferStatus
 from .delivery import DeliveryEvent, DeliveryOutcome
+from .flow import Flow, FlowEngine, FlowRun, FlowRunState, FlowRunStep, FlowVersion
 from .inbound import InboundMessage
 from .marketing import Attribution, AttributionKind, Click, Discount, DiscountKind, DiscountValueType, ShortLink
 from .media import Media
@@ -82,6 +83,12 @@ __all__ = [
     "Discount",
     "DiscountKind",
     "DiscountValueType",
+    "Flow",
+    "FlowEngine",
+    "FlowRun",
+    "FlowRunState",
+    "FlowRunStep",
+    "FlowVersion",
     "ImportSeenNumber",
     "InboundMessage",
     "LedgerKind",

@@ -12,7 +12,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -31,11 +31,26 @@ class AutomationKind(enum.StrEnum):
     INBOX_REPLY = "inbox_reply"  # internal: the merchant's answers from the inbox
     KEYWORD_REPLY = "keyword_reply"  # internal: the answers to STOP, START, HELP, the join keyword
     OPT_IN = "opt_in_confirmation"  # internal: a storefront sign-up's double opt-in text
+    FLOW_STEP = "flow_step"  # a send step of a flow (models/flow.py); many per shop
+
+
+SINGLE_KIND = "kind <> 'flow_step'"
 
 
 class Automation(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "automations"
-    __table_args__ = (UniqueConstraint("shop_id", "kind", name="uq_automations_shop_id_kind"),)
+    # One automation of each kind per shop, except flow steps (a flow has as many as it sends).
+    __table_args__ = (
+        Index(
+            "uq_automations_shop_id_kind",
+            "shop_id",
+            "kind",
+            unique=True,
+            postgresql_where=text(SINGLE_KIND),
+            sqlite_where=text(SINGLE_KIND),
+        ),
+        Index("ix_automations_flow_id", "flow_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
@@ -48,6 +63,11 @@ class Automation(db.Model):  # type: ignore[name-defined,misc]
     campaign_id: Mapped[int | None] = mapped_column(BigIntFK, ForeignKey("campaigns.id", ondelete="SET NULL"))
     # The shop-local date a daily automation (birthday, win-back) last ran, e.g. "2026-11-27".
     last_daily_run: Mapped[str | None] = mapped_column(String(10))
+    # A flow's send step: its flow and step id (no foreign key: flows point here already).
+    flow_id: Mapped[int | None] = mapped_column(BigInteger)
+    flow_step: Mapped[str | None] = mapped_column(String(32))
+    # Set when its flow moved to the step engine: no new runs; the pending ones still send.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

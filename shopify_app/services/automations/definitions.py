@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ...bulk import insert_or_nothing
 from ...extensions import db
 from ...models import Automation, AutomationKind, Campaign, CampaignKind, CampaignState, ConsentSource, Shop
+from ...models.automation import SINGLE_KIND
 from ...models.types import utcnow
 from ..sending.rendering import VARIABLES
 
@@ -67,6 +68,8 @@ DEFINITIONS: dict[AutomationKind, Definition] = {
     # The app's own texts (services/automations/notices.py): each run carries its whole text.
     AutomationKind.KEYWORD_REPLY: Definition(CampaignKind.KEYWORD_REPLY, "{{shop_name}}", listed=False),
     AutomationKind.OPT_IN: Definition(CampaignKind.CONFIRMATION, "{{shop_name}}", listed=False),
+    # A flow's send step (services/flows/): its text is the step's, set when the step is saved.
+    AutomationKind.FLOW_STEP: Definition(CampaignKind.AUTOMATION, "{{shop_name}}", listed=False),
 }
 LISTED = tuple(kind for kind, definition in DEFINITIONS.items() if definition.listed)
 CONDITION_LIMITS = {"hour": (0, 23), "days": (1, 3650)}
@@ -102,6 +105,7 @@ def create_automation(shop: Shop, kind: AutomationKind, *, enabled: bool) -> Non
             "updated_at": now,
         },
         conflict=("shop_id", "kind"),
+        conflict_where=SINGLE_KIND,
         returning="id",
     )
 

@@ -47,7 +47,9 @@ log = structlog.get_logger(__name__)
 
 def enabled_automation(shop_id: int, kind: AutomationKind) -> Automation | None:
     return db.session.scalar(
-        select(Automation).where(Automation.shop_id == shop_id, Automation.kind == kind, Automation.enabled)
+        select(Automation).where(
+            Automation.shop_id == shop_id, Automation.kind == kind, Automation.enabled, Automation.retired_at.is_(None)
+        )
     )
 
 
