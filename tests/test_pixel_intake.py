@@ -15,9 +15,10 @@ from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from shopify_app.extensions import db
-from shopify_app.models import ConsentState, Contact, ProductView
+from shopify_app.models import ConsentState, Contact, Flow, ProductView
 from shopify_app.models.types import utcnow
 from shopify_app.security.link_tokens import make_link_token
+from shopify_app.services.flows import versions
 from shopify_app.tenancy import privileged
 
 from .conftest import ApiClient, install_shop
@@ -38,9 +39,23 @@ def add_contact(domain: str, phone: str, *, customer_id: int | None = None) -> i
     return contact_id
 
 
+BROWSE_STEPS = [{"id": "nudge", "type": "send", "body": "Still thinking about {{product_title}}? {{product_url}}"}]
+
+
+def browse_flow(shop, *, window_minutes: int = 60, enabled: bool = True):
+    """A browse-abandonment flow of `shop` (services/flows/versions.py), on unless told."""
+    data = {"name": "Browse", "trigger": "browsed_product", "trigger_config": {"window_minutes": window_minutes}}
+    flow = versions.create_flow(shop=shop, data={**data, "steps": BROWSE_STEPS})
+    if enabled:
+        versions.update_flow(shop=shop, flow_id=flow.id, data={"enabled": True})
+    return flow
+
+
 @pytest.fixture
 def shops(app):
     alpha, beta = install_shop(ALPHA), install_shop(BETA)
+    browse_flow(alpha)
+    browse_flow(beta)
     alice = add_contact(ALPHA, "+14155550101", customer_id=CUSTOMER)
     bob = add_contact(BETA, "+14155550102")
     return {"alpha": alpha, "beta": beta, "alice": alice, "bob": bob}
@@ -106,6 +121,14 @@ def test_unknown_customers_and_no_identity_store_nothing_and_answer_alike(client
     assert views() == []
 
 
+def test_a_shop_without_a_browse_flow_on_keeps_no_views(client, shops):
+    with privileged():
+        for flow in db.session.scalars(select(Flow).where(Flow.shop_id == shops["alpha"].id)):
+            versions.update_flow(shop=shops["alpha"], flow_id=flow.id, data={"enabled": False})
+    assert post(client, report()).status_code == 204
+    assert views() == []
+
+
 def test_an_unsubscribed_contact_is_not_tracked(client, shops):
     with privileged():
         db.session.get(Contact, shops["alice"]).consent_state = ConsentState.UNSUBSCRIBED
@@ -165,10 +188,9 @@ def test_a_body_that_is_not_a_json_object_is_400_and_a_big_one_413(client, shops
 
 
 def test_cors_preflight_and_answers_allow_the_sandbox_without_cookies(client, shops):
-    preflight = client.options(
-        "/pixel/events",
-        headers={"Origin": "null", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
-    )
+    asking = {"Origin": "null", "Access-Control-Request-Method": "POST"}
+    asking["Access-Control-Request-Headers"] = "content-type"
+    preflight = client.options("/pixel/events", headers=asking)
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
@@ -182,7 +204,7 @@ def test_cors_preflight_and_answers_allow_the_sandbox_without_cookies(client, sh
 def test_a_shopper_over_the_limit_gets_429_with_retry_after(make_app):
     app = make_app(PIXEL_RATE_PER_VISITOR=2)
     with app.app_context():
-        install_shop(ALPHA)
+        browse_flow(install_shop(ALPHA))
         add_contact(ALPHA, "+14155550101", customer_id=CUSTOMER)
         client = app.test_client()
         assert [post(client, report(event_id=f"e{n}")).status_code for n in range(3)] == [204, 204, 429]

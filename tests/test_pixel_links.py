@@ -51,7 +51,7 @@ def test_a_storefront_link_carries_the_contacts_browse_token_and_keeps_its_query
     claims = read_link_token("browse", dict(query)["sb_t"])
     contact = db.session.query(Contact).one()
     assert (claims.contact_id, claims.shop_id) == (contact.id, contact.shop_id)
-    assert PHONE not in location and PHONE.lstrip("+") not in location
+    assert PHONE.lstrip("+") not in location
 
 
 def test_links_to_other_hosts_are_left_as_they_were(sender):
@@ -69,5 +69,6 @@ def test_only_a_contacts_link_gets_a_token_and_only_its_own_shops(app):
     assert with_browse_token("http://alpha.myshopify.com/x", shop=shop, contact_id=1) == "http://alpha.myshopify.com/x"
     assert with_browse_token("https://beta.myshopify.com/x", shop=shop, contact_id=1) == "https://beta.myshopify.com/x"
     stale = with_browse_token(url + "?sb_t=forged", shop=shop, contact_id=3)
-    assert stale.count("sb_t=") == 1 and "forged" not in stale
+    assert stale.count("sb_t=") == 1
+    assert "forged" not in stale
     assert read_link_token("browse", dict(parse_qsl(urlsplit(stale).query))["sb_t"]).contact_id == 3

@@ -1,7 +1,7 @@
 """product views: the product pages identified shoppers viewed, reported by the web pixel
 
 Revision ID: 0032
-Revises: 0030
+Revises: 0031
 Create Date: 2026-12-07 17:40:00.000000
 
 `product_views` holds one row per product_viewed event the pixel reported for a contact of the
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0032"
-down_revision = "0030"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 

@@ -13,8 +13,8 @@ from .links import bp as links_bp
 from .media import bp as media_bp
 from .metrics import bp as metrics_bp
 from .mitto import bp as mitto_bp
-from .pixel import bp as pixel_bp
 from .ops import bp as ops_bp
+from .pixel import bp as pixel_bp
 from .proxy import bp as proxy_bp
 from .webhooks import bp as webhooks_bp
 

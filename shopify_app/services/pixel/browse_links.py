@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ...models import Shop
 from ...security.link_tokens import make_link_token
 
-TOKEN_PARAM = "sb_t"
+TOKEN_PARAM = "sb_t"  # noqa: S105 (a query parameter name)
 
 
 def storefront_hosts(shop: Shop) -> set[str]:

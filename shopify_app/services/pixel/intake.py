@@ -10,7 +10,8 @@ when it names a contact of the shop in a way a stranger cannot forge or guess us
   only with our signature and only for the shop it names: another shop's token is refused.
 
 Anything else (no identity, an unknown customer, a bad or foreign token, an unsubscribed
-contact) is answered exactly like a stored view and stores nothing, so the endpoint reveals
+contact, a shop with no browse-abandonment flow turned on, for which a view is of no use) is
+answered exactly like a stored view and stores nothing, so the endpoint reveals
 neither who is a contact nor which check failed. Reports are rate limited per shop and per
 shopper (the token or customer id, hashed: Redis keys are in clear) and deduplicated on the
 pixel's event id. Logs name the shop id and the outcome, never a token, customer id or URL.
@@ -30,7 +31,7 @@ from ...bulk import insert_or_nothing
 from ...config import current_config
 from ...errors import NotFound, TooManyRequests, Unauthorized
 from ...extensions import db, redis_ext
-from ...models import ConsentState, Contact, ProductView, Shop
+from ...models import ConsentState, Contact, Flow, ProductView, Shop
 from ...models.types import utcnow
 from ...schemas.pixel import path_only
 from ...security.link_tokens import read_link_token
@@ -41,6 +42,7 @@ from ..sending.ratelimit import FixedWindowLimit
 log = structlog.get_logger(__name__)
 
 WINDOW_SECONDS = 60
+BROWSE_TRIGGER = "browsed_product"
 # The browser's clock is the shopper's (or a forger's): a view is dated no earlier than this
 # before it arrived, so a backdated report cannot start a flow at once.
 MAX_REPORT_DELAY = timedelta(minutes=15)
@@ -77,6 +79,9 @@ def record_view(*, shop: Shop, event: dict[str, Any]) -> bool:
         log.info("pixel_view_ignored", shop_id=shop.id, reason="no_identity")
         return False
     _limit("visitor", shop.id, visitor, current_config()["PIXEL_RATE_PER_VISITOR"])
+    if not _has_browse_flow(shop):
+        log.info("pixel_view_ignored", shop_id=shop.id, reason="no_flow")
+        return False
     contact_id = _contact_id(shop, identity)
     if contact_id is None:
         log.info("pixel_view_ignored", shop_id=shop.id, reason="unknown_identity")
@@ -97,6 +102,13 @@ def _limit(scope: str, shop_id: int, value: str, per_minute: int) -> None:
         raise TooManyRequests(
             "Too many reports; slow down.", retry_after=math.ceil(decision.retry_after), details={"scope": scope}
         )
+
+
+def _has_browse_flow(shop: Shop) -> bool:
+    found = db.session.scalar(
+        select(Flow.id).where(Flow.shop_id == shop.id, Flow.trigger == BROWSE_TRIGGER, Flow.enabled).limit(1)
+    )
+    return found is not None
 
 
 def _contact_id(shop: Shop, identity: Identity) -> int | None:

@@ -59,20 +59,8 @@ def connect(*, shop_id: int) -> str:
     shop = db.session.get(Shop, shop_id)
     if shop is None or not shop.is_installed or not has_usable_offline_token(shop):
         return "skipped"
-    variables: dict[str, Any] = {"webPixel": {"settings": json.dumps(pixel_settings(shop))}}
     try:
-        created = _payload(admin_query(shop, WEB_PIXEL_CREATE, variables), "webPixelCreate")
-        errors = created.get("userErrors") or []
-        if not errors:
-            log.info("web_pixel_connected", shop_id=shop.id, outcome="created")
-            return "created"
-        if not any(error.get("code") == "TAKEN" for error in errors):
-            return _failed(shop, errors)
-        existing = admin_query(shop, WEB_PIXEL_QUERY).get("webPixel")
-        pixel_id = existing.get("id") if isinstance(existing, dict) else None
-        if not pixel_id:
-            return _failed(shop, [{"code": "no_pixel"}])
-        updated = _payload(admin_query(shop, WEB_PIXEL_UPDATE, {"id": pixel_id, **variables}), "webPixelUpdate")
+        outcome, errors = _create_or_update(shop)
     except (ShopifyRateLimited, ShopifyUnavailable, ShopifyTimeout) as exc:
         log.warning("web_pixel_deferred", shop_id=shop.id, reason=type(exc).__name__)
         raise WebPixelDeferred(type(exc).__name__) from None
@@ -81,19 +69,30 @@ def connect(*, shop_id: int) -> str:
     except ShopifyError as exc:
         log.warning("web_pixel_failed", shop_id=shop.id, error=type(exc).__name__)
         return "failed"
-    if errors := updated.get("userErrors") or []:
-        return _failed(shop, errors)
-    log.info("web_pixel_connected", shop_id=shop.id, outcome="updated")
-    return "updated"
+    if errors:
+        # Codes only: a message can echo the settings.
+        codes = sorted({str(error.get("code") or "user_error") for error in errors})
+        log.warning("web_pixel_failed", shop_id=shop.id, error=",".join(codes))
+        return "failed"
+    log.info("web_pixel_connected", shop_id=shop.id, outcome=outcome)
+    return outcome
+
+
+def _create_or_update(shop: Shop) -> tuple[str, list[dict[str, Any]]]:
+    """Create; when the shop has one already (TAKEN), update that one. The outcome and the
+    userErrors of the last mutation."""
+    variables: dict[str, Any] = {"webPixel": {"settings": json.dumps(pixel_settings(shop))}}
+    errors = _payload(admin_query(shop, WEB_PIXEL_CREATE, variables), "webPixelCreate").get("userErrors") or []
+    if not any(error.get("code") == "TAKEN" for error in errors):
+        return "created", errors
+    existing = admin_query(shop, WEB_PIXEL_QUERY).get("webPixel")
+    pixel_id = existing.get("id") if isinstance(existing, dict) else None
+    if not pixel_id:
+        return "updated", [{"code": "no_pixel"}]
+    updated = _payload(admin_query(shop, WEB_PIXEL_UPDATE, {"id": pixel_id, **variables}), "webPixelUpdate")
+    return "updated", updated.get("userErrors") or []
 
 
 def _payload(data: dict[str, object], operation: str) -> dict[str, Any]:
     payload = data.get(operation)
     return payload if isinstance(payload, dict) else {"userErrors": [{"code": "no_payload"}]}
-
-
-def _failed(shop: Shop, errors: list[dict[str, Any]]) -> str:
-    # Codes only: a message can echo the settings.
-    codes = sorted({str(error.get("code") or "user_error") for error in errors})
-    log.warning("web_pixel_failed", shop_id=shop.id, error=",".join(codes))
-    return "failed"
