@@ -62,4 +62,5 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob.of(jobs.REQUEUE_WEBHOOK_EVENTS, "requeue-webhook-events", every=timedelta(minutes=5)),
     PeriodicJob.of(jobs.ROLL_UP_LAST_MESSAGED, "roll-up-last-messaged", every=timedelta(minutes=5)),
     PeriodicJob.of(jobs.CHECK_SPEND_CONTROLS, "check-spend-controls", every=timedelta(minutes=1)),
+    PeriodicJob.of(jobs.BROWSE_ABANDONMENT_SWEEP, "browse-abandonment", every=timedelta(minutes=5)),
 )

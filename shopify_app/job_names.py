@@ -48,6 +48,10 @@ CHECK_FAILED_JOBS = JobRef("jobs.housekeeping.check_failed_jobs", queue="houseke
 ORDER_BACKFILL_RUN = JobRef("jobs.commerce_segments.run_backfill", queue="default")
 ROLL_UP_LAST_MESSAGED = JobRef("jobs.commerce_segments.roll_up_last_messaged", queue="housekeeping")
 
+# jobs/pixel.py
+CONNECT_WEB_PIXEL = JobRef("jobs.pixel.connect_web_pixel", queue="default")
+BROWSE_ABANDONMENT_SWEEP = JobRef("jobs.pixel.sweep_browse_abandonment", queue="automations")
+
 # jobs/privacy.py
 BUILD_MERCHANT_EXPORT = JobRef("jobs.privacy.build_merchant_export", queue="default")
 

@@ -14,6 +14,7 @@ from .media import bp as media_bp
 from .metrics import bp as metrics_bp
 from .mitto import bp as mitto_bp
 from .ops import bp as ops_bp
+from .pixel import bp as pixel_bp
 from .proxy import bp as proxy_bp
 from .webhooks import bp as webhooks_bp
 
@@ -28,6 +29,7 @@ def init_blueprints(app: Flask) -> None:
         proxy_bp,
         mitto_bp,
         links_bp,
+        pixel_bp,
         media_bp,
         ops_bp,
         metrics_bp,

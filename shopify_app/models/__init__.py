@@ -36,6 +36,7 @@ from .inbound import InboundMessage
 from .marketing import Attribution, AttributionKind, Click, Discount, DiscountKind, DiscountValueType, ShortLink
 from .media import Media
 from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
+from .product_view import ProductView
 from .segment import Segment
 from .sender import SenderAssignment, SenderNumber
 from .shop import Shop
@@ -100,6 +101,7 @@ __all__ = [
     "OutboxStatus",
     "PrivacyRequest",
     "PrivacyRequestKind",
+    "ProductView",
     "PurchaseStatus",
     "RunState",
     "SeenProduct",

@@ -27,6 +27,7 @@ from ...models import Click, Contact, Shop, ShortLink
 from ...models.types import utcnow
 from ...security.crypto import aad_for, keyring
 from ..campaigns import report_cache
+from ..pixel.browse_links import with_browse_token
 from ..shops.settings import load_settings
 
 log = structlog.get_logger(__name__)
@@ -147,7 +148,8 @@ def store(rows: list[dict[str, Any]], *, connection: Connection | None = None) -
 
 
 def follow(*, code: str, user_agent: str | None, ip: str | None) -> str:
-    """Record a click on `code` and return where to send the shopper (400 if not allowed)."""
+    """Record a click on `code` and return where to send the shopper (400 if not allowed); a
+    contact's link to the shop's storefront carries the contact's browse token (pixel/browse_links.py)."""
     link = db.session.scalar(select(ShortLink).where(ShortLink.code == code))
     if link is None:
         raise NotFound("This link does not exist.", code="link_not_found")
@@ -176,4 +178,4 @@ def follow(*, code: str, user_agent: str | None, ip: str | None) -> str:
         )
     db.session.commit()
     report_cache.invalidate(link.shop_id)
-    return url
+    return with_browse_token(url, shop=shop, contact_id=link.contact_id)
