@@ -187,7 +187,7 @@ def test_flows_paginate(api):
     assert rest["next_cursor"] is None
     names = [item["name"] for item in first["items"] + rest["items"]]
     assert names[:3] == ["Flow 2", "Flow 1", "Flow 0"]
-    assert len(names) == len(set(item["id"] for item in first["items"] + rest["items"])) == 3 + 7
+    assert len(names) == len({item["id"] for item in first["items"] + rest["items"]}) == 3 + 7
 
 
 def test_delete_only_an_off_flow_the_merchant_made(api):

@@ -65,7 +65,12 @@ def _message_states(campaign_ids: list[int]) -> list[tuple[int, str, int, int]]:
     """(campaign, state, messages, accepted) rows: the trigger-kept deltas on PostgreSQL."""
     if on_postgresql():
         query = (
-            select(MessageStat.campaign_id, MessageStat.state, func.sum(MessageStat.messages), func.sum(MessageStat.accepted))
+            select(
+                MessageStat.campaign_id,
+                MessageStat.state,
+                func.sum(MessageStat.messages),
+                func.sum(MessageStat.accepted),
+            )
             .where(MessageStat.campaign_id.in_(campaign_ids))
             .group_by(MessageStat.campaign_id, MessageStat.state)
         )
@@ -99,7 +104,12 @@ def message_figures(shop_id: int, campaign_ids: list[int]) -> dict[str, dict[str
     for campaign_id, count, unique in clicks:
         figures[str(campaign_id)].update(clicks=int(count), unique_clicks=int(unique))
     orders = db.session.execute(
-        select(Attribution.campaign_id, Attribution.currency, func.count(), func.coalesce(func.sum(Attribution.amount), 0))
+        select(
+            Attribution.campaign_id,
+            Attribution.currency,
+            func.count(),
+            func.coalesce(func.sum(Attribution.amount), 0),
+        )
         .where(Attribution.shop_id == shop_id, Attribution.campaign_id.in_(campaign_ids))
         .group_by(Attribution.campaign_id, Attribution.currency)
     )
