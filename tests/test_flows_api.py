@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from shopify_app.extensions import db
-from shopify_app.models import Contact, FlowRun
+from shopify_app.models import Automation, Contact, FlowRun, FlowRunStep
 from shopify_app.services.flows import runs
 from shopify_app.services.flows.definition import check_settings, check_steps
 from shopify_app.services.flows.templates import TEMPLATES
@@ -190,14 +190,24 @@ def test_flows_paginate(api):
     assert len(names) == len({item["id"] for item in first["items"] + rest["items"]}) == 3 + 7
 
 
-def test_delete_only_an_off_flow_the_merchant_made(api):
+def test_delete_only_an_off_flow_the_merchant_made(api, shop):
     flow = create(api)
     api.patch(f"/api/flows/{flow['id']}", json={"enabled": True})
+    someone = contact(shop)
+    [run_id] = runs.start_flows(shop_id=shop.id, trigger="abandoned_checkout", contact_id=someone, key="c1")
+    db.session.add(FlowRunStep(shop_id=shop.id, run_id=run_id, step_id="first", step_type="send", outcome="skipped"))
+    db.session.commit()
     refused = api.delete(f"/api/flows/{flow['id']}")
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "flow_enabled")
     api.patch(f"/api/flows/{flow['id']}", json={"enabled": False})
     assert api.delete(f"/api/flows/{flow['id']}").status_code == 204
     assert api.get(f"/api/flows/{flow['id']}").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(FlowRun, run_id) is None  # its runs and their steps go with it
+    assert db.session.scalars(select(FlowRunStep)).all() == []
+    kept = db.session.scalars(select(Automation).where(Automation.flow_id == flow["id"])).all()
+    assert len(kept) == 2  # the steps' automations stay (their campaigns hold the texts' history)
+    assert all(not a.enabled and a.retired_at is not None for a in kept)
     legacy = next(item for item in api.get("/api/flows").get_json()["items"] if item["from_automation"])
     refused = api.delete(f"/api/flows/{legacy['id']}")
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "flow_from_automation")

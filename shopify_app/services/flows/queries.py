@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...extensions import db
@@ -145,12 +145,12 @@ def delete_flow(*, shop: Shop, flow_id: int) -> None:
         )
     if flow.enabled:
         raise Conflict("Turn the flow off before deleting it.", code="flow_enabled")
-    db.session.execute(
-        update(Automation)
-        .where(Automation.flow_id == flow.id, Automation.shop_id == shop.id)
-        .values(enabled=False, retired_at=func.coalesce(Automation.retired_at, utcnow())),
-        execution_options={"synchronize_session": False},
-    )
+    now = utcnow()
+    for automation in db.session.scalars(
+        select(Automation).where(Automation.flow_id == flow.id, Automation.shop_id == shop.id)
+    ):
+        automation.enabled = False
+        automation.retired_at = automation.retired_at or now
     db.session.execute(delete(Flow).where(Flow.id == flow.id, Flow.shop_id == shop.id))
     db.session.commit()
     log.info("flow_deleted", shop_id=shop.id, flow_id=flow_id)
