@@ -4,6 +4,7 @@ per step the runs that took it and how (yes / no, exits by reason); per flow run
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -77,8 +78,9 @@ def took(shop, run_id: int, step_id: str, step_type: str, outcome: str, **fields
     db.session.commit()
 
 
-def test_a_step_flows_report_per_step_and_per_flow(shop_app, fake_mitto):  # noqa: F811
+def test_a_step_flows_report_per_step_and_per_flow(shop_app, fake_mitto, caplog):  # noqa: F811
     app, api, shop = shop_app
+    caplog.set_level(logging.DEBUG)
     flow = api.post("/api/flows", json={"name": "Cart series", "trigger": "abandoned_checkout", "steps": SERIES})
     flow_id = flow.get_json()["id"]
     api.patch(f"/api/flows/{flow_id}", json={"enabled": True})
@@ -119,4 +121,6 @@ def test_a_step_flows_report_per_step_and_per_flow(shop_app, fake_mitto):  # noq
     assert detail["steps"][2]["detail"] == {"reason": "order_placed"}
     assert (detail["state"], detail["version"], detail["contact_id"]) == ("completed", 1, buyer)
     assert "phone" not in str(detail)
+    assert api.get(f"/api/flows/{flow_id}/runs").get_json()["items"][0]["contact_id"] == other
+    assert "4155550" not in caplog.text  # neither phone reached the log
     assert SHOPPER.removeprefix("+") not in str(detail)
