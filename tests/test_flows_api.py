@@ -123,6 +123,17 @@ def test_bad_steps_are_a_422_naming_the_step(api, steps, step, words):
         assert details["fields"]["steps"]
 
 
+def test_a_new_trigger_rechecks_the_steps_it_keeps(api):
+    flow = create(api)  # its texts use checkout_url
+    refused = api.patch(f"/api/flows/{flow['id']}", json={"trigger": "welcome"})
+    assert refused.status_code == 422
+    assert {item["step"] for item in refused.get_json()["error"]["details"]["step_errors"]} == {"first"}
+    assert api.get(f"/api/flows/{flow['id']}").get_json()["trigger"] == "abandoned_checkout"
+    hello = create(api, trigger="welcome", steps=HELLO)
+    moved = api.patch(f"/api/flows/{hello['id']}", json={"trigger": "order_confirmation"}).get_json()
+    assert (moved["trigger"], moved["version"]["number"], moved["steps"]) == ("order_confirmation", 1, HELLO)
+
+
 def test_bounded_payloads(api):
     many = [{"id": f"s{i}", "type": "send", "body": "Hi from {{shop_name}}"} for i in range(41)]
     assert api.post("/api/flows", json={"name": "Big", "trigger": "welcome", "steps": many}).status_code == 422
