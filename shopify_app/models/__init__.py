@@ -38,6 +38,7 @@ from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
 from .segment import Segment
 from .sender import SenderAssignment, SenderNumber
 from .shop import Shop
+from .shopify_flow import FlowActionRequest, FlowActionState, FlowTriggerUse
 from .shopify_sync import OutboxStatus, ShopifyConsentSync, ShopifySyncState
 from .spend import SpendAlert, SpendAlertKind, SpendControl
 from .test_send import TestSend
@@ -81,6 +82,9 @@ __all__ = [
     "Discount",
     "DiscountKind",
     "DiscountValueType",
+    "FlowActionRequest",
+    "FlowActionState",
+    "FlowTriggerUse",
     "ImportSeenNumber",
     "InboundMessage",
     "LedgerKind",
