@@ -31,6 +31,7 @@ class AutomationKind(enum.StrEnum):
     INBOX_REPLY = "inbox_reply"  # internal: the merchant's answers from the inbox
     KEYWORD_REPLY = "keyword_reply"  # internal: the answers to STOP, START, HELP, the join keyword
     OPT_IN = "opt_in_confirmation"  # internal: a storefront sign-up's double opt-in text
+    SHOPIFY_FLOW = "shopify_flow"  # internal: texts a merchant's Shopify Flow workflow sends
 
 
 class Automation(db.Model):  # type: ignore[name-defined,misc]

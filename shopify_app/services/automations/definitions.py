@@ -67,6 +67,9 @@ DEFINITIONS: dict[AutomationKind, Definition] = {
     # The app's own texts (services/automations/notices.py): each run carries its whole text.
     AutomationKind.KEYWORD_REPLY: Definition(CampaignKind.KEYWORD_REPLY, "{{shop_name}}", listed=False),
     AutomationKind.OPT_IN: Definition(CampaignKind.CONFIRMATION, "{{shop_name}}", listed=False),
+    # A merchant's Shopify Flow "Send SMS" action (services/shopify_flow/): each run carries its
+    # text, sent as marketing (consent, quiet hours, the cap, the footer).
+    AutomationKind.SHOPIFY_FLOW: Definition(CampaignKind.AUTOMATION, "{{shop_name}}", listed=False),
 }
 LISTED = tuple(kind for kind, definition in DEFINITIONS.items() if definition.listed)
 CONDITION_LIMITS = {"hour": (0, 23), "days": (1, 3650)}
