@@ -18,7 +18,9 @@ from shopify_app.models.types import utcnow
 from shopify_app.services.shopify_flow import actions
 
 from .conftest import settle_jobs
+from .payloads import payload
 from .shopify_flow_support import ADD_TAG, SEND_SMS, action_body, flow, link_customer, signed
+from .shopify_signing import webhook_request
 
 __all__ = ["flow"]  # the fixture
 
@@ -56,8 +58,10 @@ def test_send_sms_answers_200_at_once_and_texts_the_subscriber_once(flow):
     assert text.startswith("Alpha: Hi Ana, your VIP code is ROSE20.")
     assert "Reply STOP to opt out" in text  # marketing: the footer is added
     row = the_request()
-    assert (row.state, row.outcome, row.handle, row.action_run_id) == (FlowActionState.DONE, "queued", "send-sms", "run-1")
-    assert "ROSE20" not in row.properties_ciphertext and str(CUSTOMER) not in row.properties_ciphertext  # sealed
+    assert (row.state, row.outcome, row.handle) == (FlowActionState.DONE, "queued", "send-sms")
+    assert (row.action_run_id, row.shopify_customer_id) == ("run-1", CUSTOMER)
+    assert "ROSE20" not in row.properties_ciphertext  # sealed
+    assert str(CUSTOMER) not in row.properties_ciphertext
     assert row.properties == f'{{"customer_id":{CUSTOMER},"message":"{MESSAGE}"}}'
 
 
@@ -158,7 +162,7 @@ def test_an_action_for_a_shop_without_the_app_is_a_4xx_flow_does_not_retry(flow)
 
 
 @pytest.mark.parametrize(
-    "path, properties, field",
+    ("path", "properties", "field"),
     [
         (SEND_SMS, {"customer_id": CUSTOMER}, "message"),
         (SEND_SMS, {"customer_id": CUSTOMER, "message": "Hi {{order_number}}"}, "message"),
@@ -201,7 +205,8 @@ def test_when_the_job_cannot_be_queued_the_answer_is_503_and_flows_retry_queues_
     assert send_sms(app).status_code == 503
     monkeypatch.setattr(actions, "enqueue", real)
     retry = send_sms(app)
-    assert retry.status_code == 200 and retry.get_json() == {"status": "duplicate"}
+    assert retry.status_code == 200
+    assert retry.get_json() == {"status": "duplicate"}
     settle_jobs(app)
     assert len(texts_to(SHOPPER)) == 1
     assert the_request().outcome == "queued"
@@ -216,5 +221,20 @@ def test_no_phone_number_or_message_text_reaches_the_logs(flow, caplog):
         settle_jobs(app)
     assert len(texts_to(SHOPPER)) == 1
     logged = str(logs) + caplog.text
-    assert "4155550123" not in logged and "ROSE20" not in logged
+    assert "4155550123" not in logged
+    assert "ROSE20" not in logged
     assert any(entry["event"] == "shopify_flow_action_done" for entry in logs)
+
+
+def test_customers_redact_deletes_the_customers_action_runs_and_no_others(flow):
+    app, api, _shop = flow
+    link_customer(api, SHOPPER, CUSTOMER)
+    send_sms(app, run_id="theirs")
+    send_sms(app, customer=555, run_id="someone-else")
+    settle_jobs(app)
+    body = payload("customers/redact", customer={"id": CUSTOMER, "phone": SHOPPER, "email": None})
+    response = app.test_client().post("/webhooks/shopify", **webhook_request("customers/redact", body))
+    assert response.status_code == 200
+    settle_jobs(app)
+    db.session.expire_all()
+    assert db.session.scalars(select(FlowActionRequest.action_run_id)).all() == ["someone-else"]

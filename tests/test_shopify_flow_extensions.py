@@ -44,10 +44,12 @@ def test_every_flow_extension_parses_with_a_unique_valid_handle():
     handles = [extension["handle"] for config in configs.values() for extension in config["extensions"]]
     assert len(handles) == len(set(handles))
     for handle in handles:
-        assert len(handle) <= 30 and set(handle) <= HANDLE_CHARACTERS, handle
+        assert len(handle) <= 30, handle
+        assert set(handle) <= HANDLE_CHARACTERS, handle
     for config in configs.values():
         for extension in config["extensions"]:
-            assert extension["name"] and extension["type"].startswith("flow_")
+            assert extension["name"]
+            assert extension["type"].startswith("flow_")
 
 
 def test_the_triggers_are_the_ones_the_code_sends_with_the_keys_it_sends():
@@ -76,7 +78,7 @@ def test_the_actions_require_a_customer_and_post_to_routes_this_app_serves(app, 
         assert all(field.get("required") for field in fields)
 
 
-@pytest.mark.parametrize("handle, keys", [("send-sms", ["message"]), ("add-subscriber-tag", ["tag"])])
+@pytest.mark.parametrize(("handle", "keys"), [("send-sms", ["message"]), ("add-subscriber-tag", ["tag"])])
 def test_each_action_declares_the_properties_its_endpoint_reads(handle, keys):
     config = next(c for c in extension_tomls().values() if c["extensions"][0]["handle"] == handle)
     assert [field["key"] for field in config["settings"]["fields"][1:]] == keys

@@ -120,7 +120,8 @@ def test_a_new_subscriber_sends_subscriber_joined_with_the_customer_and_no_phone
     with capture_logs() as logs:
         set_consent(app, api, contact.id, "subscribed")
     [sent] = fake_shopify.flow_triggers
-    assert sent == {"shop": SHOP, "handle": "subscriber-joined", "payload": {"customer_id": CUSTOMER, "Source": "admin"}}
+    assert (sent["shop"], sent["handle"]) == (SHOP, "subscriber-joined")
+    assert sent["payload"] == {"customer_id": CUSTOMER, "Source": "admin"}
     assert "4155550123" not in str(flow_calls(fake_shopify)) + str(logs) + caplog.text
     assert any(entry["event"] == "shopify_flow_trigger_sent" for entry in logs)
 
@@ -252,9 +253,11 @@ def test_user_errors_fail_the_job_visibly_and_log_fields_not_values(make_app, fa
             set_consent(app, api, contact.id, "subscribed")
         [parked] = failed_jobs.list_failed()
         assert parked.func == "jobs.shopify_flow.send_trigger"
-        assert "FlowTriggerRejected" in parked.error and "payload.customer_id" in parked.error
+        assert "FlowTriggerRejected" in parked.error
+        assert "payload.customer_id" in parked.error
         rejected = [entry for entry in logs if entry["event"] == "shopify_flow_trigger_rejected"]
-        assert rejected and rejected[0]["fields"] == ["payload.customer_id"]
+        assert rejected
+        assert rejected[0]["fields"] == ["payload.customer_id"]
         assert "4155550123" not in str(logs) + caplog.text + parked.error
         assert fake_shopify.flow_triggers == []
 
@@ -267,4 +270,3 @@ def test_a_forged_secret_cannot_turn_on_a_trigger_for_a_shop(flow, fake_shopify)
     set_consent(app, api, contact.id, "subscribed")
     assert fake_shopify.flow_triggers == []
     assert uses(shop.id) == {}
-

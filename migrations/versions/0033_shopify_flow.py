@@ -7,7 +7,8 @@ Create Date: 2026-12-07 17:45:00.000000
 `shopify_flow_triggers` holds what Flow's trigger lifecycle callback said, one row per (shop,
 trigger handle), with the callback's own timestamp (a late older callback never wins).
 `shopify_flow_actions` holds one row per Flow action run, unique per (shop, action_run_id) so a
-retried request records nothing new; its properties (a customer id, a message) are sealed.
+retried request records nothing new; its properties (a customer id, a message) are sealed, the
+customer id also kept in the clear so customers/redact deletes the customer's rows.
 Row-level security like every shop table (migration 0010).
 """
 
@@ -46,6 +47,7 @@ def upgrade():
         sa.Column("shop_id", BIGINT, nullable=False),
         sa.Column("action_run_id", sa.String(length=255), nullable=False),
         sa.Column("handle", sa.String(length=64), nullable=False),
+        sa.Column("shopify_customer_id", sa.BigInteger(), nullable=True),
         sa.Column("properties_ciphertext", sa.Text(), nullable=False),
         sa.Column(
             "state",
@@ -63,6 +65,11 @@ def upgrade():
         sa.UniqueConstraint("shop_id", "action_run_id", name="uq_shopify_flow_actions_shop_id_action_run_id"),
     )
     op.create_index("ix_shopify_flow_actions_shop_id_id", "shopify_flow_actions", ["shop_id", "id"])
+    op.create_index(
+        "ix_shopify_flow_actions_shop_id_shopify_customer_id",
+        "shopify_flow_actions",
+        ["shop_id", "shopify_customer_id"],
+    )
     if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
             op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
@@ -71,6 +78,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_shopify_flow_actions_shop_id_shopify_customer_id", table_name="shopify_flow_actions")
     op.drop_index("ix_shopify_flow_actions_shop_id_id", table_name="shopify_flow_actions")
     op.drop_table("shopify_flow_actions")
     op.drop_table("shopify_flow_triggers")

@@ -9,7 +9,8 @@ overwrites a newer one.
 `shopify_flow_actions` is one row per action run (`action_run_id` is Flow's id for one
 execution of one action step, the same on every retry), unique per shop: a retried request
 finds its row and records nothing new. The properties carry a Shopify customer id and the
-message text, so they are sealed; `outcome` says what the job made of the request.
+message text, so they are sealed (the customer id is kept in the clear too, for
+customers/redact to find and delete them); `outcome` says what the job made of the request.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -47,12 +48,15 @@ class FlowActionRequest(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("shop_id", "action_run_id", name="uq_shopify_flow_actions_shop_id_action_run_id"),
         Index("ix_shopify_flow_actions_shop_id_id", "shop_id", "id"),
+        Index("ix_shopify_flow_actions_shop_id_shopify_customer_id", "shop_id", "shopify_customer_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     shop_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("shops.id", ondelete="CASCADE"))
     action_run_id: Mapped[str] = mapped_column(String(255))
     handle: Mapped[str] = mapped_column(String(64))
+    # In the clear beside the sealed properties so customers/redact finds the customer's rows.
+    shopify_customer_id: Mapped[int | None] = mapped_column(BigInteger)
     properties_ciphertext: Mapped[str] = mapped_column(Text)
     state: Mapped[FlowActionState] = mapped_column(str_enum(FlowActionState, 16), default=FlowActionState.RECEIVED)
     outcome: Mapped[str | None] = mapped_column(String(32))

@@ -70,6 +70,7 @@ def record_action(*, shop: Shop, handle: str, action_run_id: str, properties: Ma
             "shop_id": shop.id,
             "action_run_id": action_run_id,
             "handle": handle,
+            "shopify_customer_id": properties.get(CUSTOMER_ID),
             "properties_ciphertext": sealed,
             "state": FlowActionState.RECEIVED.value,
             "attempts": 0,
