@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
 from shopify_app.extensions import db, sms_backend
-from shopify_app.models import AutomationRun, Contact, FlowActionRequest, FlowActionState, Message
+from shopify_app.models import AutomationRun, Contact, Message, ShopifyFlowAction, ShopifyFlowActionState
 from shopify_app.models.types import utcnow
 from shopify_app.services.shopify_flow import actions
 
@@ -37,9 +37,9 @@ def texts_to(phone: str) -> list[str]:
     return [sms.text for sms in sms_backend().sent if sms.destination == phone]
 
 
-def the_request() -> FlowActionRequest:
+def the_request() -> ShopifyFlowAction:
     db.session.expire_all()
-    return db.session.scalars(select(FlowActionRequest)).one()
+    return db.session.scalars(select(ShopifyFlowAction)).one()
 
 
 def send_sms(app, *, customer=CUSTOMER, message=MESSAGE, run_id="run-1"):
@@ -58,7 +58,7 @@ def test_send_sms_answers_200_at_once_and_texts_the_subscriber_once(flow):
     assert text.startswith("Alpha: Hi Ana, your VIP code is ROSE20.")
     assert "Reply STOP to opt out" in text  # marketing: the footer is added
     row = the_request()
-    assert (row.state, row.outcome, row.handle) == (FlowActionState.DONE, "queued", "send-sms")
+    assert (row.state, row.outcome, row.handle) == (ShopifyFlowActionState.DONE, "queued", "send-sms")
     assert (row.action_run_id, row.shopify_customer_id) == ("run-1", CUSTOMER)
     assert "ROSE20" not in row.properties_ciphertext  # sealed
     assert str(CUSTOMER) not in row.properties_ciphertext
@@ -75,7 +75,7 @@ def test_a_repeated_action_run_answers_200_and_does_nothing_new(flow):
     assert again.get_json() == {"status": "duplicate"}
     settle_jobs(app)
     assert len(texts_to(SHOPPER)) == 1
-    assert db.session.scalar(select(func.count()).select_from(FlowActionRequest)) == 1
+    assert db.session.scalar(select(func.count()).select_from(ShopifyFlowAction)) == 1
 
 
 def test_the_job_run_twice_even_after_a_crash_before_its_outcome_sends_once(flow):
@@ -86,7 +86,7 @@ def test_the_job_run_twice_even_after_a_crash_before_its_outcome_sends_once(flow
     row = the_request()
     assert actions.run_action(action_id=row.id) == "queued"  # done: the recorded outcome
     # A worker that died after sending but before writing the outcome: the job runs again.
-    row.state, row.outcome, row.completed_at = FlowActionState.RECEIVED, None, None
+    row.state, row.outcome, row.completed_at = ShopifyFlowActionState.RECEIVED, None, None
     db.session.commit()
     assert actions.run_action(action_id=row.id) == "queued"
     settle_jobs(app)
@@ -129,7 +129,7 @@ def test_add_subscriber_tag_adds_the_tag_once(flow):
     settle_jobs(app)
     db.session.expire_all()
     assert db.session.get(Contact, contact.id).tag_names == ["flow-vip"]
-    assert db.session.scalars(select(FlowActionRequest.outcome).order_by(FlowActionRequest.id)).all() == [
+    assert db.session.scalars(select(ShopifyFlowAction.outcome).order_by(ShopifyFlowAction.id)).all() == [
         "tagged",
         "already_tagged",
     ]
@@ -146,7 +146,7 @@ def test_a_forged_action_is_401_before_anything_is_read_or_recorded(flow, path):
     unsigned = app.test_client().post(path, data=b"{not json", content_type="application/json")
     assert unsigned.status_code == 401  # not 400: the signature is checked before parsing
     settle_jobs(app)
-    assert db.session.scalar(select(func.count()).select_from(FlowActionRequest)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ShopifyFlowAction)) == 0
     assert sms_backend().sent == []
 
 
@@ -158,7 +158,7 @@ def test_an_action_for_a_shop_without_the_app_is_a_4xx_flow_does_not_retry(flow)
     db.session.commit()
     gone = post(app, SEND_SMS, action_body({"customer_id": 1, "message": "Hi"}))
     assert (gone.status_code, gone.get_json()["error"]["code"]) == (410, "shop_uninstalled")
-    assert db.session.scalar(select(func.count()).select_from(FlowActionRequest)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ShopifyFlowAction)) == 0
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def test_a_bad_body_is_422_naming_the_field_and_records_nothing(flow, path, prop
     error = response.get_json()["error"]
     assert error["code"] == "validation_failed"
     assert field in str(error["details"])
-    assert db.session.scalar(select(func.count()).select_from(FlowActionRequest)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ShopifyFlowAction)) == 0
 
 
 def test_a_body_without_a_run_id_or_not_json_is_4xx(flow):
@@ -237,4 +237,4 @@ def test_customers_redact_deletes_the_customers_action_runs_and_no_others(flow):
     assert response.status_code == 200
     settle_jobs(app)
     db.session.expire_all()
-    assert db.session.scalars(select(FlowActionRequest.action_run_id)).all() == ["someone-else"]
+    assert db.session.scalars(select(ShopifyFlowAction.action_run_id)).all() == ["someone-else"]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from shopify_app.extensions import db, sms_backend
-from shopify_app.models import ConsentSource, ConsentState, Contact, FlowTriggerUse
+from shopify_app.models import ConsentSource, ConsentState, Contact, ShopifyFlowTrigger
 from shopify_app.services.contacts.contacts import ConsentChange, apply_consent
 from shopify_app.services.ops import failed_jobs
 from shopify_app.services.shopify_flow.triggers import public_url
@@ -35,7 +35,7 @@ def enable(app, handle: str, enabled: bool = True, **kwargs) -> dict:
 
 def uses(shop_id: int) -> dict[str, bool]:
     db.session.expire_all()
-    rows = db.session.scalars(select(FlowTriggerUse).where(FlowTriggerUse.shop_id == shop_id))
+    rows = db.session.scalars(select(ShopifyFlowTrigger).where(ShopifyFlowTrigger.shop_id == shop_id))
     return {row.handle: row.enabled for row in rows}
 
 

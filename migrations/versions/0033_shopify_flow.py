@@ -51,7 +51,7 @@ def upgrade():
         sa.Column("properties_ciphertext", sa.Text(), nullable=False),
         sa.Column(
             "state",
-            sa.Enum("received", "done", name="flowactionstate", native_enum=False, length=16),
+            sa.Enum("received", "done", name="shopifyflowactionstate", native_enum=False, length=16),
             nullable=False,
         ),
         sa.Column("outcome", sa.String(length=32), nullable=True),

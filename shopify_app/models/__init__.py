@@ -38,7 +38,7 @@ from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
 from .segment import Segment
 from .sender import SenderAssignment, SenderNumber
 from .shop import Shop
-from .shopify_flow import FlowActionRequest, FlowActionState, FlowTriggerUse
+from .shopify_flow import ShopifyFlowAction, ShopifyFlowActionState, ShopifyFlowTrigger
 from .shopify_sync import OutboxStatus, ShopifyConsentSync, ShopifySyncState
 from .spend import SpendAlert, SpendAlertKind, SpendControl
 from .test_send import TestSend
@@ -82,9 +82,6 @@ __all__ = [
     "Discount",
     "DiscountKind",
     "DiscountValueType",
-    "FlowActionRequest",
-    "FlowActionState",
-    "FlowTriggerUse",
     "ImportSeenNumber",
     "InboundMessage",
     "LedgerKind",
@@ -106,6 +103,9 @@ __all__ = [
     "SenderNumber",
     "Shop",
     "ShopifyConsentSync",
+    "ShopifyFlowAction",
+    "ShopifyFlowActionState",
+    "ShopifyFlowTrigger",
     "ShopifySyncState",
     "ShortLink",
     "SpendAlert",

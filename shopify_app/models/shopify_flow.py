@@ -26,7 +26,7 @@ from .sealed import Sealed
 from .types import BigIntFK, BigIntPK, UTCDateTime, str_enum, utcnow
 
 
-class FlowTriggerUse(db.Model):  # type: ignore[name-defined,misc]
+class ShopifyFlowTrigger(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "shopify_flow_triggers"
     __table_args__ = (UniqueConstraint("shop_id", "handle", name="uq_shopify_flow_triggers_shop_id_handle"),)
 
@@ -38,12 +38,12 @@ class FlowTriggerUse(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class FlowActionState(enum.StrEnum):
+class ShopifyFlowActionState(enum.StrEnum):
     RECEIVED = "received"  # recorded and answered 200; the job has not finished it
     DONE = "done"  # the job finished it; `outcome` says how
 
 
-class FlowActionRequest(db.Model):  # type: ignore[name-defined,misc]
+class ShopifyFlowAction(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "shopify_flow_actions"
     __table_args__ = (
         UniqueConstraint("shop_id", "action_run_id", name="uq_shopify_flow_actions_shop_id_action_run_id"),
@@ -58,7 +58,9 @@ class FlowActionRequest(db.Model):  # type: ignore[name-defined,misc]
     # In the clear beside the sealed properties so customers/redact finds the customer's rows.
     shopify_customer_id: Mapped[int | None] = mapped_column(BigInteger)
     properties_ciphertext: Mapped[str] = mapped_column(Text)
-    state: Mapped[FlowActionState] = mapped_column(str_enum(FlowActionState, 16), default=FlowActionState.RECEIVED)
+    state: Mapped[ShopifyFlowActionState] = mapped_column(
+        str_enum(ShopifyFlowActionState, 16), default=ShopifyFlowActionState.RECEIVED
+    )
     outcome: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -26,12 +26,12 @@ from ...models import (
     ContactDiscountCode,
     ContactProduct,
     ContactTag,
-    FlowActionRequest,
     InboundMessage,
     Order,
     PrivacyRequest,
     PrivacyRequestKind,
     Shop,
+    ShopifyFlowAction,
     ShortLink,
     Suppression,
     TestSend,
@@ -87,8 +87,8 @@ def redact_customer(
     ).rowcount
     _delete_contact_rows(shop, contact_ids, digests)
     db.session.execute(  # Shopify Flow's action runs for the customer (a message, the customer id)
-        delete(FlowActionRequest).where(
-            FlowActionRequest.shop_id == shop.id, FlowActionRequest.shopify_customer_id.in_(customer_ids)
+        delete(ShopifyFlowAction).where(
+            ShopifyFlowAction.shop_id == shop.id, ShopifyFlowAction.shopify_customer_id.in_(customer_ids)
         )
     )
     files = leftovers.forget_customer(

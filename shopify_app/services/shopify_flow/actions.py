@@ -34,11 +34,11 @@ from ...models import (
     AutomationRun,
     ConsentState,
     Contact,
-    FlowActionRequest,
-    FlowActionState,
     Message,
     MessageState,
     Shop,
+    ShopifyFlowAction,
+    ShopifyFlowActionState,
 )
 from ...models.types import utcnow
 from ...security.crypto import aad_for, keyring
@@ -61,18 +61,18 @@ def record_action(*, shop: Shop, handle: str, action_run_id: str, properties: Ma
     """Record the action run once and commit; (its row id, "accepted" or "duplicate")."""
     sealed = keyring().encrypt(
         json.dumps(dict(properties), separators=(",", ":")),
-        aad=aad_for(table=FlowActionRequest.__tablename__, column="properties", shop_id=shop.id),
+        aad=aad_for(table=ShopifyFlowAction.__tablename__, column="properties", shop_id=shop.id),
     )
     now = utcnow()
     row_id = insert_or_nothing(
-        FlowActionRequest.__table__,
+        ShopifyFlowAction.__table__,
         {
             "shop_id": shop.id,
             "action_run_id": action_run_id,
             "handle": handle,
             "shopify_customer_id": properties.get(CUSTOMER_ID),
             "properties_ciphertext": sealed,
-            "state": FlowActionState.RECEIVED.value,
+            "state": ShopifyFlowActionState.RECEIVED.value,
             "attempts": 0,
             "received_at": now,
         },
@@ -83,8 +83,8 @@ def record_action(*, shop: Shop, handle: str, action_run_id: str, properties: Ma
     if row_id is None:
         status = "duplicate"
         row_id = db.session.scalar(
-            select(FlowActionRequest.id).where(
-                FlowActionRequest.shop_id == shop.id, FlowActionRequest.action_run_id == action_run_id
+            select(ShopifyFlowAction.id).where(
+                ShopifyFlowAction.shop_id == shop.id, ShopifyFlowAction.action_run_id == action_run_id
             )
         )
     db.session.commit()
@@ -93,8 +93,8 @@ def record_action(*, shop: Shop, handle: str, action_run_id: str, properties: Ma
 
 
 def needs_run(action_id: int) -> bool:
-    return db.session.scalar(select(FlowActionRequest.state).where(FlowActionRequest.id == action_id)) != (
-        FlowActionState.DONE
+    return db.session.scalar(select(ShopifyFlowAction.state).where(ShopifyFlowAction.id == action_id)) != (
+        ShopifyFlowActionState.DONE
     )
 
 
@@ -110,10 +110,10 @@ def enqueue(*, shop_id: int, action_id: int) -> None:
 
 def run_action(*, action_id: int) -> str:
     """Do the recorded action once; its outcome (the recorded one when already done)."""
-    row = db.session.get(FlowActionRequest, action_id)
+    row = db.session.get(ShopifyFlowAction, action_id)
     if row is None:
         return "gone"
-    if row.state == FlowActionState.DONE:
+    if row.state == ShopifyFlowActionState.DONE:
         return str(row.outcome)
     shop = db.session.get(Shop, row.shop_id)
     assert shop is not None  # the row cascades with its shop
@@ -121,7 +121,7 @@ def run_action(*, action_id: int) -> str:
     db.session.commit()
     properties = json.loads(row.properties or "{}")
     outcome = _HANDLERS[row.handle](shop, properties, row)
-    row.state, row.outcome, row.completed_at = FlowActionState.DONE, outcome, utcnow()
+    row.state, row.outcome, row.completed_at = ShopifyFlowActionState.DONE, outcome, utcnow()
     db.session.commit()
     log.info("shopify_flow_action_done", shop_id=shop.id, action_id=action_id, handle=row.handle, outcome=outcome)
     return outcome
@@ -148,7 +148,7 @@ def render_message(body: str, *, shop: Shop, contact: Contact) -> str:
     return text
 
 
-def _send_sms(shop: Shop, properties: Mapping[str, Any], row: FlowActionRequest) -> str:
+def _send_sms(shop: Shop, properties: Mapping[str, Any], row: ShopifyFlowAction) -> str:
     contact = _contact(shop, properties)
     if contact is None:
         return "no_contact"
@@ -198,7 +198,7 @@ def flow_automation(shop: Shop) -> Automation:
     return automation
 
 
-def _add_tag(shop: Shop, properties: Mapping[str, Any], row: FlowActionRequest) -> str:
+def _add_tag(shop: Shop, properties: Mapping[str, Any], row: ShopifyFlowAction) -> str:
     contact = _contact(shop, properties)
     if contact is None:
         return "no_contact"
@@ -213,7 +213,7 @@ def _add_tag(shop: Shop, properties: Mapping[str, Any], row: FlowActionRequest) 
     return "tagged"
 
 
-_HANDLERS: dict[str, Callable[[Shop, Mapping[str, Any], FlowActionRequest], str]] = {
+_HANDLERS: dict[str, Callable[[Shop, Mapping[str, Any], ShopifyFlowAction], str]] = {
     SEND_SMS: _send_sms,
     ADD_SUBSCRIBER_TAG: _add_tag,
 }

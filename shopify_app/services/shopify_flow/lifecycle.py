@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ...bulk import insert_or_nothing
 from ...errors import Gone, NotFound
 from ...extensions import db
-from ...models import FlowTriggerUse, Shop
+from ...models import Shop, ShopifyFlowTrigger
 from ...models.types import utcnow
 from .definitions import trigger_for
 
@@ -44,13 +44,13 @@ def record_callback(*, shop: Shop, definition_id: str, enabled: bool, at: dateti
     at = at or utcnow()
     values = {"shop_id": shop.id, "handle": definition.handle, "enabled": enabled, "callback_at": at}
     created = insert_or_nothing(
-        FlowTriggerUse.__table__, {**values, "updated_at": utcnow()}, conflict=("shop_id", "handle"), returning="id"
+        ShopifyFlowTrigger.__table__, {**values, "updated_at": utcnow()}, conflict=("shop_id", "handle"), returning="id"
     )
     outcome = "recorded"
     if created is None:
         row = db.session.scalar(
-            select(FlowTriggerUse)
-            .where(FlowTriggerUse.shop_id == shop.id, FlowTriggerUse.handle == definition.handle)
+            select(ShopifyFlowTrigger)
+            .where(ShopifyFlowTrigger.shop_id == shop.id, ShopifyFlowTrigger.handle == definition.handle)
             .with_for_update()
         )
         assert row is not None  # the insert collided with it
@@ -67,6 +67,8 @@ def trigger_enabled(*, shop_id: int, handle: str) -> bool:
     """Whether the shop has an enabled workflow that starts with our trigger `handle`."""
     return bool(
         db.session.scalar(
-            select(FlowTriggerUse.enabled).where(FlowTriggerUse.shop_id == shop_id, FlowTriggerUse.handle == handle)
+            select(ShopifyFlowTrigger.enabled).where(
+                ShopifyFlowTrigger.shop_id == shop_id, ShopifyFlowTrigger.handle == handle
+            )
         )
     )
