@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 
 import pytest
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from shopify_app.extensions import db, sms_backend
+from shopify_app.job_names import SHOPIFY_FLOW_TRIGGER
 from shopify_app.models import ConsentSource, ConsentState, Contact, ShopifyFlowTrigger
 from shopify_app.services.contacts.contacts import ConsentChange, apply_consent
 from shopify_app.services.ops import failed_jobs
@@ -270,3 +272,20 @@ def test_a_forged_secret_cannot_turn_on_a_trigger_for_a_shop(flow, fake_shopify)
     set_consent(app, api, contact.id, "subscribed")
     assert fake_shopify.flow_triggers == []
     assert uses(shop.id) == {}
+
+
+def test_a_trigger_that_cannot_be_queued_does_not_undo_or_fail_the_subscription(flow, fake_shopify, monkeypatch):
+    app, api, _shop = flow
+    enable(app, "subscriber-joined")
+    contact = unsubscribed_customer(api)
+
+    def broken(*_args, **_kwargs):
+        raise RedisError("connection refused")
+
+    monkeypatch.setattr(SHOPIFY_FLOW_TRIGGER, "delay", broken)
+    with capture_logs() as logs:
+        set_consent(app, api, contact.id, "subscribed")
+    db.session.expire_all()
+    assert db.session.get(Contact, contact.id).consent_state == ConsentState.SUBSCRIBED
+    assert any(entry["event"] == "shopify_flow_trigger_enqueue_failed" for entry in logs)
+    assert fake_shopify.flow_triggers == []

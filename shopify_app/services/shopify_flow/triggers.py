@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
+from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -88,7 +89,10 @@ def _enqueue_after_commit(session: Session) -> None:
         # Without Redis a job runs inside its enqueuer, here inside a commit hook: the scheduled
         # registry takes it instead, as for the consent push (services/contacts/shopify_consent.py).
         delay = None if redis_ext.queue(SHOPIFY_FLOW_TRIGGER.queue).is_async else timedelta(seconds=1)
-        SHOPIFY_FLOW_TRIGGER.delay(shop_id, handle, contact_id, click_id, source, delay=delay, scope=shop_id)
+        try:
+            SHOPIFY_FLOW_TRIGGER.delay(shop_id, handle, contact_id, click_id, source, delay=delay, scope=shop_id)
+        except RedisError:  # the event itself is committed and must not fail for a notification
+            log.warning("shopify_flow_trigger_enqueue_failed", shop_id=shop_id, handle=handle)
 
 
 @event.listens_for(Session, "after_rollback")
