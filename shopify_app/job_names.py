@@ -59,6 +59,10 @@ BUILD_MERCHANT_EXPORT = JobRef("jobs.privacy.build_merchant_export", queue="defa
 PUSH_CONSENT = JobRef("jobs.shopify_consent.push", queue="default")
 CONSENT_SWEEP = JobRef("jobs.shopify_consent.sweep", queue="housekeeping")
 
+# jobs/shopify_flow.py
+SHOPIFY_FLOW_TRIGGER = JobRef("jobs.shopify_flow.send_trigger", queue="default")
+SHOPIFY_FLOW_ACTION = JobRef("jobs.shopify_flow.run_action", queue="default")
+
 # jobs/shopify_import.py
 SHOPIFY_IMPORT_BEGIN = JobRef("jobs.shopify_import.begin", queue="default")
 SHOPIFY_IMPORT_POLL = JobRef("jobs.shopify_import.poll", queue="default")

@@ -40,6 +40,7 @@ from .product_view import ProductView
 from .segment import Segment
 from .sender import SenderAssignment, SenderNumber
 from .shop import Shop
+from .shopify_flow import ShopifyFlowAction, ShopifyFlowActionState, ShopifyFlowTrigger
 from .shopify_sync import OutboxStatus, ShopifyConsentSync, ShopifySyncState
 from .spend import SpendAlert, SpendAlertKind, SpendControl
 from .test_send import TestSend
@@ -111,6 +112,9 @@ __all__ = [
     "SenderNumber",
     "Shop",
     "ShopifyConsentSync",
+    "ShopifyFlowAction",
+    "ShopifyFlowActionState",
+    "ShopifyFlowTrigger",
     "ShopifySyncState",
     "ShortLink",
     "SpendAlert",

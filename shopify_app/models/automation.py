@@ -35,6 +35,7 @@ class AutomationKind(enum.StrEnum):
 
 
 SINGLE_KIND = "kind <> 'flow_step'"
+    SHOPIFY_FLOW = "shopify_flow"  # internal: texts a merchant's Shopify Flow workflow sends
 
 
 class Automation(db.Model):  # type: ignore[name-defined,misc]

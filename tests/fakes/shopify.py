@@ -111,6 +111,10 @@ class FakeShopify(LoopbackServer):
         self.web_pixels: dict[str, dict[str, Any]] = {}  # shop -> its app's pixel {"id", "settings"}
         self.web_pixel_calls: list[tuple[str, dict[str, Any]]] = []  # (operation, variables), answered
         self.order_queries: list[dict[str, Any]] = []  # `orders(...)` variables, answered
+        # Shopify Flow: the trigger handles the app's extensions declare (empty: any handle), and
+        # every `flowTriggerReceive` answered without userErrors, as {"shop", "handle", "payload"}.
+        self.flow_trigger_handles: set[str] = set()
+        self.flow_triggers: list[dict[str, Any]] = []
         self._lock = threading.RLock()
 
     # -- lifecycle (LoopbackServer) -----------------------------------------------------------
@@ -179,7 +183,21 @@ class FakeShopify(LoopbackServer):
             "webPixelCreate": self._web_pixel_create,
             "webPixelUpdate": self._web_pixel_update,
             "webPixel": lambda shop, _variables: self._web_pixel_of(shop),
+            "flowTriggerReceive": self._flow_trigger_receive,
         }
+
+    def _flow_trigger_receive(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """Starts the shop's workflows for `handle` (recorded); userErrors like Shopify's for an
+        unknown handle, a payload that is not an object, or when queued by `user_errors_next`."""
+        if errors := self._take_user_errors("flowTriggerReceive"):
+            return {"userErrors": errors}
+        handle, payload = variables.get("handle"), variables.get("payload")
+        if not isinstance(handle, str) or (self.flow_trigger_handles and handle not in self.flow_trigger_handles):
+            return {"userErrors": [{"field": ["handle"], "message": "Invalid handle"}]}
+        if not isinstance(payload, dict):
+            return {"userErrors": [{"field": ["payload"], "message": "Invalid payload"}]}
+        self.flow_triggers.append({"shop": shop, "handle": handle, "payload": payload})
+        return {"userErrors": []}
 
     # -- bulk operations (created -> running -> completed with a JSONL url, or failed) ------------
 

@@ -150,6 +150,18 @@ def when_subscribed(listener: Callable[[Contact, ConsentSource], None]) -> Calla
     return listener
 
 
+# Who hears of an opt-out (Shopify Flow's trigger), registered the same way.
+_unsubscribed_listeners: dict[str, Callable[[Contact, ConsentSource], None]] = {}
+
+
+def when_unsubscribed(listener: Callable[[Contact, ConsentSource], None]) -> Callable[[Contact, ConsentSource], None]:
+    """Decorator: `listener(contact, source)` runs inside `apply_consent`, in its transaction,
+    each time a contact who was subscribed or pending becomes unsubscribed (STOP, a link, the
+    merchant, Shopify)."""
+    _unsubscribed_listeners[f"{listener.__module__}.{listener.__qualname__}"] = listener
+    return listener
+
+
 def apply_consent(contact: Contact, change: ConsentChange) -> bool:
     """Move the contact to `change.state` and append the consent event; False if unchanged."""
     if contact.consent_state == change.state and change.state != ConsentState.SUBSCRIBED:
@@ -187,6 +199,9 @@ def apply_consent(contact: Contact, change: ConsentChange) -> bool:
     if newly_subscribed:
         for listener in _subscribed_listeners.values():
             listener(contact, change.source)
+    elif change.state == ConsentState.UNSUBSCRIBED:  # unchanged returned above: this is an opt-out
+        for unsubscribed in _unsubscribed_listeners.values():
+            unsubscribed(contact, change.source)
     return True
 
 
