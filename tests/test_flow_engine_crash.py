@@ -111,10 +111,8 @@ def test_a_run_killed_before_its_wait_and_flushed_during_it_sends_each_text_once
     assert db.session.scalars(select(AutomationRun)).all() == []
     redis_ext.client().flushdb()  # the after-commit advance, the dispatch: all gone
     periodic_tick(app)
-    assert (
-        texts(fake_mitto) == ["Your cart at Alpha: https://alpha.myshopify.com/checkouts/t1"]
-        or len(texts(fake_mitto)) == 1
-    )
+    [reminder] = texts(fake_mitto)  # once, though the killed worker had taken it
+    assert reminder.startswith("Your cart at Alpha: https://")
     [run] = flow_runs(flow.id)
     assert (run.state.value, run.step_id) == ("active", "bought")
     redis_ext.client().flushdb()  # a flush during the wait loses nothing: the run is a row
