@@ -5,6 +5,7 @@ backoff and then ended without holding up the others, and the "joined" trigger."
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -17,8 +18,8 @@ from shopify_app.services.contacts.contacts import ConsentChange, apply_consent,
 from shopify_app.services.flows import engine, runs
 from shopify_app.services.flows.steps import next_local_time
 
-from .conftest import ApiClient, install_shop
-from .test_automations import followed, shop_app  # noqa: F401 (shop_app is a fixture)
+from .conftest import ApiClient, install_shop, settle_jobs
+from .test_automations import ITEM, VARIANT, ask_for_stock, followed, shop_app, stock_update, subscriber  # noqa: F401
 from .test_automations import texts as sent_texts
 from .test_flow_engine import _contact, advance, flow_runs, later, make_flow, taken
 
@@ -197,3 +198,40 @@ def test_joining_by_keyword_starts_the_flows_for_that_source_only(shop_app):  # 
     [run] = flow_runs(by_keyword.id)
     assert run.trigger_key == "joined"
     assert flow_runs(by_form.id) == []
+
+
+# --- tags from an import, back in stock ---------------------------------------------------------
+
+
+def test_a_csv_import_starts_the_tag_flows_for_the_imported_tags(shop_app, fake_mitto):  # noqa: F811
+    app, api, shop = shop_app
+    flow = make_flow(shop, "tag_added", YES, trigger_config={"tag": "vip"})
+    csv_file = 'phone,tags,consent\n+14155550101,"VIP,winter",yes\n+14155550102,winter,yes\n'
+    response = api.post(
+        "/api/contacts/imports",
+        data={"consent_attestation": "true", "file": (io.BytesIO(csv_file.encode()), "contacts.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (201, 202), response.get_json()
+    settle_jobs(app)
+    advance(app)
+    [run] = flow_runs(flow.id)
+    assert run.trigger_key == "tag:vip"
+    assert sent_texts(fake_mitto, "+14155550101")
+    assert sent_texts(fake_mitto, "+14155550102") == []
+
+
+def test_back_in_stock_starts_step_flows_while_the_automation_is_off(shop_app, fake_mitto, fake_shopify):  # noqa: F811
+    app, api, shop = shop_app
+    fake_shopify.add_inventory_item(ITEM, variant_id=VARIANT, product_title="Blue mug", handle="blue-mug")
+    flow = make_flow(shop, "back_in_stock", [{"id": "back", "type": "send", "body": "{{product_title}} is back!"}])
+    subscriber(api, "+14155550101")
+    assert ask_for_stock(app, "+14155550101") == 201
+    stock_update(app, 0)
+    stock_update(app, 2)
+    advance(app)
+    assert [text.removeprefix("Alpha: ").split(" Reply")[0] for text in sent_texts(fake_mitto, "+14155550101")] == [
+        "Blue mug is back!"
+    ]
+    [run] = flow_runs(flow.id)
+    assert run.trigger_key.startswith("stock:")
