@@ -46,6 +46,7 @@ class Advance:
 
     now: datetime
     trees: dict[int, dict[str, Position]] = field(default_factory=dict)
+    contacts: dict[int, Contact] = field(default_factory=dict)
     counts: dict[str, int] = field(
         default_factory=lambda: {"claimed": 0, "steps": 0, "waiting": 0, "completed": 0, "exited": 0, "errors": 0}
     )
@@ -70,6 +71,11 @@ def advance_due(*, now: datetime | None = None, limit: int = 500) -> dict[str, i
         )
     )
     chunk.counts["claimed"] = len(runs)
+    # The chunk's contacts (and their tags) in one query each, not one per run.
+    chunk.contacts = {
+        contact.id: contact
+        for contact in db.session.scalars(select(Contact).where(Contact.id.in_({run.contact_id for run in runs})))
+    }
     for run in runs:
         _advance_safely(run, chunk)
     db.session.commit()
@@ -107,7 +113,7 @@ def advance_run(run: FlowRun, chunk: Advance) -> None:
     tree = chunk.tree(run.version_id)
     flow = db.session.get(Flow, run.flow_id)
     shop = db.session.get(Shop, run.shop_id)
-    contact = db.session.get(Contact, run.contact_id)
+    contact = chunk.contacts.get(run.contact_id) or db.session.get(Contact, run.contact_id)
     for _ in range(len(tree) + 1):
         if run.step_id is None:
             _end(run, FlowRunState.COMPLETED, chunk.now)
@@ -163,8 +169,7 @@ def _record(run: FlowRun, position: Position, taken: Taken, now: datetime) -> No
             automation_run_id=taken.automation_run_id,
             created_at=now,
         )
-    )
-    db.session.flush()
+    )  # flushed with the run's move when its savepoint ends (a clash rolls back this run alone)
 
 
 def _detail(detail: dict[str, Any]) -> dict[str, Any]:
