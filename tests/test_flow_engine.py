@@ -9,6 +9,7 @@ with now + 1 day.
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from structlog.testing import capture_logs
@@ -179,6 +180,23 @@ def test_win_back_starts_from_the_daily_pass_and_stops_on_an_order(shop_app, fak
     advance(app, at=later(days=3, minutes=1))
     assert len(texts(fake_mitto)) == 1
     assert flow_runs(flow.id)[0].exit_reason == "order_placed"
+
+
+def test_a_birthday_flow_starts_once_on_the_shop_local_birthday(shop_app, fake_mitto):  # noqa: F811
+    app, api, shop = shop_app
+    flow = make_flow(shop, "birthday", [{"id": "cake", "type": "send", "body": "Happy birthday from {{shop_name}}!"}])
+    tick = utcnow().replace(hour=18, minute=0)  # past the daily hour in New York
+    local = tick.astimezone(ZoneInfo("America/New_York")).date()
+    contact = db.session.get(Contact, subscriber(api))
+    contact.birth_month, contact.birth_day = local.month, local.day
+    db.session.commit()
+    automations.daily_tick(now=tick - timedelta(hours=9))  # before the hour there: nothing yet
+    assert flow_runs(flow.id) == []
+    automations.daily_tick(now=tick)
+    automations.daily_tick(now=tick + timedelta(minutes=15))
+    advance(app)
+    assert texts(fake_mitto) == ["Happy birthday from Alpha!"]
+    assert [run.trigger_key for run in flow_runs(flow.id)] == [f"birthday:{local.year}"]
 
 
 def test_unsubscribing_ends_the_run_at_its_next_step(shop_app, fake_mitto):  # noqa: F811
