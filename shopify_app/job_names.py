@@ -33,6 +33,9 @@ APPLY_REPORTS = JobRef("jobs.delivery.apply_reports", queue="default")
 POLL_STALE_MESSAGES = JobRef("jobs.delivery.poll_stale_messages", queue="housekeeping")
 PROCESS_INBOUND = JobRef("jobs.delivery.process_inbound", queue="default")
 
+# jobs/flows.py
+FLOWS_ADVANCE = JobRef("jobs.flows.advance", queue="automations")
+
 # jobs/housekeeping.py
 CLEANUP_WEBHOOK_EVENTS = JobRef("jobs.housekeeping.cleanup_webhook_events", queue="housekeeping")
 REQUEUE_WEBHOOK_EVENTS = JobRef("jobs.housekeeping.requeue_unprocessed_webhook_events", queue="webhooks")
