@@ -188,6 +188,18 @@ def test_runs_filter_by_state_and_paginate(api, shop):
     assert third["next_cursor"] is None
 
 
+def test_a_retried_run_shows_its_retries_not_an_exit(api, shop):
+    flow = create(api, trigger="welcome", steps=HELLO)
+    api.patch(f"/api/flows/{flow['id']}", json={"enabled": True})
+    [run_id] = runs.start_flows(shop_id=shop.id, trigger="welcome", contact_id=contact(shop), key="k")
+    db.session.get(FlowRun, run_id).exit_reason = "retry:2"  # the engine's mark after two failures
+    db.session.commit()
+    [item] = api.get(f"/api/flows/{flow['id']}/runs").get_json()["items"]
+    assert (item["state"], item["exit_reason"], item["retries"]) == ("active", None, 2)
+    report = api.get(f"/api/flows/{flow['id']}/report").get_json()["flow"]
+    assert (report["runs"]["active"], report["exits"]) == (1, {})
+
+
 def test_flows_paginate(api):
     api.get("/api/flows")  # the automations' seven flows come first
     for number in range(3):

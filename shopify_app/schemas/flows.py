@@ -131,7 +131,8 @@ class FlowRunSchema(Schema):
     due_at = fields.DateTime(allow_none=True)
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
-    exit_reason = fields.String(allow_none=True)
+    exit_reason = fields.String(allow_none=True)  # why an ended run ended
+    retries = fields.Integer()  # an active run's failed attempts at its current step
     version = fields.Integer()  # the number of the version it runs on
     version_id = fields.Integer()
 

@@ -20,6 +20,7 @@ from ...models import Automation, Flow, FlowEngine, FlowRun, FlowRunState, FlowR
 from ...models.types import utcnow
 from ..ops.pagination import page
 from .definition import CONDITION_KINDS, REENTRY_MODES, STEP_TYPES, TRIGGERS, walk
+from .engine import RETRY
 from .legacy import ensure_flows
 from .versions import current_steps, get_flow
 
@@ -163,6 +164,14 @@ def delete_flow(*, shop: Shop, flow_id: int) -> None:
     log.info("flow_deleted", shop_id=shop.id, flow_id=flow_id)
 
 
+def retries(run: FlowRun) -> int:
+    """How many times the engine has retried the run's current step (0 when none)."""
+    reason = run.exit_reason or ""
+    if run.state == FlowRunState.ACTIVE and reason.startswith(RETRY):
+        return int(reason.removeprefix(RETRY) or 0)
+    return 0
+
+
 def _run_fields(run: FlowRun, number: int) -> dict[str, Any]:
     return {
         "id": run.id,
@@ -173,7 +182,10 @@ def _run_fields(run: FlowRun, number: int) -> dict[str, Any]:
         "due_at": run.due_at if run.state == FlowRunState.ACTIVE else None,
         "started_at": run.started_at,
         "ended_at": run.ended_at,
-        "exit_reason": run.exit_reason,
+        # An active run's exit_reason holds the engine's "retry:N" after a failed step: shown as
+        # `retries`, never as an exit.
+        "exit_reason": run.exit_reason if run.state != FlowRunState.ACTIVE else None,
+        "retries": retries(run),
         "version": number,
         "version_id": run.version_id,
     }

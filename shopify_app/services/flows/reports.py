@@ -166,7 +166,7 @@ def _run_counts(flow: Flow) -> tuple[dict[str, int], dict[str, int]]:
     )
     for state, reason, count in rows:
         states[FlowRunState(state).value] += int(count)
-        if reason:
+        if reason and FlowRunState(state) != FlowRunState.ACTIVE:  # an active run's is a retry count
             exits[reason] = exits.get(reason, 0) + int(count)
     return states, exits
 
