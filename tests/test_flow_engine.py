@@ -24,19 +24,10 @@ from .conftest import settle_jobs
 from .payloads import payload
 from .test_automations import SHOPPER, deliver, shop_app, subscriber  # noqa: F401 (shop_app is a fixture)
 from .test_automations import texts as sent_texts
+from .test_flows_api import cart_series
 
 OTHER = "+14155550123"
-CART_SERIES = [
-    {"id": "first", "type": "send", "body": "Your cart at {{shop_name}}: {{checkout_url}}"},
-    {"id": "day", "type": "wait", "minutes": 1440},
-    {
-        "id": "bought",
-        "type": "condition",
-        "if": {"kind": "ordered"},
-        "yes": [],
-        "no": [{"id": "discount", "type": "send", "body": "Still thinking? CART10 takes 10% off."}],
-    },
-]
+CART_SERIES = cart_series("Still thinking? CART10 takes 10% off.")
 WELCOME_SERIES = [
     {"id": "hello", "type": "send", "body": "Welcome to {{shop_name}}!"},
     {"id": "hour", "type": "wait", "minutes": 60},

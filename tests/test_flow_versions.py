@@ -16,19 +16,9 @@ from shopify_app.services.flows.definition import check_steps
 
 from .conftest import install_shop
 from .test_automations import shop_app, subscriber  # noqa: F401 (shop_app is a fixture)
+from .test_flows_api import SERIES
 
 HELLO = [{"id": "first", "type": "send", "body": "Hello from {{shop_name}}"}]
-SERIES = [
-    {"id": "first", "type": "send", "body": "Your cart at {{shop_name}}: {{checkout_url}}"},
-    {"id": "day", "type": "wait", "minutes": 1440},
-    {
-        "id": "bought",
-        "type": "condition",
-        "if": {"kind": "ordered"},
-        "yes": [],
-        "no": [{"id": "discount", "type": "send", "body": "10% off with {{discount_code}}"}],
-    },
-]
 
 
 def messages(exc: pytest.ExceptionInfo[ValidationFailed]) -> list[dict[str, str]]:

@@ -13,17 +13,24 @@ from shopify_app.services.flows.definition import check_settings, check_steps
 from shopify_app.services.flows.templates import TEMPLATES
 
 HELLO = [{"id": "hello", "type": "send", "body": "Hello from {{shop_name}}"}]
-SERIES = [
-    {"id": "first", "type": "send", "body": "Your cart at {{shop_name}}: {{checkout_url}}"},
-    {"id": "day", "type": "wait", "minutes": 1440},
-    {
-        "id": "bought",
-        "type": "condition",
-        "if": {"kind": "ordered"},
-        "yes": [],
-        "no": [{"id": "discount", "type": "send", "body": "10% off with {{discount_code}}"}],
-    },
-]
+
+
+def cart_series(discount: str = "10% off with {{discount_code}}") -> list[dict]:
+    """Reminder, a day's wait, then the discount text only to those who have not ordered."""
+    return [
+        {"id": "first", "type": "send", "body": "Your cart at {{shop_name}}: {{checkout_url}}"},
+        {"id": "day", "type": "wait", "minutes": 1440},
+        {
+            "id": "bought",
+            "type": "condition",
+            "if": {"kind": "ordered"},
+            "yes": [],
+            "no": [{"id": "discount", "type": "send", "body": discount}],
+        },
+    ]
+
+
+SERIES = cart_series()
 
 
 def create(api, **fields) -> dict:

@@ -22,16 +22,21 @@ TRIGGER = validate.OneOf(list(TRIGGERS))
 STEPS = validate.Length(min=1, max=MAX_STEPS)
 
 
-class FlowCreateSchema(Schema):
-    """A flow from scratch (name, trigger, steps), or from a template ({"template", "name"?})."""
+class _FlowFields(Schema):
+    """What a merchant writes on a flow, on create and on edit."""
 
-    template = fields.String(validate=validate.OneOf(list(BY_KEY)))
     name = fields.String(validate=NAME)
     trigger = fields.String(validate=TRIGGER)
     trigger_config = fields.Dict(keys=fields.String(), values=fields.Raw())
     reentry = fields.Dict(keys=fields.String(), values=fields.Raw())
     exit_on_order = fields.Boolean()
     steps = fields.List(fields.Dict(keys=fields.String(), values=fields.Raw()), validate=STEPS)
+
+
+class FlowCreateSchema(_FlowFields):
+    """A flow from scratch (name, trigger, steps), or from a template ({"template", "name"?})."""
+
+    template = fields.String(validate=validate.OneOf(list(BY_KEY)))
 
     @validates_schema
     def _whole_or_template(self, data: dict[str, Any], **_: Any) -> None:
@@ -45,13 +50,7 @@ class FlowCreateSchema(Schema):
             raise ValidationError({name: ["Missing data for required field."] for name in missing})
 
 
-class FlowUpdateSchema(Schema):
-    name = fields.String(validate=NAME)
-    trigger = fields.String(validate=TRIGGER)
-    trigger_config = fields.Dict(keys=fields.String(), values=fields.Raw())
-    reentry = fields.Dict(keys=fields.String(), values=fields.Raw())
-    exit_on_order = fields.Boolean()
-    steps = fields.List(fields.Dict(keys=fields.String(), values=fields.Raw()), validate=STEPS)
+class FlowUpdateSchema(_FlowFields):
     enabled = fields.Boolean()
 
 
