@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (routes register on bp)
     commerce_segments,
     contacts,
     discounts,
+    flows,
     home,
     inbox,
     media,

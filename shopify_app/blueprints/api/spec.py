@@ -47,6 +47,18 @@ from ...schemas.contacts import (
     TagsSchema,
 )
 from ...schemas.discounts import DiscountCreateSchema, DiscountSchema
+from ...schemas.flows import (
+    FlowCatalogSchema,
+    FlowCreateSchema,
+    FlowReportSchema,
+    FlowRunDetailSchema,
+    FlowRunQuerySchema,
+    FlowRunSchema,
+    FlowSchema,
+    FlowSummarySchema,
+    FlowTemplateSchema,
+    FlowUpdateSchema,
+)
 from ...schemas.home import HomeSchema
 from ...schemas.inbox import InboundSchema, MarkReadInSchema, MarkReadSchema, ReplyResultSchema, ThreadPageSchema
 from ...schemas.media import MediaSchema, MediaUploadedSchema
@@ -203,6 +215,16 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "api.signup_links": {"ok": (200, SignupLinksSchema)},
     "api.signup_qr_svg": {"ok": (200, None), "content": "image/svg+xml"},
     "api.signup_qr_png": {"ok": (200, None), "content": "image/png"},
+    "api.list_flows": {"query": ListQuerySchema, "ok": (200, page_of(FlowSummarySchema))},
+    "api.flow_catalog": {"ok": (200, FlowCatalogSchema)},
+    "api.flow_templates": {"ok": (200, list_of(FlowTemplateSchema))},
+    "api.create_flow": {"body": FlowCreateSchema, "ok": (201, FlowSchema)},
+    "api.get_flow": {"ok": (200, FlowSchema)},
+    "api.update_flow": {"body": FlowUpdateSchema, "ok": (200, FlowSchema)},
+    "api.delete_flow": {"ok": (204, None)},
+    "api.list_flow_runs": {"query": FlowRunQuerySchema, "ok": (200, page_of(FlowRunSchema))},
+    "api.get_flow_run": {"ok": (200, FlowRunDetailSchema)},
+    "api.flow_report": {"ok": (200, FlowReportSchema)},
 }
 
 # What any operation may answer besides its success (all in the error shape).
