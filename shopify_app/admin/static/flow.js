@@ -123,6 +123,10 @@ function onOff() {
   return control;
 }
 
+function inProgress(count) {
+  return count === 1 ? "1 run in progress keeps the steps it started with." : `${number(count)} runs in progress keep the steps they started with.`;
+}
+
 function refused(items, heading) {
   const list = h("ul", { class: "import-errors" }, items.map((item) => h("li", {}, item)));
   fill("save-error", h("s-banner", { tone: "critical", heading }, list));
@@ -146,12 +150,12 @@ async function save() {
     state.dirty = false;
     const version = flow.version?.number;
     fill("save-status", `Saved as version ${number(version)}`);
-    toast(`Saved as version ${number(version)}`);
+    toast(`${flow.name} saved`);
     document.getElementById("page").setAttribute("heading", flow.name);
     fill(
       "save-notice",
       flow.active_runs && before && before !== version
-        ? h("s-banner", { tone: "info", heading: `Runs in progress finish on version ${number(before)}` }, h("s-paragraph", {}, `${number(flow.active_runs)} ${flow.active_runs === 1 ? "run" : "runs"} in progress keep the steps they started with. New runs start on version ${number(version)}.`))
+        ? h("s-banner", { tone: "info", heading: `Runs in progress finish on version ${number(before)}` }, h("s-paragraph", {}, `${inProgress(flow.active_runs)} New runs start on version ${number(version)}.`))
         : null,
     );
   } catch (error) {

@@ -38,9 +38,9 @@ export function stepsEditor(container, { steps, context }) {
     return "this branch";
   }
 
-  function adder(list, index, label) {
+  function adder(list, index, label, text = "Add step") {
     const menu = h("div", { class: "step-menu", role: "group", "aria-label": `Step types for ${label}`, hidden: true });
-    const open = h("s-button", { accessibilityLabel: label }, index === list.length ? "Add step" : "Add step below");
+    const open = h("s-button", { accessibilityLabel: label }, text);
     const close = () => {
       menu.hidden = true;
       open.focus();
@@ -89,7 +89,9 @@ export function stepsEditor(container, { steps, context }) {
     const up = h("s-button", { accessibilityLabel: `Move ${name} up`, disabled: index === 0, "data-focus": `move:${step.id}:-1`, onclick: () => move(list, index, -1) }, "Move up");
     const down = h("s-button", { accessibilityLabel: `Move ${name} down`, disabled: index === list.length - 1, "data-focus": `move:${step.id}:1`, onclick: () => move(list, index, 1) }, "Move down");
     const drop = h("s-button", { tone: "critical", accessibilityLabel: `Delete ${name}`, onclick: () => remove(list, index) }, "Delete");
-    return h("div", { class: "row-actions" }, up, down, drop, adder(list, index + 1, `Add a step below ${name}`));
+    // The first step of a list can have one put above it; every step, one below it.
+    const above = index === 0 ? adder(list, 0, `Add a step above ${name}`, "Add step above") : null;
+    return h("div", { class: "row-actions" }, up, down, drop, above, adder(list, index + 1, `Add a step below ${name}`, "Add step below"));
   }
 
   function branch(step, key, title) {

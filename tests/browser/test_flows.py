@@ -1,0 +1,371 @@
+"""The Flows screens as a merchant uses them: a flow from a template, its texts edited, a
+condition with a branch added, a step that could never run refused beside that step (by the
+page's own check and by the API's), saved as a new version and turned on; a keyboard-only way
+to add a step; each run's recorded steps; the report's figures from real sends, clicks and
+orders. Through visible labels and roles, with axe-core on the list, the editor and a run."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from shopify_app.extensions import db, sms_backend
+from shopify_app.models import Automation, AutomationKind, FlowRun, FlowRunState, FlowRunStep
+from shopify_app.models.types import utcnow
+from shopify_app.services.automations import triggers
+from shopify_app.services.flows import runs, versions
+
+from ..conftest import open_shop, settle_jobs
+from ..payloads import payload
+from ..shopify_signing import webhook_request
+from .harness import check_accessibility, open_screen
+
+SUBSCRIBER = {"phone": "+14155550123", "consent_state": "subscribed", "consent_text": "Yes, texts please."}
+SALE = "https://alpha.myshopify.com/collections/sale"
+SHORT = re.compile(r"https://app\.example\.test(/r/[A-Za-z0-9_-]{8})")
+TWO_STEPS = [
+    {"id": "hello", "type": "send", "body": "Hi from {{shop_name}}: {{first_name}}, see " + SALE},
+    {"id": "day", "type": "wait", "minutes": 1440},
+    {
+        "id": "bought",
+        "type": "condition",
+        "if": {"kind": "ordered"},
+        "yes": [{"id": "thanks", "type": "send", "body": "Thanks from {{shop_name}}"}],
+        "no": [{"id": "done", "type": "exit"}],
+    },
+]
+
+
+@pytest.fixture
+def browser_app(make_app):
+    app = make_app(SEND_RATE_PER_ACCOUNT=0, SEND_RATE_PER_SHOP=0)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def merchant(browser_app):
+    api, shop = open_shop(browser_app, credits=100)
+    contact = api.post("/api/contacts", json=SUBSCRIBER)
+    assert contact.status_code == 201
+    return api, shop, contact.get_json()["id"]
+
+
+def flow_id_of(page: Page) -> int:
+    return int(re.search(r"/flows/(\d+)", page.url).group(1))
+
+
+def step(page: Page, heading: str):
+    return page.get_by_role("region", name=heading, exact=True)
+
+
+def add_step(page: Page, where: str, kind: str) -> None:
+    page.get_by_role("button", name=where, exact=True).click()
+    page.get_by_role("group", name=f"Step types for {where}").get_by_role("button", name=kind, exact=True).click()
+
+
+def tab_to(page: Page, target, presses: int = 60) -> None:
+    """Press Tab until `target` (a control inside a component's shadow root) has the focus."""
+    for _ in range(presses):
+        if target.evaluate("(node) => node.getRootNode().activeElement === node"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {target}")
+
+
+def no_serious_violations(page: Page) -> None:
+    assert check_accessibility(page) == []
+
+
+def test_a_template_edited_branched_checked_saved_and_turned_on(page: Page, merchant):
+    api, shop, _contact = merchant
+    open_screen(page, "/flows", shop)
+    # The pre-flow automations are listed as one-step flows.
+    expect(page.get_by_role("row", name=re.compile("Abandoned checkout"))).to_contain_text("Off")
+    no_serious_violations(page)
+    page.get_by_role("button", name="Create flow").click()
+    templates = page.get_by_role("region", name="Start a flow")
+    expect(templates.get_by_role("button", name="Start from scratch")).to_be_visible()
+    templates.get_by_role("button", name="Use Welcome series").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome series")
+    flow_id = flow_id_of(page)
+    expect(page.get_by_role("status").filter(has_text="Version 1")).to_be_visible()
+
+    # The first text, edited with a variable of its trigger.
+    first = step(page, "Step 1: Send a text")
+    first.get_by_label("Message", exact=True).fill("Welcome to {{shop_name}}!")
+    first.get_by_role("button", name="Insert first_name").click()
+    expect(first.get_by_label("Message", exact=True)).to_have_value("Welcome to {{shop_name}}! {{first_name}}")
+    expect(first.get_by_role("button", name="Insert checkout_url")).to_have_count(0)  # not a welcome variable
+    expect(first).to_contain_text("40 characters")
+
+    # A condition in the No branch of step 3, with a text in its Yes branch.
+    add_step(page, "Add a step to No of step 3", "Condition")
+    condition = step(page, "Step 5: Condition")
+    condition.get_by_label("Check").select_option(label="Clicked a link in this flow's texts")
+    add_step(page, "Add a step to Yes of step 5", "Send a text")
+    step(page, "Step 6: Send a text").get_by_label("Message", exact=True).fill("Track it: {{checkout_url}}")
+    # A step after the condition in the same list could never run: refused beside it.
+    add_step(page, "Add a step below step 3", "Tag")
+    tag = step(page, "Step 7: Tag")
+    tag.get_by_label("Tag", exact=True).fill("vip")
+    page.get_by_role("button", name="Save flow").click()
+    expect(page.get_by_role("alert")).to_contain_text("Step 7: Unreachable")
+    expect(tag).to_have_accessible_description(re.compile("^Unreachable: nothing runs after"))
+    expect(tag.get_by_label("Tag", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(tag.get_by_label("Tag", exact=True)).to_be_focused()
+    no_serious_violations(page)
+    assert api.get(f"/api/flows/{flow_id}").get_json()["version"]["number"] == 1  # nothing sent
+
+    # Deleted; now the API's own check names step 6 (a variable welcome texts do not have).
+    tag.get_by_role("button", name="Delete step 7").click()
+    expect(page.get_by_role("region", name="Step 7: Tag")).to_have_count(0)
+    page.get_by_role("button", name="Save flow").click()
+    sixth = step(page, "Step 6: Send a text")
+    expect(sixth.get_by_label("Message", exact=True)).to_have_accessible_description(re.compile("checkout_url"))
+    expect(sixth).to_have_accessible_description(re.compile("checkout_url"))
+    expect(page.get_by_role("alert")).to_contain_text("Step 6:")
+    sixth.get_by_label("Message", exact=True).fill("Thanks for looking, {{first_name}}.")
+    page.get_by_role("button", name="Save flow").click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+    saved = api.get(f"/api/flows/{flow_id}").get_json()
+    assert saved["steps"][0]["body"] == "Welcome to {{shop_name}}! {{first_name}}"
+    branch = saved["steps"][2]["no"]
+    assert [s["type"] for s in branch] == ["send", "condition"]
+    assert branch[1]["if"] == {"kind": "clicked"}
+    assert branch[1]["yes"][0]["body"] == "Thanks for looking, {{first_name}}."
+
+    page.get_by_role("switch", name="Flow on").check()
+    expect(page.get_by_role("status").filter(has_text="Welcome series on")).to_be_visible()
+    assert api.get(f"/api/flows/{flow_id}").get_json()["enabled"] is True
+    no_serious_violations(page)
+
+    open_screen(page, "/flows", shop)
+    row = page.get_by_role("row", name=re.compile("Welcome series"))
+    expect(row).to_contain_text("On")
+    expect(row).to_contain_text("Version 2")
+
+
+def test_settings_follow_the_trigger_and_are_saved(page: Page, merchant):
+    api, shop, _contact = merchant
+    flow = versions.create_flow(shop=shop, data={"name": "Tagged", "trigger": "welcome", "steps": TWO_STEPS[:1]})
+    open_screen(page, f"/flows/{flow.id}", shop)
+    page.get_by_label("Trigger").select_option(label="Tag added")
+    page.get_by_label("Tag that starts the flow").fill("vip")
+    page.get_by_label("Re-entry").select_option(label="Again after a cooldown")
+    page.get_by_label("Cooldown (days)").fill("14")
+    page.get_by_label("End the flow when they order").check()
+    page.get_by_label("Name", exact=True).fill("VIP hello")
+    page.get_by_role("button", name="Save flow").click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version")).to_be_visible()
+    saved = api.get(f"/api/flows/{flow.id}").get_json()
+    assert (saved["name"], saved["trigger"], saved["trigger_config"]) == ("VIP hello", "tag_added", {"tag": "vip"})
+    assert saved["reentry"] == {"mode": "cooldown", "days": 14}
+    assert saved["exit_on_order"] is True
+    # A bad setting is refused beside its field.
+    page.get_by_label("Cooldown (days)").fill("400")
+    page.get_by_role("button", name="Save flow").click()
+    expect(page.get_by_role("alert")).to_contain_text("not saved")
+    assert api.get(f"/api/flows/{flow.id}").get_json()["reentry"]["days"] == 14
+
+
+def test_a_step_is_added_with_the_keyboard_alone(page: Page, merchant):
+    api, shop, _contact = merchant
+    flow = versions.create_flow(shop=shop, data={"name": "Keys", "trigger": "welcome", "steps": TWO_STEPS[:1]})
+    open_screen(page, f"/flows/{flow.id}", shop)
+    page.get_by_label("Name", exact=True).focus()
+    tab_to(page, page.get_by_role("button", name="Add a step at the end of the flow"))
+    page.keyboard.press("Enter")
+    menu = page.get_by_role("group", name="Step types for Add a step at the end of the flow")
+    expect(menu.get_by_role("button", name="Send a text")).to_be_focused()
+    page.keyboard.press("Enter")
+    message = step(page, "Step 2: Send a text").get_by_label("Message", exact=True)
+    expect(message).to_be_focused()
+    page.keyboard.type("Second text from {{shop_name}}")
+    tab_to(page, page.get_by_role("button", name="Save flow"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
+    assert [s["body"] for s in api.get(f"/api/flows/{flow.id}").get_json()["steps"]][
+        1
+    ] == "Second text from {{shop_name}}"
+
+
+def record(run: FlowRun, step_id: str, step_type: str, outcome: str, **detail: str) -> None:
+    db.session.add(
+        FlowRunStep(
+            shop_id=run.shop_id, run_id=run.id, step_id=step_id, step_type=step_type, outcome=outcome, detail=detail
+        )
+    )
+
+
+def test_each_run_shows_the_steps_it_took_and_why(page: Page, merchant):
+    _api, shop, contact_id = merchant
+    flow = versions.create_flow(shop=shop, data={"name": "Series", "trigger": "welcome", "steps": TWO_STEPS})
+    versions.set_enabled(flow, True)
+    db.session.commit()
+    started = runs.start_flows(shop_id=shop.id, trigger="welcome", contact_id=contact_id, key="signup:1")
+    other = runs.start_flows(shop_id=shop.id, trigger="welcome", contact_id=contact_id, key="signup:2")
+    db.session.commit()
+    run = db.session.get(FlowRun, started[0])
+    # The engine records each step it takes (flow_run_steps): this run sent, waited, took No, exited.
+    record(run, "hello", "send", "sent")
+    record(run, "day", "wait", "waited", until="2026-01-02T09:00:00Z")
+    record(run, "bought", "condition", "no", reason="no_order_since_start")
+    record(run, "done", "exit", "exited", reason="exit_step")
+    run.state, run.step_id, run.ended_at, run.exit_reason = FlowRunState.EXITED, None, utcnow(), "exit_step"
+    db.session.commit()
+
+    open_screen(page, f"/flows/{flow.id}", shop)
+    runs_region = page.get_by_role("region", name="Runs")
+    table = runs_region.get_by_role("table", name="Runs")
+    expect(table.get_by_role("row")).to_have_count(3)
+    runs_region.get_by_label("State").select_option(label="Exited")
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table.get_by_role("row").nth(1)).to_contain_text("exit step")
+    runs_region.get_by_label("State").select_option(label="Active")
+    active = runs_region.get_by_role("table", name="Runs")
+    expect(active.get_by_role("row").nth(1)).to_contain_text(f"Run {other[0]}")
+    expect(active.get_by_role("row").nth(1)).to_contain_text("Step 1: Send a text")
+    runs_region.get_by_label("State").select_option(label="All runs")
+    runs_region.get_by_role("link", name=f"Run {run.id}: its steps").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Series: run {run.id}")
+    page.wait_for_function("() => !document.querySelector('[aria-busy=\"true\"]')")
+    taken = page.get_by_role("table", name="Steps taken")
+    expect(taken.get_by_role("row")).to_have_count(5)
+    expect(taken.get_by_role("row").nth(3)).to_contain_text("Step 3: Condition")
+    expect(taken.get_by_role("row").nth(3)).to_contain_text("No")
+    expect(taken.get_by_role("row").nth(3)).to_contain_text("no order since start")
+    expect(taken.get_by_role("row").nth(4)).to_contain_text("Step 5: Exit")
+    expect(page.get_by_role("region", name="Run")).to_contain_text("Exited")
+    no_serious_violations(page)
+    page.get_by_role("link", name=f"Subscriber {contact_id}").click()
+    expect(page).to_have_url(re.compile(rf"/subscribers/{contact_id}\?"))
+
+
+def test_the_report_counts_real_sends_clicks_and_orders(page: Page, browser_app, merchant):
+    _api, shop, contact_id = merchant
+    flow = versions.create_flow(shop=shop, data={"name": "Series", "trigger": "welcome", "steps": TWO_STEPS})
+    versions.set_enabled(flow, True)
+    db.session.commit()
+    [run_id] = runs.start_flows(shop_id=shop.id, trigger="welcome", contact_id=contact_id, key="signup:1")
+    db.session.commit()
+    # The step's text through the send path, as the engine sends it (triggers.trigger with the
+    # step's automation), then a click on its link and an order.
+    automation = db.session.scalars(
+        select(Automation).where(Automation.flow_id == flow.id, Automation.flow_step == "hello")
+    ).one()
+    assert automation.kind == AutomationKind.FLOW_STEP
+    triggers.trigger(
+        shop_id=shop.id,
+        kind=AutomationKind.FLOW_STEP,
+        contact_id=contact_id,
+        key=f"flow:{run_id}:hello",
+        automation=automation,
+    )
+    db.session.commit()
+    settle_jobs(browser_app)
+    [text] = [message.text for message in sms_backend().sent]
+    browser_app.test_client().get(SHORT.search(text).group(1))
+    order = payload("orders/create", id=5001, created_at=utcnow().isoformat(), total_price="42.50", currency="USD")
+    order["customer"] = {"id": None, "phone": SUBSCRIBER["phone"]}
+    assert (
+        browser_app.test_client().post("/webhooks/shopify", **webhook_request("orders/create", order)).status_code
+        == 200
+    )
+    settle_jobs(browser_app)
+    run = db.session.get(FlowRun, run_id)
+    record(run, "hello", "send", "sent")
+    record(run, "day", "wait", "waited")
+    record(run, "bought", "condition", "yes", reason="ordered")
+    db.session.commit()
+
+    open_screen(page, f"/flows/{flow.id}", shop)
+    report = page.get_by_role("region", name="Report")
+    figures = report.locator("dl")
+    expect(figures).to_contain_text(re.compile(r"Runs in progress\s*1"))
+    expect(figures).to_contain_text(re.compile(r"Texts sent\s*1"))
+    expect(figures).to_contain_text(re.compile(r"Clicks\s*1"))
+    expect(figures).to_contain_text(re.compile(r"Orders\s*1"))
+    expect(figures).to_contain_text(re.compile(r"Revenue\s*\$42\.50"))
+    by_step = report.get_by_role("table", name="Report by step")
+    first = by_step.get_by_role("row", name=re.compile("Step 1: Send a text"))
+    expect(first.get_by_role("cell")).to_have_text(["Step 1: Send a text", "1", "1", "1", "1", "$42.50", "—", "—", "—"])
+    condition = by_step.get_by_role("row", name=re.compile("Step 3: Condition"))
+    expect(condition.get_by_role("cell").nth(6)).to_have_text("1")  # yes
+    expect(condition.get_by_role("cell").nth(7)).to_have_text("0")  # no
+    no_serious_violations(page)
+
+
+def test_no_flows_yet_is_an_empty_state_that_opens_the_templates(page: Page, merchant):
+    """Every shop has its automations as flows, so an empty list is the API's answer stubbed."""
+    _api, shop, _contact = merchant
+    page.route(re.compile(r"/api/flows\?"), lambda route: route.fulfill(json={"items": [], "next_cursor": None}))
+    open_screen(page, "/flows", shop)
+    expect(page.get_by_role("heading", name="No flows yet")).to_be_visible()
+    page.locator("#list").get_by_role("button", name="Create flow").click()
+    expect(
+        page.get_by_role("region", name="Start a flow").get_by_role("button", name="Use Welcome series")
+    ).to_be_visible()
+    # Focus moves to the first template (the API lists the abandoned checkout series first).
+    expect(page.get_by_role("region", name="Start a flow").get_by_role("button").first).to_be_focused()
+
+
+def test_the_flows_list_pages(page: Page, merchant):
+    _api, shop, _contact = merchant
+    for n in range(30):
+        versions.create_flow(shop=shop, data={"name": f"Flow {n:02d}", "trigger": "welcome", "steps": TWO_STEPS[:1]})
+    open_screen(page, "/flows", shop)
+    table = page.get_by_role("table", name="Flows")
+    expect(table.get_by_role("row")).to_have_count(26)
+    page.get_by_role("button", name="Next page").click()
+    expect(page.get_by_text("Page 2")).to_be_visible()
+    expect(table.get_by_role("row")).not_to_have_count(26)
+    page.get_by_role("button", name="Previous page").click()
+    expect(table.get_by_role("row")).to_have_count(26)
+
+
+def test_steps_move_and_a_step_goes_above_the_first(page: Page, merchant):
+    api, shop, _contact = merchant
+    flow = versions.create_flow(shop=shop, data={"name": "Order", "trigger": "welcome", "steps": TWO_STEPS[:1]})
+    open_screen(page, f"/flows/{flow.id}", shop)
+    add_step(page, "Add a step above step 1", "Tag")
+    tag = step(page, "Step 1: Tag")
+    tag.get_by_label("Tag", exact=True).fill("new")
+    expect(step(page, "Step 2: Send a text").get_by_role("button", name="Move step 2 down")).to_be_disabled()
+    step(page, "Step 2: Send a text").get_by_role("button", name="Move step 2 up").click()
+    expect(step(page, "Step 1: Send a text")).to_be_visible()
+    expect(step(page, "Step 2: Tag").get_by_label("Tag", exact=True)).to_have_value("new")  # moved with its card
+    page.get_by_role("button", name="Save flow").click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
+    saved = api.get(f"/api/flows/{flow.id}").get_json()["steps"]
+    assert [(s["type"], s.get("tag")) for s in saved] == [("send", None), ("tag", "new")]
+
+
+def test_saving_while_runs_are_in_progress_says_they_finish_on_their_version(page: Page, merchant):
+    _api, shop, contact_id = merchant
+    flow = versions.create_flow(shop=shop, data={"name": "Series", "trigger": "welcome", "steps": TWO_STEPS})
+    versions.set_enabled(flow, True)
+    db.session.commit()
+    assert runs.start_flows(shop_id=shop.id, trigger="welcome", contact_id=contact_id, key="signup:1")
+    db.session.commit()
+    open_screen(page, f"/flows/{flow.id}", shop)
+    step(page, "Step 1: Send a text").get_by_label("Message", exact=True).fill("Hello again from {{shop_name}}")
+    page.get_by_role("button", name="Save flow").click()
+    notice = page.get_by_role("status").filter(has_text="Runs in progress finish on version 1")
+    expect(notice).to_contain_text("1 run in progress keeps the steps it started with. New runs start on version 2.")
+
+
+def test_start_from_scratch_makes_a_one_text_flow(page: Page, merchant):
+    api, shop, _contact = merchant
+    open_screen(page, "/flows", shop)
+    page.get_by_role("button", name="Create flow").click()
+    page.get_by_role("region", name="Start a flow").get_by_role("button", name="Start from scratch").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New flow")
+    flow = api.get(f"/api/flows/{flow_id_of(page)}").get_json()
+    assert ([s["type"] for s in flow["steps"]], flow["enabled"]) == (["send"], False)
