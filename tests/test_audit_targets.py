@@ -53,6 +53,7 @@ def test_every_create_records_the_new_id_as_its_target(shop_api):
         "start_shopify_import": ("transfer", created(api.post("/api/contacts/shopify-import"))),
         "start_order_backfill": ("order_backfill", created(api.post("/api/segments/order-backfill"))),
         "upload_media": ("media", created(api.post("/api/media", data={"file": (io.BytesIO(small_png()), "a.png")}))),
+        "create_flow": ("flow", created(api.post("/api/flows", json={"template": "vip_tag"}))),
         "request_customer_export": (
             "privacy_request",
             created(api.post("/api/privacy/exports", json={"phone": "+14155550101"})),
@@ -108,4 +109,5 @@ def test_every_create_route_is_covered_above(app):
         "api.buy_credit_pack",
         "api.upload_media",
         "api.raise_usage_cap",  # tests/test_spend_controls.py: names the subscription
+        "api.create_flow",
     }

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from shopify_app.extensions import db
-from shopify_app.models import Contact, FlowRun
+from shopify_app.models import Automation, Contact, FlowRun, FlowRunStep
 from shopify_app.services.flows import runs
 from shopify_app.services.flows.definition import check_settings, check_steps
 from shopify_app.services.flows.templates import TEMPLATES
@@ -123,6 +123,17 @@ def test_bad_steps_are_a_422_naming_the_step(api, steps, step, words):
         assert details["fields"]["steps"]
 
 
+def test_a_new_trigger_rechecks_the_steps_it_keeps(api):
+    flow = create(api)  # its texts use checkout_url
+    refused = api.patch(f"/api/flows/{flow['id']}", json={"trigger": "welcome"})
+    assert refused.status_code == 422
+    assert {item["step"] for item in refused.get_json()["error"]["details"]["step_errors"]} == {"first"}
+    assert api.get(f"/api/flows/{flow['id']}").get_json()["trigger"] == "abandoned_checkout"
+    hello = create(api, trigger="welcome", steps=HELLO)
+    moved = api.patch(f"/api/flows/{hello['id']}", json={"trigger": "order_confirmation"}).get_json()
+    assert (moved["trigger"], moved["version"]["number"], moved["steps"]) == ("order_confirmation", 1, HELLO)
+
+
 def test_bounded_payloads(api):
     many = [{"id": f"s{i}", "type": "send", "body": "Hi from {{shop_name}}"} for i in range(41)]
     assert api.post("/api/flows", json={"name": "Big", "trigger": "welcome", "steps": many}).status_code == 422
@@ -190,14 +201,24 @@ def test_flows_paginate(api):
     assert len(names) == len({item["id"] for item in first["items"] + rest["items"]}) == 3 + 7
 
 
-def test_delete_only_an_off_flow_the_merchant_made(api):
+def test_delete_only_an_off_flow_the_merchant_made(api, shop):
     flow = create(api)
     api.patch(f"/api/flows/{flow['id']}", json={"enabled": True})
+    someone = contact(shop)
+    [run_id] = runs.start_flows(shop_id=shop.id, trigger="abandoned_checkout", contact_id=someone, key="c1")
+    db.session.add(FlowRunStep(shop_id=shop.id, run_id=run_id, step_id="first", step_type="send", outcome="skipped"))
+    db.session.commit()
     refused = api.delete(f"/api/flows/{flow['id']}")
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "flow_enabled")
     api.patch(f"/api/flows/{flow['id']}", json={"enabled": False})
     assert api.delete(f"/api/flows/{flow['id']}").status_code == 204
     assert api.get(f"/api/flows/{flow['id']}").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(FlowRun, run_id) is None  # its runs and their steps go with it
+    assert db.session.scalars(select(FlowRunStep)).all() == []
+    kept = db.session.scalars(select(Automation).where(Automation.flow_id == flow["id"])).all()
+    assert len(kept) == 2  # the steps' automations stay (their campaigns hold the texts' history)
+    assert all(not a.enabled and a.retired_at is not None for a in kept)
     legacy = next(item for item in api.get("/api/flows").get_json()["items"] if item["from_automation"])
     refused = api.delete(f"/api/flows/{legacy['id']}")
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "flow_from_automation")

@@ -17,6 +17,7 @@ from shopify_app.models import (
     BackfillStatus,
     ContactTransfer,
     Discount,
+    FlowRunStep,
     InboundMessage,
     OrderBackfill,
     Shop,
@@ -24,6 +25,7 @@ from shopify_app.models import (
 )
 from shopify_app.models.types import utcnow
 from shopify_app.services.billing import credits as ledger
+from shopify_app.services.flows import runs as flow_runs
 from shopify_app.services.privacy import privacy
 
 from .conftest import ApiClient, install_shop, settle_jobs
@@ -74,7 +76,16 @@ def seed_alpha(app) -> dict[str, Any]:
         shop=shop, payload={"customer": {"phone": "+14155550101"}, "data_request": {"id": 1}}
     )
     db.session.commit()
+    # A flow with a run that took a step (GET /api/flows/<id>/runs/<run_id>, its report).
+    flow_steps = [{"id": "hi", "type": "send", "body": f"Hi {MARKER}"}]
+    flow = api.post("/api/flows", json={"name": f"{MARKER} flow", "trigger": "welcome", "steps": flow_steps}).get_json()
+    api.patch(f"/api/flows/{flow['id']}", json={"enabled": True})
+    [run_id] = flow_runs.start_flows(shop_id=shop.id, trigger="welcome", contact_id=contact["id"], key="seed")
+    db.session.add(FlowRunStep(shop_id=shop.id, run_id=run_id, step_id="hi", step_type="send", outcome="skipped"))
+    db.session.commit()
     return {
+        "flow_id": flow["id"],
+        "run_id": run_id,
         "contact_id": contact["id"],
         "segment_id": segment.get_json()["id"],
         "template_id": template.get_json()["id"],

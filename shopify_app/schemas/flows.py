@@ -88,7 +88,7 @@ class FlowSummarySchema(_FlowFields):
 
 
 class FlowSchema(_FlowFields):
-    version = fields.Nested(FlowVersionSchema, allow_none=True)
+    version = fields.Nested(FlowVersionSchema)
     steps = fields.List(fields.Dict())  # the tree (definition.py), without automation ids
 
 

@@ -71,8 +71,9 @@ def update_flow(flow_id: int) -> Response:
     """Changed steps become a new version; runs in progress finish on the one they started."""
     versions.get_flow(shop=g.shop, flow_id=flow_id)  # another shop's id: 404 before the body
     data = json_body(FlowUpdateSchema())
-    queries.check_patch(shop=g.shop, flow_id=flow_id, data=data)
-    versions.update_flow(shop=g.shop, flow_id=flow_id, data=data)
+    versions.update_flow(
+        shop=g.shop, flow_id=flow_id, data=queries.checked_patch(shop=g.shop, flow_id=flow_id, data=data)
+    )
     return jsonify(_detail(flow_id))
 
 

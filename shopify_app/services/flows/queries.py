@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from ...errors import Conflict, NotFound, ValidationFailed
 from ...extensions import db
@@ -21,7 +21,7 @@ from ...models.types import utcnow
 from ..ops.pagination import page
 from .definition import CONDITION_KINDS, REENTRY_MODES, STEP_TYPES, TRIGGERS, walk
 from .legacy import ensure_flows
-from .versions import get_flow
+from .versions import current_steps, get_flow
 
 log = structlog.get_logger(__name__)
 
@@ -123,16 +123,23 @@ def flow_detail(*, shop: Shop, flow_id: int) -> dict[str, Any]:
     return detail
 
 
-def check_patch(*, shop: Shop, flow_id: int, data: Mapping[str, Any]) -> None:
-    """A flow made from an automation keeps its trigger (the automation is that trigger): asking
-    for another is refused by name, not silently ignored."""
+def checked_patch(*, shop: Shop, flow_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The edit as versions.update_flow takes it. A flow made from an automation keeps its
+    trigger (the automation is that trigger): asking for another is refused by name, not
+    ignored. A new trigger without new steps re-checks the current steps against it (a text
+    may use a variable the new trigger does not provide); unchanged, they make no version."""
     flow = get_flow(shop=shop, flow_id=flow_id)
-    if flow.automation_id is not None and "trigger" in data and data["trigger"] != flow.trigger:
+    data = dict(data)
+    if "trigger" not in data or data["trigger"] == flow.trigger:
+        return data
+    if flow.automation_id is not None:
         raise ValidationFailed(
             "A flow made from an automation keeps its trigger; create a new flow for another trigger.",
             code="flow_trigger_fixed",
             details={"fields": {"trigger": ["This flow's trigger cannot change."]}},
         )
+    data.setdefault("steps", public_steps(current_steps(flow)))
+    return data
 
 
 def delete_flow(*, shop: Shop, flow_id: int) -> None:
@@ -145,12 +152,12 @@ def delete_flow(*, shop: Shop, flow_id: int) -> None:
         )
     if flow.enabled:
         raise Conflict("Turn the flow off before deleting it.", code="flow_enabled")
-    db.session.execute(
-        update(Automation)
-        .where(Automation.flow_id == flow.id, Automation.shop_id == shop.id)
-        .values(enabled=False, retired_at=func.coalesce(Automation.retired_at, utcnow())),
-        execution_options={"synchronize_session": False},
-    )
+    now = utcnow()
+    for automation in db.session.scalars(
+        select(Automation).where(Automation.flow_id == flow.id, Automation.shop_id == shop.id)
+    ):
+        automation.enabled = False
+        automation.retired_at = automation.retired_at or now
     db.session.execute(delete(Flow).where(Flow.id == flow.id, Flow.shop_id == shop.id))
     db.session.commit()
     log.info("flow_deleted", shop_id=shop.id, flow_id=flow_id)
