@@ -231,6 +231,9 @@ def test_each_run_shows_the_steps_it_took_and_why(page: Page, merchant):
     active = runs_region.get_by_role("table", name="Runs")
     expect(active.get_by_role("row").nth(1)).to_contain_text(f"Run {other[0]}")
     expect(active.get_by_role("row").nth(1)).to_contain_text("Step 1: Send a text")
+    report = page.get_by_role("region", name="Report").locator("dl")
+    expect(report).to_contain_text(re.compile(r"Runs exited\s*1"))
+    expect(report).to_contain_text(re.compile(r"Exits by reason\s*exit step: 1"))
     runs_region.get_by_label("State").select_option(label="All runs")
     runs_region.get_by_role("link", name=f"Run {run.id}: its steps").click()
 
@@ -299,6 +302,7 @@ def test_the_report_counts_real_sends_clicks_and_orders(page: Page, browser_app,
     condition = by_step.get_by_role("row", name=re.compile("Step 3: Condition"))
     expect(condition.get_by_role("cell").nth(6)).to_have_text("1")  # yes
     expect(condition.get_by_role("cell").nth(7)).to_have_text("0")  # no
+    expect(condition.get_by_role("cell").nth(8)).to_have_text("ordered: 1")  # the reason recorded
     no_serious_violations(page)
 
 
@@ -369,3 +373,26 @@ def test_start_from_scratch_makes_a_one_text_flow(page: Page, merchant):
     expect(page.get_by_role("heading", level=1)).to_have_text("New flow")
     flow = api.get(f"/api/flows/{flow_id_of(page)}").get_json()
     assert ([s["type"] for s in flow["steps"]], flow["enabled"]) == (["send"], False)
+
+
+def test_a_flow_the_merchant_made_is_deleted_after_confirming(page: Page, merchant):
+    api, shop, _contact = merchant
+    flow = versions.create_flow(shop=shop, data={"name": "Short-lived", "trigger": "welcome", "steps": TWO_STEPS[:1]})
+    flow_id = flow.id
+    open_screen(page, f"/flows/{flow_id}", shop)
+    page.get_by_role("button", name="Delete flow").click()
+    dialog = page.get_by_role("dialog", name="Delete this flow?")
+    dialog.get_by_role("button", name="Delete flow").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Flows")
+    expect(page.get_by_role("link", name="Short-lived")).to_have_count(0)
+    assert api.get(f"/api/flows/{flow_id}").status_code == 404
+
+
+def test_an_automations_flow_keeps_its_trigger_and_cannot_be_deleted(page: Page, merchant):
+    api, shop, _contact = merchant
+    legacy = next(item for item in api.get("/api/flows").get_json()["items"] if item["trigger"] == "welcome")
+    open_screen(page, f"/flows/{legacy['id']}", shop)
+    expect(page.get_by_label("Trigger")).to_be_disabled()
+    expect(page.get_by_label("Trigger")).to_have_accessible_description(re.compile("keeps its trigger"))
+    expect(page.get_by_role("button", name="Delete flow")).to_have_count(0)
+    no_serious_violations(page)

@@ -9,8 +9,8 @@ import { whole } from "./lib/flow_step_forms.js";
 import { stepsEditor } from "./lib/flow_steps.js";
 import { number, useShop } from "./lib/format.js";
 import { placeErrors } from "./lib/forms.js";
-import { pathId } from "./lib/nav.js";
-import { clearFieldErrors, showError, toast } from "./lib/ui.js";
+import { go, pathId } from "./lib/nav.js";
+import { busy, clearFieldErrors, hideModal, showError, showModal, toast } from "./lib/ui.js";
 
 const flowId = pathId();
 const SOURCES = { keyword: "Texted a keyword", proxy_form: "Signed up on a form" };
@@ -66,7 +66,9 @@ function triggerSettings(trigger, config) {
 function settingsForm() {
   const values = { trigger: flow.trigger, config: { ...(flow.trigger_config || {}) }, reentry: { ...(flow.reentry || { mode: "per_trigger" }) } };
   const name = h("s-text-field", { label: "Name", name: "name", value: flow.name, maxlength: 120 });
-  const trigger = h("s-select", { label: "Trigger", name: "trigger", value: flow.trigger, ".value": flow.trigger }, catalog.triggers.map((item) => option(item.key, item.label, flow.trigger)));
+  // A flow made from an automation keeps its trigger (the API refuses another: flow_trigger_fixed).
+  const fixed = flow.from_automation ? { disabled: true, details: "A flow made from an automation keeps its trigger. Create a new flow for another trigger." } : {};
+  const trigger = h("s-select", { label: "Trigger", name: "trigger", value: flow.trigger, ".value": flow.trigger, ...fixed }, catalog.triggers.map((item) => option(item.key, item.label, flow.trigger)));
   const triggerArea = h("div", {}, triggerSettings(values.trigger, values.config));
   const reentry = h("s-select", { label: "Re-entry", name: "reentry", value: values.reentry.mode, ".value": values.reentry.mode }, Object.entries(REENTRY).map(([key, label]) => option(key, label, values.reentry.mode)));
   const days = h("s-number-field", { label: "Cooldown (days)", name: "reentry_days", min: 1, max: 365, value: values.reentry.days ?? 30, hidden: values.reentry.mode !== "cooldown" });
@@ -185,6 +187,28 @@ function layout() {
   ];
 }
 
+// Only a flow the merchant made (not one of the automations) can be deleted, and only when off:
+// the API says so (409) when it is on.
+function deletion() {
+  const button = document.getElementById("delete");
+  button.hidden = Boolean(flow.from_automation) || flow.engine !== "steps";
+  button.addEventListener("click", () => {
+    fill("delete-error");
+    showModal("delete-modal");
+  });
+  const confirm = document.getElementById("delete-confirm");
+  confirm.addEventListener("click", async () => {
+    try {
+      await busy(confirm, () => api(`/flows/${flowId}`, { method: "DELETE" }));
+      hideModal("delete-modal");
+      toast(`${flow.name} deleted`);
+      go("/flows");
+    } catch (error) {
+      showError("delete-error", error, { heading: "The flow was not deleted" });
+    }
+  });
+}
+
 async function main() {
   try {
     const [shop, detail, kinds, segments] = await Promise.all([api("/shop"), api(`/flows/${flowId}`), api("/flows/catalog"), all("/segments")]);
@@ -196,6 +220,7 @@ async function main() {
     const context = { catalog, segments, trigger: () => settings.trigger(), changed };
     const parts = layout();
     fill("flow", parts);
+    deletion();
     editor = stepsEditor(document.getElementById("steps"), { steps: structuredClone(flow.steps || []), context });
     fill("save-status", flow.version ? `Version ${number(flow.version.number)}` : "");
     const numbers = numbering(flow.steps || []);

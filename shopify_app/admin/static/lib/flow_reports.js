@@ -13,9 +13,15 @@ function figures(pairs) {
   return h("dl", { class: "figures" }, pairs.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
 }
 
+function counts(map, names = {}) {
+  return Object.entries(map || {}).map(([key, count]) => `${names[key] || words(key)}: ${number(count)}`);
+}
+
+// What the columns do not show already: skips, waits, exits, tags, and the reasons recorded.
 function outcomes(step) {
-  const parts = Object.entries(step.outcomes || {}).filter(([key]) => key !== "yes" && key !== "no" && key !== "sent");
-  return parts.map(([key, count]) => `${OUTCOMES[key] || words(key)}: ${number(count)}`).join(", ") || "—";
+  const shown = new Set(["yes", "no", "sent"]);
+  const rest = Object.fromEntries(Object.entries(step.outcomes || {}).filter(([key]) => !shown.has(key)));
+  return [...counts(rest, OUTCOMES), ...counts(step.reasons)].join(" · ") || "—";
 }
 
 export async function showReport(target, flowId, numbers) {
@@ -47,10 +53,11 @@ export async function showReport(target, flowId, numbers) {
         ["Clicks", number(flow.clicks ?? 0)],
         ["Orders", number(flow.orders ?? 0)],
         ["Revenue", money(flow.revenue ?? 0, currency)],
+        ["Exits by reason", counts(flow.exits).join(" · ") || "—"],
       ]),
       h("s-heading", {}, "Each step"),
       stepRows.length
-        ? table({ label: "Report by step", headers: ["Step", "Entered", "Sent", "Clicks", "Orders", "Revenue", "Yes", "No", "Other outcomes"], rows: stepRows })
+        ? table({ label: "Report by step", headers: ["Step", "Entered", "Sent", "Clicks", "Orders", "Revenue", "Yes", "No", "Other outcomes and reasons"], rows: stepRows })
         : h("s-paragraph", {}, "No step has run yet."),
       h("s-paragraph", { color: "subdued" }, "Orders and revenue are attributed to the text a subscriber clicked or received last before ordering."),
     );
