@@ -332,6 +332,10 @@ def test_the_flows_list_pages(page: Page, merchant):
     expect(table.get_by_role("row")).not_to_have_count(26)
     page.get_by_role("button", name="Previous page").click()
     expect(table.get_by_role("row")).to_have_count(26)
+    # The automations' own screen stays one link away, with the admin's parameters carried.
+    page.get_by_role("link", name="the Automations page").click()
+    expect(page).to_have_url(re.compile(r"/automations\?.*shop=alpha"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Automations")
 
 
 def test_steps_move_and_a_step_goes_above_the_first(page: Page, merchant):

@@ -9,7 +9,7 @@ import { whole } from "./lib/flow_step_forms.js";
 import { stepsEditor } from "./lib/flow_steps.js";
 import { number, useShop } from "./lib/format.js";
 import { placeErrors } from "./lib/forms.js";
-import { go, pathId } from "./lib/nav.js";
+import { appUrl, go, pathId } from "./lib/nav.js";
 import { busy, clearFieldErrors, hideModal, showError, showModal, toast } from "./lib/ui.js";
 
 const flowId = pathId();
@@ -20,7 +20,9 @@ let editor;
 let settings; // {form, config area, state}
 const state = { dirty: false };
 
+// Said once (a live region repeating it at every keystroke would be noise).
 function changed() {
+  if (state.dirty) return;
   state.dirty = true;
   fill("save-status", "Unsaved changes");
 }
@@ -210,6 +212,7 @@ function deletion() {
 }
 
 async function main() {
+  document.getElementById("all-flows").setAttribute("href", appUrl("/flows"));
   try {
     const [shop, detail, kinds, segments] = await Promise.all([api("/shop"), api(`/flows/${flowId}`), api("/flows/catalog"), all("/segments")]);
     useShop(shop);

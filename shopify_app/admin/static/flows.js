@@ -96,6 +96,7 @@ async function openTemplates() {
 
 async function main() {
   byId("create").addEventListener("click", openTemplates);
+  byId("automations-link").setAttribute("href", appUrl("/automations"));
   try {
     const [shop, page] = await Promise.all([api("/shop"), api("/flows", { query: { limit: PAGE_SIZE } })]);
     useShop(shop);

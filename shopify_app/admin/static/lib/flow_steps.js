@@ -117,8 +117,8 @@ export function stepsEditor(container, { steps, context }) {
       { heading, "data-step": step.id, "aria-describedby": messages.length ? errorId : null, class: messages.length ? "step step-invalid" : "step" },
       errorText,
       fields,
+      actions(list, index, step, name), // a condition's own actions sit above its branches
       step.type === "condition" ? [branch(step, "yes", "Yes"), branch(step, "no", "No")] : null,
-      actions(list, index, step, name),
     );
     return h("li", { class: "step-item" }, section);
   }
