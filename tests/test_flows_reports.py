@@ -49,8 +49,18 @@ def test_a_legacy_flows_send_step_reports_its_automations_texts_clicks_and_order
     assert (totals["revenue"], totals["currency"], totals["revenue_by_currency"]) == (42.5, "USD", {"USD": "42.50"})
     send = next(step for step in report["steps"] if step["type"] == "send")
     assert (send["step_id"], send["sent"], send["clicks"], send["orders"], send["revenue"]) == ("send", 1, 1, 1, 42.5)
+    assert (send["entered"], send["outcomes"]) == (1, {"sent": 1})
+    assert totals["runs"] == {"active": 0, "completed": 1, "exited": 0}  # the automation's runs
     wait = next(step for step in report["steps"] if step["type"] == "wait")
     assert (wait["sent"], wait["revenue"]) == (0, 0.0)
+    # A second checkout, then its order: the automation cancels that reminder (an exit, by reason).
+    deliver(app, "checkouts/update", payload("checkouts/update", token="second-checkout", id=2))
+    deliver(app, "orders/create", payload("orders/create", id=9003, checkout_token="second-checkout"))
+    again = api.get(f"/api/flows/{cart}/report").get_json()
+    assert again["flow"]["runs"] == {"active": 0, "completed": 1, "exited": 1}
+    assert again["flow"]["exits"] == {"order_placed": 1}
+    send = next(step for step in again["steps"] if step["type"] == "send")
+    assert (send["entered"], send["outcomes"], send["reasons"]) == (2, {"sent": 1, "skipped": 1}, {"order_placed": 1})
     assert SHOPPER.removeprefix("+") not in str(report)
 
 

@@ -28,14 +28,17 @@ from ...extensions import db
 from ...models import (
     Attribution,
     Automation,
+    AutomationRun,
     Click,
     Flow,
+    FlowEngine,
     FlowRun,
     FlowRunState,
     FlowRunStep,
     Message,
     MessageStat,
     MessageState,
+    RunState,
     Shop,
 )
 from ..campaigns import report_cache
@@ -44,6 +47,12 @@ from .legacy import one_step
 from .versions import current_steps, get_flow
 
 LEGACY_SEND_STEP = one_step("-", 0)[0]["id"]  # the step id of an automation's one-step flow
+# An automation run's state as a flow run's, and as its send step's outcome.
+AUTOMATION_RUN_STATES = {
+    RunState.PENDING: (FlowRunState.ACTIVE, "waiting"),
+    RunState.QUEUED: (FlowRunState.COMPLETED, "sent"),
+    RunState.CANCELLED: (FlowRunState.EXITED, "skipped"),
+}
 
 
 def _campaigns(flow: Flow) -> dict[int, str]:
@@ -181,6 +190,29 @@ def _step_counts(flow: Flow) -> dict[str, dict[str, Any]]:
     return counts
 
 
+def _automation_counts(flow: Flow) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, Any]]]:
+    """A flow the automation still runs (engine "automation") has no flow runs: its automation's
+    runs are its runs (pending: active, queued for sending: completed, cancelled: exited, by
+    their cancel reason), and each of them entered its send step."""
+    states = {state.value: 0 for state in FlowRunState}
+    exits: dict[str, int] = {}
+    send = {"entered": 0, "outcomes": {}, "reasons": {}}
+    rows = db.session.execute(
+        select(AutomationRun.state, AutomationRun.cancel_reason, func.count())
+        .where(AutomationRun.automation_id == flow.automation_id, AutomationRun.shop_id == flow.shop_id)
+        .group_by(AutomationRun.state, AutomationRun.cancel_reason)
+    )
+    for state, reason, count in rows:
+        run_state, outcome = AUTOMATION_RUN_STATES[RunState(state)]
+        states[run_state.value] += int(count)
+        send["entered"] += int(count)
+        send["outcomes"][outcome] = send["outcomes"].get(outcome, 0) + int(count)
+        if run_state == FlowRunState.EXITED:
+            exits[reason or "cancelled"] = exits.get(reason or "cancelled", 0) + int(count)
+            send["reasons"][reason or "cancelled"] = send["reasons"].get(reason or "cancelled", 0) + int(count)
+    return states, exits, {LEGACY_SEND_STEP: send}
+
+
 def flow_report(*, shop: Shop, flow_id: int) -> dict[str, Any]:
     flow = get_flow(shop=shop, flow_id=flow_id)
     campaigns = _campaigns(flow)
@@ -189,8 +221,11 @@ def flow_report(*, shop: Shop, flow_id: int) -> dict[str, Any]:
     for campaign_id, step_id in campaigns.items():
         if str(campaign_id) in figures:
             per_step[step_id].append(figures[str(campaign_id)])
-    runs, exits = _run_counts(flow)
-    counts = _step_counts(flow)
+    if flow.engine == FlowEngine.AUTOMATION and flow.automation_id is not None:
+        runs, exits, counts = _automation_counts(flow)
+    else:
+        runs, exits = _run_counts(flow)
+        counts = _step_counts(flow)
     totals = _sum(list(figures.values()), shop.currency)
     steps = []
     for step in walk(current_steps(flow)):
