@@ -400,3 +400,23 @@ def test_an_automations_flow_keeps_its_trigger_and_cannot_be_deleted(page: Page,
     expect(page.get_by_label("Trigger")).to_have_accessible_description(re.compile("keeps its trigger"))
     expect(page.get_by_role("button", name="Delete flow")).to_have_count(0)
     no_serious_violations(page)
+
+
+def test_runs_page_with_a_cursor(page: Page, merchant):
+    _api, shop, contact_id = merchant
+    flow = versions.create_flow(shop=shop, data={"name": "Busy", "trigger": "welcome", "steps": TWO_STEPS})
+    versions.set_enabled(flow, True)
+    db.session.commit()
+    for n in range(23):
+        assert runs.start_flows(shop_id=shop.id, trigger="welcome", contact_id=contact_id, key=f"signup:{n}")
+    db.session.commit()
+    open_screen(page, f"/flows/{flow.id}", shop)
+    region = page.get_by_role("region", name="Runs")
+    table = region.get_by_role("table", name="Runs")
+    expect(table.get_by_role("row")).to_have_count(21)  # the header and the first 20
+    region.get_by_role("button", name="Show more").click()
+    expect(table.get_by_role("row")).to_have_count(24)
+    expect(region.get_by_role("button", name="Show more")).to_have_count(0)
+    # Deleting the only step of a branch puts the focus on that branch's Add step.
+    step(page, "Step 5: Exit").get_by_role("button", name="Delete step 5").click()
+    expect(page.get_by_role("button", name="Add a step to No of step 3")).to_be_focused()

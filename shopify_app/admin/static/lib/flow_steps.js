@@ -80,6 +80,7 @@ export function stepsEditor(container, { steps, context }) {
 
   function remove(list, index) {
     list.splice(index, 1);
+    numbers = numbering(tree); // where(list) names the list by its condition's new number
     focusKey = list.length ? `field:${list[Math.max(0, index - 1)].id}` : `add:${where(list)}`;
     context.changed();
     render();
