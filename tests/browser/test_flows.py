@@ -420,3 +420,27 @@ def test_runs_page_with_a_cursor(page: Page, merchant):
     # Deleting the only step of a branch puts the focus on that branch's Add step.
     step(page, "Step 5: Exit").get_by_role("button", name="Delete step 5").click()
     expect(page.get_by_role("button", name="Add a step to No of step 3")).to_be_focused()
+
+
+def test_deleting_a_condition_asks_first_for_its_branches(page: Page, merchant):
+    api, shop, _contact = merchant
+    flow = versions.create_flow(shop=shop, data={"name": "Branches", "trigger": "welcome", "steps": TWO_STEPS})
+    flow_id = flow.id
+    open_screen(page, f"/flows/{flow_id}", shop)
+    condition = step(page, "Step 3: Condition")
+    condition.get_by_role("button", name="Delete step 3").click()
+    ask = page.get_by_role("group", name="Delete step 3?")
+    expect(ask.get_by_role("button", name="Delete step 3 and its 2 steps")).to_be_focused()
+    ask.get_by_role("button", name="Keep it").click()
+    expect(page.get_by_role("group", name="Delete step 3?")).to_have_count(0)
+    expect(condition.get_by_role("button", name="Delete step 3")).to_be_focused()
+    condition.get_by_role("button", name="Delete step 3").click()
+    page.get_by_role("button", name="Delete step 3 and its 2 steps").click()
+    expect(page.get_by_role("region", name=re.compile("^Step [345]"))).to_have_count(0)
+    # A wait now ends the flow: the page's check says so beside it.
+    page.get_by_role("button", name="Save flow").click()
+    expect(step(page, "Step 2: Wait")).to_have_accessible_description(re.compile("cannot end with a wait"))
+    step(page, "Step 2: Wait").get_by_role("button", name="Delete step 2").click()
+    page.get_by_role("button", name="Save flow").click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version 2")).to_be_visible()
+    assert [s["type"] for s in api.get(f"/api/flows/{flow_id}").get_json()["steps"]] == ["send"]

@@ -86,13 +86,26 @@ export function stepsEditor(container, { steps, context }) {
     render();
   }
 
+  // A condition takes its branches with it: asked first, beside the button, when they hold steps.
+  function askRemove(list, index, name, row) {
+    const under = [...walk([list[index]])].length - 1;
+    if (!under) return remove(list, index);
+    row.parentElement.querySelector(".confirm-delete")?.remove();
+    const keep = h("s-button", { onclick: () => { box.remove(); row.querySelector("[tone=critical]").focus(); } }, "Keep it");
+    const sure = h("s-button", { tone: "critical", variant: "primary", onclick: () => remove(list, index) }, `Delete ${name} and its ${under === 1 ? "1 step" : `${under} steps`}`);
+    const box = h("div", { class: "inline-form confirm-delete", role: "group", "aria-label": `Delete ${name}?` }, h("s-text", {}, `The steps in its Yes and No branches are deleted with it.`), sure, keep);
+    row.after(box);
+    sure.focus();
+  }
+
   function actions(list, index, step, name) {
     const up = h("s-button", { accessibilityLabel: `Move ${name} up`, disabled: index === 0, "data-focus": `move:${step.id}:-1`, onclick: () => move(list, index, -1) }, "Move up");
     const down = h("s-button", { accessibilityLabel: `Move ${name} down`, disabled: index === list.length - 1, "data-focus": `move:${step.id}:1`, onclick: () => move(list, index, 1) }, "Move down");
-    const drop = h("s-button", { tone: "critical", accessibilityLabel: `Delete ${name}`, onclick: () => remove(list, index) }, "Delete");
+    const drop = h("s-button", { tone: "critical", accessibilityLabel: `Delete ${name}`, onclick: () => askRemove(list, index, name, row) }, "Delete");
     // The first step of a list can have one put above it; every step, one below it.
     const above = index === 0 ? adder(list, 0, `Add a step above ${name}`, "Add step above") : null;
-    return h("div", { class: "row-actions" }, up, down, drop, above, adder(list, index + 1, `Add a step below ${name}`, "Add step below"));
+    const row = h("div", { class: "row-actions" }, up, down, drop, above, adder(list, index + 1, `Add a step below ${name}`, "Add step below"));
+    return row;
   }
 
   function branch(step, key, title) {
@@ -137,9 +150,10 @@ export function stepsEditor(container, { steps, context }) {
     fill(container, renderList(tree));
     if (focusKey) {
       const [kind, id] = focusKey.split(":");
+      // A step without a field (an exit) or a move button now disabled: the step's first button.
       const target =
         container.querySelector(`[data-focus="${CSS.escape(focusKey)}"]:not([disabled])`) ||
-        (kind === "move" ? container.querySelector(`[data-step="${CSS.escape(id)}"] [data-focus^="move:"]:not([disabled])`) : null);
+        (kind === "add" ? null : container.querySelector(`[data-step="${CSS.escape(id)}"] .row-actions s-button:not([disabled])`));
       target?.focus();
       focusKey = null;
     }
