@@ -164,6 +164,11 @@ def test_settings_follow_the_trigger_and_are_saved(page: Page, merchant):
     page.get_by_label("Cooldown (days)").fill("400")
     page.get_by_role("button", name="Save flow").click()
     expect(page.get_by_role("alert")).to_contain_text("not saved")
+    expect(page.get_by_label("Cooldown (days)")).to_have_accessible_description("A cooldown is 1 to 365 days.")
+    page.get_by_label("Cooldown (days)").fill("14")
+    page.get_by_label("Tag that starts the flow").fill("")
+    page.get_by_role("button", name="Save flow").click()
+    expect(page.get_by_label("Tag that starts the flow")).to_have_accessible_description(re.compile("tag is 1-64"))
     assert api.get(f"/api/flows/{flow.id}").get_json()["reentry"]["days"] == 14
 
 

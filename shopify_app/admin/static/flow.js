@@ -34,7 +34,7 @@ function option(value, label, chosen) {
 // The chosen trigger's own settings, written into `config` (the trigger_config sent on save).
 function triggerSettings(trigger, config) {
   const field = (control, key, read) => {
-    control.setAttribute("data-field", `trigger_config.${key}`);
+    control.setAttribute("name", "trigger_config"); // the API's 422 names trigger_config
     control.addEventListener("input", () => {
       config[key] = read(control.value);
       changed();
@@ -48,7 +48,7 @@ function triggerSettings(trigger, config) {
     const sources = new Set(config.sources || []);
     return h(
       "fieldset",
-      { class: "filter-row", "data-field": "trigger_config.sources" },
+      { class: "filter-row" },
       h("legend", {}, "How they joined"),
       Object.entries(SOURCES).map(([key, label]) => {
         const box = h("s-checkbox", { label, checked: sources.has(key), ".checked": sources.has(key) });
@@ -171,6 +171,11 @@ async function save() {
     const unclaimedSteps = stepErrors.length ? editor.showErrors(stepErrors) : [];
     const fields = { ...error.fields };
     delete fields.steps;
+    // A cooldown's days are refused under "reentry": beside the days when they are shown.
+    if (fields.reentry && !settings.form.querySelector("[name=reentry_days]").hidden) {
+      fields.reentry_days = fields.reentry;
+      delete fields.reentry;
+    }
     const rest = placeErrors(settings.form, { fields });
     const messages = [...stepErrors.filter((item) => !unclaimedSteps.includes(item.message)).map(editor.describe), ...unclaimedSteps, rest].filter(Boolean);
     refused(messages.length ? messages : ["Fix the fields marked below, then save again."], "The flow was not saved");
