@@ -272,6 +272,11 @@ def test_an_automations_flow_keeps_its_trigger_and_cannot_be_deleted(page: Page,
     expect(page.get_by_label("Trigger")).to_be_disabled()
     expect(page.get_by_label("Trigger")).to_have_accessible_description(re.compile("keeps its trigger"))
     expect(page.get_by_role("button", name="Delete flow")).to_have_count(0)
+    runs_region = page.get_by_role("region", name="Runs")
+    expect(runs_region).to_contain_text("still run by its automation")
+    expect(runs_region.get_by_role("link", name="the Automations page")).to_have_attribute(
+        "href", re.compile(r"^/automations\?")
+    )
     no_serious_violations(page)
 
 

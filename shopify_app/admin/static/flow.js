@@ -232,7 +232,14 @@ async function main() {
     editor = stepsEditor(document.getElementById("steps"), { steps: structuredClone(flow.steps || []), context });
     fill("save-status", flow.version ? `Version ${number(flow.version.number)}` : "");
     const numbers = numbering(flow.steps || []);
-    await Promise.all([showReport(document.getElementById("report"), flowId, numbers), showRuns(document.getElementById("runs"), flowId, numbers)]);
+    // A one-text flow its automation still runs has automation runs, not flow runs (GET
+    // /api/automations/<id>/runs, on the Automations page), until it gets a second step.
+    const runsArea = document.getElementById("runs");
+    const runsShown =
+      flow.engine === "automation"
+        ? fill(runsArea, h("s-paragraph", {}, "This flow is still run by its automation until you give it a second step: its recent runs are on ", h("s-link", { href: appUrl("/automations") }, "the Automations page"), "."))
+        : showRuns(runsArea, flowId, numbers);
+    await Promise.all([showReport(document.getElementById("report"), flowId, numbers), runsShown]);
   } catch (error) {
     showError("page-error", error, { heading: "The flow could not load" });
     for (const id of ["flow", "report", "runs"]) fill(id);
