@@ -46,6 +46,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # A/B tests whose wait has ended: the winner goes to the rest (decided once; a rerun finds it done).
     PeriodicJob.of(jobs.AB_TESTS_DECIDE, "decide-ab-tests", every=timedelta(minutes=1)),
     PeriodicJob.of(jobs.AUTOMATIONS_DISPATCH, "automation-dispatch", every=timedelta(minutes=1)),
+    # Flow runs whose wait ended (and any an after-commit advance missed: a Redis flush).
+    PeriodicJob.of(jobs.FLOWS_ADVANCE, "flows-advance", every=timedelta(minutes=1)),
     # Every 15 minutes: each shop's daily automations run at their shop-local hour, once a day.
     PeriodicJob.of(jobs.AUTOMATIONS_DAILY, "automation-daily", every=timedelta(minutes=15)),
     # On the housekeeping queue when periodic; the on-demand apply (a report came in) uses default.
@@ -62,4 +64,5 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob.of(jobs.REQUEUE_WEBHOOK_EVENTS, "requeue-webhook-events", every=timedelta(minutes=5)),
     PeriodicJob.of(jobs.ROLL_UP_LAST_MESSAGED, "roll-up-last-messaged", every=timedelta(minutes=5)),
     PeriodicJob.of(jobs.CHECK_SPEND_CONTROLS, "check-spend-controls", every=timedelta(minutes=1)),
+    PeriodicJob.of(jobs.BROWSE_ABANDONMENT_SWEEP, "browse-abandonment", every=timedelta(minutes=5)),
 )

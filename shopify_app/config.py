@@ -127,7 +127,8 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "SHOPIFY_API_SECRET": _str(DEV_API_SECRET),
     "SHOPIFY_API_SECRET_PREVIOUS": _str(None),
     "SHOPIFY_SCOPES": _str(
-        "read_customers,write_customers,read_orders,read_fulfillments,read_inventory,write_discounts,read_products"
+        "read_customers,write_customers,read_orders,read_fulfillments,read_inventory,write_discounts,read_products,"
+        "write_pixels,read_customer_events"
     ),
     "SHOPIFY_APP_URL": _str("http://127.0.0.1:8000"),
     "SHOPIFY_API_VERSION": _str("2026-10"),
@@ -192,6 +193,9 @@ _SETTINGS: dict[str, Callable[[str | None], Any]] = {
     "API_RATE_PER_SHOP": _int("API_RATE_PER_SHOP", 600),
     "API_RATE_PER_IP": _int("API_RATE_PER_IP", 1200),
     "SIGNATURE_MAX_AGE_SECONDS": _int("SIGNATURE_MAX_AGE_SECONDS", 90, minimum=1),
+    # Web pixel reports (POST /pixel/events) per minute, per shop and per shopper (token or customer).
+    "PIXEL_RATE_PER_SHOP": _int("PIXEL_RATE_PER_SHOP", 1200, minimum=1),
+    "PIXEL_RATE_PER_VISITOR": _int("PIXEL_RATE_PER_VISITOR", 30, minimum=1),
     "SCHEDULER_INTERVAL_SECONDS": _float("SCHEDULER_INTERVAL_SECONDS", 5.0),
 }
 

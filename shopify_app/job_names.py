@@ -33,6 +33,9 @@ APPLY_REPORTS = JobRef("jobs.delivery.apply_reports", queue="default")
 POLL_STALE_MESSAGES = JobRef("jobs.delivery.poll_stale_messages", queue="housekeeping")
 PROCESS_INBOUND = JobRef("jobs.delivery.process_inbound", queue="default")
 
+# jobs/flows.py
+FLOWS_ADVANCE = JobRef("jobs.flows.advance", queue="automations")
+
 # jobs/housekeeping.py
 CLEANUP_WEBHOOK_EVENTS = JobRef("jobs.housekeeping.cleanup_webhook_events", queue="housekeeping")
 REQUEUE_WEBHOOK_EVENTS = JobRef("jobs.housekeeping.requeue_unprocessed_webhook_events", queue="webhooks")
@@ -48,12 +51,20 @@ CHECK_FAILED_JOBS = JobRef("jobs.housekeeping.check_failed_jobs", queue="houseke
 ORDER_BACKFILL_RUN = JobRef("jobs.commerce_segments.run_backfill", queue="default")
 ROLL_UP_LAST_MESSAGED = JobRef("jobs.commerce_segments.roll_up_last_messaged", queue="housekeeping")
 
+# jobs/pixel.py
+CONNECT_WEB_PIXEL = JobRef("jobs.pixel.connect_web_pixel", queue="default")
+BROWSE_ABANDONMENT_SWEEP = JobRef("jobs.pixel.sweep_browse_abandonment", queue="automations")
+
 # jobs/privacy.py
 BUILD_MERCHANT_EXPORT = JobRef("jobs.privacy.build_merchant_export", queue="default")
 
 # jobs/shopify_consent.py
 PUSH_CONSENT = JobRef("jobs.shopify_consent.push", queue="default")
 CONSENT_SWEEP = JobRef("jobs.shopify_consent.sweep", queue="housekeeping")
+
+# jobs/shopify_flow.py
+SHOPIFY_FLOW_TRIGGER = JobRef("jobs.shopify_flow.send_trigger", queue="default")
+SHOPIFY_FLOW_ACTION = JobRef("jobs.shopify_flow.run_action", queue="default")
 
 # jobs/shopify_import.py
 SHOPIFY_IMPORT_BEGIN = JobRef("jobs.shopify_import.begin", queue="default")

@@ -14,7 +14,9 @@ from .media import bp as media_bp
 from .metrics import bp as metrics_bp
 from .mitto import bp as mitto_bp
 from .ops import bp as ops_bp
+from .pixel import bp as pixel_bp
 from .proxy import bp as proxy_bp
+from .shopify_flow import bp as shopify_flow_bp
 from .webhooks import bp as webhooks_bp
 
 
@@ -25,9 +27,11 @@ def init_blueprints(app: Flask) -> None:
         auth_bp,
         admin_bp,
         webhooks_bp,
+        shopify_flow_bp,
         proxy_bp,
         mitto_bp,
         links_bp,
+        pixel_bp,
         media_bp,
         ops_bp,
         metrics_bp,

@@ -36,9 +36,11 @@ from .inbound import InboundMessage
 from .marketing import Attribution, AttributionKind, Click, Discount, DiscountKind, DiscountValueType, ShortLink
 from .media import Media
 from .privacy import AuditLog, PrivacyRequest, PrivacyRequestKind
+from .product_view import ProductView
 from .segment import Segment
 from .sender import SenderAssignment, SenderNumber
 from .shop import Shop
+from .shopify_flow import ShopifyFlowAction, ShopifyFlowActionState, ShopifyFlowTrigger
 from .shopify_sync import OutboxStatus, ShopifyConsentSync, ShopifySyncState
 from .spend import SpendAlert, SpendAlertKind, SpendControl
 from .test_send import TestSend
@@ -100,6 +102,7 @@ __all__ = [
     "OutboxStatus",
     "PrivacyRequest",
     "PrivacyRequestKind",
+    "ProductView",
     "PurchaseStatus",
     "RunState",
     "SeenProduct",
@@ -109,6 +112,9 @@ __all__ = [
     "SenderNumber",
     "Shop",
     "ShopifyConsentSync",
+    "ShopifyFlowAction",
+    "ShopifyFlowActionState",
+    "ShopifyFlowTrigger",
     "ShopifySyncState",
     "ShortLink",
     "SpendAlert",

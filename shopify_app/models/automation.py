@@ -32,6 +32,7 @@ class AutomationKind(enum.StrEnum):
     KEYWORD_REPLY = "keyword_reply"  # internal: the answers to STOP, START, HELP, the join keyword
     OPT_IN = "opt_in_confirmation"  # internal: a storefront sign-up's double opt-in text
     FLOW_STEP = "flow_step"  # a send step of a flow (models/flow.py); many per shop
+    SHOPIFY_FLOW = "shopify_flow"  # internal: texts a merchant's Shopify Flow workflow sends
 
 
 SINGLE_KIND = "kind <> 'flow_step'"

@@ -3,7 +3,8 @@
 A token names a contact and its shop by id, never a phone number, and is signed with the
 app's SECRET_KEY, one salt per purpose so a confirmation token cannot unsubscribe. Unsubscribe
 and preference links never expire (an old message must still let a shopper opt out);
-confirmation links do.
+confirmation links do, and so do browse tokens (the token our short links add to a storefront
+URL for the web pixel, which keeps it in the shopper's browser: services/pixel/).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from ..errors import Unauthorized
 
-Purpose = Literal["confirm", "unsubscribe", "preferences"]
+Purpose = Literal["confirm", "unsubscribe", "preferences", "browse"]
 CONFIRM_MAX_AGE = 7 * 24 * 3600
+BROWSE_MAX_AGE = 30 * 24 * 3600
+_MAX_AGES: dict[str, int] = {"confirm": CONFIRM_MAX_AGE, "browse": BROWSE_MAX_AGE}
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class LinkClaims:
 
 def _serializer(purpose: Purpose) -> URLSafeSerializer:
     salt = f"sms-blossom-link:{purpose}"
-    if purpose == "confirm":
+    if purpose in _MAX_AGES:
         return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
@@ -43,7 +46,7 @@ def read_link_token(purpose: Purpose, token: str | None) -> LinkClaims:
     serializer = _serializer(purpose)
     try:
         if isinstance(serializer, URLSafeTimedSerializer):
-            data = serializer.loads(token, max_age=CONFIRM_MAX_AGE)
+            data = serializer.loads(token, max_age=_MAX_AGES[purpose])
         else:
             data = serializer.loads(token)
         return LinkClaims(contact_id=int(data["c"]), shop_id=int(data["s"]))

@@ -64,7 +64,7 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
 
 
 # Operations asked for without arguments (`currentAppInstallation { id }`), matched by name alone.
-_NO_ARGUMENTS = frozenset({"currentAppInstallation"})
+_NO_ARGUMENTS = frozenset({"currentAppInstallation", "webPixel"})
 
 
 class FakeShopify(LoopbackServer):
@@ -108,7 +108,13 @@ class FakeShopify(LoopbackServer):
         self.metafields: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         self.metafield_calls: list[list[dict[str, Any]]] = []  # metafieldsSet inputs, answered
         self.orders: dict[str, list[dict[str, Any]]] = {}  # shop -> order nodes (GraphQL shape), oldest first
+        self.web_pixels: dict[str, dict[str, Any]] = {}  # shop -> its app's pixel {"id", "settings"}
+        self.web_pixel_calls: list[tuple[str, dict[str, Any]]] = []  # (operation, variables), answered
         self.order_queries: list[dict[str, Any]] = []  # `orders(...)` variables, answered
+        # Shopify Flow: the trigger handles the app's extensions declare (empty: any handle), and
+        # every `flowTriggerReceive` answered without userErrors, as {"shop", "handle", "payload"}.
+        self.flow_trigger_handles: set[str] = set()
+        self.flow_triggers: list[dict[str, Any]] = []
         self._lock = threading.RLock()
 
     # -- lifecycle (LoopbackServer) -----------------------------------------------------------
@@ -174,7 +180,24 @@ class FakeShopify(LoopbackServer):
             "metafieldsSet": self._metafields_set,
             "orders": self._orders,
             "currentAppInstallation": lambda shop, _variables: {"id": self.app_installation_id(shop)},
+            "webPixelCreate": self._web_pixel_create,
+            "webPixelUpdate": self._web_pixel_update,
+            "webPixel": lambda shop, _variables: self._web_pixel_of(shop),
+            "flowTriggerReceive": self._flow_trigger_receive,
         }
+
+    def _flow_trigger_receive(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """Starts the shop's workflows for `handle` (recorded); userErrors like Shopify's for an
+        unknown handle, a payload that is not an object, or when queued by `user_errors_next`."""
+        if errors := self._take_user_errors("flowTriggerReceive"):
+            return {"userErrors": errors}
+        handle, payload = variables.get("handle"), variables.get("payload")
+        if not isinstance(handle, str) or (self.flow_trigger_handles and handle not in self.flow_trigger_handles):
+            return {"userErrors": [{"field": ["handle"], "message": "Invalid handle"}]}
+        if not isinstance(payload, dict):
+            return {"userErrors": [{"field": ["payload"], "message": "Invalid payload"}]}
+        self.flow_triggers.append({"shop": shop, "handle": handle, "payload": payload})
+        return {"userErrors": []}
 
     # -- bulk operations (created -> running -> completed with a JSONL url, or failed) ------------
 
@@ -357,6 +380,52 @@ class FakeShopify(LoopbackServer):
         page = nodes[start : start + int(variables.get("first") or 50)]
         end = start + len(page)
         return {"nodes": page, "pageInfo": {"hasNextPage": end < len(nodes), "endCursor": str(end) if page else None}}
+
+    # -- web pixels (one per app and shop; settings validated like the extension's toml) -----------
+
+    PIXEL_SETTINGS = frozenset({"endpoint", "shopDomain"})
+
+    def _web_pixel_of(self, shop: str) -> dict[str, Any] | None:
+        pixel = self.web_pixels.get(shop)
+        return {"id": pixel["id"], "settings": json.dumps(pixel["settings"])} if pixel else None
+
+    def _pixel_settings_error(self, variables: dict[str, Any]) -> dict[str, Any] | None:
+        raw = (variables.get("webPixel") or {}).get("settings")
+        try:
+            settings = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            settings = None
+        if not isinstance(settings, dict) or set(settings) != self.PIXEL_SETTINGS:
+            return {"field": ["webPixel", "settings"], "message": "Invalid settings", "code": "INVALID_SETTINGS"}
+        if not all(isinstance(value, str) and value for value in settings.values()):
+            return {"field": ["webPixel", "settings"], "message": "Invalid settings", "code": "INVALID_SETTINGS"}
+        return None
+
+    def _web_pixel_create(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        self.web_pixel_calls.append(("webPixelCreate", variables))
+        if errors := self._take_user_errors("webPixelCreate"):
+            return {"userErrors": errors, "webPixel": None}
+        if error := self._pixel_settings_error(variables):
+            return {"userErrors": [error], "webPixel": None}
+        if shop in self.web_pixels:
+            taken = {"field": ["webPixel"], "message": "Web pixel already exists", "code": "TAKEN"}
+            return {"userErrors": [taken], "webPixel": None}
+        settings = json.loads(variables["webPixel"]["settings"])
+        self.web_pixels[shop] = {"id": self._gid("WebPixel"), "settings": settings}
+        return {"userErrors": [], "webPixel": self._web_pixel_of(shop)}
+
+    def _web_pixel_update(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:
+        self.web_pixel_calls.append(("webPixelUpdate", variables))
+        if errors := self._take_user_errors("webPixelUpdate"):
+            return {"userErrors": errors, "webPixel": None}
+        pixel = self.web_pixels.get(shop)
+        if pixel is None or pixel["id"] != variables.get("id"):
+            missing = {"field": ["id"], "message": "Web pixel not found", "code": "NOT_FOUND"}
+            return {"userErrors": [missing], "webPixel": None}
+        if error := self._pixel_settings_error(variables):
+            return {"userErrors": [error], "webPixel": None}
+        pixel["settings"] = json.loads(variables["webPixel"]["settings"])
+        return {"userErrors": [], "webPixel": self._web_pixel_of(shop)}
 
     # -- customers and their SMS consent --------------------------------------------------------
 

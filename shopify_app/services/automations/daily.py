@@ -15,6 +15,7 @@ from ...bulk import dialect_insert, on_postgresql
 from ...extensions import db
 from ...models import Automation, AutomationKind, AutomationRun, ConsentState, Contact, RunState, Shop
 from ...models.types import UTCDateTime, utcnow
+from ..flows.daily import start_daily_flows
 from .definitions import DEFINITIONS, WIN_BACK_WINDOW
 
 log = structlog.get_logger(__name__)
@@ -90,8 +91,9 @@ def daily_tick(*, now: datetime | None = None) -> dict[str, int]:
         count = _insert_runs(automation, contacts, key, now)
         created[automation.kind.value] += count
         db.session.commit()
-    if any(created.values()):
-        log.info("automation_daily_tick", **created)
+    flows = start_daily_flows(now=now)  # the step-engine flows on these triggers
+    if any(created.values()) or flows:
+        log.info("automation_daily_tick", flow_runs=flows, **created)
     return created
 
 

@@ -70,6 +70,9 @@ DEFINITIONS: dict[AutomationKind, Definition] = {
     AutomationKind.OPT_IN: Definition(CampaignKind.CONFIRMATION, "{{shop_name}}", listed=False),
     # A flow's send step (services/flows/): its text is the step's, set when the step is saved.
     AutomationKind.FLOW_STEP: Definition(CampaignKind.AUTOMATION, "{{shop_name}}", listed=False),
+    # A merchant's Shopify Flow "Send SMS" action (services/shopify_flow/): each run carries its
+    # text, sent as marketing (consent, quiet hours, the cap, the footer).
+    AutomationKind.SHOPIFY_FLOW: Definition(CampaignKind.AUTOMATION, "{{shop_name}}", listed=False),
 }
 LISTED = tuple(kind for kind, definition in DEFINITIONS.items() if definition.listed)
 CONDITION_LIMITS = {"hour": (0, 23), "days": (1, 3650)}

@@ -18,6 +18,7 @@ from ...bulk import insert_or_nothing
 from ...extensions import db
 from ...models import AutomationKind, BackInStockRequest, Contact, Shop, StockLevel, StockRequestState
 from ...models.types import utcnow
+from ..flows.runs import has_flows
 from ..shops.tokens import admin_query
 from . import triggers
 
@@ -100,7 +101,10 @@ def level_changed(*, shop: Shop, payload: Mapping[str, Any]) -> int:
         .where(BackInStockRequest.shop_id == shop.id, BackInStockRequest.state == StockRequestState.WAITING)
         .limit(1)
     )
-    if waiting is None or triggers.enabled_automation(shop.id, AutomationKind.BACK_IN_STOCK) is None:
+    wanted = triggers.enabled_automation(shop.id, AutomationKind.BACK_IN_STOCK) is not None or has_flows(
+        shop.id, AutomationKind.BACK_IN_STOCK.value
+    )
+    if waiting is None or not wanted:
         return 0  # nobody is waiting for anything: no Admin API call
     return _notify(shop, item_id, after)
 

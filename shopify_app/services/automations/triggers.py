@@ -40,9 +40,30 @@ from ...models.campaign import WAITING_MESSAGE_STATES
 from ...models.types import utcnow
 from ...security.crypto import aad_for, keyring
 from ..contacts.contacts import when_subscribed
+from ..flows.runs import start_flows
 from .definitions import WELCOMED_SOURCES
 
 log = structlog.get_logger(__name__)
+
+# The automation kinds that are flow triggers too: each trigger of one also starts the shop's
+# step-engine flows on it, whether the automation itself is on, off or retired.
+FLOW_TRIGGER_KINDS = frozenset(
+    {
+        AutomationKind.WELCOME,
+        AutomationKind.ABANDONED_CHECKOUT,
+        AutomationKind.ORDER_CONFIRMATION,
+        AutomationKind.SHIPPING_UPDATE,
+        AutomationKind.BIRTHDAY,
+        AutomationKind.BACK_IN_STOCK,
+        AutomationKind.WIN_BACK,
+    }
+)
+# How a subscriber joined, for the "joined" flows: a confirmed double opt-in came by the form.
+JOINED_VIA = {
+    ConsentSource.KEYWORD: "keyword",
+    ConsentSource.PROXY_FORM: "proxy_form",
+    ConsentSource.CONFIRMATION_LINK: "proxy_form",
+}
 
 
 def enabled_automation(shop_id: int, kind: AutomationKind) -> Automation | None:
@@ -72,7 +93,10 @@ def trigger(
     soon: bool = True,
 ) -> int | None:
     """Record a run of the shop's `kind` automation for the contact, once per `key`; the new
-    run's id, or None when the automation is off or this trigger was seen before."""
+    run's id, or None when the automation is off or this trigger was seen before. The kind's
+    step-engine flows start too (runs/start_flows: once per flow, contact and key)."""
+    if kind in FLOW_TRIGGER_KINDS:
+        start_flows(shop_id=shop_id, trigger=kind.value, contact_id=contact_id, key=key, context=context, at=at)
     automation = automation or enabled_automation(shop_id, kind)
     if automation is None or not automation.enabled:
         return None
@@ -154,9 +178,17 @@ def cancel_pending(*, shop_id: int, kinds: tuple[AutomationKind, ...], contact_i
 
 @when_subscribed
 def on_subscribed(contact: Contact, source: ConsentSource) -> None:
-    """The welcome automation: once per contact, ever."""
+    """The welcome automation: once per contact, ever; and the flows on joining by keyword or form."""
     if source in WELCOMED_SOURCES:
         trigger(shop_id=contact.shop_id, kind=AutomationKind.WELCOME, contact_id=contact.id, key="welcome")
+    if source in JOINED_VIA:
+        start_flows(
+            shop_id=contact.shop_id,
+            trigger="joined",
+            contact_id=contact.id,
+            key="joined",
+            context={"source": JOINED_VIA[source]},
+        )
 
 
 def on_checkout(*, shop: Shop, checkout: Checkout) -> None:

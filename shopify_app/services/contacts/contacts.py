@@ -26,6 +26,7 @@ from ...models import (
 )
 from ...models.types import utcnow
 from ...security.crypto import normalise_email
+from ..flows.tagging import tags_added
 from ..ops.pagination import page
 from ..shops.owned import owned
 from ..shops.settings import default_region
@@ -118,10 +119,23 @@ def month_day(birthday: str | None) -> tuple[int | None, int | None]:
 
 
 def _replace_tags(contact: Contact, tags: Iterable[str]) -> None:
+    """Set the contact's tags; each one it did not have starts the flows on that tag."""
     wanted = list(dict.fromkeys(tags))
     if len(wanted) > MAX_TAGS:
         raise ValidationFailed(details={"fields": {"tags": [f"At most {MAX_TAGS} tags."]}})
+    had = set(contact.tag_names)
     contact.tags = [ContactTag(tag=tag, shop_id=contact.shop_id) for tag in wanted]
+    added = [tag for tag in wanted if tag not in had]
+    if added:
+        if contact.id is None:
+            db.session.flush()  # a new contact: its id, for the runs
+        tags_added(shop_id=contact.shop_id, added=[(contact.id, tag) for tag in added])
+
+
+def change_tags(contact: Contact, *, add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+    """Add and remove tags without committing (a flow's tag step, inside its run's transaction)."""
+    gone = set(remove)
+    _replace_tags(contact, [name for name in [*contact.tag_names, *add] if name not in gone])
 
 
 def add_tags(*, shop: Shop, contact_id: int, tags: Iterable[str]) -> Contact:
@@ -147,6 +161,18 @@ def when_subscribed(listener: Callable[[Contact, ConsentSource], None]) -> Calla
     """Decorator: `listener(contact, source)` runs inside `apply_consent`, in its transaction,
     each time a contact becomes subscribed who was not."""
     _subscribed_listeners[f"{listener.__module__}.{listener.__qualname__}"] = listener
+    return listener
+
+
+# Who hears of an opt-out (Shopify Flow's trigger), registered the same way.
+_unsubscribed_listeners: dict[str, Callable[[Contact, ConsentSource], None]] = {}
+
+
+def when_unsubscribed(listener: Callable[[Contact, ConsentSource], None]) -> Callable[[Contact, ConsentSource], None]:
+    """Decorator: `listener(contact, source)` runs inside `apply_consent`, in its transaction,
+    each time a contact who was subscribed or pending becomes unsubscribed (STOP, a link, the
+    merchant, Shopify)."""
+    _unsubscribed_listeners[f"{listener.__module__}.{listener.__qualname__}"] = listener
     return listener
 
 
@@ -187,6 +213,9 @@ def apply_consent(contact: Contact, change: ConsentChange) -> bool:
     if newly_subscribed:
         for listener in _subscribed_listeners.values():
             listener(contact, change.source)
+    elif change.state == ConsentState.UNSUBSCRIBED:  # unchanged returned above: this is an opt-out
+        for unsubscribed in _unsubscribed_listeners.values():
+            unsubscribed(contact, change.source)
     return True
 
 

@@ -37,6 +37,7 @@ from ...models import (
     TransferStatus,
 )
 from ...models.types import utcnow
+from ..flows.tagging import tags_added
 from ..shops.settings import default_region
 from .csv_rows import file_claim, row_consent, row_profile
 from .phones import Phone, normalise_phone
@@ -345,6 +346,7 @@ def _insert_contacts(
         tags.extend({"contact_id": contact_id, "tag": tag, "shop_id": shop.id} for tag in tag_names)
     bulk_insert(ConsentEvent.__table__, events)
     bulk_insert(ContactTag.__table__, tags)
+    tags_added(shop_id=shop.id, added=[(row["contact_id"], row["tag"]) for row in tags])
     transfer.created_count += len(inserted)
     return [
         {"row": row_number, "field": "phone", "error": "Already a contact; left unchanged."}

@@ -10,15 +10,18 @@ engine (engine.py) takes it from there. Imports nothing of automations: their tr
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import event, exists, select
+from sqlalchemy.orm import Session
 
 from ...bulk import insert_or_nothing
 from ...extensions import db
+from ...job_names import FLOWS_ADVANCE
 from ...models import Flow, FlowEngine, FlowRun, FlowRunState, FlowVersion
 from ...models.types import utcnow
 from ...security.crypto import aad_for, keyring
@@ -26,6 +29,44 @@ from ...security.crypto import aad_for, keyring
 log = structlog.get_logger(__name__)
 
 ADVANCE_AFTER_COMMIT = "flows_advance_after_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _advance_after_commit(session: Session) -> None:
+    """New runs are due at once, but visible to the engine only once committed: enqueue an
+    advance then (Redis only, no SQL, so it is safe in this hook)."""
+    if session.info.pop(ADVANCE_AFTER_COMMIT, False):
+        advance_soon()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_advance(session: Session) -> None:
+    session.info.pop(ADVANCE_AFTER_COMMIT, None)
+
+
+def advance_soon() -> None:
+    """An advance a second from now; one per second however many starts ask. The periodic tick
+    is the safety net (a Redis flush loses this job, never a run)."""
+    second = int(time.time())
+    FLOWS_ADVANCE.delay(delay=timedelta(seconds=1), job_id=f"flows-advance-{second}")
+
+
+def has_flows(shop_id: int, trigger: str) -> bool:
+    """Whether the shop has an enabled step-engine flow on `trigger` (cheap gate for callers
+    that would do outside work, an Admin API call, only for someone to notify)."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Flow.shop_id == shop_id,
+                    Flow.trigger == trigger,
+                    Flow.enabled,
+                    Flow.engine == FlowEngine.STEPS,
+                    Flow.current_version_id.is_not(None),
+                )
+            )
+        )
+    )
 
 
 def sealed_context(shop_id: int, context: Mapping[str, Any] | None) -> str | None:

@@ -31,6 +31,7 @@ from ...models import (
     Order,
     PrivacyRequest,
     PrivacyRequestKind,
+    ProductView,
     Shop,
 )
 from ...models.types import utcnow
@@ -97,8 +98,8 @@ def build_export(*, shop: Shop, payload: Mapping[str, Any]) -> tuple[dict[str, A
 
 
 def _activity(shop: Shop, contact_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
-    """What the contacts did and were sent: their texts, back-in-stock requests, link clicks and
-    automation messages."""
+    """What the contacts did and were sent: their texts, back-in-stock requests, link clicks,
+    product views (the web pixel's) and automation messages."""
     texts = db.session.scalars(
         select(InboundMessage).where(InboundMessage.contact_id.in_(contact_ids)).order_by(InboundMessage.id)
     ).all()
@@ -114,6 +115,11 @@ def _activity(shop: Shop, contact_ids: list[int]) -> dict[str, list[dict[str, An
     clicks = db.session.scalars(
         select(Click).where(Click.shop_id == shop.id, Click.contact_id.in_(contact_ids)).order_by(Click.id)
     ).all()
+    views = db.session.scalars(
+        select(ProductView)
+        .where(ProductView.shop_id == shop.id, ProductView.contact_id.in_(contact_ids))
+        .order_by(ProductView.id)
+    ).all()
     return {
         "inbound_texts": [{"text": t.text, "received_at": t.received_at.isoformat()} for t in texts],
         "back_in_stock_requests": [
@@ -121,6 +127,10 @@ def _activity(shop: Shop, contact_ids: list[int]) -> dict[str, list[dict[str, An
             for w in wishes
         ],
         "link_clicks": [{"clicked_at": c.clicked_at.isoformat(), "user_agent": c.user_agent} for c in clicks],
+        "product_views": [
+            {"product_id": v.product_id, "title": v.product_title, "path": v.url_path, "at": v.viewed_at.isoformat()}
+            for v in views
+        ],
         "automation_messages": [
             {"automation": kind.value, "state": state.value, "triggered_at": at.isoformat()} for kind, state, at in runs
         ],

@@ -31,6 +31,7 @@ from ...models import (
     PrivacyRequest,
     PrivacyRequestKind,
     Shop,
+    ShopifyFlowAction,
     ShortLink,
     Suppression,
     TestSend,
@@ -85,6 +86,11 @@ def redact_customer(
         .values(contact_id=None, shopify_customer_id=None, abandoned_checkout_url_ciphertext=None)
     ).rowcount
     _delete_contact_rows(shop, contact_ids, digests)
+    db.session.execute(  # Shopify Flow's action runs for the customer (a message, the customer id)
+        delete(ShopifyFlowAction).where(
+            ShopifyFlowAction.shop_id == shop.id, ShopifyFlowAction.shopify_customer_id.in_(customer_ids)
+        )
+    )
     files = leftovers.forget_customer(
         shop=shop, contact_ids=contact_ids, customer_ids=customer_ids, phones=phones, emails=emails
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ from ...models import Click, Contact, Shop, ShortLink
 from ...models.types import utcnow
 from ...security.crypto import aad_for, keyring
 from ..campaigns import report_cache
+from ..pixel.browse_links import with_browse_token
 from ..shops.settings import load_settings
 
 log = structlog.get_logger(__name__)
@@ -146,8 +147,20 @@ def store(rows: list[dict[str, Any]], *, connection: Connection | None = None) -
         bulk_insert(ShortLink.__table__, rows, connection=connection)
 
 
+# Who hears of a click (Shopify Flow's trigger): packages above sending register with
+# `when_clicked`, since this module cannot import them. Each runs in the click's transaction.
+_click_listeners: dict[str, Callable[[Click, ShortLink], None]] = {}
+
+
+def when_clicked(listener: Callable[[Click, ShortLink], None]) -> Callable[[Click, ShortLink], None]:
+    """Decorator: `listener(click, link)` runs inside `follow`, before its commit (the click flushed)."""
+    _click_listeners[f"{listener.__module__}.{listener.__qualname__}"] = listener
+    return listener
+
+
 def follow(*, code: str, user_agent: str | None, ip: str | None) -> str:
-    """Record a click on `code` and return where to send the shopper (400 if not allowed)."""
+    """Record a click on `code` and return where to send the shopper (400 if not allowed); a
+    contact's link to the shop's storefront carries the contact's browse token (pixel/browse_links.py)."""
     link = db.session.scalar(select(ShortLink).where(ShortLink.code == code))
     if link is None:
         raise NotFound("This link does not exist.", code="link_not_found")
@@ -157,23 +170,26 @@ def follow(*, code: str, user_agent: str | None, ip: str | None) -> str:
         log.warning("short_link_target_refused", shop_id=link.shop_id, link_id=link.id)
         raise BadRequest("This link points somewhere it may not.", code="link_target_not_allowed")
     now = utcnow()
-    db.session.add(
-        Click(
-            shop_id=link.shop_id,
-            short_link_id=link.id,
-            campaign_id=link.campaign_id,
-            message_id=link.message_id,
-            contact_id=link.contact_id,
-            clicked_at=now,
-            user_agent=(user_agent or None) and user_agent[:255],
-            ip_hash=keyring().blind_index(ip, kind="ip", shop_id=link.shop_id) if ip else None,
-        )
+    click = Click(
+        shop_id=link.shop_id,
+        short_link_id=link.id,
+        campaign_id=link.campaign_id,
+        message_id=link.message_id,
+        contact_id=link.contact_id,
+        clicked_at=now,
+        user_agent=(user_agent or None) and user_agent[:255],
+        ip_hash=keyring().blind_index(ip, kind="ip", shop_id=link.shop_id) if ip else None,
     )
+    db.session.add(click)
     if link.contact_id is not None:
         db.session.execute(
             update(Contact).where(Contact.id == link.contact_id).values(last_clicked_at=now),
             execution_options={"synchronize_session": False},
         )
+    if _click_listeners:
+        db.session.flush()
+        for listener in _click_listeners.values():
+            listener(click, link)
     db.session.commit()
     report_cache.invalidate(link.shop_id)
-    return url
+    return with_browse_token(url, shop=shop, contact_id=link.contact_id)

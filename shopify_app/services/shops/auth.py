@@ -33,6 +33,7 @@ from ...security.session_token import SessionToken, invalid_session
 from ...tenancy import privileged
 from ..billing import credits
 from ..contacts.shopify_import import start_at_install
+from ..pixel import web_pixel
 from . import storefront_sync
 from .tokens import (
     REFRESH_LOCK,
@@ -109,6 +110,7 @@ def _install(*, domain: str, token: OfflineToken) -> Shop:
     if installing:
         start_at_install(shop=shop)
     storefront_sync.schedule_sync(shop)  # the theme blocks' settings and disclosure
+    web_pixel.schedule_connect(shop)  # the storefront pixel that reports product views
     return shop
 
 

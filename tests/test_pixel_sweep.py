@@ -1,0 +1,158 @@
+"""The browse-abandonment sweep (services/pixel/browse_sweep.py): a view nobody bought within a
+"browsed_product" flow's window starts that flow once per product and day, with the product's
+title and URL; a contact who ordered the product since is left alone; settled views are never
+looked at again and old ones are deleted."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from jobs.pixel import sweep_browse_abandonment
+from jobs.schedule import PERIODIC_JOBS
+from shopify_app.extensions import db
+from shopify_app.models import Contact, ContactProduct, FlowRun, ProductView
+from shopify_app.models.types import utcnow
+from shopify_app.services.pixel import browse_sweep
+
+from .conftest import install_shop
+from .test_pixel_intake import ALPHA, BETA, add_contact, browse_flow
+
+NOW = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def alpha(app):
+    shop = install_shop(ALPHA)
+    contact = add_contact(ALPHA, "+14155550101")
+    return shop, contact
+
+
+def view(shop, contact_id: int, *, ago: timedelta, product_id: int = 111, event: str | None = None) -> ProductView:
+    row = ProductView(
+        shop_id=shop.id,
+        contact_id=contact_id,
+        product_id=product_id,
+        variant_id=222,
+        product_title="Blue mug",
+        url_path="/products/blue-mug",
+        event_id=event or f"e{product_id}-{int(ago.total_seconds())}",
+        viewed_at=NOW - ago,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def runs() -> list[FlowRun]:
+    return list(db.session.scalars(select(FlowRun).order_by(FlowRun.id)))
+
+
+def test_a_view_past_the_window_starts_the_flow_once_with_the_product(alpha):
+    shop, contact = alpha
+    flow = browse_flow(shop, window_minutes=60)
+    seen = view(shop, contact, ago=timedelta(minutes=90))
+    assert browse_sweep.sweep(now=NOW)["started"] == 1
+    [run] = runs()
+    assert (run.flow_id, run.contact_id) == (flow.id, contact)
+    assert run.trigger_key == f"browse:111:{seen.viewed_at.date().isoformat()}"
+    assert json.loads(run.context) == {
+        "product_title": "Blue mug",
+        "product_url": "https://alpha.myshopify.com/products/blue-mug",
+    }
+    db.session.refresh(seen)
+    assert seen.triggered_at == NOW
+    assert browse_sweep.sweep(now=NOW + timedelta(minutes=5))["started"] == 0
+    assert len(runs()) == 1
+
+
+def test_a_view_inside_the_window_waits(alpha):
+    shop, contact = alpha
+    browse_flow(shop, window_minutes=60)
+    seen = view(shop, contact, ago=timedelta(minutes=30))
+    assert browse_sweep.sweep(now=NOW)["started"] == 0
+    assert seen.triggered_at is None
+    assert browse_sweep.sweep(now=NOW + timedelta(minutes=31))["started"] == 1
+
+
+def test_two_views_of_a_product_on_one_day_start_the_flow_once(alpha):
+    shop, contact = alpha
+    browse_flow(shop)
+    first = view(shop, contact, ago=timedelta(minutes=180))
+    second = view(shop, contact, ago=timedelta(minutes=90))
+    other = view(shop, contact, ago=timedelta(minutes=90), product_id=333)
+    assert browse_sweep.sweep(now=NOW)["started"] == 2
+    assert sorted(run.trigger_key.split(":")[1] for run in runs()) == ["111", "333"]
+    for row in (first, second, other):
+        db.session.refresh(row)
+        assert row.triggered_at == NOW
+
+
+def test_a_contact_who_ordered_the_product_since_is_not_nudged(alpha):
+    shop, contact = alpha
+    browse_flow(shop)
+    seen = view(shop, contact, ago=timedelta(minutes=120))
+    db.session.add(ContactProduct(contact_id=contact, product_id=111, shop_id=shop.id))
+    db.session.get(Contact, contact).last_order_at = NOW - timedelta(minutes=60)
+    db.session.commit()
+    assert browse_sweep.sweep(now=NOW) == {"started": 0, "settled": 0, "bought": 1, "deleted": 0}
+    assert runs() == []
+    db.session.refresh(seen)
+    assert seen.triggered_at == NOW  # settled: never looked at again
+
+
+def test_a_product_bought_before_the_view_does_not_stop_the_nudge(alpha):
+    shop, contact = alpha
+    browse_flow(shop)
+    view(shop, contact, ago=timedelta(minutes=120))
+    db.session.add(ContactProduct(contact_id=contact, product_id=111, shop_id=shop.id))
+    db.session.get(Contact, contact).last_order_at = NOW - timedelta(days=10)
+    db.session.commit()
+    assert browse_sweep.sweep(now=NOW)["started"] == 1
+
+
+def test_each_flow_starts_when_its_own_window_has_passed(alpha):
+    shop, contact = alpha
+    short = browse_flow(shop, window_minutes=30)
+    long = browse_flow(shop, window_minutes=120)
+    seen = view(shop, contact, ago=timedelta(minutes=60))
+    assert browse_sweep.sweep(now=NOW)["started"] == 1
+    assert [run.flow_id for run in runs()] == [short.id]
+    assert seen.triggered_at is None  # the longer flow has not had its turn
+    assert browse_sweep.sweep(now=NOW + timedelta(minutes=70))["started"] == 1
+    assert [run.flow_id for run in runs()] == [short.id, long.id]
+    db.session.refresh(seen)
+    assert seen.triggered_at is not None
+
+
+def test_flows_that_are_off_or_of_another_shop_start_nothing(alpha):
+    shop, contact = alpha
+    browse_flow(shop, enabled=False)
+    beta = install_shop(BETA)
+    browse_flow(beta)
+    seen = view(shop, contact, ago=timedelta(minutes=120))
+    assert browse_sweep.sweep(now=NOW)["started"] == 0
+    assert runs() == []
+    assert seen.triggered_at is None
+
+
+def test_views_too_old_to_start_anything_are_deleted(alpha):
+    shop, contact = alpha
+    view(shop, contact, ago=browse_sweep.RETENTION + timedelta(minutes=1))
+    kept = view(shop, contact, ago=timedelta(days=1))
+    assert browse_sweep.sweep(now=NOW)["deleted"] == 1
+    assert list(db.session.scalars(select(ProductView.id))) == [kept.id]
+
+
+def test_the_sweep_is_a_periodic_job_every_five_minutes(alpha):
+    shop, contact = alpha
+    browse_flow(shop, window_minutes=15)
+    row = view(shop, contact, ago=timedelta(minutes=20))
+    row.viewed_at = utcnow() - timedelta(minutes=20)
+    db.session.commit()
+    [entry] = [job for job in PERIODIC_JOBS if job.name == "browse-abandonment"]
+    assert (entry.func, entry.every) == ("jobs.pixel.sweep_browse_abandonment", timedelta(minutes=5))
+    assert sweep_browse_abandonment()["started"] == 1
