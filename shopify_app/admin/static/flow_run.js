@@ -29,7 +29,8 @@ function reason(detail) {
   const parts = [];
   if (detail.reason) parts.push(words(detail.reason));
   for (const [key, value] of Object.entries(detail)) {
-    if (key !== "reason" && value !== null && typeof value !== "object") parts.push(`${words(key)}: ${value}`);
+    if (key === "reason" || value === null || typeof value === "object") continue;
+    parts.push(key === "until" ? `Until ${dateTime(value)}` : `${words(key)}: ${value}`);
   }
   return parts.join(" · ") || "—";
 }
