@@ -27,7 +27,12 @@ SCREENS: tuple[Screen, ...] = (
     Screen("campaign_new", "/campaigns/new", "New campaign", "composer"),
     Screen("campaign_edit", "/campaigns/<int:campaign_id>/edit", "Edit campaign", "composer"),
     Screen("campaign", "/campaigns/<int:campaign_id>", "Campaign", "campaign"),
-    Screen("automations", "/automations", "Automations", "automations", nav="Automations"),
+    Screen("flows", "/flows", "Flows", "flows", nav="Flows"),
+    Screen("flow", "/flows/<int:flow_id>", "Flow", "flow"),
+    Screen("flow_run", "/flows/<int:flow_id>/runs/<int:run_id>", "Flow run", "flow_run"),
+    # The pre-flow automations are one-step flows now (Flows lists them); their own screen stays
+    # reachable from the Flows page for the per-kind settings (conditions) the editor lacks.
+    Screen("automations", "/automations", "Automations", "automations"),
     Screen("inbox", "/inbox", "Inbox", "inbox", nav="Inbox"),
     Screen("billing", "/billing", "Billing", "billing", nav="Billing"),
     Screen("settings", "/settings", "Settings", "settings", nav="Settings"),
