@@ -170,6 +170,7 @@ def test_editing_steps_versions_the_flow_and_runs_keep_their_version(api, shop):
     assert "phone" not in str(listed)
     detail = api.get(f"/api/flows/{flow['id']}/runs/{first_run}").get_json()
     assert (detail["contact_id"], detail["state"], detail["version"], detail["steps"]) == (someone, "active", 1, [])
+    assert detail["version_steps"] == HELLO  # the tree it follows: its own version's, not the edit's
     # Only the name: no new version.
     assert api.patch(f"/api/flows/{flow['id']}", json={"name": "Hello"}).get_json()["version"]["number"] == 2
 

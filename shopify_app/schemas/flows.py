@@ -146,6 +146,7 @@ class FlowRunStepSchema(Schema):
 
 class FlowRunDetailSchema(FlowRunSchema):
     steps = fields.List(fields.Nested(FlowRunStepSchema))
+    version_steps = fields.List(fields.Dict())  # the step tree of the version the run follows
 
 
 class _Figures(Schema):

@@ -49,8 +49,8 @@ async function main() {
   try {
     const [shop, flow, run] = await Promise.all([api("/shop"), api(`/flows/${flowId}`), api(`/flows/${flowId}/runs/${runId}`)]);
     useShop(shop);
-    // A run keeps the version it started on; the current tree names the steps both share.
-    const numbers = numbering(flow.steps || []);
+    // A run keeps the version it started on: its steps are named from that version's tree.
+    const numbers = numbering(run.version_steps || flow.steps || []);
     document.getElementById("page").setAttribute("heading", `${flow.name}: run ${run.id}`);
     fill("run", details(run, flow, numbers));
     fill("steps", steps(run, numbers));

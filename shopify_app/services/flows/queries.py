@@ -225,4 +225,6 @@ def run_detail(*, shop: Shop, flow_id: int, run_id: int) -> dict[str, Any]:
         }
         for row in taken
     ]
-    return {**_run_fields(run, version.number if version else 0), "steps": steps}
+    # The tree the run follows (its own version's, which an edit since may have changed).
+    version_steps = public_steps(version.steps) if version else []
+    return {**_run_fields(run, version.number if version else 0), "steps": steps, "version_steps": version_steps}
