@@ -65,7 +65,10 @@ def daily_tick(*, now: datetime | None = None) -> dict[str, int]:
     created: dict[str, int] = {"birthday": 0, "win_back": 0}
     daily = (AutomationKind.BIRTHDAY, AutomationKind.WIN_BACK)
     for automation in list(
-        db.session.scalars(select(Automation).where(Automation.enabled, Automation.kind.in_(daily)))
+        db.session.scalars(
+            # A retired automation's flow runs on the step engine now (start_daily_flows below).
+            select(Automation).where(Automation.enabled, Automation.retired_at.is_(None), Automation.kind.in_(daily))
+        )
     ):
         shop = db.session.get(Shop, automation.shop_id)
         if shop is None or not shop.is_installed:

@@ -21,6 +21,7 @@ from ...models import (
     AutomationRun,
     Checkout,
     Contact,
+    Flow,
     Message,
     MessageState,
     Order,
@@ -61,6 +62,14 @@ def _cancel_reason(automation: Automation, run: AutomationRun) -> str | None:
         )
         if completed or ordered:
             return "order_placed"
+    # A step the engine queued just before its flow was turned off (the engine reads the switch
+    # without a lock): the flow's switch wins at dispatch too.
+    if (
+        automation.kind == AutomationKind.FLOW_STEP
+        and automation.flow_id is not None
+        and not db.session.scalar(select(Flow.enabled).where(Flow.id == automation.flow_id))
+    ):
+        return "flow_disabled"
     if automation.kind == AutomationKind.WIN_BACK:
         last = db.session.scalar(select(Contact.last_order_at).where(Contact.id == run.contact_id))
         if last is not None and last >= run.created_at:

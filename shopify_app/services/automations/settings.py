@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from ...errors import NotFound, ValidationFailed
 from ...extensions import db
-from ...models import Automation, AutomationRun, Campaign, RunState, Shop
+from ...models import Automation, AutomationRun, Campaign, Flow, FlowEngine, RunState, Shop
 from ..campaigns.templates import referenced_template
 from ..campaigns.waiting import cancel_waiting_rows
 from ..ops.pagination import page
@@ -68,6 +68,12 @@ def update_automation(*, shop: Shop, automation_id: int, data: Mapping[str, Any]
         automation.conditions = _conditions(definition, data["conditions"])
     if "enabled" in data:
         _set_enabled(automation, bool(data["enabled"]))
+        # The automation's one-step flow shows the same switch (the flow is this automation).
+        db.session.execute(
+            update(Flow)
+            .where(Flow.automation_id == automation.id, Flow.engine == FlowEngine.AUTOMATION)
+            .values(enabled=automation.enabled)
+        )
     if automation.campaign_id is not None:
         carrier = db.session.get(Campaign, automation.campaign_id)
         if carrier is not None:
@@ -92,9 +98,10 @@ def _conditions(definition: Definition, raw: Mapping[str, Any]) -> dict[str, int
 
 
 def stop_all_automations(*, shop: Shop) -> None:
-    """An uninstalled shop: every automation off (a reinstall starts with them off, as new)."""
+    """An uninstalled shop: every automation and flow off (a reinstall starts with them off, as new)."""
     for automation in db.session.scalars(select(Automation).where(Automation.shop_id == shop.id)):
         _set_enabled(automation, False)
+    db.session.execute(update(Flow).where(Flow.shop_id == shop.id).values(enabled=False))
     db.session.flush()
 
 

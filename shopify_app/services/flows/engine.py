@@ -28,7 +28,7 @@ import structlog
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import ConsentState, Contact, Flow, FlowRun, FlowRunState, FlowRunStep, FlowVersion, Shop
+from ...models import ConsentEvent, ConsentState, Contact, Flow, FlowRun, FlowRunState, FlowRunStep, FlowVersion, Shop
 from ...models.types import utcnow
 from .conditions import order_since
 from .graph import Position, positions
@@ -150,11 +150,28 @@ def exit_reason(run: FlowRun, flow: Flow | None, shop: Shop | None, contact: Con
         return "flow_disabled"
     if shop is None or not shop.is_installed:
         return "shop_uninstalled"
-    if contact is None or contact.consent_state != ConsentState.SUBSCRIBED:
+    if contact is None or contact.consent_state != ConsentState.SUBSCRIBED or opted_out_since(run):
         return "opted_out"
     if flow.exit_on_order and order_since(run) is not None:
         return "order_placed"
     return None
+
+
+def opted_out_since(run: FlowRun) -> bool:
+    """An opt-out since the run began ends it, even if they subscribed again during a wait."""
+    return (
+        db.session.scalar(
+            select(ConsentEvent.id)
+            .where(
+                ConsentEvent.contact_id == run.contact_id,
+                ConsentEvent.shop_id == run.shop_id,
+                ConsentEvent.state == ConsentState.UNSUBSCRIBED,
+                ConsentEvent.occurred_at >= run.started_at,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _record(run: FlowRun, position: Position, taken: Taken, now: datetime) -> None:

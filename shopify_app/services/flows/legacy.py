@@ -109,3 +109,6 @@ def retire(flow: Flow) -> None:
         automation = db.session.get(Automation, flow.automation_id)
         if automation is not None and automation.retired_at is None:
             automation.retired_at = utcnow()
+            flow.enabled = automation.enabled  # on or off as the merchant last set it
+            if flow.trigger == "win_back" and "days" in automation.conditions:  # its lapse, kept
+                flow.trigger_config = {**(flow.trigger_config or {}), "days": automation.conditions["days"]}

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from redis.exceptions import RedisError
 from sqlalchemy import event, exists, select
 from sqlalchemy.orm import Session
 
@@ -48,7 +49,10 @@ def advance_soon() -> None:
     """An advance a second from now; one per second however many starts ask. The periodic tick
     is the safety net (a Redis flush loses this job, never a run)."""
     second = int(time.time())
-    FLOWS_ADVANCE.delay(delay=timedelta(seconds=1), job_id=f"flows-advance-{second}")
+    try:
+        FLOWS_ADVANCE.delay(delay=timedelta(seconds=1), job_id=f"flows-advance-{second}")
+    except RedisError:  # called after a commit: the request that started runs must not fail now
+        log.warning("flows_advance_not_enqueued")
 
 
 def has_flows(shop_id: int, trigger: str) -> bool:

@@ -145,7 +145,11 @@ def set_enabled(flow: Flow, enabled: bool) -> None:
         if automation is not None and automation.enabled != enabled and shop is not None:
             update_automation(shop=shop, automation_id=automation.id, data={"enabled": enabled})
     if enabled and flow.engine == FlowEngine.STEPS:
-        for automation in db.session.scalars(select(Automation).where(Automation.flow_id == flow.id)):
+        # Its steps' automations on again (an uninstall turned every automation off).
+        for automation in db.session.scalars(
+            select(Automation).where(Automation.flow_id == flow.id, Automation.retired_at.is_(None))
+        ):
+            automation.enabled = True
             carrier_for(automation)
     if not enabled and flow.enabled and flow.engine == FlowEngine.STEPS:
         _cancel_unsent(flow)
