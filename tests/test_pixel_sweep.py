@@ -315,3 +315,21 @@ def test_a_backlog_for_a_long_window_never_holds_up_a_short_one(alpha, fake_shop
     assert product_lookups(fake_shopify) == lookups
     db.session.refresh(fresh)
     assert fresh.triggered_at is None
+
+
+def test_a_pass_that_runs_out_of_budget_resumes_with_the_next_shop(alpha, fake_shopify, monkeypatch):
+    shop, contact = alpha
+    browse_flow(shop)
+    beta = install_shop(BETA)
+    beta.access_token = fake_shopify.issue_access_token(BETA)
+    db.session.commit()
+    fake_shopify.add_product(BETA, 111, title="Green mug", handle="green-mug")
+    browse_flow(beta)
+    bob = add_contact(BETA, "+14155550102")
+    view(shop, contact, ago=timedelta(minutes=90))
+    view(shop, contact, ago=timedelta(minutes=80), product_id=333)
+    view(beta, bob, ago=timedelta(minutes=90), event="beta-1")
+    monkeypatch.setattr(browse_sweep, "PASS_LIMIT", 1)
+    started = [browse_sweep.sweep(now=NOW + timedelta(minutes=5 * number))["started"] for number in range(3)]
+    assert started == [1, 1, 1]
+    assert [run.contact_id for run in runs()] == [contact, bob, contact]  # alpha, beta, alpha again

@@ -153,8 +153,10 @@ def _due_views(shop_id: int, due_by: datetime, after: Position | None, size: int
     )
     if after is not None:
         at, view_id = after
+        # `>= at` on its own gives the index (shop_id, triggered_at, viewed_at) a lower bound.
         query = query.where(
-            or_(ProductView.viewed_at > at, and_(ProductView.viewed_at == at, ProductView.id > view_id))
+            ProductView.viewed_at >= at,
+            or_(ProductView.viewed_at > at, and_(ProductView.viewed_at == at, ProductView.id > view_id)),
         )
     return db.session.scalars(query.order_by(ProductView.viewed_at, ProductView.id).limit(size)).all()
 
