@@ -34,7 +34,7 @@ class ProductView(db.Model):  # type: ignore[name-defined,misc]
     contact_id: Mapped[int] = mapped_column(BigIntFK, ForeignKey("contacts.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(BigInteger)
     variant_id: Mapped[int | None] = mapped_column(BigInteger)
-    product_title: Mapped[str] = mapped_column(String(255))
+    product_title: Mapped[str] = mapped_column(String(255))  # the pixel's, unverified: never in a text
     url_path: Mapped[str] = mapped_column(String(512))  # the path alone: a query can carry anything
     event_id: Mapped[str] = mapped_column(String(64))
     viewed_at: Mapped[datetime] = mapped_column(UTCDateTime)

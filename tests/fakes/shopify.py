@@ -87,6 +87,7 @@ class FakeShopify(LoopbackServer):
         self._throttles: deque[float] = deque()
         self._graphql_errors: deque[list[dict[str, Any]]] = deque()
         self.inventory_items: dict[str, dict[str, Any]] = {}
+        self.products: dict[tuple[str, str], dict[str, Any]] = {}  # (shop, product gid) -> product node
         self._next_id = 1000
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.purchases: dict[str, dict[str, Any]] = {}
@@ -155,6 +156,30 @@ class FakeShopify(LoopbackServer):
                 },
             }
 
+    def add_product(
+        self,
+        shop: str,
+        product_id: int,
+        *,
+        title: str,
+        handle: str,
+        status: str = "ACTIVE",
+        published: bool = True,
+        online_store_url: str | None = None,
+    ) -> None:
+        """What `product(id:)` answers for the shop's product: unpublished (not on the online
+        store) means no `publishedAt` and no `onlineStoreUrl`, as Shopify answers it."""
+        gid = f"gid://shopify/Product/{product_id}"
+        with self._lock:
+            self.products[(shop, gid)] = {
+                "id": gid,
+                "title": title,
+                "handle": handle,
+                "status": status,
+                "publishedAt": "2026-01-05T10:00:00Z" if published else None,
+                "onlineStoreUrl": online_store_url if published else None,
+            }
+
     # -- billing and discounts (mutations behave like Shopify's, userErrors included) -------------
 
     def _gid(self, kind: str) -> str:
@@ -184,6 +209,8 @@ class FakeShopify(LoopbackServer):
             "webPixelUpdate": self._web_pixel_update,
             "webPixel": lambda shop, _variables: self._web_pixel_of(shop),
             "flowTriggerReceive": self._flow_trigger_receive,
+            # Last: "product(" only after every other name, so no other query is taken for it.
+            "product": lambda shop, variables: self.products.get((shop, str(variables.get("id", "")))),
         }
 
     def _flow_trigger_receive(self, shop: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -140,6 +140,8 @@ def _store(shop: Shop, contact_id: int, event: dict[str, Any]) -> bool:
         "contact_id": contact_id,
         "product_id": event["product_id"],
         "variant_id": event.get("variant_id"),
+        # As the pixel reported it: anyone can post anything, so it is kept for the shopper's
+        # data export only. Texts take the title from the catalogue (browse_catalogue.py).
         "product_title": event["product_title"],
         "url_path": path_only(event["url_path"]),
         "event_id": event["event_id"],
