@@ -3,12 +3,12 @@
 import { api } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
 import { dateTime, number, useShop } from "./lib/format.js";
+import { pages } from "./lib/forms.js";
 import { appUrl } from "./lib/nav.js";
 import { stateBadge } from "./lib/campaigns.js";
 import { emptyState, showError, table } from "./lib/ui.js";
 
 const PAGE_SIZE = 25;
-const cursors = [undefined]; // the cursor of each page seen so far; the last is the page shown
 
 function when(campaign) {
   if (campaign.launched_at) return dateTime(campaign.launched_at);
@@ -27,35 +27,12 @@ function rows(items) {
   ]);
 }
 
-function pager(nextCursor) {
-  const page = cursors.length;
-  if (page === 1 && !nextCursor) return [];
-  return h(
-    "s-stack",
-    { direction: "inline" },
-    h("s-button", { disabled: page === 1, onclick: () => show(-1) }, "Previous page"),
-    h("s-text", {}, `Page ${number(page)}`),
-    h("s-button", { disabled: !nextCursor, onclick: () => show(+1, nextCursor) }, "Next page"),
-  );
-}
-
 async function load(cursor) {
   return api("/campaigns", { query: { limit: PAGE_SIZE, cursor } });
 }
 
-async function show(step, nextCursor) {
-  if (step > 0) cursors.push(nextCursor);
-  if (step < 0 && cursors.length > 1) cursors.pop();
-  fill("page-error");
-  try {
-    render(await load(cursors.at(-1)));
-  } catch (error) {
-    showError("page-error", error, { heading: "The campaigns could not load" });
-  }
-}
-
-function render(page) {
-  if (!page.items.length && cursors.length === 1) {
+function render(page, first) {
+  if (!page.items.length && first) {
     fill(
       "list",
       emptyState({
@@ -64,7 +41,6 @@ function render(page) {
         action: { label: "Create campaign", href: appUrl("/campaigns/new") },
       }),
     );
-    fill("pager");
     return;
   }
   fill(
@@ -75,15 +51,16 @@ function render(page) {
       rows: rows(page.items),
     }),
   );
-  fill("pager", pager(page.next_cursor));
 }
+
+const list = pages({ load, render, heading: "The campaigns could not load" });
 
 async function main() {
   byId("create").setAttribute("href", appUrl("/campaigns/new"));
   try {
     const [shop, page] = await Promise.all([api("/shop"), load(undefined)]);
     useShop(shop);
-    render(page);
+    list.shown(page);
   } catch (error) {
     showError("page-error", error, { heading: "The campaigns could not load" });
     fill("list");

@@ -4,11 +4,11 @@
 import { api } from "./lib/api.js";
 import { byId, fill, h } from "./lib/dom.js";
 import { dateTime, number, useShop } from "./lib/format.js";
+import { pages } from "./lib/forms.js";
 import { go, appUrl } from "./lib/nav.js";
 import { badge, busy, emptyState, showError, table } from "./lib/ui.js";
 
 const PAGE_SIZE = 25;
-const cursors = [undefined]; // the cursor of each page seen so far; the last is the page shown
 const SCRATCH = {
   name: "New flow",
   trigger: "welcome",
@@ -26,38 +26,16 @@ function rows(items) {
   ]);
 }
 
-function pager(nextCursor) {
-  const page = cursors.length;
-  if (page === 1 && !nextCursor) return [];
-  return h(
-    "s-stack",
-    { direction: "inline" },
-    h("s-button", { disabled: page === 1, onclick: () => show(-1) }, "Previous page"),
-    h("s-text", {}, `Page ${number(page)}`),
-    h("s-button", { disabled: !nextCursor, onclick: () => show(+1, nextCursor) }, "Next page"),
-  );
-}
-
-function render(page) {
-  if (!page.items.length && cursors.length === 1) {
+function render(page, first) {
+  if (!page.items.length && first) {
     fill("list", emptyState({ heading: "No flows yet", text: "Start from a template, such as a welcome series or an abandoned checkout reminder, and change it as you like.", action: { label: "Create flow", onclick: openTemplates } }));
-    fill("pager");
     return;
   }
   fill("list", table({ label: "Flows", headers: ["Flow", "Trigger", "Status", "Version", "Runs in progress", "Updated"], rows: rows(page.items) }));
-  fill("pager", pager(page.next_cursor));
 }
 
-async function show(step, nextCursor) {
-  if (step > 0) cursors.push(nextCursor);
-  if (step < 0 && cursors.length > 1) cursors.pop();
-  fill("page-error");
-  try {
-    render(await api("/flows", { query: { limit: PAGE_SIZE, cursor: cursors.at(-1) } }));
-  } catch (error) {
-    showError("page-error", error, { heading: "The flows could not load" });
-  }
-}
+const load = (cursor) => api("/flows", { query: { limit: PAGE_SIZE, cursor } });
+const list = pages({ load, render, heading: "The flows could not load" });
 
 async function create(button, body) {
   fill("template-error");
@@ -98,9 +76,9 @@ async function main() {
   byId("create").addEventListener("click", openTemplates);
   byId("automations-link").setAttribute("href", appUrl("/automations"));
   try {
-    const [shop, page] = await Promise.all([api("/shop"), api("/flows", { query: { limit: PAGE_SIZE } })]);
+    const [shop, page] = await Promise.all([api("/shop"), load(undefined)]);
     useShop(shop);
-    render(page);
+    list.shown(page);
   } catch (error) {
     showError("page-error", error, { heading: "The flows could not load" });
     fill("list");

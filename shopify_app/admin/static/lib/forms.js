@@ -1,6 +1,8 @@
-// Helpers for forms with nested fields and for cursor-paginated lists ("Show more").
+// Helpers for forms with nested fields and for cursor-paginated lists ("Show more", or a page
+// at a time).
 import { api } from "./api.js";
-import { h } from "./dom.js";
+import { fill, h } from "./dom.js";
+import { number } from "./format.js";
 import { showError, showFieldErrors } from "./ui.js";
 
 // A 422's messages next to their fields, nested ones too: a control with
@@ -53,6 +55,44 @@ export function pager({ path, query = {}, first, body, more, render, errorTarget
 
   if (first) show(first);
   return { next, show };
+}
+
+// A list shown a page at a time through the API's cursor, with "Previous page" / "Next page".
+// `load(cursor)` fetches a page; `render(page, first)` fills the list (`first`: no page before
+// it, where an empty page means an empty list). `shown(page)` shows a page already fetched (the
+// first, fetched with the shop); the pager goes to `pagerTarget`, a failed load to `errorTarget`.
+export function pages({ load, render, heading, pagerTarget = "pager", errorTarget = "page-error" }) {
+  const cursors = [undefined]; // the cursor of each page seen so far; the last is the page shown
+
+  function controls(nextCursor) {
+    const page = cursors.length;
+    if (page === 1 && !nextCursor) return [];
+    return h(
+      "s-stack",
+      { direction: "inline" },
+      h("s-button", { disabled: page === 1, onclick: () => show(-1) }, "Previous page"),
+      h("s-text", {}, `Page ${number(page)}`),
+      h("s-button", { disabled: !nextCursor, onclick: () => show(+1, nextCursor) }, "Next page"),
+    );
+  }
+
+  function shown(page) {
+    render(page, cursors.length === 1);
+    fill(pagerTarget, controls(page.next_cursor));
+  }
+
+  async function show(step, nextCursor) {
+    if (step > 0) cursors.push(nextCursor);
+    if (step < 0 && cursors.length > 1) cursors.pop();
+    fill(errorTarget);
+    try {
+      shown(await load(cursors.at(-1)));
+    } catch (error) {
+      showError(errorTarget, error, { heading });
+    }
+  }
+
+  return { shown, show };
 }
 
 // Run `fn` `wait` ms after the last call (debounced API calls while the merchant types).
