@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,14 @@ def browser_app(app: Flask) -> Flask:
 @pytest.fixture
 def live_server(browser_app: Flask) -> Iterator[str]:
     """The test's app on 127.0.0.1 (a free port), a thread per request; its base URL."""
-    server = make_server("127.0.0.1", 0, browser_app, threaded=True, request_handler=_QuietRequestHandler)
+    with serving(browser_app) as url:
+        yield url
+
+
+@contextmanager
+def serving(wsgi_app: Any) -> Iterator[str]:
+    """A WSGI app on 127.0.0.1 (a free port), a thread per request, until the block ends; its base URL."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True, request_handler=_QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

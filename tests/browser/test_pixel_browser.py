@@ -12,7 +12,6 @@ without an identity; no email, phone or name ever leaves, and no query string.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Request
 from sqlalchemy import select
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from shopify_app.extensions import db
 from shopify_app.models import ProductView
@@ -29,6 +27,7 @@ from shopify_app.tenancy import privileged
 
 from ..conftest import install_shop
 from ..test_pixel_intake import ALPHA, CUSTOMER, add_contact, browse_flow
+from .conftest import serving
 from .harness import harness_of
 
 PIXEL_SOURCE = Path(__file__).resolve().parents[2] / "extensions/sms-blossom-pixel/src/index.js"
@@ -94,20 +93,8 @@ def storefront_origin() -> Iterator[str]:
         start_response(status, [("Content-Type", f"{content_type}; charset=utf-8")])
         return [body.encode()]
 
-    server = make_server("127.0.0.1", 0, wsgi, threaded=True, request_handler=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
+    with serving(wsgi) as url:
+        yield url
 
 
 @pytest.fixture
