@@ -12,6 +12,7 @@ from datetime import timedelta
 from playwright.sync_api import Page, expect
 
 from shopify_app.extensions import db, sms_backend
+from shopify_app.models import Flow
 from shopify_app.models.types import utcnow
 from shopify_app.services.flows import engine, runs, versions
 
@@ -32,13 +33,19 @@ from .test_flows import (  # noqa: F401 (browser_app and merchant are fixtures)
 SHORT = re.compile(r"https://app\.example\.test(/r/[A-Za-z0-9_-]{8})")
 
 
-def test_each_run_shows_the_steps_it_took_and_why(page: Page, browser_app, merchant):  # noqa: F811 (fixtures of test_flows)
-    _api, shop, contact_id = merchant
+def series_with_a_run(shop, contact_id: int) -> tuple[Flow, int]:
+    """The two-step welcome series, on, with one run for the contact (committed)."""
     flow = versions.create_flow(shop=shop, data={"name": "Series", "trigger": "welcome", "steps": TWO_STEPS})
     versions.set_enabled(flow, True)
     db.session.commit()
     [run_id] = runs.start_flows(shop_id=shop.id, trigger="welcome", contact_id=contact_id, key="signup:1")
     db.session.commit()
+    return flow, run_id
+
+
+def test_each_run_shows_the_steps_it_took_and_why(page: Page, browser_app, merchant):  # noqa: F811 (fixtures of test_flows)
+    _api, shop, contact_id = merchant
+    flow, run_id = series_with_a_run(shop, contact_id)
     settle_jobs(browser_app)  # the engine sends the first text and starts the day's wait
     engine.advance_due(now=utcnow() + timedelta(days=2))  # no order: the No branch, its exit
     db.session.commit()
@@ -81,11 +88,7 @@ def test_each_run_shows_the_steps_it_took_and_why(page: Page, browser_app, merch
 
 def test_the_report_counts_real_sends_clicks_and_orders(page: Page, browser_app, merchant):  # noqa: F811 (fixtures of test_flows)
     _api, shop, contact_id = merchant
-    flow = versions.create_flow(shop=shop, data={"name": "Series", "trigger": "welcome", "steps": TWO_STEPS})
-    versions.set_enabled(flow, True)
-    db.session.commit()
-    assert runs.start_flows(shop_id=shop.id, trigger="welcome", contact_id=contact_id, key="signup:1")
-    db.session.commit()
+    flow, _run_id = series_with_a_run(shop, contact_id)
     settle_jobs(browser_app)  # the engine sends the first text through the send path
     [text] = [message.text for message in sms_backend().sent]
     browser_app.test_client().get(SHORT.search(text).group(1))  # its link, clicked
@@ -123,11 +126,7 @@ def test_the_report_counts_real_sends_clicks_and_orders(page: Page, browser_app,
 
 def test_saving_while_runs_are_in_progress_says_they_finish_on_their_version(page: Page, merchant):  # noqa: F811 (fixtures of test_flows)
     _api, shop, contact_id = merchant
-    flow = versions.create_flow(shop=shop, data={"name": "Series", "trigger": "welcome", "steps": TWO_STEPS})
-    versions.set_enabled(flow, True)
-    db.session.commit()
-    assert runs.start_flows(shop_id=shop.id, trigger="welcome", contact_id=contact_id, key="signup:1")
-    db.session.commit()
+    flow, _run_id = series_with_a_run(shop, contact_id)
     open_screen(page, f"/flows/{flow.id}", shop)
     step(page, "Step 1: Send a text").get_by_label("Message", exact=True).fill("Hello again from {{shop_name}}")
     page.get_by_role("button", name="Save flow").click()
