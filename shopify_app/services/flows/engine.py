@@ -86,7 +86,7 @@ def advance_due(*, now: datetime | None = None, limit: int = 500) -> dict[str, i
 
 def _advance_safely(run: FlowRun, chunk: Advance) -> None:
     """One run in its own savepoint: a step that raises undoes this run's moves only."""
-    run_id, attempts = run.id, _attempts(run)
+    run_id, attempts = run.id, failed_attempts(run)
     try:
         with db.session.begin_nested():
             advance_run(run, chunk)
@@ -103,7 +103,8 @@ def _advance_safely(run: FlowRun, chunk: Advance) -> None:
             run.due_at = chunk.now + timedelta(minutes=5 * 2**attempts)
 
 
-def _attempts(run: FlowRun) -> int:
+def failed_attempts(run: FlowRun) -> int:
+    """How many times the run's current step has failed (kept as "retry:N" in exit_reason)."""
     reason = run.exit_reason or ""
     return int(reason.removeprefix(RETRY)) if reason.startswith(RETRY) else 0
 

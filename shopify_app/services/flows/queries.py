@@ -20,7 +20,7 @@ from ...models import Automation, Flow, FlowEngine, FlowRun, FlowRunState, FlowR
 from ...models.types import utcnow
 from ..ops.pagination import page
 from .definition import CONDITION_KINDS, REENTRY_MODES, STEP_TYPES, TRIGGERS, walk
-from .engine import RETRY
+from .engine import failed_attempts
 from .legacy import ensure_flows
 from .versions import current_steps, get_flow
 
@@ -166,10 +166,7 @@ def delete_flow(*, shop: Shop, flow_id: int) -> None:
 
 def retries(run: FlowRun) -> int:
     """How many times the engine has retried the run's current step (0 when none)."""
-    reason = run.exit_reason or ""
-    if run.state == FlowRunState.ACTIVE and reason.startswith(RETRY):
-        return int(reason.removeprefix(RETRY) or 0)
-    return 0
+    return failed_attempts(run) if run.state == FlowRunState.ACTIVE else 0
 
 
 def _run_fields(run: FlowRun, number: int) -> dict[str, Any]:
