@@ -11,6 +11,8 @@ another column fails to decrypt. Only the `<name>_ciphertext` column exists in t
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from ..gsm import UCS2, measure
@@ -21,6 +23,15 @@ class Sealed:
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
         self.column = f"{name}_ciphertext"
+        self.table = getattr(owner, "__tablename__", None)
+
+    def seal_json(self, shop_id: int, value: Mapping[str, Any] | None) -> str | None:
+        """`value` as compact JSON, sealed for a row of shop `shop_id` written without the ORM
+        (a bulk INSERT ... ON CONFLICT); None for nothing to seal."""
+        if not value:
+            return None
+        text = json.dumps(dict(value), separators=(",", ":"))
+        return keyring().encrypt(text, aad=aad_for(table=str(self.table), column=self.name, shop_id=shop_id))
 
     def aad(self, row: Any) -> str:
         owner_id = row.id if row.__tablename__ == "shops" else row.shop_id

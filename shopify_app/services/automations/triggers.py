@@ -10,7 +10,6 @@ without a cycle.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -38,7 +37,6 @@ from ...models import (
 )
 from ...models.campaign import WAITING_MESSAGE_STATES
 from ...models.types import utcnow
-from ...security.crypto import aad_for, keyring
 from ..contacts.contacts import when_subscribed
 from ..flows.runs import start_flows
 from .definitions import WELCOMED_SOURCES
@@ -74,13 +72,6 @@ def enabled_automation(shop_id: int, kind: AutomationKind) -> Automation | None:
     )
 
 
-def _sealed_context(shop_id: int, context: Mapping[str, Any] | None) -> str | None:
-    if not context:
-        return None
-    aad = aad_for(table="automation_runs", column="context", shop_id=shop_id)
-    return keyring().encrypt(json.dumps(dict(context), separators=(",", ":")), aad=aad)
-
-
 def trigger(
     *,
     shop_id: int,
@@ -110,7 +101,7 @@ def trigger(
             "trigger_key": key[:128],
             "state": RunState.PENDING.value,
             "due_at": (at or now) + timedelta(minutes=automation.delay_minutes),
-            "context_ciphertext": _sealed_context(shop_id, context),
+            "context_ciphertext": AutomationRun.context.seal_json(shop_id, context),
             "created_at": now,
         },
         conflict=("automation_id", "contact_id", "trigger_key"),

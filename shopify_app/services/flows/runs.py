@@ -9,7 +9,6 @@ engine (engine.py) takes it from there. Imports nothing of automations: their tr
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
@@ -25,7 +24,6 @@ from ...extensions import db
 from ...job_names import FLOWS_ADVANCE
 from ...models import Flow, FlowEngine, FlowRun, FlowRunState, FlowVersion
 from ...models.types import utcnow
-from ...security.crypto import aad_for, keyring
 
 log = structlog.get_logger(__name__)
 
@@ -71,13 +69,6 @@ def has_flows(shop_id: int, trigger: str) -> bool:
             )
         )
     )
-
-
-def sealed_context(shop_id: int, context: Mapping[str, Any] | None) -> str | None:
-    if not context:
-        return None
-    aad = aad_for(table="flow_runs", column="context", shop_id=shop_id)
-    return keyring().encrypt(json.dumps(dict(context), separators=(",", ":")), aad=aad)
 
 
 def matches(flow: Flow, context: Mapping[str, Any] | None) -> bool:
@@ -164,7 +155,7 @@ def _start(
             "step_id": steps[0]["id"],
             "due_at": due,
             "started_at": now,
-            "context_ciphertext": sealed_context(flow.shop_id, context),
+            "context_ciphertext": FlowRun.context.seal_json(flow.shop_id, context),
         },
         conflict=("flow_id", "contact_id", "trigger_key"),
         returning="id",

@@ -41,7 +41,6 @@ from ...models import (
     ShopifyFlowActionState,
 )
 from ...models.types import utcnow
-from ...security.crypto import aad_for, keyring
 from ..automations.definitions import carrier_for, create_automation
 from ..automations.dispatch import dispatch_due
 from ..automations.triggers import trigger
@@ -59,10 +58,7 @@ _NOT_SENT = frozenset({MessageState.SKIPPED, MessageState.CANCELLED, MessageStat
 
 def record_action(*, shop: Shop, handle: str, action_run_id: str, properties: Mapping[str, Any]) -> tuple[int, str]:
     """Record the action run once and commit; (its row id, "accepted" or "duplicate")."""
-    sealed = keyring().encrypt(
-        json.dumps(dict(properties), separators=(",", ":")),
-        aad=aad_for(table=ShopifyFlowAction.__tablename__, column="properties", shop_id=shop.id),
-    )
+    sealed = ShopifyFlowAction.properties.seal_json(shop.id, properties)  # never empty: a customer id
     now = utcnow()
     row_id = insert_or_nothing(
         ShopifyFlowAction.__table__,
